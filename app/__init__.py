@@ -1,0 +1,1 @@
+"""The composition root: the ``quanta`` command, settings and paths."""

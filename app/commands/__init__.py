@@ -1,0 +1,1 @@
+"""One module per ``quanta`` subcommand; each exposes ``register(subparsers)``."""

@@ -1,0 +1,1 @@
+"""Factory quantize presets, shipped as package data."""

@@ -1,0 +1,28 @@
+from fractions import Fraction
+
+import pytest
+
+from app.cli import main
+from engine.errors import SettingsError
+from engine.quantize.settings import QuantizeSettings
+
+
+def test_grid_steps_are_exact():
+    assert QuantizeSettings().grid_step(480) == 120
+    assert QuantizeSettings(division=8, grid_type="triplet").grid_step(480) == 160
+    assert QuantizeSettings(division=16, grid_type="dotted").grid_step(96) == 36
+    assert QuantizeSettings(division=16, grid_type="tuplet", tuplet=(5, 4)).grid_step(
+        96
+    ) == Fraction(96, 5)
+
+
+def test_swing_on_triplet_grid_is_an_error_naming_swing():
+    with pytest.raises(SettingsError, match="swing"):
+        QuantizeSettings(grid_type="triplet", swing=58)
+
+
+def test_cli_help_exits_zero(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    assert "quanta" in capsys.readouterr().out

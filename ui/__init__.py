@@ -1,0 +1,1 @@
+"""The desktop app (PySide6 only). Talks to the engine through its narrow interface."""

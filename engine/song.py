@@ -56,7 +56,9 @@ class Track:
 
     def meta_events(self, meta_type: int) -> list[tuple[int, bytes]]:
         """``(tick, data)`` of every meta event of one type, in order."""
-        idx = np.flatnonzero((self.events["status"] == STATUS_META) & (self.events["data1"] == meta_type))
+        idx = np.flatnonzero(
+            (self.events["status"] == STATUS_META) & (self.events["data1"] == meta_type)
+        )
         return [(int(self.events["tick"][i]), self.event_bytes(int(i))) for i in idx]
 
     @property

@@ -85,18 +85,24 @@ class QuantizeSettings:
         if self.division not in DIVISIONS:
             raise SettingsError("grid", f"1/{self.division} is not allowed; use 1/1 … 1/128")
         if self.grid_type not in GRID_TYPES:
-            raise SettingsError("grid_type", f"{self.grid_type!r}; allowed: {', '.join(GRID_TYPES)}")
+            raise SettingsError(
+                "grid_type", f"{self.grid_type!r}; allowed: {', '.join(GRID_TYPES)}"
+            )
         if self.grid_type == "tuplet":
             t = self.tuplet
             if (
                 not isinstance(t, tuple | list)
                 or len(t) != 2
-                or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 64 for x in t)
+                or not all(
+                    isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 64 for x in t
+                )
             ):
                 raise SettingsError("tuplet", f"{t!r}; needs n:m with whole numbers 1–64")
             object.__setattr__(self, "tuplet", (int(t[0]), int(t[1])))
         elif self.tuplet is not None:
-            raise SettingsError("tuplet", f"only used with grid_type 'tuplet', not {self.grid_type!r}")
+            raise SettingsError(
+                "tuplet", f"only used with grid_type 'tuplet', not {self.grid_type!r}"
+            )
         if isinstance(self.offset, bool) or not isinstance(self.offset, int):
             raise SettingsError("offset", f"{self.offset!r} is not a whole number of ticks")
         object.__setattr__(self, "strength", _check_range("strength", self.strength, 0, 100))

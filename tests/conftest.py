@@ -1,0 +1,107 @@
+"""Shared fixtures. The JACK server fixture gives tests a real MIDI/audio device (dummy driver)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+class JackServer:
+    """A private jackd (dummy driver) for the tests; clients must use ``self.name``."""
+
+    def __init__(self, rate: int = 48000, period: int = 256):
+        self.name = f"quanta-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.rate = rate
+        self.period = period
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+        self.proc = subprocess.Popen(
+            [
+                "jackd",
+                "-n",
+                self.name,
+                "--no-realtime",
+                "--port-max",
+                "128",
+                "-d",
+                "dummy",
+                "-r",
+                str(self.rate),
+                "-p",
+                str(self.period),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jackd exited with {self.proc.returncode}")
+            r = subprocess.run(["jack_lsp", "-s", self.name], capture_output=True)
+            if r.returncode == 0:
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("jackd did not become ready in 10 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def _start_jack(rate=48000, period=256):
+    if shutil.which("jackd") is None:
+        pytest.fail("jackd is not installed; run scripts/setup --dev (installs jackd2)")
+    server = JackServer(rate, period)
+    server.start()
+    old = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = server.name
+    return server, old
+
+
+def _stop_jack(server, old):
+    server.stop()
+    if old is None:
+        os.environ.pop("JACK_DEFAULT_SERVER", None)
+    else:
+        os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """One JACK dummy server (48 kHz, 256 frames) for the session; JACK_DEFAULT_SERVER set."""
+    server, old = _start_jack()
+    yield server
+    _stop_jack(server, old)
+
+
+@pytest.fixture
+def jack_server_factory():
+    """Start extra servers with other periods (e.g. 128 frames); all stopped after the test."""
+    started = []
+
+    def start(rate=48000, period=256):
+        s = _start_jack(rate, period)
+        started.append(s)
+        return s[0]
+
+    yield start
+    for s in reversed(started):
+        _stop_jack(*s)

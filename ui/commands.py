@@ -1,0 +1,219 @@
+"""Undoable edits of a track's notes, each named as a musician would read it in Edit > Undo.
+
+Every command snapshots the track's whole note array before and after. Note arrays are small
+(32 bytes a note) and this makes undo/redo restore the exact bytes — ids, seq numbers, flags and
+release velocities included — which per-field inverse operations easily get subtly wrong.
+The new array is computed once, in the constructor, so redo after undo is a plain swap.
+
+Commands go through :class:`ui.song_document.SongDocument`, never a Track directly, so every
+view and the engine bridge hear about the change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand
+
+from engine.notes import NOTE_DTYPE
+from engine.quantize.settings import QuantizeSettings
+from ui.song_document import SongDocument
+
+MAX_TICK = 2**40
+
+
+def _plural(n: int, word: str = "note") -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class NotesCommand(QUndoCommand):
+    """Swap a track's notes between two arrays (and the selection with them)."""
+
+    def __init__(
+        self,
+        doc: SongDocument,
+        track_index: int,
+        new_notes: np.ndarray,
+        text: str,
+        new_selection=None,
+    ):
+        super().__init__(text)
+        assert new_notes.dtype == NOTE_DTYPE
+        self.doc = doc
+        self.index = track_index
+        self.old_notes = doc.song.tracks[track_index].notes.copy()
+        self.new_notes = new_notes
+        self.old_selection = doc.selection.copy()
+        self.new_selection = self.old_selection if new_selection is None else new_selection
+
+    def redo(self) -> None:
+        self.doc.replace_notes(self.index, self.new_notes.copy())
+        self._select(self.new_selection)
+
+    def undo(self) -> None:
+        self.doc.replace_notes(self.index, self.old_notes.copy())
+        self._select(self.old_selection)
+
+    def _select(self, ids) -> None:
+        if self.doc.current_index == self.index:
+            self.doc.set_selection(ids)
+
+
+def _ids_mask(notes: np.ndarray, ids) -> np.ndarray:
+    return np.isin(notes["id"], np.asarray(ids, dtype=np.int32))
+
+
+def _fresh_ids(notes: np.ndarray, n: int) -> np.ndarray:
+    start = int(notes["id"].max()) + 1 if notes.size else 0
+    return np.arange(start, start + n, dtype=np.int32)
+
+
+def _as_new(notes: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Copies of notes that are new to the track: fresh ids, no source positions or flags."""
+    out = notes.copy()
+    out["id"] = ids
+    out["on_seq"] = -1
+    out["off_seq"] = -1
+    out["flags"] = 0
+    return out
+
+
+def add_notes(doc: SongDocument, track_index: int, new: np.ndarray) -> NotesCommand:
+    """Add notes (drawn or recorded). They get fresh ids and become the selection."""
+    notes = doc.song.tracks[track_index].notes
+    ids = _fresh_ids(notes, new.size)
+    added = _as_new(new, ids)
+    text = "Draw note" if new.size == 1 else f"Add {_plural(new.size)}"
+    return NotesCommand(doc, track_index, np.concatenate((notes, added)), text, ids)
+
+
+def delete_notes(doc: SongDocument, track_index: int, ids) -> NotesCommand:
+    notes = doc.song.tracks[track_index].notes
+    mask = _ids_mask(notes, ids)
+    text = f"Delete {_plural(int(mask.sum()))}"
+    return NotesCommand(doc, track_index, notes[~mask], text, np.zeros(0, np.int32))
+
+
+def move_notes(doc: SongDocument, track_index: int, ids, dtick: int, dpitch: int) -> NotesCommand:
+    """Move notes in time and pitch. The whole group is clamped as one (keeps its shape):
+    nothing goes before tick 0 or outside MIDI pitch 0..127."""
+    notes = doc.song.tracks[track_index].notes.copy()
+    mask = _ids_mask(notes, ids)
+    sel = notes[mask]
+    if sel.size:
+        dtick = max(int(dtick), -int(sel["start"].min()))
+        p = sel["pitch"].astype(np.int64)
+        dpitch = int(np.clip(int(dpitch), -int(p.min()), 127 - int(p.max())))
+    notes["start"][mask] += dtick
+    notes["end"][mask] += dtick
+    notes["pitch"][mask] = (notes["pitch"][mask].astype(np.int64) + dpitch).astype(np.uint8)
+    n = int(mask.sum())
+    if dtick == 0 and dpitch != 0:
+        text = f"Transpose {_plural(n)} {dpitch:+d}"
+    else:
+        text = f"Move {_plural(n)}"
+    return NotesCommand(doc, track_index, notes, text)
+
+
+def transpose_notes(doc: SongDocument, track_index: int, ids, semitones: int) -> NotesCommand:
+    return move_notes(doc, track_index, ids, 0, semitones)
+
+
+def resize_notes(
+    doc: SongDocument, track_index: int, ids, dstart: int = 0, dend: int = 0, min_len: int = 1
+) -> NotesCommand:
+    """Move the starts and/or ends of notes; each note keeps at least ``min_len`` ticks."""
+    notes = doc.song.tracks[track_index].notes.copy()
+    mask = _ids_mask(notes, ids)
+    if dend:
+        e = notes["end"][mask] + int(dend)
+        notes["end"][mask] = np.maximum(e, notes["start"][mask] + min_len)
+    if dstart:
+        s = np.maximum(notes["start"][mask] + int(dstart), 0)
+        notes["start"][mask] = np.minimum(s, notes["end"][mask] - min_len)
+    which = "start" if dstart and not dend else "end" if dend and not dstart else "length"
+    text = f"Resize {_plural(int(mask.sum()))} ({which})"
+    return NotesCommand(doc, track_index, notes, text)
+
+
+def set_velocity(
+    doc: SongDocument, track_index: int, ids, velocity=None, delta: int = 0
+) -> NotesCommand:
+    """Set velocities (a value, or a per-note array aligned with the selected notes in array
+    order) or change them by ``delta``; always kept in 1..127."""
+    notes = doc.song.tracks[track_index].notes.copy()
+    mask = _ids_mask(notes, ids)
+    if velocity is not None:
+        v = np.broadcast_to(np.asarray(velocity, dtype=np.int64), (int(mask.sum()),))
+    else:
+        v = notes["velocity"][mask].astype(np.int64) + int(delta)
+    notes["velocity"][mask] = np.clip(v, 1, 127).astype(np.uint8)
+    return NotesCommand(doc, track_index, notes, f"Velocity of {_plural(int(mask.sum()))}")
+
+
+def duplicate_notes(doc: SongDocument, track_index: int, ids, offset: int | None = None):
+    """Duplicate notes right after themselves (by default by the span they cover, like Ctrl+D in
+    Cubase/Logic); the copies become the selection so Ctrl+D repeats the pattern."""
+    notes = doc.song.tracks[track_index].notes
+    sel = notes[_ids_mask(notes, ids)]
+    if offset is None:
+        offset = int(sel["end"].max() - sel["start"].min()) if sel.size else 0
+    copies = _as_new(sel, _fresh_ids(notes, sel.size))
+    copies["start"] += offset
+    copies["end"] += offset
+    text = f"Duplicate {_plural(sel.size)}"
+    return NotesCommand(
+        doc, track_index, np.concatenate((notes, copies)), text, copies["id"].copy()
+    )
+
+
+def paste_notes(doc: SongDocument, track_index: int, clip: np.ndarray, at_tick: int):
+    """Paste clipboard notes (starts relative to the first) so the first lands on ``at_tick``."""
+    notes = doc.song.tracks[track_index].notes
+    pasted = _as_new(clip, _fresh_ids(notes, clip.size))
+    if clip.size:
+        shift = int(at_tick) - int(clip["start"].min())
+        pasted["start"] += shift
+        pasted["end"] += shift
+    text = f"Paste {_plural(clip.size)}"
+    return NotesCommand(
+        doc, track_index, np.concatenate((notes, pasted)), text, pasted["id"].copy()
+    )
+
+
+def quantize_apply(
+    doc: SongDocument, track_index: int, settings: QuantizeSettings, ids=None
+) -> NotesCommand:
+    """Destructive quantize of the selection (``ids``) or the whole track.
+
+    Uses the one quantizer (engine.quantize.core), so the result is exactly the preview.
+    Notes merged by the spec's same-start guard disappear from the array; undo brings them back.
+    """
+    from engine.quantize.core import quantize_notes
+
+    notes = doc.song.tracks[track_index].notes
+    selected = None if ids is None else _ids_mask(notes, ids)
+    result = quantize_notes(notes, settings, doc.ppq, selected=selected)
+    n = notes.size if selected is None else int(selected.sum())
+    scope = "" if selected is None else " (selection)"
+    text = f"Quantize {_plural(n)} to {settings.grid_label}"
+    if settings.strength != 100:
+        text += f" at {settings.strength:g} %"
+    return NotesCommand(doc, track_index, result.notes, text + scope)
+
+
+class TrackQuantizeCommand(QUndoCommand):
+    """Turn "play quantized" on/off or change its settings (non-destructive playback quantize)."""
+
+    def __init__(self, doc: SongDocument, track_index: int, settings: QuantizeSettings | None):
+        label = "off" if settings is None else settings.grid_label
+        super().__init__(f"Play quantized: {label}")
+        self.doc = doc
+        self.index = track_index
+        self.old = doc.song.tracks[track_index].quantize
+        self.new = settings
+
+    def redo(self) -> None:
+        self.doc.set_track_quantize(self.index, self.new)
+
+    def undo(self) -> None:
+        self.doc.set_track_quantize(self.index, self.old)

@@ -60,14 +60,14 @@ def color(name: str) -> QColor:
 
 
 def velocity_color(velocity: int) -> QColor:
-    """Note fill colour for a velocity (1..127): blue when soft, orange when loud."""
+    """Note fill colour for a velocity (1..127): blue when soft through green and yellow to
+    orange when loud. Interpolated in hue, not RGB, so mid velocities stay vivid instead of a
+    muddy grey."""
     t = max(0.0, min(1.0, (int(velocity) - 1) / 126.0))
-    lo, hi = QColor(COLORS["note_low"]), QColor(COLORS["note_high"])
-    return QColor(
-        round(lo.red() + (hi.red() - lo.red()) * t),
-        round(lo.green() + (hi.green() - lo.green()) * t),
-        round(lo.blue() + (hi.blue() - lo.blue()) * t),
-    )
+    hue = 215 - t * 195  # 215° blue -> 20° orange
+    sat = 0.42 + 0.25 * t
+    val = 0.66 + 0.26 * t
+    return QColor.fromHsvF(hue / 360.0, sat, val)
 
 
 def palette() -> QPalette:

@@ -1,0 +1,480 @@
+"""The note area of the piano roll: painting plus mouse and keyboard editing.
+
+Editing follows what Logic and Cubase users expect:
+- click a note to select it (Shift toggles it in the selection), drag it to move it in time and
+  pitch; the grabbed note's start snaps to the quantize grid (hold Alt to place freely);
+- drag the left/right few pixels of a note to resize its start/end (also snapped);
+- drag on empty space to rubber-band select (Shift adds to the selection);
+- with the Draw tool (or a double-click on empty space) press-drag to draw a note: it starts on
+  the grid point at or before the click and is one grid step long unless dragged longer;
+- Delete, Ctrl+D duplicate, Ctrl+A select all, Ctrl+C/X/V, arrows move by a grid step or
+  transpose (Shift+Up/Down: an octave), Ctrl+wheel / Ctrl+= / Ctrl+- zoom.
+
+Nothing here writes to a Track: every edit is a command pushed on the document's undo stack.
+While dragging, a modified copy of the notes is drawn; the command is pushed once, on release.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from engine.notes import make_notes, sort_notes
+from ui import commands
+from ui.pianoroll.bars import BarGrid
+from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor
+from ui.pianoroll.note_painter import cull, paint_ghosts, paint_notes
+from ui.pianoroll.viewport import RollViewport
+from ui.quantize_preview import QuantizePreview
+from ui.song_document import SongDocument
+from ui.theme import color
+
+EDGE_PX = 5  #: how close to a note's end the pointer must be to resize instead of move
+BLACK_KEYS = {1, 3, 6, 8, 10}
+_clipboard: np.ndarray | None = None  # copied notes, shared by every piano roll in the app
+
+
+def clipboard() -> np.ndarray | None:
+    return _clipboard
+
+
+class NoteCanvas(QWidget):
+    """Paints one track's notes and edits them through the document's undo stack."""
+
+    #: A note should sound (pitch, velocity) / stop (pitch, 0): clicking a note auditions it.
+    audition = Signal(int, int)
+    #: The user pressed Q: the quantize panel applies its settings.
+    quantizeRequested = Signal()
+
+    def __init__(
+        self, doc: SongDocument, vp: RollViewport, preview: QuantizePreview | None, parent=None
+    ):
+        super().__init__(parent)
+        self.doc = doc
+        self.vp = vp
+        self.preview = preview
+        self.tool = "select"  #: "select" or "draw"
+        self.playhead = 0  #: tick; paste lands here
+        self.draw_velocity = 100
+        self.last_paint_ms = 0.0
+        self.last_paint_path = ""
+        self._max_len = 0
+        self._bars: BarGrid | None = None
+        self._drag: dict | None = None
+        self._display: np.ndarray | None = None  # notes drawn while a drag is in progress
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setMouseTracking(True)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.setMinimumSize(200, 120)
+        vp.changed.connect(self.update)
+        doc.notesChanged.connect(self._notes_changed)
+        doc.songReplaced.connect(self._song_replaced)
+        doc.currentTrackChanged.connect(self._notes_changed)
+        doc.selectionChanged.connect(self.update)
+        doc.editSettingsChanged.connect(self.update)
+        if preview is not None:
+            preview.updated.connect(self.update)
+        self._song_replaced()
+
+    # -- model helpers ------------------------------------------------------------------
+    @property
+    def notes(self) -> np.ndarray:
+        track = self.doc.track()
+        return track.notes if track is not None else make_notes([], [], [])
+
+    def _notes_changed(self, *_args) -> None:
+        n = self.notes
+        self._max_len = int((n["end"] - n["start"]).max()) if n.size else 0
+        self._bars = None
+        self.update()
+
+    def _song_replaced(self) -> None:
+        self.vp.ppq = self.doc.ppq
+        self._notes_changed()
+
+    def bar_grid(self) -> BarGrid:
+        if self._bars is None:
+            end = max(self.doc.song.length_ticks(), 0) + self.doc.ppq * 64
+            self._bars = BarGrid.build(self.doc.song.time_signatures(), end)
+        return self._bars
+
+    def _grid_step(self) -> int:
+        return max(1, round(float(self.doc.edit_settings.grid_step(self.doc.ppq))))
+
+    def _snap(self, tick: float, free: bool) -> int:
+        return (
+            max(0, int(math.floor(tick + 0.5)))
+            if free
+            else snap(self.doc.edit_settings, self.doc.ppq, tick)
+        )
+
+    def note_at(self, pos: QPointF) -> int:
+        """Index (in the track's array) of the note under ``pos``, or -1."""
+        notes = self.notes
+        if not notes.size:
+            return -1
+        tick = self.vp.x_to_tick(pos.x())
+        pitch = self.vp.y_to_pitch(pos.y())
+        slack = EDGE_PX * self.vp.ticks_per_px / 2  # tiny notes stay clickable
+        i0 = int(np.searchsorted(notes["start"], tick - self._max_len - slack, side="left"))
+        i1 = int(np.searchsorted(notes["start"], tick + slack, side="right"))
+        sub = notes[i0:i1]
+        hit = np.flatnonzero(
+            (sub["pitch"] == pitch)
+            & (sub["start"] - slack <= tick)
+            & (np.maximum(sub["end"], sub["start"] + 2 * slack) > tick)
+        )
+        return i0 + int(hit[-1]) if hit.size else -1
+
+    def _edge(self, index: int, x: float) -> str:
+        n = self.notes[index]
+        x0, x1 = self.vp.tick_to_x(int(n["start"])), self.vp.tick_to_x(int(n["end"]))
+        if x1 - x0 < 3 * EDGE_PX:  # too small to have handles: always move
+            return "move"
+        if x >= x1 - EDGE_PX:
+            return "resize_end"
+        if x <= x0 + EDGE_PX:
+            return "resize_start"
+        return "move"
+
+    # -- painting -------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        self.vp.set_size(self.width(), self.height())
+        super().resizeEvent(event)
+
+    def paintEvent(self, event) -> None:
+        t = time.perf_counter()
+        p = QPainter(self)
+        self._paint_background(p)
+        self._paint_grid(p)
+        notes = self._display if self._display is not None else self.notes
+        max_len = self._max_len
+        if self._display is not None and notes.size:
+            max_len = int((notes["end"] - notes["start"]).max())
+        if notes.size:
+            idx = cull(notes, max_len, self.vp)
+            sel = self.doc.selection_mask() if self._display is None else self._display_sel
+            if sel.size != notes.size:
+                sel = np.zeros(notes.size, bool)
+            self.last_paint_path = paint_notes(p, self.vp, notes, idx, sel)
+        if self.preview is not None and self.preview.ghosts is not None and self._drag is None:
+            # Drawn on top: an outline that sits right on its note says "already on the grid".
+            paint_ghosts(p, self.vp, self.preview.ghosts, self.preview.ghost_max_len)
+        self._paint_overlay(p)
+        p.end()
+        self.last_paint_ms = (time.perf_counter() - t) * 1000
+
+    def _paint_background(self, p: QPainter) -> None:
+        vp = self.vp
+        p.fillRect(self.rect(), color("roll_white_key_row"))
+        lo, hi = vp.visible_pitches()
+        black = color("roll_black_key_row")
+        octave = QPen(color("roll_octave_line"), 1)
+        p.setPen(octave)
+        for pitch in range(lo, hi + 1):
+            y = vp.pitch_top_y(pitch)
+            if pitch % 12 in BLACK_KEYS:
+                p.fillRect(QRectF(0, y, self.width(), vp.key_height), black)
+            if pitch % 12 == 0 and vp.key_height >= 4:  # line under each C
+                p.drawLine(
+                    QLineF(0, y + vp.key_height - 0.5, self.width(), y + vp.key_height - 0.5)
+                )
+
+    def _lines(self, p: QPainter, ticks, pen: QPen) -> None:
+        if len(ticks) == 0:
+            return
+        xs = np.floor(self.vp.tick_to_x(np.asarray(ticks, dtype=np.float64))) + 0.5
+        h = float(self.height())
+        p.setPen(pen)
+        p.drawLines([QLineF(x, 0, x, h) for x in xs.tolist()])
+
+    def _paint_grid(self, p: QPainter) -> None:
+        vp = self.vp
+        t0, t1 = vp.visible_ticks()
+        settings = self.doc.edit_settings
+        g = float(settings.grid_step(self.doc.ppq))
+        if g / vp.ticks_per_px >= 5:  # grid lines only where they are far enough apart to read
+            pts = grid_lines(settings, self.doc.ppq, t0, t1)
+            if settings.swing != 50:
+                k = np.rint((pts - settings.offset) / g).astype(np.int64)
+                swung = (k % 2) == 1  # swung points sit off the straight lattice
+                self._lines(p, pts[~swung], QPen(color("roll_grid_line"), 1))
+                self._lines(p, pts[swung], QPen(color("roll_swing_line"), 1))
+            else:
+                self._lines(p, pts, QPen(color("roll_grid_line"), 1))
+        bars = self.bar_grid()
+        if self.doc.ppq / vp.ticks_per_px >= 6:
+            self._lines(p, bars.beats_in(t0, t1), QPen(color("roll_beat_line"), 1))
+        bar_ticks, _ = bars.bars_in(t0, t1)
+        step = max(1, math.ceil(6 / max(1e-9, self._bar_px())))
+        self._lines(p, bar_ticks[::step], QPen(color("roll_bar_line"), 1))
+
+    def _bar_px(self) -> float:
+        bars = self.bar_grid()
+        if bars.bar_ticks.size < 2:
+            return 1e9
+        return float(bars.bar_ticks[1] - bars.bar_ticks[0]) / self.vp.ticks_per_px
+
+    def _paint_overlay(self, p: QPainter) -> None:
+        d = self._drag
+        if d is not None and d["mode"] == "rubber":
+            r = QRectF(d["press"], d["pos"]).normalized()
+            band = color("rubber_band")
+            fill = QColor(band)
+            fill.setAlpha(40)
+            p.setPen(QPen(band, 1))
+            p.setBrush(fill)
+            p.drawRect(r)
+        x = self.vp.tick_to_x(self.playhead)
+        if 0 <= x <= self.width():
+            p.setPen(QPen(color("playhead"), 1.5))
+            p.drawLine(QLineF(x, 0, x, self.height()))
+
+    # -- mouse ----------------------------------------------------------------------------
+    def mousePressEvent(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        pos = event.position()
+        shift = bool(event.modifiers() & Qt.ShiftModifier)
+        i = self.note_at(pos)
+        self._drag = {"press": pos, "pos": pos, "moved": False}
+        if i < 0:
+            if self.tool == "draw":
+                self._begin_draw(pos, event.modifiers())
+            else:
+                self._drag.update(mode="rubber", base=self.doc.selection.copy() if shift else None)
+            return
+        note = self.notes[i]
+        nid = int(note["id"])
+        selected = bool(np.isin(nid, self.doc.selection))
+        if shift:
+            sel = self.doc.selection
+            new = sel[sel != nid] if selected else np.append(sel, nid)
+            self.doc.set_selection(new)
+            self._drag = None
+            return
+        if not selected:
+            self.doc.set_selection([nid])
+        self.audition.emit(int(note["pitch"]), int(note["velocity"]))
+        self._drag.update(
+            mode=self._edge(i, pos.x()),
+            anchor_start=int(note["start"]),
+            anchor_end=int(note["end"]),
+            anchor_pitch=int(note["pitch"]),
+            auditioned=int(note["pitch"]),
+        )
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self.note_at(event.position()) < 0:
+            self._drag = {"press": event.position(), "pos": event.position(), "moved": False}
+            self._begin_draw(event.position(), event.modifiers())
+
+    def _begin_draw(self, pos: QPointF, mods) -> None:
+        free = bool(mods & Qt.AltModifier)
+        tick = self.vp.x_to_tick(pos.x())
+        start = (
+            max(0, int(tick)) if free else snap_floor(self.doc.edit_settings, self.doc.ppq, tick)
+        )
+        pitch = self.vp.y_to_pitch(pos.y())
+        self._drag.update(mode="draw", start=start, end=start + self._grid_step(), pitch=pitch)
+        self.audition.emit(pitch, self.draw_velocity)
+        self._show_draw()
+
+    def mouseMoveEvent(self, event) -> None:
+        d = self._drag
+        if d is None:
+            self._update_cursor(event.position())
+            return
+        pos = event.position()
+        d["pos"] = pos
+        if (pos - d["press"]).manhattanLength() >= 3:
+            d["moved"] = True
+        free = bool(event.modifiers() & Qt.AltModifier)
+        mode = d.get("mode")
+        if mode == "rubber":
+            self.update()
+        elif mode == "draw":
+            end = self._snap(self.vp.x_to_tick(pos.x()), free)
+            d["end"] = max(end, d["start"] + (1 if free else self._grid_step()))
+            self._show_draw()
+        elif mode in ("move", "resize_end", "resize_start") and d["moved"]:
+            self._show_edit(self._edit_delta(d, pos, free))
+
+    def _edit_delta(self, d: dict, pos: QPointF, free: bool) -> tuple[int, int]:
+        raw = (pos.x() - d["press"].x()) * self.vp.ticks_per_px
+        if d["mode"] == "move":
+            dt = self._snap(d["anchor_start"] + raw, free) - d["anchor_start"]
+            dp = self.vp.y_to_pitch(pos.y()) - self.vp.y_to_pitch(d["press"].y())
+            if dp != d.get("dp", 0):
+                self.audition.emit(d["anchor_pitch"] + dp, 100)
+            return dt, dp
+        key = "anchor_end" if d["mode"] == "resize_end" else "anchor_start"
+        return self._snap(d[key] + raw, free) - d[key], 0
+
+    def _make_edit(self, dt: int, dp: int):
+        ids = self.doc.selection
+        ti = self.doc.current_index
+        mode = self._drag["mode"]
+        if mode == "move":
+            return commands.move_notes(self.doc, ti, ids, dt, dp)
+        if mode == "resize_end":
+            return commands.resize_notes(self.doc, ti, ids, dend=dt)
+        return commands.resize_notes(self.doc, ti, ids, dstart=dt)
+
+    def _show_edit(self, delta: tuple[int, int]) -> None:
+        self._drag["delta"] = delta
+        self._drag["dp"] = delta[1]
+        cmd = self._make_edit(*delta)  # computes the result without pushing it
+        self._set_display(cmd.new_notes)
+
+    def _show_draw(self) -> None:
+        d = self._drag
+        new = make_notes([d["start"]], [d["end"]], [d["pitch"]], self.draw_velocity)
+        new["id"] = self.notes["id"].max() + 1 if self.notes.size else 0
+        self._set_display(np.concatenate((self.notes, new)), extra_sel=new["id"])
+
+    def _set_display(self, notes: np.ndarray, extra_sel=None) -> None:
+        s = notes["start"]
+        if s.size > 1 and not bool(np.all(s[1:] >= s[:-1])):
+            notes = sort_notes(notes)
+        sel_ids = self.doc.selection if extra_sel is None else extra_sel
+        self._display = notes
+        self._display_sel = np.isin(notes["id"], sel_ids)
+        self.update()
+
+    def mouseReleaseEvent(self, event) -> None:
+        d = self._drag
+        self._drag = None
+        self._display = None
+        if d is None or event.button() != Qt.LeftButton:
+            return
+        mode = d.get("mode")
+        ti = self.doc.current_index
+        if d.get("auditioned") is not None or mode == "draw":
+            self.audition.emit(d.get("auditioned", d.get("pitch", 0)), 0)
+        if mode == "rubber":
+            self._finish_rubber(d)
+        elif mode == "draw" and ti >= 0:
+            new = make_notes([d["start"]], [d["end"]], [d["pitch"]], self.draw_velocity)
+            self.doc.push(commands.add_notes(self.doc, ti, new))
+        elif mode in ("move", "resize_end", "resize_start") and d["moved"]:
+            dt, dp = self._edit_delta(d, event.position(), bool(event.modifiers() & Qt.AltModifier))
+            if dt or dp:
+                self.doc.push(self._make_edit(dt, dp))
+        self.update()
+
+    def _finish_rubber(self, d: dict) -> None:
+        r = QRectF(d["press"], d["pos"]).normalized()
+        notes = self.notes
+        if not d["moved"]:
+            if d["base"] is None:
+                self.doc.clear_selection()
+            return
+        t0, t1 = self.vp.x_to_tick(r.left()), self.vp.x_to_tick(r.right())
+        p_hi, p_lo = self.vp.y_to_pitch(r.top()), self.vp.y_to_pitch(r.bottom())
+        m = (
+            (notes["start"] < t1)
+            & (notes["end"] > t0)
+            & (notes["pitch"] >= p_lo)
+            & (notes["pitch"] <= p_hi)
+        )
+        ids = notes["id"][m]
+        if d["base"] is not None:
+            ids = np.union1d(d["base"], ids)
+        self.doc.set_selection(ids)
+
+    def _update_cursor(self, pos: QPointF) -> None:
+        i = self.note_at(pos)
+        if i < 0:
+            self.setCursor(Qt.CrossCursor if self.tool == "draw" else Qt.ArrowCursor)
+        elif self._edge(i, pos.x()) == "move":
+            self.setCursor(Qt.SizeAllCursor)
+        else:
+            self.setCursor(Qt.SizeHorCursor)
+
+    def wheelEvent(self, event) -> None:
+        mods = event.modifiers()
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        steps = delta / 120.0
+        if mods & Qt.ControlModifier and mods & Qt.ShiftModifier:
+            self.vp.zoom_y(1.15**steps, event.position().y())
+        elif mods & Qt.ControlModifier:
+            self.vp.zoom_x(1.25**steps, event.position().x())
+        elif mods & Qt.ShiftModifier or event.angleDelta().x():
+            self.vp.scroll_to(left_tick=self.vp.left_tick - steps * 60 * self.vp.ticks_per_px)
+        else:
+            self.vp.scroll_to(top_px=self.vp.top_px - steps * 3 * self.vp.key_height)
+        event.accept()
+
+    # -- keyboard -------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        if not self.handle_key(event):
+            super().keyPressEvent(event)
+
+    def handle_key(self, event) -> bool:
+        """DAW shortcuts for the roll. Returns False for keys it does not handle."""
+        key, mods = event.key(), event.modifiers()
+        ctrl = bool(mods & Qt.ControlModifier)
+        shift = bool(mods & Qt.ShiftModifier)
+        ti = self.doc.current_index
+        ids = self.doc.selection
+        if ti < 0:
+            return False
+        if event.matches(QKeySequence.SelectAll):
+            self.doc.select_all()
+        elif key in (Qt.Key_Delete, Qt.Key_Backspace) and ids.size:
+            self.doc.push(commands.delete_notes(self.doc, ti, ids))
+        elif ctrl and key == Qt.Key_D and ids.size:
+            self.doc.push(commands.duplicate_notes(self.doc, ti, ids))
+        elif event.matches(QKeySequence.Copy):
+            self.copy()
+        elif event.matches(QKeySequence.Cut) and ids.size:
+            self.copy()
+            cmd = commands.delete_notes(self.doc, ti, ids)
+            cmd.setText(cmd.text().replace("Delete", "Cut"))
+            self.doc.push(cmd)
+        elif event.matches(QKeySequence.Paste):
+            self.paste()
+        elif key in (Qt.Key_Up, Qt.Key_Down) and ids.size and not ctrl:
+            semis = (12 if shift else 1) * (1 if key == Qt.Key_Up else -1)
+            self.doc.push(commands.transpose_notes(self.doc, ti, ids, semis))
+        elif key in (Qt.Key_Left, Qt.Key_Right) and ids.size and not ctrl:
+            step = self._grid_step() * (1 if key == Qt.Key_Right else -1)
+            self.doc.push(commands.move_notes(self.doc, ti, ids, step, 0))
+        elif ctrl and key in (Qt.Key_Plus, Qt.Key_Equal):
+            self.vp.zoom_x(1.5)
+        elif ctrl and key == Qt.Key_Minus:
+            self.vp.zoom_x(1 / 1.5)
+        elif key == Qt.Key_Q and not ctrl:
+            self.quantizeRequested.emit()
+        elif key == Qt.Key_Escape:
+            self.doc.clear_selection()
+        else:
+            return False
+        event.accept()
+        return True
+
+    def copy(self) -> None:
+        global _clipboard
+        m = self.doc.selection_mask()
+        if m.any():
+            _clipboard = self.notes[m].copy()
+
+    def paste(self, at_tick: int | None = None) -> None:
+        if _clipboard is None or not _clipboard.size or self.doc.current_index < 0:
+            return
+        tick = self.playhead if at_tick is None else at_tick
+        self.doc.push(commands.paste_notes(self.doc, self.doc.current_index, _clipboard, tick))
+
+    def visible_rect_for(self, index: int) -> QRect:
+        """Screen rectangle of note ``index`` (tests click on it)."""
+        n = self.notes[index]
+        x0 = self.vp.tick_to_x(int(n["start"]))
+        x1 = self.vp.tick_to_x(int(n["end"]))
+        y = self.vp.pitch_top_y(int(n["pitch"]))
+        return QRectF(x0, y, max(1.0, x1 - x0), self.vp.key_height - 1).toRect()

@@ -1,0 +1,117 @@
+"""The velocity lane under the piano roll: one stalk per note, drag to set velocities.
+
+Dragging draws a velocity: every note whose start the pointer passes over (only selected
+notes, when there is a selection) takes the velocity of the pointer's height. The whole drag
+is one undo step ("Velocity of N notes").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtGui import QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from ui import commands
+from ui.pianoroll.note_painter import visible_slice
+from ui.pianoroll.viewport import RollViewport
+from ui.song_document import SongDocument
+from ui.theme import color, velocity_color
+
+
+class VelocityLane(QWidget):
+    def __init__(self, doc: SongDocument, vp: RollViewport, parent=None):
+        super().__init__(parent)
+        self.doc = doc
+        self.vp = vp
+        self._edits: dict[int, int] = {}  # note id -> new velocity, during a drag
+        self._last_x: float | None = None
+        self.setFixedHeight(72)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        vp.changed.connect(self.update)
+        doc.notesChanged.connect(self.update)
+        doc.selectionChanged.connect(self.update)
+        doc.currentTrackChanged.connect(self.update)
+
+    def _vel_to_y(self, v):
+        return self.height() - 3 - (np.asarray(v, dtype=np.float64) / 127.0) * (self.height() - 6)
+
+    def _y_to_vel(self, y: float) -> int:
+        v = round((self.height() - 3 - y) / (self.height() - 6) * 127)
+        return max(1, min(127, v))
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), color("base"))
+        p.setPen(QPen(color("border"), 1))
+        p.drawLine(0, 0, self.width(), 0)
+        track = self.doc.track()
+        if track is not None and track.notes.size:
+            notes = track.notes
+            t0, t1 = self.vp.visible_ticks()
+            idx = visible_slice(notes, 0, t0, t1)
+            idx = idx[notes["start"][idx] >= t0]
+            vel = notes["velocity"][idx].astype(np.int64)
+            if self._edits:
+                ids = notes["id"][idx]
+                for j, nid in enumerate(ids.tolist()):
+                    if nid in self._edits:
+                        vel[j] = self._edits[nid]
+            xs = np.floor(self.vp.tick_to_x(notes["start"][idx].astype(np.float64))) + 0.5
+            ys = self._vel_to_y(vel)
+            sel = self.doc.selection_mask()[idx]
+            base = float(self.height() - 2)
+            if idx.size > 4000:  # zoomed far out: one colour, still one call
+                p.setPen(QPen(velocity_color(90), 1))
+                p.drawLines(
+                    [QLineF(x, base, x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
+                )
+            else:
+                for x, y, v, s in zip(
+                    xs.tolist(), ys.tolist(), vel.tolist(), sel.tolist(), strict=True
+                ):
+                    c = color("note_selected") if s else velocity_color(v)
+                    p.setPen(QPen(c, 2))
+                    p.drawLine(QLineF(x, base, x, y))
+                    p.fillRect(QRectF(x - 2, y - 2, 5, 5), c)
+        p.end()
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton:
+            self._edits = {}
+            self._last_x = event.position().x()
+            self._paint_velocity(event.position().x(), event.position().y())
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._last_x is not None:
+            self._paint_velocity(event.position().x(), event.position().y())
+
+    def _paint_velocity(self, x: float, y: float) -> None:
+        track = self.doc.track()
+        if track is None or not track.notes.size:
+            return
+        lo, hi = sorted((self._last_x, x))
+        t0, t1 = self.vp.x_to_tick(lo - 3), self.vp.x_to_tick(hi + 3)
+        notes = track.notes
+        m = (notes["start"] >= t0) & (notes["start"] <= t1)
+        sel = self.doc.selection_mask()
+        if sel.any():
+            m &= sel
+        v = self._y_to_vel(y)
+        for nid in notes["id"][m].tolist():
+            self._edits[nid] = v
+        self._last_x = x
+        self.update()
+
+    def mouseReleaseEvent(self, event) -> None:
+        self._last_x = None
+        edits, self._edits = self._edits, {}
+        if edits and self.doc.current_index >= 0:
+            ids = np.fromiter(edits.keys(), dtype=np.int32)
+            track = self.doc.track()
+            order = track.notes["id"][np.isin(track.notes["id"], ids)]
+            vels = [edits[int(i)] for i in order]
+            self.doc.push(
+                commands.set_velocity(self.doc, self.doc.current_index, ids, velocity=vels)
+            )
+        self.update()

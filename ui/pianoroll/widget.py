@@ -1,0 +1,118 @@
+"""The piano roll: keyboard, ruler, note canvas, velocity lane and scroll bars in one widget.
+
+The main window creates ``PianoRoll(doc)`` and connects:
+- ``audition(pitch, velocity)`` to the engine's preview output (velocity 0 = note off);
+- ``locate(tick)`` to the transport; ``set_playhead(tick)`` from its state poll;
+- ``quantizeRequested`` to the quantize panel's ``apply()`` (the Q key).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
+
+from ui.pianoroll.canvas import NoteCanvas
+from ui.pianoroll.keyboard import Keyboard
+from ui.pianoroll.ruler import Ruler
+from ui.pianoroll.velocity_lane import VelocityLane
+from ui.pianoroll.viewport import RollViewport
+from ui.quantize_preview import QuantizePreview
+from ui.song_document import SongDocument
+
+_SCROLL_UNIT = 16  # scroll bar units are ticks / this, to stay inside int range
+
+
+class PianoRoll(QWidget):
+    audition = Signal(int, int)
+    locate = Signal(int)
+    quantizeRequested = Signal()
+
+    def __init__(self, doc: SongDocument, preview: QuantizePreview | None = None, parent=None):
+        super().__init__(parent)
+        self.doc = doc
+        self.preview = preview if preview is not None else QuantizePreview.for_document(doc)
+        self.vp = RollViewport(doc.ppq, self)
+        self.follow_playhead = True
+        self.canvas = NoteCanvas(doc, self.vp, self.preview, self)
+        self.keyboard = Keyboard(self.vp, self)
+        self.ruler = Ruler(self.vp, self.canvas.bar_grid, self)
+        self.velocity_lane = VelocityLane(doc, self.vp, self)
+        self.hbar = QScrollBar(Qt.Horizontal, self)
+        self.vbar = QScrollBar(Qt.Vertical, self)
+        vel_label = QLabel("Vel", self)
+        vel_label.setObjectName("dim")
+        vel_label.setAlignment(Qt.AlignRight | Qt.AlignTop)
+
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(0)
+        grid.addWidget(self.ruler, 0, 1)
+        grid.addWidget(self.keyboard, 1, 0)
+        grid.addWidget(self.canvas, 1, 1)
+        grid.addWidget(self.vbar, 1, 2)
+        grid.addWidget(vel_label, 2, 0)
+        grid.addWidget(self.velocity_lane, 2, 1)
+        grid.addWidget(self.hbar, 3, 1)
+        grid.setRowStretch(1, 1)
+        grid.setColumnStretch(1, 1)
+
+        self.canvas.audition.connect(self.audition)
+        self.keyboard.audition.connect(self.audition)
+        self.canvas.quantizeRequested.connect(self.quantizeRequested)
+        self.ruler.locate.connect(self._locate)
+        self.vp.changed.connect(self._sync_scrollbars)
+        self.hbar.valueChanged.connect(
+            lambda v: self._syncing or self.vp.scroll_to(left_tick=v * _SCROLL_UNIT)
+        )
+        self.vbar.valueChanged.connect(lambda v: self._syncing or self.vp.scroll_to(top_px=v))
+        doc.songReplaced.connect(self.zoom_to_fit)
+        doc.currentTrackChanged.connect(lambda _i: self.zoom_to_fit())
+        self._syncing = False
+        self.setFocusProxy(self.canvas)
+        self.resize(900, 500)
+
+    # -- view --------------------------------------------------------------------------
+    def _sync_scrollbars(self) -> None:
+        self._syncing = True
+        vp = self.vp
+        end = max(self.doc.song.length_ticks(), int(vp.visible_ticks()[1])) + vp.ppq * 8
+        page = int(vp.width * vp.ticks_per_px / _SCROLL_UNIT)
+        self.hbar.setRange(0, max(0, end // _SCROLL_UNIT - page))
+        self.hbar.setPageStep(max(1, page))
+        self.hbar.setSingleStep(max(1, page // 20))
+        self.hbar.setValue(int(vp.left_tick / _SCROLL_UNIT))
+        self.vbar.setRange(0, int(max(0, vp.content_height() - vp.height)))
+        self.vbar.setPageStep(int(vp.height))
+        self.vbar.setSingleStep(int(vp.key_height * 3))
+        self.vbar.setValue(int(vp.top_px))
+        self._syncing = False
+
+    def zoom_to_fit(self) -> None:
+        """Show the whole current track: all of its time and its pitch range (plus margin)."""
+        track = self.doc.track()
+        if track is None or not track.notes.size:
+            self.vp.fit_ticks(0, self.doc.ppq * 16)
+            return
+        n = track.notes
+        self.vp.fit_ticks(0, int(n["end"].max()) + self.doc.ppq)
+        lo, hi = int(n["pitch"].min()), int(n["pitch"].max())
+        pad = max(2, (12 - (hi - lo)) // 2)
+        self.vp.fit_pitches(max(0, lo - pad), min(127, hi + pad))
+
+    def set_playhead(self, tick: int) -> None:
+        """Move the playhead; with follow on, page the view along when it leaves the screen."""
+        self.canvas.playhead = self.ruler.playhead = int(tick)
+        t0, t1 = self.vp.visible_ticks()
+        if self.follow_playhead and not (t0 <= tick < t1):
+            self.vp.scroll_to(left_tick=tick - (t1 - t0) * 0.05)
+        else:
+            self.canvas.update()
+            self.ruler.update()
+
+    def _locate(self, tick: int) -> None:
+        self.set_playhead(tick)
+        self.locate.emit(tick)
+
+    def set_tool(self, tool: str) -> None:
+        """ "select" or "draw"."""
+        self.canvas.tool = tool

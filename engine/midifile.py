@@ -1,0 +1,419 @@
+"""Standard MIDI Files in and out of the song model, lossless and fast.
+
+Reading keeps everything: every event's tick and position in its track (``seq``), running
+status and "note-on velocity 0" note-offs (flags), sysex and every meta event (payload
+bytes). Loading then saving an unchanged file gives the same bytes whenever the source used
+the shortest variable-length numbers (the only form this writer produces). Unknown chunks
+are skipped as the SMF spec asks; SMPTE time division is refused (the model counts ticks per
+quarter note). Type 0, 1 and 2 files keep their format number.
+
+Note pairing: note-ons and note-offs of the same channel and pitch pair first-in-first-out
+(the oldest sounding note ends first, like Logic and Cubase import). A note still sounding
+at end of track ends at ``max(end of track, start + 1)`` and is flagged
+``NOTE_NO_OFF_EVENT`` (no off is written back). An off with nothing sounding, and a note-on
+whose off comes on the same tick (a zero-length note), stay plain events, so every NOTE row
+has ``end > start`` and those bytes still round-trip.
+
+Write order: a note counts as unmoved while its ``on_seq``/``off_seq`` are set (>= 0); such
+events and all plain events are written by ``(tick, seq)``, exactly as in the source. Code
+that moves a note's start or end must set the matching seq to -1 (:func:`forget_moved` does
+that by comparing with the original notes). On one tick, moved or new note-offs are written
+first and moved or new note-ons last, so a re-struck note is never cut by the off of the
+note before it, and a program change on that tick reaches the synth before the new note.
+
+Heavy lifting runs in numba kernels (:mod:`engine.smf_read`, :mod:`engine.smf_write`); the
+Python code here works per chunk, never per event.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from engine import smf_read as rd
+from engine import smf_write as wr
+from engine.errors import MidiFileError
+from engine.notes import (
+    EVENT_DTYPE,
+    EVENT_RUNNING,
+    NOTE_DTYPE,
+    NOTE_NO_OFF_EVENT,
+    NOTE_OFF_IS_NOTE_ON_V0,
+    NOTE_OFF_RUNNING,
+    NOTE_ON_RUNNING,
+)
+from engine.song import Song, Track
+
+DEFAULT_MAX_MIDI_MB = 256
+MAX_MIDI_MB_ENV = "QUANTA_MAX_MIDI_MB"
+
+_ERROR_TEXT = {
+    rd.ERR_TRUNCATED: "an event runs past the end of the track",
+    rd.ERR_LONG_VLQ: "a variable-length number is longer than 4 bytes",
+    rd.ERR_NO_STATUS: "a data byte comes with no running status",
+    rd.ERR_DATA_BYTE: "a channel message is missing a data byte",
+}
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def max_file_bytes() -> int:
+    """The largest MIDI file Quanta reads (env ``QUANTA_MAX_MIDI_MB``, default 256 MB)."""
+    raw = os.environ.get(MAX_MIDI_MB_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_MIDI_MB
+    except ValueError:
+        mb = DEFAULT_MAX_MIDI_MB
+    return int(mb * 1024 * 1024)
+
+
+def _check_size(name: str, size: int) -> None:
+    limit = max_file_bytes()
+    if size > limit:
+        raise MidiFileError(
+            f"{name}: file is {size / 1048576:.1f} MB, larger than the {limit / 1048576:g} MB "
+            f"limit for MIDI files (set {MAX_MIDI_MB_ENV} to raise it)"
+        )
+
+
+def load_song(path: str | os.PathLike) -> Song:
+    """Read a MIDI file; any problem becomes a one-line :class:`MidiFileError`."""
+    path = Path(path)
+    name = path.name or str(path)
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise MidiFileError(f"{name}: is a folder, not a MIDI file")
+        _check_size(name, size)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise MidiFileError(f"{name}: file not found") from None
+    except PermissionError:
+        raise MidiFileError(f"{name}: permission denied") from None
+    except OSError as exc:
+        raise MidiFileError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    return load_song_bytes(data, name=name)
+
+
+def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
+    """Parse MIDI file bytes into a :class:`Song` (``name`` is used in error messages)."""
+    _check_size(name, len(data))
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if buf.size == 0:
+        raise MidiFileError(f"{name}: file is empty (0 bytes)")
+    if buf.size < 14 or bytes(buf[:4]) != b"MThd":
+        raise MidiFileError(f"{name}: not a MIDI file ({_describe_start(bytes(buf[:16]))})")
+    kinds, starts, lengths, short = rd.walk_chunks(buf)
+    hdr_len = int(lengths[0])
+    if hdr_len < 6:
+        raise MidiFileError(f"{name}: header chunk is {hdr_len} bytes, needs 6")
+    h = int(starts[0])
+    fmt = int(buf[h]) << 8 | int(buf[h + 1])
+    ntrks = int(buf[h + 2]) << 8 | int(buf[h + 3])
+    division = int(buf[h + 4]) << 8 | int(buf[h + 5])
+    if fmt > 2:
+        raise MidiFileError(f"{name}: unknown MIDI file format {fmt} (only 0, 1 and 2 exist)")
+    if division & 0x8000:
+        fps = 256 - (division >> 8)
+        raise MidiFileError(
+            f"{name}: SMPTE time division ({fps} fps, {division & 0xFF} ticks per frame) "
+            "is not supported; Quanta needs ticks per quarter note"
+        )
+    if division == 0:
+        raise MidiFileError(f"{name}: header says 0 ticks per quarter note")
+    song = Song(ppq=division, format=fmt, tracks=[])
+    for c in range(1, kinds.size):
+        kind = int(kinds[c])
+        start, length = int(starts[c]), int(lengths[c])
+        number = len(song.tracks) + 1
+        if kind == rd.CHUNK_GARBAGE:
+            raise MidiFileError(
+                f"{name}: damaged chunk header at byte {start - 8} "
+                f"(after {number - 1} of {ntrks} tracks)"
+            )
+        if short and c == kinds.size - 1:
+            present = buf.size - start
+            what = f"track {number}" if kind == rd.CHUNK_MTRK else "the last chunk"
+            raise MidiFileError(
+                f"{name}: {what} is truncated at byte {buf.size} "
+                f"(chunk says {length} bytes, {present} present)"
+            )
+        if kind == rd.CHUNK_MTRK:
+            song.tracks.append(_read_track(name, number, buf, start, start + length))
+    if short and kinds.size == 1:
+        raise MidiFileError(f"{name}: header chunk is truncated")
+    if len(song.tracks) < ntrks:
+        raise MidiFileError(
+            f"{name}: file is truncated: header promises {ntrks} tracks, found {len(song.tracks)}"
+        )
+    return song
+
+
+def _describe_start(head: bytes) -> str:
+    if head[:4] == b"RIFF":
+        return "a RIFF file; RMID-wrapped MIDI is not supported"
+    try:
+        text = head.decode("ascii")
+    except UnicodeDecodeError:
+        return "it does not start with 'MThd'"
+    if text.isprintable():
+        return f"it starts with text {text[:8]!r}"
+    return "it does not start with 'MThd'"
+
+
+def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -> Track:
+    z64, z8, zu32 = np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, np.uint32)
+    err, pos, n, npay, end_tick, _ = rd.parse_track(
+        buf, start, end, False, z64, z8, z8, z8, z8, zu32, zu32, z8
+    )
+    if err:
+        raise MidiFileError(f"{name}: track {number}: {_ERROR_TEXT[err]} at byte {pos}")
+    tick = np.empty(n, np.int64)
+    status, d1, d2, flags = (np.empty(n, np.uint8) for _ in range(4))
+    poff, plen = np.empty(n, np.uint32), np.empty(n, np.uint32)
+    payload = np.empty(npay, np.uint8)
+    err, pos, n2, _, end_tick, has_end = rd.parse_track(
+        buf, start, end, True, tick, status, d1, d2, flags, poff, plen, payload
+    )
+    if not has_end and n:
+        end_tick = int(tick[-1])
+    on_idx, off_idx, _ = rd.pair_notes(tick, status, d1, d2)
+    is_note = np.zeros(n, dtype=bool)
+    is_note[on_idx] = True
+    has_off = off_idx >= 0
+    is_note[off_idx[has_off]] = True
+
+    notes = np.empty(on_idx.size, dtype=NOTE_DTYPE)
+    notes["start"] = tick[on_idx]
+    notes["pitch"] = d1[on_idx]
+    notes["velocity"] = d2[on_idx]
+    notes["channel"] = status[on_idx] & 0x0F
+    notes["on_seq"] = on_idx
+    safe_off = np.where(has_off, off_idx, 0)
+    starts = notes["start"]
+    notes["end"] = np.where(has_off, tick[safe_off], np.maximum(end_tick, starts + 1))
+    off_is_v0 = has_off & ((status[safe_off] & 0xF0) == 0x90)
+    notes["off_velocity"] = np.where(has_off & ~off_is_v0, d2[safe_off], 0)
+    notes["off_seq"] = np.where(has_off, off_idx, -1)
+    nflags = np.where(flags[on_idx] != 0, NOTE_ON_RUNNING, 0)
+    nflags |= np.where(has_off & (flags[safe_off] != 0), NOTE_OFF_RUNNING, 0)
+    nflags |= np.where(off_is_v0, NOTE_OFF_IS_NOTE_ON_V0, 0)
+    nflags |= np.where(has_off, 0, NOTE_NO_OFF_EVENT)
+    notes["flags"] = nflags
+    notes["id"] = np.arange(on_idx.size, dtype=np.int32)
+
+    keep = np.flatnonzero(~is_note)
+    events = np.empty(keep.size, dtype=EVENT_DTYPE)
+    events["tick"] = tick[keep]
+    events["seq"] = keep
+    events["status"] = status[keep]
+    events["data1"] = d1[keep]
+    events["data2"] = d2[keep]
+    events["flags"] = np.where(flags[keep] != 0, EVENT_RUNNING, 0)
+    events["offset"] = poff[keep]
+    events["length"] = plen[keep]
+    return Track(notes=notes, events=events, payload=payload, end_tick=int(end_tick))
+
+
+# -- writing ------------------------------------------------------------------------------
+
+# Ordering groups on one tick (see the module doc).
+_G_MOVED_OFF, _G_SOURCE, _G_NEW_EVENT, _G_MOVED_ON = 0, 1, 2, 3
+
+
+def song_to_bytes(song: Song) -> bytes:
+    """The song as Standard MIDI File bytes (see the module doc for the event order)."""
+    if not 1 <= int(song.ppq) <= 0x7FFF:
+        raise MidiFileError(f"cannot save: {song.ppq} ticks per quarter is outside 1..32767")
+    if int(song.format) not in (0, 1, 2):
+        raise MidiFileError(f"cannot save: unknown MIDI file format {song.format}")
+    if len(song.tracks) > 0xFFFF:
+        raise MidiFileError(f"cannot save: {len(song.tracks)} tracks (a MIDI file holds 65535)")
+    parts = [
+        b"MThd",
+        (6).to_bytes(4, "big"),
+        int(song.format).to_bytes(2, "big"),
+        len(song.tracks).to_bytes(2, "big"),
+        int(song.ppq).to_bytes(2, "big"),
+    ]
+    for number, track in enumerate(song.tracks, start=1):
+        body = _encode_track(track, number)
+        parts += [b"MTrk", len(body).to_bytes(4, "big"), body]
+    return b"".join(parts)
+
+
+def save_song(song: Song, path: str | os.PathLike) -> None:
+    """Write atomically: a temp file in the same folder, fsync, then rename over ``path``.
+
+    A crash or full disk half-way leaves the old file untouched.
+    """
+    path = Path(path)
+    data = song_to_bytes(song)
+    folder = path.parent if str(path.parent) else Path(".")
+    tmp_name = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+        tmp_name = None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise MidiFileError(f"{path.name}: cannot save ({reason})") from None
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+
+
+def forget_moved(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
+    """A copy of ``edited`` whose moved notes lose their source positions.
+
+    Notes are matched by ``id``; where the start changed ``on_seq`` becomes -1, where the end
+    changed ``off_seq`` becomes -1, so saving places them musician-safe (see module doc).
+    """
+    out = edited.copy()
+    order = np.argsort(original["id"], kind="stable")
+    ids = original["id"][order]
+    pos = np.searchsorted(ids, out["id"])
+    pos = np.clip(pos, 0, max(ids.size - 1, 0))
+    if ids.size == 0:
+        found = np.zeros(out.size, dtype=bool)
+    else:
+        found = ids[pos] == out["id"]
+    src = original[order][pos] if ids.size else out
+    moved_on = ~found | (src["start"] != out["start"])
+    moved_off = ~found | (src["end"] != out["end"])
+    out["on_seq"] = np.where(moved_on, -1, out["on_seq"])
+    out["off_seq"] = np.where(moved_off, -1, out["off_seq"])
+    return out
+
+
+def _track_style(track: Track) -> tuple[bool, bool]:
+    """Whether the source track used running status, and note-on-velocity-0 note-offs."""
+    notes, events = track.notes, track.events
+    running = bool(
+        np.any(events["flags"] & EVENT_RUNNING)
+        or np.any(notes["flags"] & (NOTE_ON_RUNNING | NOTE_OFF_RUNNING))
+    )
+    with_off = (notes["flags"] & NOTE_NO_OFF_EVENT) == 0
+    v0 = int(np.count_nonzero(notes["flags"][with_off] & NOTE_OFF_IS_NOTE_ON_V0))
+    return running, v0 * 2 > int(np.count_nonzero(with_off))
+
+
+def _encode_track(track: Track, number: int) -> bytes:
+    notes, events = track.notes, track.events
+    running, v0_style = _track_style(track)
+    new_mode = wr.RUN_NEW if running else wr.RUN_NEVER
+
+    nf = notes["flags"]
+    ch = notes["channel"] & 0x0F
+    start = np.maximum(notes["start"], 0)
+    end = np.maximum(notes["end"], start + 1)
+    pitch = np.minimum(notes["pitch"], 127)
+    # A velocity-0 note-on would be read as a note-off: the softest real note is 1.
+    vel = np.clip(notes["velocity"], 1, 127).astype(np.uint8)
+    on_src = notes["on_seq"] >= 0
+    off_src = notes["off_seq"] >= 0
+    has_off = (nf & NOTE_NO_OFF_EVENT) == 0
+    offs = np.flatnonzero(has_off)
+
+    off_v0 = np.where(
+        off_src,
+        (nf & NOTE_OFF_IS_NOTE_ON_V0) != 0,
+        v0_style & (notes["off_velocity"] == 0),
+    )[offs]
+    off_vel = np.where(off_v0, 0, np.minimum(notes["off_velocity"][offs], 127))
+
+    ev_src = events["seq"] >= 0
+    n_ev, n_on, n_off = events.size, notes.size, offs.size
+    total = n_ev + n_on + n_off
+    tick = np.concatenate((np.maximum(events["tick"], 0), start, end[offs]))
+    status = np.concatenate(
+        (
+            events["status"],
+            (0x90 | ch).astype(np.uint8),
+            np.where(off_v0, 0x90 | ch[offs], 0x80 | ch[offs]).astype(np.uint8),
+        )
+    )
+    d1 = np.concatenate((events["data1"], pitch, pitch[offs]))
+    d2 = np.concatenate((events["data2"], vel, off_vel.astype(np.uint8)))
+    channel_ev = events["status"] < 0xF0
+    d1[:n_ev] = np.where(channel_ev, np.minimum(events["data1"], 127), events["data1"])
+    d2[:n_ev] = np.minimum(events["data2"], 127)
+    mode = np.concatenate(
+        (
+            np.where(ev_src, np.where(events["flags"] & EVENT_RUNNING, 1, 0), new_mode),
+            np.where(on_src, np.where(nf & NOTE_ON_RUNNING, 1, 0), new_mode),
+            np.where(off_src[offs], np.where(nf[offs] & NOTE_OFF_RUNNING, 1, 0), new_mode),
+        )
+    ).astype(np.uint8)
+    group = np.concatenate(
+        (
+            np.where(ev_src, _G_SOURCE, _G_NEW_EVENT),
+            np.where(on_src, _G_SOURCE, _G_MOVED_ON),
+            np.where(off_src[offs], _G_SOURCE, _G_MOVED_OFF),
+        )
+    ).astype(np.int64)
+    rank = np.concatenate((events["seq"], notes["on_seq"], notes["off_seq"][offs])).astype(np.int64)
+    rank = np.where(group == _G_SOURCE, rank, np.arange(total, dtype=np.int64))
+    order = _write_order(tick, group, rank)
+    zeros32 = np.zeros(n_on + n_off, np.uint32)
+    poff = np.concatenate((events["offset"], zeros32))
+    plen = np.concatenate((events["length"], zeros32))
+    if np.any(poff[:n_ev].astype(np.int64) + plen[:n_ev] > track.payload.size):
+        raise MidiFileError(f"cannot save: track {number} has an event outside its payload")
+    err, body = wr.encode_track(
+        tick[order],
+        status[order],
+        d1[order],
+        d2[order],
+        mode[order],
+        poff[order],
+        plen[order],
+        np.ascontiguousarray(track.payload, dtype=np.uint8),
+        np.int64(max(int(track.end_tick), 0)),
+    )
+    if err:
+        raise MidiFileError(
+            f"cannot save: track {number} has a gap between events longer than MIDI allows"
+        )
+    return body.tobytes()
+
+
+def _write_order(tick: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Indexes sorted by (tick, group, rank): one packed int64 key when it fits, else lexsort."""
+    if tick.size == 0:
+        return np.zeros(0, np.int64)
+    if int(tick.max()) < (1 << 31) and int(rank.max()) < (1 << 30):
+        key = (tick << 32) | (group << 30) | rank
+        return np.argsort(key, kind="stable")
+    return np.lexsort((rank, group, tick))
+
+
+# -- summary ------------------------------------------------------------------------------
+
+
+def song_info(song: Song) -> dict:
+    """Facts about a song for ``quanta info`` and the engine's log (plain ints and strings)."""
+    tempo = song.tempo_map()
+    length = song.length_ticks()
+    return {
+        "format": int(song.format),
+        "ppq": int(song.ppq),
+        "tracks": len(song.tracks),
+        "notes": song.note_count(),
+        "events": sum(int(t.events.size) for t in song.tracks),
+        "length_ticks": int(length),
+        "length_seconds": float(tempo.tick_to_seconds(length)),
+        "track_names": [t.name for t in song.tracks],
+        "channels": sorted({c for t in song.tracks for c in t.channels}),
+    }

@@ -105,3 +105,7 @@ def jack_server_factory():
     yield start
     for s in reversed(started):
         _stop_jack(*s)
+
+
+# Real JACK MIDI recorder/sender fixtures (tests/jack_tools.py), available to every test.
+from tests.jack_tools import midi_recorder, midi_sender  # noqa: E402, F401

@@ -1,0 +1,252 @@
+"""Real JACK MIDI test tools: a recorder that keeps each event's absolute frame, a sender that
+writes events at exact frames, and pytest fixtures for both.
+
+Tests across Quanta (ports, engine, sound) assert on what really came out of a JACK port, so
+the recorder stores ``(frame, bytes)`` where ``frame = last_frame_time + offset``: the same
+absolute frame counter every client of the server shares. Frames, not wall-clock times, make
+"landed exactly on frame F" and "within one period" assertions exact.
+
+Use through the fixtures (``midi_recorder``, ``midi_sender``; both need the session
+``jack_server`` fixture from tests/conftest.py, which re-exports them), or construct the
+classes directly for a second server (pass ``servername``). Close them before the server
+stops: libjack prints errors and may block on a dead server.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import jack
+import pytest
+
+NOTE_ON = 0x90
+NOTE_OFF = 0x80
+
+
+class JackMidiRecorder:
+    """A JACK client with one MIDI input port recording ``(absolute frame, bytes)`` per event.
+
+    The process callback only appends to a list; the lists are read from the test thread. A
+    ``list.append`` is atomic under the GIL, so no lock sits in the real-time path.
+    """
+
+    def __init__(self, name: str = "quanta-recorder", *, servername: str | None = None):
+        self.client = jack.Client(name, no_start_server=True, servername=servername)
+        self.port = self.client.midi_inports.register("in")
+        self._events: list[tuple[int, bytes]] = []
+        self._recording = False
+        self.xruns = 0
+        self.shutdown_reason: str | None = None
+        self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._xrun)
+        self.client.set_shutdown_callback(self._shutdown)
+        self.client.activate()
+
+    # --- real-time side -------------------------------------------------------------------
+    def _process(self, frames: int) -> None:
+        if not self._recording:
+            return
+        base = self.client.last_frame_time
+        append = self._events.append
+        for offset, buf in self.port.incoming_midi_events():
+            append((base + offset, bytes(buf)))
+
+    def _xrun(self, delay_usecs: float) -> None:
+        self.xruns += 1
+
+    def _shutdown(self, status, reason: str) -> None:
+        self.shutdown_reason = reason
+
+    # --- test side ------------------------------------------------------------------------
+    @property
+    def port_name(self) -> str:
+        """Full JACK name of the input port (``client:in``), to connect senders to."""
+        return self.port.name
+
+    @property
+    def rate(self) -> int:
+        return self.client.samplerate
+
+    @property
+    def period(self) -> int:
+        return self.client.blocksize
+
+    def connect_from(self, source: str) -> None:
+        """Connect a JACK MIDI output port (full name) to the recorder."""
+        self.client.connect(source, self.port)
+
+    def start(self) -> JackMidiRecorder:
+        self._recording = True
+        return self
+
+    def stop(self) -> None:
+        self._recording = False
+
+    def clear(self) -> None:
+        self._events = []
+
+    @property
+    def events(self) -> list[tuple[int, bytes]]:
+        """A copy of everything recorded so far, in arrival order."""
+        return list(self._events)
+
+    def notes(self) -> list[tuple[int, int, int, int]]:
+        """Note messages as ``(frame, status & 0xF0, pitch, velocity)``; note-on with velocity
+        0 is reported as a note-off (0x80), as a synth would treat it."""
+        out = []
+        for frame, data in self.events:
+            kind = data[0] & 0xF0 if data else 0
+            if kind not in (NOTE_ON, NOTE_OFF) or len(data) < 3:
+                continue
+            if kind == NOTE_ON and data[2] == 0:
+                kind = NOTE_OFF
+            out.append((frame, kind, data[1], data[2]))
+        return out
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[tuple[int, bytes]]:
+        """Wait until at least ``count`` events are recorded (or ``timeout`` passes); return
+        the events. Callers assert on the result, so a timeout shows up as a short list."""
+        deadline = time.monotonic() + timeout
+        while len(self._events) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.events
+
+    def settle(self, quiet: float = 0.05, timeout: float = 5.0) -> list[tuple[int, bytes]]:
+        """Wait until no new event has arrived for ``quiet`` seconds; return the events."""
+        deadline = time.monotonic() + timeout
+        last = -1
+        while time.monotonic() < deadline:
+            n = len(self._events)
+            if n == last:
+                break
+            last = n
+            time.sleep(quiet)
+        return self.events
+
+    def close(self) -> None:
+        if self.client is None:
+            return
+        self._recording = False
+        try:
+            if self.shutdown_reason is None:
+                self.client.deactivate()
+            self.client.close()
+        finally:
+            self.client = None
+
+    def __enter__(self) -> JackMidiRecorder:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class JackMidiSender:
+    """A JACK client with one MIDI output port that writes events at exact absolute frames.
+
+    ``send_at_frame`` queues an event; the process callback writes every queued event whose
+    frame falls in the current period at ``frame - last_frame_time`` (events already past go
+    out at offset 0 and are counted in ``late``). Queue events in frame order.
+    """
+
+    def __init__(self, name: str = "quanta-sender", *, servername: str | None = None):
+        self.client = jack.Client(name, no_start_server=True, servername=servername)
+        self.port = self.client.midi_outports.register("out")
+        self._queue: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._lock = threading.Lock()  # only between test threads; never taken in process
+        self.late = 0
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames: int) -> None:
+        port = self.port
+        port.clear_buffer()
+        queue = self._queue
+        start = self.client.last_frame_time
+        end = start + frames
+        last = 0
+        while queue and queue[0][0] < end:
+            frame, data = queue.popleft()
+            offset = frame - start
+            if offset < 0:
+                offset = 0
+                self.late += 1
+            if offset < last:
+                offset = last
+            port.write_midi_event(offset, data)
+            last = offset
+
+    @property
+    def port_name(self) -> str:
+        return self.port.name
+
+    @property
+    def rate(self) -> int:
+        return self.client.samplerate
+
+    @property
+    def period(self) -> int:
+        return self.client.blocksize
+
+    def now_frame(self) -> int:
+        """The server's current frame estimate (``jack_frame_time``)."""
+        return self.client.frame_time
+
+    def connect_to(self, destination: str) -> None:
+        self.client.connect(self.port, destination)
+
+    def send_at_frame(self, frame: int, data: bytes) -> None:
+        with self._lock:
+            self._queue.append((int(frame), bytes(data)))
+
+    def send_now(self, data: bytes) -> None:
+        """Send at the start of the next period."""
+        self.send_at_frame(0, data)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def close(self) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.deactivate()
+            self.client.close()
+        finally:
+            self.client = None
+
+    def __enter__(self) -> JackMidiSender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def unmatched_notes(notes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """``(frame, pitch)`` of note-ons never closed by a later note-off on the same pitch
+    (FIFO pairing), from :meth:`JackMidiRecorder.notes`. Empty means every note was closed."""
+    open_: dict[int, list[int]] = {}
+    for frame, kind, pitch, _vel in notes:
+        if kind == NOTE_ON:
+            open_.setdefault(pitch, []).append(frame)
+        elif open_.get(pitch):
+            open_[pitch].pop(0)
+    return sorted((f, p) for p, frames in open_.items() for f in frames)
+
+
+@pytest.fixture
+def midi_recorder(jack_server):
+    """A started :class:`JackMidiRecorder` on the session JACK server; closed after the test."""
+    rec = JackMidiRecorder(servername=jack_server.name).start()
+    yield rec
+    rec.close()
+
+
+@pytest.fixture
+def midi_sender(jack_server):
+    """A :class:`JackMidiSender` on the session JACK server; closed after the test."""
+    sender = JackMidiSender(servername=jack_server.name)
+    yield sender
+    sender.close()

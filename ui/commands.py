@@ -212,6 +212,20 @@ class TrackQuantizeCommand(QUndoCommand):
         self.old = doc.song.tracks[track_index].quantize
         self.new = settings
 
+    def id(self) -> int:  # noqa: A003 - Qt's name
+        return 0x5154  # "QT": consecutive playback-quantize changes merge
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        """Dragging a slider while "play quantized" is on is one undo step, not a hundred."""
+        if not isinstance(other, TrackQuantizeCommand) or other.index != self.index:
+            return False
+        if (self.new is None) != (other.new is None):  # switching on/off stays its own step
+            return False
+        self.new = other.new
+        label = "off" if self.new is None else self.new.grid_label
+        self.setText(f"Play quantized: {label}")
+        return True
+
     def redo(self) -> None:
         self.doc.set_track_quantize(self.index, self.new)
 

@@ -140,6 +140,12 @@ QSlider::handle:horizontal {{
 }}
 QSlider::handle:horizontal:hover {{ background: {COLORS["accent"]}; }}
 QSlider::groove:horizontal:disabled {{ background: {COLORS["panel"]}; }}
+QSlider::sub-page:horizontal:disabled {{ background: {COLORS["border"]}; }}
+QSlider::handle:horizontal:disabled {{ background: {COLORS["text_disabled"]}; }}
+QComboBox:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled, QLineEdit:disabled {{
+    color: {COLORS["text_disabled"]}; background: {COLORS["window"]};
+}}
+QCheckBox:disabled {{ color: {COLORS["text_disabled"]}; }}
 QCheckBox::indicator {{
     width: 14px; height: 14px; border: 1px solid {COLORS["border"]};
     border-radius: 3px; background: {COLORS["base"]};

@@ -1,0 +1,163 @@
+"""Offline render: a song through the same schedule and mixer as live playback, to a file.
+
+The event list comes from :func:`engine.schedule.build_schedule` (playback quantize applied,
+ticks to seconds through the song's tempo map), exactly what the real-time engine plays. Each
+event is queued at its exact sample offset and the :class:`engine.mixer.Mixer` renders block
+by block, so a rendered note lands on the same sample it would in playback.
+
+Writing is quantization too: :func:`to_pcm` rounds to 16 or 24 bits with optional TPDF dither
+(±1 LSB triangular noise, which turns the signal-correlated rounding error into a constant
+white noise floor), or keeps 32-bit float.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.errors import DeviceError
+from engine.mixer import Mixer
+from engine.schedule import KIND_SYSEX, Schedule, build_schedule
+from engine.song import Song
+
+BIT_DEPTHS = ("16", "24", "32f")
+DITHERS = ("tpdf", "none")
+
+
+@dataclass
+class RenderStats:
+    frames: int
+    seconds: float
+    events: int
+    wall_seconds: float = 0.0
+
+    @property
+    def speed(self) -> float:
+        """How many times faster than real time the render ran."""
+        return self.seconds / self.wall_seconds if self.wall_seconds else float("inf")
+
+
+def track_map(schedule: Schedule) -> dict[int, int]:
+    """Song track index → mixer strip, for tracks that have anything to play (in order)."""
+    used = np.unique(schedule.rows["track"][schedule.rows["kind"] != KIND_SYSEX])
+    return {int(t): i for i, t in enumerate(used)}
+
+
+def render_schedule(
+    schedule: Schedule,
+    mixer: Mixer,
+    strips: dict[int, int],
+    tail: float = 2.0,
+    block: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, RenderStats]:
+    """Render every row of ``schedule`` through ``mixer``; returns (2, frames) float32.
+
+    ``strips`` maps song tracks to mixer strips (rows of other tracks are skipped).
+    """
+    import time
+
+    t0 = time.perf_counter()
+    sr = mixer.sample_rate
+    block = block or mixer.max_block
+    rows = schedule.rows[schedule.rows["kind"] != KIND_SYSEX]
+    rows = rows[np.isin(rows["track"], list(strips))]
+    at = np.rint(rows["sec"] * sr).astype(np.int64)
+    total = int(np.ceil((schedule.end_sec + max(tail, 0.0)) * sr))
+    total = max(total, int(at.max()) + 1 if at.size else 0)
+    audio = np.zeros((2, total), dtype=np.float32)
+    status, d1, d2, track = rows["status"], rows["data1"], rows["data2"], rows["track"]
+    bounds = np.searchsorted(at, np.arange(0, total + block, block), side="left")
+    lut = np.full(int(rows["track"].max()) + 1 if rows.size else 1, -1, dtype=np.int64)
+    for song_track, strip in strips.items():
+        if song_track < lut.size:
+            lut[song_track] = strip
+    strip_of = lut[track] if rows.size else np.zeros(0, np.int64)
+    last_report = -1.0
+    for b, start in enumerate(range(0, total, block)):
+        n = min(block, total - start)
+        for r in range(int(bounds[b]), int(bounds[b + 1])):
+            mixer.queue(
+                int(strip_of[r]), int(at[r]) - start, int(status[r]), int(d1[r]), int(d2[r])
+            )
+        mixer.process(audio[:, start : start + n])
+        if progress is not None:
+            frac = (start + n) / total
+            if frac - last_report >= 0.01 or start + n == total:
+                progress(frac)
+                last_report = frac
+    stats = RenderStats(total, total / sr, int(rows.size), time.perf_counter() - t0)
+    return audio, stats
+
+
+def render_song(
+    song: Song,
+    make_mixer: Callable[[list[int]], Mixer],
+    tail: float = 2.0,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[np.ndarray, RenderStats]:
+    """Render a song; ``make_mixer(tracks)`` builds a mixer with one strip per listed track."""
+    schedule = build_schedule(song)
+    strips = track_map(schedule)
+    mixer = make_mixer(list(strips))
+    try:
+        return render_schedule(schedule, mixer, strips, tail=tail, progress=progress)
+    finally:
+        mixer.close()
+
+
+def to_pcm(
+    audio: np.ndarray, bits: int, dither: str = "tpdf", rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """Float audio (-1..1) → integers of ``bits`` bits (int16 or int32), rounded, clipped.
+
+    With ``dither="tpdf"`` the sum of two uniform ±0.5 LSB noises is added before rounding.
+    """
+    if dither not in DITHERS:
+        raise DeviceError(f"dither must be one of {', '.join(DITHERS)}, not {dither!r}")
+    rng = rng or np.random.default_rng()
+    top = float(2 ** (bits - 1))
+    x = np.asarray(audio, dtype=np.float64) * top
+    if dither == "tpdf":
+        x += rng.random(x.shape) - rng.random(x.shape)
+    q = np.clip(np.rint(x), -top, top - 1)
+    return q.astype(np.int16 if bits == 16 else np.int32)
+
+
+def write_audio(
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sample_rate: int,
+    bit_depth: str = "16",
+    dither: str | None = None,
+    seed: int | None = None,
+) -> None:
+    """Write (2, frames) float audio as WAV or FLAC (by extension). Dither defaults to TPDF at
+    16 bits and none at 24 (its noise floor is already below any DAC's)."""
+    import soundfile as sf
+
+    if bit_depth not in BIT_DEPTHS:
+        raise DeviceError(f"bit depth must be one of {', '.join(BIT_DEPTHS)}, not {bit_depth!r}")
+    ext = os.path.splitext(str(path))[1].lower()
+    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(ext)
+    if fmt is None:
+        raise DeviceError(f"{path}: output must end in .wav or .flac")
+    if fmt == "FLAC" and bit_depth == "32f":
+        raise DeviceError(f"{path}: FLAC cannot hold 32-bit float; use --bit-depth 16 or 24")
+    if dither is None:
+        dither = "tpdf" if bit_depth == "16" else "none"
+    frames = np.ascontiguousarray(audio.T)
+    rng = np.random.default_rng(seed)
+    if bit_depth == "32f":
+        data, subtype = frames.astype(np.float32), "FLOAT"
+    elif bit_depth == "16":
+        data, subtype = to_pcm(frames, 16, dither, rng), "PCM_16"
+    else:  # soundfile maps int32 to 24 bits by its top three bytes
+        data, subtype = to_pcm(frames, 24, dither, rng) << 8, "PCM_24"
+    try:
+        sf.write(str(path), data, sample_rate, subtype=subtype, format=fmt)
+    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+        raise DeviceError(f"{path}: cannot write audio file ({exc})") from None

@@ -83,6 +83,7 @@ class EngineState:
     live_held: int = 0
     errors: tuple[str, ...] = ()
     song_loaded: bool = False
+    commands_done: int = 0  #: how many commands the engine thread has carried out
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,6 +174,9 @@ class Engine:
 
     def __init__(self, ppq_for_live: int = 480, live_tempo_bpm: float = 120.0):
         self._cmds: queue.SimpleQueue = queue.SimpleQueue()
+        self._post_lock = threading.Lock()
+        self._posted = 0
+        self._done = 0
         self._wake = threading.Event()
         self._state = EngineState()
         self._events: deque[tuple[str, object]] = deque(maxlen=1024)
@@ -234,7 +238,9 @@ class Engine:
 
     # == commands (any thread) ============================================================
     def _post(self, name: str, *args) -> None:
-        self._cmds.put((name, args))
+        with self._post_lock:
+            self._posted += 1
+            self._cmds.put((name, args))
         self._wake.set()
 
     def play(self) -> None:
@@ -326,6 +332,14 @@ class Engine:
         """Record the input from the next ``play`` on; takes get ``quantize`` as playback quantize."""
         self._post("arm", bool(armed), quantize)
 
+    def record_free(self, on: bool, quantize: QuantizeSettings | None = None) -> None:
+        """Record the input without running the transport (``quanta live --record``).
+
+        Ticks count from the moment recording starts, at the live tempo; the take appears in
+        :meth:`takes` when recording is switched off.
+        """
+        self._post("record_free", bool(on), quantize)
+
     # == state out (any thread) ===========================================================
     def state(self) -> EngineState:
         return self._state
@@ -355,8 +369,7 @@ class Engine:
     def wait_until_stopped(self, timeout: float | None = None) -> bool:
         """Block until the transport stops (end of song or a stop). Polls the snapshot."""
         deadline = None if timeout is None else clock.now() + timeout
-        time.sleep(0.05)
-        while self._state.playing or not self._cmds.empty():
+        while self._state.playing or self._state.commands_done < self._posted:
             if deadline is not None and clock.now() > deadline:
                 return False
             time.sleep(0.01)
@@ -395,12 +408,13 @@ class Engine:
         last_publish = 0.0
         while running:
             self._wake.clear()
-            now = clock.now()
+            done = self._done
             while True:
                 try:
                     name, args = self._cmds.get_nowait()
                 except queue.Empty:
                     break
+                self._done += 1
                 if name == "quit":
                     running = False
                     break
@@ -412,7 +426,7 @@ class Engine:
                 self._dispatch(now)
             self._release(now)
             live_next = self.live.release_due(now)
-            if now - last_publish >= STATE_PERIOD:
+            if now - last_publish >= STATE_PERIOD or done != self._done:
                 self._publish(now)
                 last_publish = now
             self._wait_until(min(self._next_deadline(now), live_next, now + IDLE_WAKE))
@@ -495,6 +509,16 @@ class Engine:
             rt.metronome = enabled
             rt.click_out = out
             self._update_lookahead()
+        elif name == "record_free":
+            on, quantize = args
+            if on and not rt.playing and not self.recorder.active:
+                tempo = self.live.clock.tempo
+                self._mapping = _Mapping(now, 0.0, tempo, 0)
+                self.live.anchor(now, 0.0)
+                rt.record_quantize = quantize
+                self.recorder.start()
+            elif not on and not rt.playing and self.recorder.active:
+                self._finish_take(now)
         elif name == "count_in":
             rt.count_in_bars = args[0]
         elif name == "arm":
@@ -739,6 +763,7 @@ class Engine:
             live_held=self.live.held_count,
             errors=tuple(self._errors),
             song_loaded=rt.timeline is not None,
+            commands_done=self._done,
         )
 
 

@@ -1,0 +1,119 @@
+"""``quanta live --in PORT --out PORT``: live input correction for a rig, headless.
+
+MIDI in goes through the causal live quantizer (QUANTIZE_SPEC "Live input") to MIDI out; with
+no quantize option it is a plain thru. ``--record TAKE.mid`` saves the raw performance (not the
+corrected one: the quantize can be applied later, non-destructively) when Ctrl-C stops us.
+Ctrl-C or SIGTERM: held notes are dropped, every sounding note gets its note-off, the take is
+saved, the ports are closed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from app.commands.play import (
+    add_quantize_arguments,
+    close_quietly,
+    interrupts_as_keyboard_interrupt,
+    open_input,
+    open_output,
+    quantize_from_args,
+    report_events,
+)
+from engine.errors import QuantaError
+from engine.live_quantize import LIVE_MODES, LiveSettings
+
+LIVE_PPQ = 480
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "live",
+        help="MIDI in → live quantize → MIDI out (with optional recording)",
+        description="Correct live playing on its way from a MIDI input to an output.",
+    )
+    p.add_argument("--in", dest="inp", required=True, metavar="PORT", help="input port")
+    p.add_argument("--out", required=True, metavar="PORT", help="output port")
+    p.add_argument("--api", help="MIDI API (default: JACK when a JACK server runs)")
+    add_quantize_arguments(p)
+    p.add_argument("--mode", choices=LIVE_MODES, default="nearest", help="default: nearest")
+    p.add_argument("--max-delay", type=float, metavar="MS", help="never hold a note longer")
+    p.add_argument("--record", metavar="TAKE.mid", help="save the raw performance on exit")
+    p.add_argument("--tempo", type=float, default=120.0, metavar="BPM", help="default: 120")
+    p.add_argument(
+        "--virtual", action="store_true", help="create ports with these names for others to join"
+    )
+    p.set_defaults(func=run_live)
+
+
+def run_live(args: argparse.Namespace) -> int:
+    from engine.transport import Engine
+
+    if not 1 <= args.tempo <= 999:
+        raise QuantaError(f"--tempo {args.tempo:g}: allowed 1–999 BPM")
+    quantize = quantize_from_args(args)
+    live = LiveSettings(quantize, mode=args.mode, max_delay_ms=args.max_delay)
+    if args.record:
+        _check_writable(args.record)
+    out = open_output(args.out, args.api, virtual=args.virtual)
+    try:
+        inp = open_input(args.inp, args.api, virtual=args.virtual)
+    except BaseException:
+        close_quietly(out)
+        raise
+    engine = Engine(ppq_for_live=LIVE_PPQ, live_tempo_bpm=args.tempo)
+    takes = []
+    try:
+        with interrupts_as_keyboard_interrupt():
+            engine.start()
+            engine.set_live(live)
+            engine.set_outputs([out])
+            engine.set_input(inp)
+            if args.record:
+                engine.record_free(True)
+            what = f"quantize {quantize.grid_label} ({args.mode})" if quantize else "thru"
+            print(
+                f"live: {getattr(inp, 'name', args.inp)} → {getattr(out, 'name', args.out)}, "
+                f"{what}; Ctrl-C stops",
+                file=sys.stderr,
+            )
+            try:
+                while True:
+                    report_events(engine)
+                    time.sleep(0.1)
+            except KeyboardInterrupt:
+                print("quanta: stopping (all notes off)", file=sys.stderr)
+            if args.record:
+                engine.record_free(False)
+                engine.wait_until_stopped(2.0)
+                takes = engine.takes()
+    finally:
+        engine.set_input(None)
+        engine.shutdown()
+        report_events(engine)
+        close_quietly(inp)
+        close_quietly(out)
+    if args.record:
+        _save_take(args.record, takes, args.tempo)
+    return 0
+
+
+def _check_writable(path: str) -> None:
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise QuantaError(f"--record {path}: cannot write to folder {folder}")
+
+
+def _save_take(path: str, takes, bpm: float) -> None:
+    from engine.build import new_song
+    from engine.midifile import save_song
+
+    song = new_song(ppq=LIVE_PPQ, bpm=bpm)
+    song.tracks.extend(takes)
+    save_song(song, path)
+    notes = sum(int(t.notes.size) for t in takes)
+    print(f"saved take {path} ({notes} notes)", file=sys.stderr)

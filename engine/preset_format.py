@@ -258,9 +258,13 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
             origin, "format", f"{_show(doc['format'])} is not allowed; must be {FORMAT!r}"
         )
     doc = upgrade_document(doc, origin)
-    errors = sorted(_validator().iter_errors(doc), key=_error_order)
+    try:
+        errors = sorted(_validator().iter_errors(doc), key=_error_order)
+        if errors:
+            where, problem = _schema_problem(errors[0])
+    except RecursionError:
+        raise PresetFieldError(origin, "", "is nested too deeply to be a preset") from None
     if errors:
-        where, problem = _schema_problem(errors[0])
         raise PresetFieldError(origin, where, problem)
     values = dict(V1_DEFAULTS)
     values.update(doc["settings"])
@@ -413,9 +417,9 @@ def preset_filename(name: str) -> str:
     device names get a ``_`` prefix, and the stem is capped at :data:`MAX_FILENAME_CHARS`.
     """
     s = unicodedata.normalize("NFC", str(name))
+    s = re.sub(r"\s+", " ", s)  # tabs and line breaks are spaces, other controls go
     s = _CONTROL.sub("", s)
     s = _UNSAFE_FILE_CHARS.sub("-", s)
-    s = re.sub(r"\s+", " ", s)
     s = re.sub(r"\.{2,}", ".", s)
     s = s.strip(" .")[:MAX_FILENAME_CHARS].strip(" .")
     if not s:

@@ -1,0 +1,223 @@
+"""The narrow bridge between the window and the real-time engine.
+
+The GUI thread never touches the engine thread's data: it calls :class:`engine.transport.Engine`
+commands (which only post messages) and reads the engine's immutable state snapshot from a
+QTimer at 30 Hz. Document changes are forwarded as commands: a new song or edited notes hand
+the engine the song (coalesced, so a burst of edits costs one rebuild), a playback-quantize
+change rebuilds only that track, and mute/solo re-route tracks (a muted track is routed to no
+output, so its notes are not sent at all).
+
+Ports are opened here from the saved settings through :mod:`engine.ports`; whatever fails is
+reported once, by name, in :attr:`port_errors` and the status bar, and the engine keeps
+running without it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.errors import QuantaError
+from ui.song_document import SongDocument
+
+POLL_HZ = 30
+
+
+class EngineLink(QObject):
+    """Owns the Engine for the window: start/stop, forwarding edits, polling state."""
+
+    #: The latest EngineState snapshot (emitted at the poll rate while it changes).
+    stateChanged = Signal(object)
+    #: A one-line message for the user (port lost, end of song, take recorded...).
+    message = Signal(str)
+    #: Recorded takes (list of engine.song.Track) to add to the song.
+    takesRecorded = Signal(list)
+
+    def __init__(self, document: SongDocument, engine=None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.doc = document
+        self.engine = engine
+        self.outputs: list = []  # MidiSinks the engine plays to (we own and close them)
+        self.input = None
+        self.port_errors: list[str] = []
+        self.error: str | None = None
+        self._last_state = None
+        self._song_pending = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000 // POLL_HZ)
+        self._timer.timeout.connect(self.poll)
+        document.songReplaced.connect(self._song_changed)
+        document.notesChanged.connect(self._song_changed)
+        document.trackChanged.connect(self._track_changed)
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Create and start the engine (if not given one). False, with :attr:`error`, if not."""
+        try:
+            if self.engine is None:
+                from engine.transport import Engine
+
+                self.engine = Engine(ppq_for_live=self.doc.ppq)
+            self.engine.start()
+            self.engine.set_song(self.doc.song)
+        except (QuantaError, OSError, ImportError, RuntimeError) as exc:
+            self.error = str(exc) or type(exc).__name__
+            self.engine = None
+            return False
+        self._apply_routes()
+        self._timer.start()
+        return True
+
+    @property
+    def running(self) -> bool:
+        return self.engine is not None
+
+    def shutdown(self) -> None:
+        """Stop the engine, then close the ports we opened (in that order: no stuck notes)."""
+        self._timer.stop()
+        if self.engine is not None:
+            try:
+                self.engine.stop()
+                self.engine.panic()
+            finally:
+                self.engine.shutdown()
+            self.engine = None
+        for sink in self.outputs:
+            _close(sink)
+        self.outputs = []
+        if self.input is not None:
+            _close(self.input)
+            self.input = None
+
+    # -- ports ----------------------------------------------------------------------------
+    def open_ports(self, output_names: list[str], input_name: str | None, api: str | None) -> None:
+        """Open the named ports (from Settings); failures are named in :attr:`port_errors`."""
+        self.port_errors = []
+        try:
+            from engine import ports
+        except ImportError:
+            self.port_errors.append("MIDI ports are not available in this build")
+            return
+        opened = []
+        for name in output_names:
+            try:
+                opened.append(ports.open_output(name, api=api))
+            except QuantaError as exc:
+                self.port_errors.append(str(exc))
+        self.set_outputs(opened)
+        if input_name:
+            try:
+                self.set_input(ports.open_input(input_name, api=api))
+            except QuantaError as exc:
+                self.port_errors.append(str(exc))
+
+    def set_outputs(self, sinks: list) -> None:
+        """Play every track to ``sinks`` (replacing and closing the ones we had)."""
+        old = self.outputs
+        self.outputs = list(sinks)
+        if self.engine is not None:
+            self.engine.set_outputs(self.outputs)
+            self._apply_routes()
+        for s in old:
+            if s not in self.outputs:
+                _close(s)
+
+    def set_input(self, source) -> None:
+        if self.input is not None and self.input is not source:
+            _close(self.input)
+        self.input = source
+        if self.engine is not None:
+            self.engine.set_input(source)
+
+    # -- forwarding the document ----------------------------------------------------------
+    def _song_changed(self, *_):
+        if self.engine is None or self._song_pending:
+            return
+        self._song_pending = True
+        QTimer.singleShot(0, self._send_song)  # coalesce a burst of edits into one rebuild
+
+    def _send_song(self) -> None:
+        self._song_pending = False
+        if self.engine is not None:
+            self.engine.set_song(self.doc.song)
+            self._apply_routes()
+
+    def _track_changed(self, index: int) -> None:
+        if self.engine is None:
+            return
+        track = self.doc.song.tracks[index]
+        if self._song_pending:
+            return  # the whole song is on its way
+        try:
+            self.engine.set_track_quantize(index, track.quantize)
+        except QuantaError:
+            self._song_changed()
+        self._apply_routes()
+
+    def _apply_routes(self) -> None:
+        """Mute and solo as routes: an inaudible track plays to no output."""
+        if self.engine is None:
+            return
+        tracks = self.doc.song.tracks
+        soloing = any(t.extra.get("solo") for t in tracks)
+        for i, t in enumerate(tracks):
+            audible = not t.extra.get("mute") and (not soloing or t.extra.get("solo"))
+            self.engine.set_outputs(self.outputs if audible else [], track=i)
+
+    # -- transport commands ---------------------------------------------------------------
+    def play(self) -> None:
+        if self.engine is not None:
+            self.engine.play()
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+
+    def pause(self) -> None:
+        if self.engine is not None:
+            self.engine.pause()
+
+    def locate(self, tick: float) -> None:
+        if self.engine is not None:
+            self.engine.locate(tick)
+
+    def set_loop(self, loop: tuple[int, int] | None) -> None:
+        if self.engine is not None:
+            self.engine.set_loop(*(loop or (None,)))
+
+    def set_metronome(self, on: bool) -> None:
+        if self.engine is not None:
+            self.engine.set_metronome(on)
+
+    def arm_record(self, armed: bool, quantize) -> None:
+        if self.engine is not None:
+            self.engine.arm_record(armed, quantize)
+
+    def state(self):
+        return self.engine.state() if self.engine is not None else None
+
+    def lateness_ms(self) -> tuple[float, float, float, int]:
+        return self.engine.lateness_ms() if self.engine is not None else (0.0, 0.0, 0.0, 0)
+
+    # -- polling --------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Read the snapshot and the engine's messages (GUI thread, from the timer)."""
+        if self.engine is None:
+            return
+        state = self.engine.state()
+        if state is not self._last_state:
+            self._last_state = state
+            self.stateChanged.emit(state)
+        for kind, value in self.engine.poll_events():
+            if kind == "error":
+                self.message.emit(str(value))
+            elif kind == "takes":
+                takes = self.engine.takes()
+                if takes:
+                    self.takesRecorded.emit(takes)
+
+
+def _close(port) -> None:
+    try:
+        port.close()
+    except Exception:  # a port that fails to close must not stop shutdown
+        pass

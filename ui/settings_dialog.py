@@ -1,0 +1,391 @@
+"""Settings: MIDI API and ports, audio device/rate/block size, and each track's sound.
+
+Device choices belong to the machine, not the song, so they persist in QSettings (keys below)
+and are used at the next start too. A track's instrument and effects belong to the song: they
+are written into ``Track.extra`` (saved in the project) through an undoable command.
+
+Audio devices are listed only when the Audio tab is opened: initialising PortAudio connects to
+the sound server, which is slow and which nothing else in the dialog needs.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import QuantaError
+from ui.song_document import SongDocument
+from ui.track_list import TrackExtraCommand, instrument_label, is_listed
+
+KEY_MIDI_API = "midi/api"
+KEY_MIDI_OUTPUT = "midi/output"
+KEY_MIDI_INPUT = "midi/input"
+KEY_AUDIO_DEVICE = "audio/device"
+KEY_AUDIO_RATE = "audio/rate"
+KEY_AUDIO_BLOCK = "audio/block_size"
+
+MIDI_APIS = (("jack", "JACK"), ("alsa", "ALSA"))
+RATES = (44100, 48000, 88200, 96000)
+BLOCK_SIZES = (64, 128, 256, 512, 1024, 2048)
+NONE = "(none)"
+GM_BUILTIN = "Built-in GM sounds"
+
+
+def _port_names(kind: str, api: str) -> tuple[list[str], str]:
+    """Names of MIDI ``kind`` ("output"/"input") ports and an error line ('' if none)."""
+    try:
+        from engine import ports
+    except ImportError:
+        return [], "MIDI port support is not installed"
+    try:
+        found = ports.list_ports(kind, api=api)
+    except QuantaError as exc:
+        return [], str(exc)
+    except TypeError:  # an older signature: list_ports(api) -> {"output": [...], ...}
+        found = ports.list_ports(api)
+        found = found.get(kind, []) if isinstance(found, dict) else found
+    return [p if isinstance(p, str) else str(getattr(p, "name", p)) for p in found], ""
+
+
+def _plugins(kind: str) -> list:
+    """PluginInfo of every ``kind`` ("instrument"/"effect") the plugin host offers."""
+    try:
+        from engine.plugins import list_plugins
+    except ImportError:
+        return []
+    try:
+        return [p for p in list_plugins() if p.kind == kind]
+    except QuantaError:
+        return []
+
+
+def plugin_entry(info, state: dict | None = None) -> dict:
+    """How a chosen plugin is stored in ``Track.extra`` (and so in the project file)."""
+    return {
+        "name": info.name,
+        "format": info.format,
+        "ident": info.ident,
+        "state": dict(state or {}),
+    }
+
+
+class SettingsDialog(QDialog):
+    """Preferences. ``accept()`` writes device choices to QSettings and sounds to the song."""
+
+    def __init__(
+        self,
+        settings: QSettings,
+        document: SongDocument | None = None,
+        track_index: int | None = None,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.setWindowTitle("Quanta Settings")
+        self.settings = settings
+        self.doc = document
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._midi_tab(), "MIDI")
+        self.audio_tab = self._audio_tab()
+        self.tabs.addTab(self.audio_tab, "Audio")
+        if document is not None:
+            self.tabs.addTab(self._tracks_tab(track_index), "Track sound")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.tabs)
+        lay.addWidget(buttons)
+        self.resize(560, 420)
+        if track_index is not None and document is not None:
+            self.tabs.setCurrentIndex(2)
+
+    # -- MIDI -----------------------------------------------------------------------------
+    def _midi_tab(self) -> QWidget:
+        w = QWidget()
+        form = QFormLayout(w)
+        self.api = QComboBox()
+        for key, label in MIDI_APIS:
+            self.api.addItem(label, key)
+        self.api.setToolTip("The MIDI system: JACK (recommended with a JACK server) or ALSA")
+        self.api.setCurrentIndex(
+            max(0, self.api.findData(self.settings.value(KEY_MIDI_API, "jack")))
+        )
+        self.output = QComboBox()
+        self.output.setToolTip("Where Quanta plays the song")
+        self.input = QComboBox()
+        self.input.setToolTip("Where Quanta records from (live input quantize applies)")
+        self.midi_note = QLabel()
+        self.midi_note.setObjectName("dim")
+        self.midi_note.setWordWrap(True)
+        rescan = QPushButton("Rescan")
+        rescan.setToolTip("List the ports again (after plugging in a device)")
+        rescan.clicked.connect(self.refresh_ports)
+        form.addRow("MIDI system", self.api)
+        form.addRow("Output port", self.output)
+        form.addRow("Input port", self.input)
+        form.addRow("", rescan)
+        form.addRow(self.midi_note)
+        self.api.currentIndexChanged.connect(self.refresh_ports)
+        self.refresh_ports()
+        return w
+
+    def refresh_ports(self) -> None:
+        api = self.api.currentData()
+        notes = []
+        for combo, kind, key in (
+            (self.output, "output", KEY_MIDI_OUTPUT),
+            (self.input, "input", KEY_MIDI_INPUT),
+        ):
+            names, err = _port_names(kind, api)
+            saved = str(self.settings.value(key, "") or "")
+            combo.clear()
+            combo.addItem(NONE, "")
+            for n in names:
+                combo.addItem(n, n)
+            if saved and saved not in names:
+                combo.addItem(f"{saved} (missing)", saved)
+                notes.append(f"The saved {kind} port “{saved}” is not there now.")
+            combo.setCurrentIndex(max(0, combo.findData(saved)))
+            if err:
+                notes.append(err)
+        self.midi_note.setText(" ".join(dict.fromkeys(notes)))
+
+    # -- audio ----------------------------------------------------------------------------
+    def _audio_tab(self) -> QWidget:
+        w = QWidget()
+        form = QFormLayout(w)
+        self.device = QComboBox()
+        self.device.setToolTip("The audio output the instruments play through")
+        saved = str(self.settings.value(KEY_AUDIO_DEVICE, "") or "")
+        self.device.addItem(saved or "(default)", saved)
+        self._devices_listed = False
+        self.rate = QComboBox()
+        for r in RATES:
+            self.rate.addItem(f"{r} Hz", r)
+        self.rate.setToolTip("Sample rate; 48000 Hz suits most interfaces")
+        self.rate.setCurrentIndex(
+            max(0, self.rate.findData(int(self.settings.value(KEY_AUDIO_RATE, 48000))))
+        )
+        self.block = QComboBox()
+        for b in BLOCK_SIZES:
+            self.block.addItem(f"{b} frames", b)
+        self.block.setToolTip("Smaller blocks: less latency, more risk of dropouts (underruns)")
+        self.block.setCurrentIndex(
+            max(0, self.block.findData(int(self.settings.value(KEY_AUDIO_BLOCK, 256))))
+        )
+        self.latency = QLabel()
+        self.latency.setObjectName("dim")
+        self.rate.currentIndexChanged.connect(self._latency)
+        self.block.currentIndexChanged.connect(self._latency)
+        self._latency()
+        form.addRow("Device", self.device)
+        form.addRow("Sample rate", self.rate)
+        form.addRow("Block size", self.block)
+        form.addRow("", self.latency)
+        return w
+
+    def _latency(self) -> None:
+        ms = 1000.0 * self.block.currentData() / self.rate.currentData()
+        self.latency.setText(f"{ms:.1f} ms per block")
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.audio_tab and not self._devices_listed:
+            self.list_audio_devices()
+
+    def list_audio_devices(self) -> None:
+        self._devices_listed = True
+        saved = self.device.currentData()
+        names: list[str] = []
+        try:
+            from engine.audio import list_devices
+
+            names = [str(getattr(d, "name", d)) for d in list_devices()]
+        except ImportError:
+            try:
+                import sounddevice as sd
+
+                names = [d["name"] for d in sd.query_devices() if d["max_output_channels"] > 0]
+            except (ImportError, OSError):
+                names = []
+        except QuantaError:
+            names = []
+        self.device.clear()
+        self.device.addItem("(default)", "")
+        for n in names:
+            self.device.addItem(n, n)
+        if not names:
+            self.device.addItem("no audio device found", "")
+        if saved and saved not in names:
+            self.device.addItem(f"{saved} (missing)", saved)
+        self.device.setCurrentIndex(max(0, self.device.findData(saved)))
+
+    # -- per-track sound --------------------------------------------------------------------
+    def _tracks_tab(self, track_index: int | None) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        form = QFormLayout()
+        self.track = QComboBox()
+        for i, t in enumerate(self.doc.song.tracks):
+            if is_listed(t):
+                self.track.addItem(t.name or f"Track {i}", i)
+        self.instrument = QComboBox()
+        self.instrument.setToolTip("The instrument plugin that plays this track")
+        self.instrument.addItem(GM_BUILTIN, None)
+        self._instruments = _plugins("instrument")
+        for info in self._instruments:
+            self.instrument.addItem(f"{info.name} ({info.format})", info.ident)
+        form.addRow("Track", self.track)
+        form.addRow("Instrument", self.instrument)
+        lay.addLayout(form)
+        lay.addWidget(QLabel("Effects (in order)"))
+        row = QHBoxLayout()
+        self.effects = QListWidget()
+        self.effects.setToolTip("Effects after the instrument, top to bottom")
+        row.addWidget(self.effects, 1)
+        side = QVBoxLayout()
+        self.effect_choice = QComboBox()
+        self._effects = _plugins("effect")
+        for info in self._effects:
+            self.effect_choice.addItem(info.name, info.ident)
+        add = QPushButton("Add")
+        add.clicked.connect(self._add_effect)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(lambda: self.effects.takeItem(self.effects.currentRow()))
+        for x in (self.effect_choice, add, remove):
+            side.addWidget(x)
+        side.addStretch(1)
+        row.addLayout(side)
+        lay.addLayout(row)
+        lay.addWidget(QLabel("Parameters"))
+        self.params = QTableWidget(0, 2)
+        self.params.setHorizontalHeaderLabels(("Parameter", "Value"))
+        self.params.horizontalHeader().setStretchLastSection(True)
+        self.params.verticalHeader().setVisible(False)
+        lay.addWidget(self.params, 1)
+        self.sound_note = QLabel()
+        self.sound_note.setObjectName("dim")
+        lay.addWidget(self.sound_note)
+        if not self._instruments and not self._effects:
+            self.sound_note.setText("No plugin host in this build: tracks use the GM sounds.")
+        self._edits: dict[int, dict] = {}
+        self.track.currentIndexChanged.connect(self._show_track)
+        self.instrument.currentIndexChanged.connect(self._instrument_chosen)
+        if track_index is not None:
+            self.track.setCurrentIndex(max(0, self.track.findData(track_index)))
+        self._show_track()
+        return w
+
+    def _current_extra(self) -> dict:
+        i = self.track.currentData()
+        if i not in self._edits:
+            extra = self.doc.song.tracks[i].extra
+            self._edits[i] = {
+                "instrument": extra.get("instrument"),
+                "effects": list(extra.get("effects") or []),
+            }
+        return self._edits[i]
+
+    def _show_track(self) -> None:
+        if self.track.currentData() is None:
+            return
+        e = self._current_extra()
+        inst = e["instrument"]
+        self.instrument.blockSignals(True)
+        ident = inst.get("ident") if isinstance(inst, dict) else None
+        self.instrument.setCurrentIndex(max(0, self.instrument.findData(ident)))
+        self.instrument.blockSignals(False)
+        self.effects.clear()
+        for fx in e["effects"]:
+            self.effects.addItem(str(fx.get("name", "?")))
+        self._show_parameters(inst)
+
+    def _instrument_chosen(self) -> None:
+        ident = self.instrument.currentData()
+        e = self._current_extra()
+        info = next((p for p in self._instruments if p.ident == ident), None)
+        e["instrument"] = plugin_entry(info) if info is not None else None
+        self._show_parameters(e["instrument"])
+
+    def _add_effect(self) -> None:
+        info = next((p for p in self._effects if p.ident == self.effect_choice.currentData()), None)
+        if info is None:
+            return
+        self._current_extra()["effects"].append(plugin_entry(info))
+        self.effects.addItem(info.name)
+
+    def _show_parameters(self, entry) -> None:
+        """List the instrument's parameters with editable values (stored in its state)."""
+        self.params.setRowCount(0)
+        if not isinstance(entry, dict):
+            return
+        try:
+            from engine.plugins import load_plugin
+        except ImportError:
+            return
+        try:
+            plugin = load_plugin(entry["ident"], sample_rate=48000, max_block=256)
+        except (QuantaError, TypeError) as exc:
+            self.sound_note.setText(f"{entry.get('name')}: {exc}")
+            return
+        try:
+            values = dict(entry.setdefault("state", {}).get("parameters", {}))
+            params = plugin.parameters()
+        finally:
+            plugin.close()
+        self.params.setRowCount(len(params))
+        for row, p in enumerate(params):
+            self.params.setItem(row, 0, QTableWidgetItem(p.name))
+            spin = QDoubleSpinBox()
+            spin.setRange(p.minimum, p.maximum)
+            spin.setDecimals(3)
+            spin.setValue(float(values.get(p.ident, p.value)))
+            spin.setToolTip(f"{p.name}: {p.minimum:g}–{p.maximum:g}, default {p.default:g}")
+            spin.valueChanged.connect(
+                lambda v, ident=p.ident, e=entry: (
+                    e["state"].setdefault("parameters", {}).__setitem__(ident, float(v))
+                )
+            )
+            self.params.setCellWidget(row, 1, spin)
+
+    # -- saving ---------------------------------------------------------------------------
+    def accept(self) -> None:
+        s = self.settings
+        s.setValue(KEY_MIDI_API, self.api.currentData())
+        s.setValue(KEY_MIDI_OUTPUT, self.output.currentData() or "")
+        s.setValue(KEY_MIDI_INPUT, self.input.currentData() or "")
+        s.setValue(KEY_AUDIO_DEVICE, self.device.currentData() or "")
+        s.setValue(KEY_AUDIO_RATE, int(self.rate.currentData()))
+        s.setValue(KEY_AUDIO_BLOCK, int(self.block.currentData()))
+        s.sync()
+        if self.doc is not None:
+            for i, e in getattr(self, "_edits", {}).items():
+                extra = self.doc.song.tracks[i].extra
+                name = self.doc.song.tracks[i].name or f"Track {i}"
+                for key in ("instrument", "effects"):
+                    if e[key] != extra.get(key, None if key == "instrument" else []):
+                        self.doc.push(
+                            TrackExtraCommand(self.doc, i, key, e[key], f"Change {key} of {name}")
+                        )
+        super().accept()
+
+
+def track_sound_summary(track) -> str:
+    """One line for tooltips: instrument and effect chain."""
+    fx = [str(f.get("name")) for f in track.extra.get("effects") or [] if isinstance(f, dict)]
+    return instrument_label(track) + (" → " + " → ".join(fx) if fx else "")

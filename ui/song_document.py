@@ -59,7 +59,7 @@ class SongDocument(QObject):
     def __init__(self, song: Song | None = None, path: str | Path | None = None, parent=None):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modifiedChanged.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
         self._song = Song()
         self._path: Path | None = None
         self._current = -1
@@ -67,6 +67,9 @@ class SongDocument(QObject):
         self._edit_settings = QuantizeSettings()
         self._preview = True
         self.set_song(song if song is not None else Song(), path)
+
+    def _clean_changed(self, clean: bool) -> None:
+        self.modifiedChanged.emit(not clean)
 
     # -- the song -----------------------------------------------------------------------
     @property

@@ -270,9 +270,22 @@ class NoteCanvas(QWidget):
         )
 
     def mouseDoubleClickEvent(self, event) -> None:
-        if event.button() == Qt.LeftButton and self.note_at(event.position()) < 0:
-            self._drag = {"press": event.position(), "pos": event.position(), "moved": False}
-            self._begin_draw(event.position(), event.modifiers())
+        """A double-click on empty space draws a one-grid-step note right away (any tool)."""
+        if event.button() != Qt.LeftButton or self.note_at(event.position()) >= 0:
+            return
+        ti = self.doc.current_index
+        if ti < 0:
+            return
+        pos = event.position()
+        tick = self.vp.x_to_tick(pos.x())
+        if event.modifiers() & Qt.AltModifier:
+            start = max(0, int(tick))
+        else:
+            start = snap_floor(self.doc.edit_settings, self.doc.ppq, tick)
+        pitch = self.vp.y_to_pitch(pos.y())
+        new = make_notes([start], [start + self._grid_step()], [pitch], self.draw_velocity)
+        self._drag = self._display = None
+        self.doc.push(commands.add_notes(self.doc, ti, new))
 
     def _begin_draw(self, pos: QPointF, mods) -> None:
         free = bool(mods & Qt.AltModifier)
@@ -316,10 +329,9 @@ class NoteCanvas(QWidget):
         key = "anchor_end" if d["mode"] == "resize_end" else "anchor_start"
         return self._snap(d[key] + raw, free) - d[key], 0
 
-    def _make_edit(self, dt: int, dp: int):
+    def _make_edit(self, mode: str, dt: int, dp: int):
         ids = self.doc.selection
         ti = self.doc.current_index
-        mode = self._drag["mode"]
         if mode == "move":
             return commands.move_notes(self.doc, ti, ids, dt, dp)
         if mode == "resize_end":
@@ -329,7 +341,7 @@ class NoteCanvas(QWidget):
     def _show_edit(self, delta: tuple[int, int]) -> None:
         self._drag["delta"] = delta
         self._drag["dp"] = delta[1]
-        cmd = self._make_edit(*delta)  # computes the result without pushing it
+        cmd = self._make_edit(self._drag["mode"], *delta)  # the result, not pushed
         self._set_display(cmd.new_notes)
 
     def _show_draw(self) -> None:
@@ -365,7 +377,7 @@ class NoteCanvas(QWidget):
         elif mode in ("move", "resize_end", "resize_start") and d["moved"]:
             dt, dp = self._edit_delta(d, event.position(), bool(event.modifiers() & Qt.AltModifier))
             if dt or dp:
-                self.doc.push(self._make_edit(dt, dp))
+                self.doc.push(self._make_edit(mode, dt, dp))
         self.update()
 
     def _finish_rubber(self, d: dict) -> None:

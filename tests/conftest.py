@@ -18,7 +18,8 @@ class JackServer:
     """A private jackd (dummy driver) for the tests; clients must use ``self.name``."""
 
     def __init__(self, rate: int = 48000, period: int = 256):
-        self.name = f"quanta-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        # libjack clients abort (malloc assertion) on server names of 24+ characters: keep short.
+        self.name = f"qt-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.rate = rate
         self.period = period
         self.proc: subprocess.Popen | None = None

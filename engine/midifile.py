@@ -54,29 +54,33 @@ _ERROR_TEXT = {
     rd.ERR_TRUNCATED: "an event runs past the end of the track",
     rd.ERR_LONG_VLQ: "a variable-length number is longer than 4 bytes",
     rd.ERR_NO_STATUS: "a data byte comes with no running status",
-    rd.ERR_DATA_BYTE: "a channel message is missing a data byte",
+    rd.ERR_DATA_BYTE: "a status byte interrupts a channel message",
 }
 
 
 # -- reading ------------------------------------------------------------------------------
 
 
-def max_file_bytes() -> int:
-    """The largest MIDI file Quanta reads (env ``QUANTA_MAX_MIDI_MB``, default 256 MB)."""
+def max_file_mb() -> float:
+    """The largest MIDI file Quanta reads, in MB (env ``QUANTA_MAX_MIDI_MB``, default 256)."""
     raw = os.environ.get(MAX_MIDI_MB_ENV, "").strip()
     try:
         mb = float(raw) if raw else DEFAULT_MAX_MIDI_MB
     except ValueError:
         mb = DEFAULT_MAX_MIDI_MB
-    return int(mb * 1024 * 1024)
+    return mb if mb > 0 else DEFAULT_MAX_MIDI_MB
+
+
+def _size_text(size: int) -> str:
+    return f"{size / 1048576:.1f} MB" if size >= 104858 else f"{size} bytes"
 
 
 def _check_size(name: str, size: int) -> None:
-    limit = max_file_bytes()
-    if size > limit:
+    mb = max_file_mb()
+    if size > mb * 1048576:
         raise MidiFileError(
-            f"{name}: file is {size / 1048576:.1f} MB, larger than the {limit / 1048576:g} MB "
-            f"limit for MIDI files (set {MAX_MIDI_MB_ENV} to raise it)"
+            f"{name}: file is {_size_text(size)}, larger than the {mb:g} MB limit "
+            f"for MIDI files (set {MAX_MIDI_MB_ENV} to raise it)"
         )
 
 
@@ -105,6 +109,8 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
     buf = np.frombuffer(data, dtype=np.uint8)
     if buf.size == 0:
         raise MidiFileError(f"{name}: file is empty (0 bytes)")
+    if bytes(buf[:4]) == b"MThd" and buf.size < 14:
+        raise MidiFileError(f"{name}: header chunk is truncated ({buf.size} bytes in the file)")
     if buf.size < 14 or bytes(buf[:4]) != b"MThd":
         raise MidiFileError(f"{name}: not a MIDI file ({_describe_start(bytes(buf[:16]))})")
     kinds, starts, lengths, short = rd.walk_chunks(buf)
@@ -130,6 +136,9 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         kind = int(kinds[c])
         start, length = int(starts[c]), int(lengths[c])
         number = len(song.tracks) + 1
+        complete = len(song.tracks) >= ntrks
+        if complete and (kind == rd.CHUNK_GARBAGE or (short and kind != rd.CHUNK_MTRK)):
+            break  # junk or padding after the last promised track: ignore it
         if kind == rd.CHUNK_GARBAGE:
             raise MidiFileError(
                 f"{name}: damaged chunk header at byte {start - 8} "
@@ -170,6 +179,9 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
     err, pos, n, npay, end_tick, _ = rd.parse_track(
         buf, start, end, False, z64, z8, z8, z8, z8, zu32, zu32, z8
     )
+    if err == rd.ERR_BAD_STATUS:
+        problem = f"status byte 0x{int(buf[pos]):02X} cannot appear in a MIDI file"
+        raise MidiFileError(f"{name}: track {number}: {problem} at byte {pos}")
     if err:
         raise MidiFileError(f"{name}: track {number}: {_ERROR_TEXT[err]} at byte {pos}")
     tick = np.empty(n, np.int64)

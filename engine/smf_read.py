@@ -173,8 +173,10 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
             return ERR_TRUNCATED, ev_pos, n, npay, t, False
         a = data[pos]
         c = data[pos + 1] if need == 2 else 0
-        if a >= 0x80 or c >= 0x80:
+        if a >= 0x80:
             return ERR_DATA_BYTE, pos, n, npay, t, False
+        if c >= 0x80:
+            return ERR_DATA_BYTE, pos + 1, n, npay, t, False
         if fill:
             tick[n] = t
             status[n] = st

@@ -1,0 +1,194 @@
+"""``quanta presets …`` end to end: output, exit codes, one-line errors, sharing between users."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import paths
+from app.cli import main
+from engine.preset_format import preset_from_text, preset_to_json, read_preset_file
+from engine.quantize.settings import QuantizeSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "user"
+    monkeypatch.setenv(paths.PRESET_DIR_ENV, str(folder))
+    return folder
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_factory_presets_with_source_and_description(user_dir, capsys):
+    code, out, err = run(capsys, "presets", "list")
+    assert code == 0 and err == ""
+    line = next(x for x in out.splitlines() if x.startswith("Tighten, Keep Feel "))
+    assert "factory" in line and "60 %" in line
+
+
+def test_list_json_is_machine_readable_and_flags_shadowing(user_dir, capsys):
+    assert run(capsys, "presets", "import", _text("Swing 1/8 66", swing=58))[0] == 0
+    code, out, _ = run(capsys, "presets", "list", "--json")
+    rows = json.loads(out)
+    assert code == 0
+    mine = [r for r in rows if r["name"] == "Swing 1/8 66"]
+    assert [(r["source"], r["shadowed"], r["shadows_factory"]) for r in mine] == [
+        ("factory", True, False),
+        ("user", False, True),
+    ]
+    assert mine[1]["settings"]["swing"] == 58 and mine[0]["settings"]["swing"] == 66
+    code, out, _ = run(capsys, "presets", "list")
+    assert "factory (hidden by user)" in out and "user (shadows factory)" in out
+
+
+def test_list_warns_about_a_bad_user_file_and_still_lists(user_dir, capsys):
+    user_dir.mkdir()
+    (user_dir / "broken.json").write_text("{")
+    code, out, err = run(capsys, "presets", "list")
+    assert code == 0 and "Straight 1/16" in out
+    assert err.startswith("quanta: warning: skipped user preset broken.json: is not valid JSON")
+
+
+def test_show_prints_words_json_and_text(user_dir, capsys):
+    code, out, _ = run(capsys, "presets", "show", "swing 1/16 58")
+    assert code == 0
+    assert "Swing: 58 % (off-beats pushed later, like Logic's Swing C)" in out
+    body = out.split("JSON:\n", 1)[1].split("\n\nText form:\n")
+    doc = json.loads(body[0])
+    assert doc["settings"]["swing"] == 58 and doc["settings"]["grid"] == "1/16"
+    assert preset_from_text(body[1]).settings == QuantizeSettings(swing=58)
+
+
+def test_unknown_preset_is_one_line_exit_2(user_dir, capsys):
+    code, out, err = run(capsys, "presets", "show", "Nope")
+    assert code == 2 and out == ""
+    assert err == (
+        "quanta: error: no preset named 'Nope' and no such file; "
+        "`quanta presets list` shows the presets\n"
+    )
+
+
+def _text(name: str, **settings) -> str:
+    from engine.preset_format import Preset, preset_to_text
+
+    return preset_to_text(Preset(name, QuantizeSettings(**settings), "shared"))
+
+
+def test_validate_exit_codes_and_reasons(user_dir, tmp_path, capsys):
+    good = tmp_path / "good.json"
+    code, _, _ = run(capsys, "presets", "export", "Triplet 1/8", "-o", str(good))
+    assert code == 0 and read_preset_file(good).settings.grid_type == "triplet"
+    bad = tmp_path / "bad.json"
+    bad.write_text(good.read_text().replace('"swing": 50', '"swing": 58'))
+    code, out, err = run(capsys, "presets", "validate", str(good))
+    assert (code, out, err) == (0, f"{good}: ok ('Triplet 1/8')\n", "")
+    code, out, err = run(capsys, "presets", "validate", str(good), str(bad), "missing.json")
+    assert code == 2
+    assert f"{good}: ok" in out
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("quanta: invalid: bad.json: settings.swing: swing 58 % needs a")
+    assert "missing.json: no such preset file" in lines[1]
+
+
+def test_export_text_then_import_it(user_dir, capsys):
+    code, out, _ = run(capsys, "presets", "export", "Tighten, Keep Feel", "--text")
+    assert code == 0 and out.startswith("quanta-preset:v1 ")
+    code, out, err = run(capsys, "presets", "import", out.strip(), "--as", "My Feel")
+    assert code == 0, err
+    assert "imported 'My Feel'" in out
+    assert read_preset_file(user_dir / "My Feel.json").settings == QuantizeSettings(
+        strength=60, exclude_within=10
+    )
+
+
+def test_import_refuses_overwrite_without_force(user_dir, capsys):
+    assert run(capsys, "presets", "import", _text("Mine", swing=54))[0] == 0
+    code, _, err = run(capsys, "presets", "import", _text("mine", swing=71))
+    assert code == 2 and "already exists" in err and "--force" in err
+    assert read_preset_file(user_dir / "Mine.json").settings.swing == 54
+    assert run(capsys, "presets", "import", _text("mine", swing=71), "--force")[0] == 0
+    assert read_preset_file(user_dir / "Mine.json").settings.swing == 71
+
+
+def test_delete(user_dir, capsys):
+    run(capsys, "presets", "import", _text("Gone Soon"))
+    code, out, _ = run(capsys, "presets", "delete", "gone soon")
+    assert code == 0 and "deleted user preset" in out
+    assert list(user_dir.iterdir()) == []
+    code, _, err = run(capsys, "presets", "delete", "Straight 1/8")
+    assert code == 2 and "factory presets cannot be deleted" in err
+
+
+def test_export_needs_a_target(user_dir, capsys):
+    code, _, err = run(capsys, "presets", "export", "Straight 1/8")
+    assert code == 2 and "needs -o FILE.json or --text" in err
+
+
+def test_save_from_quantize_options(user_dir, capsys):
+    pytest.importorskip("app.quantize_options")
+    code, out, err = run(
+        capsys, "presets", "save", "Saved", "--description", "from options", "--grid", "1/8"
+    )
+    assert code == 0, err
+    saved = read_preset_file(user_dir / "Saved.json")
+    assert (saved.description, saved.settings.division) == ("from options", 8)
+    code, _, err = run(capsys, "presets", "save", "Saved", "--grid", "1/8")
+    assert code == 2 and "--force" in err
+
+
+def test_two_users_trade_a_file_through_the_real_command(tmp_path):
+    """Two `quanta` processes with separate preset folders, like two machines."""
+
+    def quanta(user: str, *argv) -> subprocess.CompletedProcess:
+        env = dict(os.environ, QUANTA_PRESET_DIR=str(tmp_path / user), PYTHONPATH=str(ROOT))
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+
+    alice_text = _text('Alice\'s "Bounce"', swing=61.5, strength=80)
+    assert quanta("alice", "presets", "import", alice_text).returncode == 0
+    sent = tmp_path / "bounce.json"
+    r = quanta("alice", "presets", "export", 'alice\'s "bounce"', "-o", str(sent))
+    assert r.returncode == 0, r.stderr
+    r = quanta("bob", "presets", "import", str(sent))
+    assert r.returncode == 0, r.stderr
+    r = quanta("bob", "presets", "list", "--json")
+    bob_user = [row for row in json.loads(r.stdout) if row["source"] == "user"]
+    assert [row["name"] for row in bob_user] == ['Alice\'s "Bounce"']
+    assert bob_user[0]["settings"]["swing"] == 61.5 and bob_user[0]["settings"]["strength"] == 80
+    r = quanta("bob", "presets", "import", str(sent))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "already exists" in r.stderr
+    assert "Traceback" not in r.stderr
+    alice_file = next((tmp_path / "alice").iterdir())
+    bob_file = next((tmp_path / "bob").iterdir())
+    assert alice_file.read_text() == bob_file.read_text() == sent.read_text()
+
+
+def test_a_tampered_shared_file_is_refused(tmp_path, user_dir, capsys):
+    from engine.preset_format import Preset
+
+    shared = tmp_path / "evil.json"
+    doc = json.loads(preset_to_json(Preset("Evil", QuantizeSettings(), "")))
+    doc["settings"]["run"] = "rm -rf /"
+    shared.write_text(json.dumps(doc))
+    code, _, err = run(capsys, "presets", "import", str(shared))
+    assert code == 2 and err.startswith("quanta: error: evil.json: settings.run: unknown field")
+    assert not user_dir.exists()

@@ -1,0 +1,191 @@
+"""Property tests: the loader never crashes on any input, and valid presets always round-trip."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.errors import PresetError
+from engine.preset_format import (
+    SETTINGS_KEYS,
+    Preset,
+    preset_filename,
+    preset_from_document,
+    preset_from_json,
+    preset_from_text,
+    preset_to_json,
+    preset_to_text,
+    read_preset_file,
+)
+from engine.quantize.settings import DIVISIONS, ENDS_MODES, GRID_TYPES, QuantizeSettings
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and infinities too, as a dict from code could hold them
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+#: Values that are sometimes right: the loader must sort them out field by field.
+NEAR = st.one_of(
+    JSON,
+    st.sampled_from(["1/16", "1/8T", "1/8.", "5:4", "0:4", "triplet", "tuplet", "keep-ends"]),
+    st.integers(-5, 130),
+    st.floats(-5, 130),
+)
+
+
+@st.composite
+def near_documents(draw):
+    doc = {
+        "format": draw(st.sampled_from(["quanta-preset", "quanta-preset", "other"])),
+        "version": draw(st.sampled_from([1, 1, 1, 0, 2, "1", 1.0, True])),
+        "name": draw(st.text(max_size=70) | JSON),
+        "description": draw(st.text(max_size=30)),
+        "settings": draw(
+            st.dictionaries(
+                st.sampled_from(SETTINGS_KEYS + ("swnig", "Grid")),
+                NEAR,
+                max_size=len(SETTINGS_KEYS),
+            )
+        ),
+    }
+    for key in draw(st.lists(st.sampled_from(list(doc) + ["author", "tags", "extra"]), max_size=3)):
+        if draw(st.booleans()):
+            doc.pop(key, None)
+        else:
+            doc[key] = draw(JSON)
+    return doc
+
+
+def _loads_or_rejects_cleanly(load, *args) -> None:
+    try:
+        preset = load(*args)
+    except PresetError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert isinstance(preset, Preset) and isinstance(preset.settings, QuantizeSettings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON)
+def test_any_json_value_is_a_preset_or_a_clean_error(doc):
+    _loads_or_rejects_cleanly(preset_from_document, doc, "random.json")
+
+
+@settings(max_examples=500, deadline=None)
+@given(near_documents())
+def test_near_miss_documents_are_presets_or_clean_errors(doc):
+    _loads_or_rejects_cleanly(preset_from_document, doc, "near.json")
+    try:
+        raw = json.dumps(doc)
+    except ValueError:
+        return
+    _loads_or_rejects_cleanly(preset_from_json, raw, "near.json")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_are_a_preset_or_a_clean_error(raw):
+    _loads_or_rejects_cleanly(preset_from_json, raw, "bytes.json")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_pasted_text_is_a_preset_or_a_clean_error(tail):
+    _loads_or_rejects_cleanly(preset_from_text, "quanta-preset:v1 " + tail)
+    _loads_or_rejects_cleanly(preset_from_text, "quanta-preset:v1 name=x description=d " + tail)
+
+
+# -- valid presets round-trip --------------------------------------------------------------------
+#: Any character a name may hold, with the ones that are hard to quote drawn often.
+VISIBLE = st.one_of(
+    st.sampled_from(list('"\u201c\u201d\u201e\u2018\u2019\\ =/.\u2028\u00a0')),
+    st.characters(blacklist_categories=("Cc", "Cs")),
+)
+
+
+@st.composite
+def quantize_settings(draw) -> QuantizeSettings:
+    grid_type = draw(st.sampled_from(GRID_TYPES))
+    percent = st.floats(0, 100, allow_nan=False) | st.integers(0, 100)
+    kw = {
+        "division": draw(st.sampled_from(DIVISIONS)),
+        "grid_type": grid_type,
+        "offset": draw(st.integers(-(2**31), 2**31 - 1)),
+        "strength": draw(percent),
+        "exclude_within": draw(st.floats(0, 50, allow_nan=False)),
+        "catch_within": draw(st.none() | percent),
+        "ends": draw(st.sampled_from(ENDS_MODES)),
+        "length_grid": draw(
+            st.none()
+            | st.builds(
+                lambda n, s: f"1/{n}{s}",
+                st.sampled_from(DIVISIONS),
+                st.sampled_from(["", "T", "."]),
+            )
+        ),
+    }
+    if grid_type == "tuplet":
+        kw["tuplet"] = (draw(st.integers(1, 64)), draw(st.integers(1, 64)))
+    if grid_type == "straight":
+        kw["swing"] = draw(st.floats(50, 75, allow_nan=False))
+    return QuantizeSettings(**kw)
+
+
+def visible_text(min_size: int = 0, max_size: int = 64):
+    # lists-then-join keeps the bias above (st.text would merge it into one flat alphabet)
+    return st.lists(VISIBLE, min_size=min_size, max_size=max_size).map("".join)
+
+
+@st.composite
+def presets(draw) -> Preset:
+    return Preset(
+        name=draw(visible_text(1, 64).filter(lambda s: s.strip())),
+        settings=draw(quantize_settings()),
+        description=draw(visible_text(0, 200)),
+        author=draw(st.none() | visible_text(0, 64)),
+        tags=tuple(
+            draw(
+                st.lists(st.from_regex(r"[\w.+-]{1,32}", fullmatch=True), max_size=16, unique=True)
+            )
+        ),
+    )
+
+
+def _same(a: Preset, b: Preset) -> None:
+    assert (b.name, b.description, b.author, b.tags) == (a.name, a.description, a.author, a.tags)
+    assert b.settings == a.settings
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(presets())
+def test_valid_presets_round_trip_through_a_file_and_the_text_form(preset):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / preset_filename(preset.name)
+        path.write_text(preset_to_json(preset), "utf-8")
+        assert path.parent == Path(folder)
+        _same(preset, read_preset_file(path))
+    text = preset_to_text(preset)
+    assert "\n" not in text and "\r" not in text
+    _same(preset, preset_from_text(text))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=300))
+def test_any_name_becomes_a_safe_file_name(name):
+    file_name = preset_filename(name)
+    stem = file_name.removesuffix(".json")
+    assert stem and len(stem) <= 65
+    assert not any(ch in file_name for ch in '/\\<>:"|?*\x00')
+    assert ".." not in file_name and not file_name.startswith(".")
+    assert not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in file_name)

@@ -29,3 +29,8 @@ def preset_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return user_data_dir() / "presets"
+
+
+def plugin_cache_file() -> Path:
+    """Where plugin probe results (including the plugins that hung or crashed) are kept."""
+    return platformdirs.user_cache_path(APP_NAME, appauthor=False) / "plugins.json"

@@ -39,6 +39,7 @@ VERSION = 1  #: the newest format version this build reads and the one it writes
 MAX_PRESET_BYTES = 64 * 1024  #: larger files are refused unread
 MAX_NAME_CHARS = 64
 MAX_FILENAME_CHARS = 64  #: of the sanitised stem, before ``.json``
+MAX_FILENAME_BYTES = 200  #: UTF-8 bytes of the stem; file systems allow 255 for the whole name
 TEXT_PREFIX = "quanta-preset:v"
 
 #: What a setting left out of a version-1 preset means. Frozen with the format: when the code's
@@ -247,6 +248,19 @@ def upgrade_document(doc: dict, origin: str = "") -> dict:
     return doc
 
 
+def _check_tuplet(text: str | None, origin: str) -> None:
+    """The schema checks the n:m shape; the numbers' range is named here with the text as typed."""
+    if text is None:
+        return
+    n, m = (int(x) for x in text.split(":"))
+    if not (1 <= n <= 64 and 1 <= m <= 64):
+        raise PresetFieldError(
+            origin,
+            "settings.tuplet",
+            f"{_show(text)} is out of range; n and m are whole numbers 1–64",
+        )
+
+
 def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=None) -> Preset:
     """Validate a parsed JSON document strictly and build the :class:`Preset` it describes."""
     if not isinstance(doc, dict):
@@ -268,6 +282,7 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
         raise PresetFieldError(origin, where, problem)
     values = dict(V1_DEFAULTS)
     values.update(doc["settings"])
+    _check_tuplet(values["tuplet"], origin)
     try:
         settings = QuantizeSettings.from_dict(values)
     except SettingsError as exc:
@@ -414,14 +429,18 @@ def preset_filename(name: str) -> str:
     Names may contain ``/`` ("1/16 swing 58"), so the name is never used as a path: path
     separators and characters Windows forbids become ``-``, control characters are dropped, runs
     of dots (no ``..``) and whitespace collapse, leading/trailing dots and spaces go, reserved
-    device names get a ``_`` prefix, and the stem is capped at :data:`MAX_FILENAME_CHARS`.
+    device names get a ``_`` prefix, and the stem is capped at :data:`MAX_FILENAME_CHARS`
+    characters and :data:`MAX_FILENAME_BYTES` bytes (room left for ``" (2).json"``).
     """
     s = unicodedata.normalize("NFC", str(name))
     s = re.sub(r"\s+", " ", s)  # tabs and line breaks are spaces, other controls go
     s = _CONTROL.sub("", s)
     s = _UNSAFE_FILE_CHARS.sub("-", s)
     s = re.sub(r"\.{2,}", ".", s)
-    s = s.strip(" .")[:MAX_FILENAME_CHARS].strip(" .")
+    s = s.strip(" .")[:MAX_FILENAME_CHARS]
+    while len(s.encode("utf-8")) > MAX_FILENAME_BYTES:
+        s = s[:-1]
+    s = s.strip(" .")
     if not s:
         s = "preset"
     if s.split(".")[0].upper() in _WINDOWS_RESERVED:

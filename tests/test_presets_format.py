@@ -197,7 +197,7 @@ CROSS = [
     ({"grid_type": "triplet", "swing": 58}, "settings.swing", ["58", "straight"]),
     ({"grid_type": "dotted", "swing": 62}, "settings.swing", ["62", "dotted"]),
     ({"grid_type": "tuplet"}, "settings.tuplet", ["n:m"]),
-    ({"grid_type": "tuplet", "tuplet": "5:99"}, "settings.tuplet", ["1–64"]),
+    ({"grid_type": "tuplet", "tuplet": "5:99"}, "settings.tuplet", ['"5:99"', "1–64"]),
 ]
 
 
@@ -279,6 +279,7 @@ def test_missing_file_and_folder_are_clean_errors(tmp_path):
         ("CON", "_CON.json"),
         ("nul.txt", "_nul.txt.json"),
         ("x" * 200, "x" * 64 + ".json"),
+        ("\U0001f941" * 64, "\U0001f941" * 50 + ".json"),  # 4-byte drums: capped at 200 bytes
         ("Gänsefüßchen „swing“", "Gänsefüßchen „swing“.json"),
     ],
 )

@@ -185,7 +185,7 @@ def test_valid_presets_round_trip_through_a_file_and_the_text_form(preset):
 def test_any_name_becomes_a_safe_file_name(name):
     file_name = preset_filename(name)
     stem = file_name.removesuffix(".json")
-    assert stem and len(stem) <= 65
+    assert stem and len(stem) <= 65 and len(file_name.encode()) <= 255 - len(" (999)")
     assert not any(ch in file_name for ch in '/\\<>:"|?*\x00')
     assert ".." not in file_name and not file_name.startswith(".")
     assert not any(ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F for ch in file_name)

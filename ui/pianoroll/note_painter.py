@@ -136,9 +136,12 @@ def _row_map(vp: RollViewport) -> np.ndarray:
 
 def _blit(painter: QPainter, rows_argb: np.ndarray, vp: RollViewport) -> None:
     full = np.vstack((rows_argb, np.zeros((1, rows_argb.shape[1]), np.uint32)))
-    img = np.ascontiguousarray(full[_row_map(vp)])
-    h, w = img.shape
-    qimg = QImage(img.data, w, h, 4 * w, QImage.Format_ARGB32_Premultiplied)
+    rows = _row_map(vp)
+    h, w = rows.size, full.shape[1]
+    # Fill the QImage's own buffer (no numpy memory the image could outlive).
+    qimg = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+    dest = np.frombuffer(qimg.bits(), dtype=np.uint32).reshape(h, qimg.bytesPerLine() // 4)
+    dest[:, :w] = full[rows]
     painter.drawImage(0, 0, qimg)
 
 

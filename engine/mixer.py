@@ -92,6 +92,8 @@ class Mixer:
         self.tracks: list[Track] = []
         self.master_volume_db = 0.0
         self.limiter: MasterLimiter | None = MasterLimiter(self.sample_rate, self.max_block)
+        #: Effects on the master bus, in order, before the limiter.
+        self.master_effects: list[Effect] = []
         self.master_peak = np.zeros(2, dtype=np.float32)
         self._bufs: list[np.ndarray] = []
         self._drum_buf = np.zeros((2, self.max_block), dtype=np.float32)
@@ -126,6 +128,8 @@ class Mixer:
             for p in (t.instrument, t.drums, *t.effects):
                 if p is not None:
                     p.close()
+        for fx in self.master_effects:
+            fx.close()
 
     # -- real-time --------------------------------------------------------------------------
     def queue(self, track: int, offset: int, status: int, data1: int, data2: int = 0) -> None:
@@ -181,6 +185,8 @@ class Mixer:
                 out += buf
         if self.master_volume_db:
             out *= db_to_gain(self.master_volume_db)
+        for fx in self.master_effects:
+            fx.process(out)
         if self.limiter is not None:
             self.limiter.process(out)
         np.max(np.abs(out), axis=1, out=self.master_peak)

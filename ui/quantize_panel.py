@@ -68,7 +68,7 @@ class PercentControl(QWidget):
         self.slider.setPageStep(50)
         self.spin = QDoubleSpinBox(self)
         self.spin.setRange(lo, hi)
-        self.spin.setDecimals(1)
+        self.spin.setDecimals(2)  # presets may hold 66.67 %
         self.spin.setSuffix(" %")
         self.spin.setKeyboardTracking(False)
         self.spin.setFixedWidth(78)
@@ -83,7 +83,7 @@ class PercentControl(QWidget):
         self.set_value(value)
 
     def value(self) -> float:
-        return round(self.spin.value(), 1)
+        return round(self.spin.value(), 2)
 
     def set_value(self, v: float) -> None:
         """Set without emitting (loading a preset or a track's settings)."""

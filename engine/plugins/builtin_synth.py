@@ -102,13 +102,14 @@ class BuiltinSynth(Instrument):
                 program_by_name(program) if isinstance(program, str) else gm_to_program(program)
             )
         self.volume = 1.0
-        self._tab = _tables(self.sample_rate).reshape(-1).astype(np.float64)
+        self._tab = _tables(self.sample_rate).reshape(-1)
         self._bank, self._pieces = _kit(self.sample_rate)
         self._piece_names = list(self._pieces)
         self._alloc_voices(voices)
         self._alloc_drums(drum_voices)
         self._alloc_channels()
         self._ar = np.arange(self.max_block, dtype=np.float64)
+        self._ar32 = self._ar.astype(np.float32)
         self._ari = np.arange(self.max_block, dtype=np.int64)
         self._out64 = np.zeros((2, self.max_block))
         self._gains = np.zeros((2, max(voices, drum_voices)))
@@ -139,9 +140,13 @@ class BuiltinSynth(Instrument):
         self.v_serial = z(n, np.int64)
         self._serial = 0
         size = n * self.max_block  # flat, so that a (k, n) view of the front is contiguous
-        self._T, self._X, self._Y, self._E = z(size), z(size), z(size), z(size)
-        self._P, self._S1, self._S2 = z(size), z(size), z(size)
+        f32 = np.float32
+        self._T, self._X, self._Y, self._E = (z(size, f32) for _ in range(4))
+        self._S1, self._S2, self._F = (z(size, f32) for _ in range(3))
+        self._P = z(size)  # phase stays float64: table positions need the precision
         self._I = z(size, np.int64)
+        self._gains32 = z((2, n), f32)
+        self._mix32 = z((2, self.max_block), f32)
         self._inc_now = z(n)
 
     def _alloc_drums(self, n: int) -> None:
@@ -361,70 +366,82 @@ class BuiltinSynth(Instrument):
     # -- rendering --------------------------------------------------------------------------
     def _render_voices(self, n: int, out: np.ndarray) -> None:
         k = self.k
-        ar = self._ar[:n]
+        f32 = np.float32
+        ar = self._ar32[:n]
         T, X, Y, E = (_view(b, k, n) for b in (self._T, self._X, self._Y, self._E))
-        A = self.v_A[:k, None]
-        # Envelope: attack ramp × (sustain + (1 - sustain) × exponential decay).
-        np.add(self.v_age[:k, None], ar, out=T)
-        np.divide(T, A, out=X)
-        np.clip(X, 0.0, 1.0, out=X)
+        A = self.v_A[:k, None].astype(f32)
+        # Envelope: attack ramp × (sustain + (1 - sustain) × exponential decay), in float32
+        # (ages are relative to the block start's age, so float32 keeps sample precision).
+        np.add(self.v_age[:k, None].astype(f32), ar, out=T)
         np.subtract(T, A, out=Y)
         np.maximum(Y, 0.0, out=Y)
-        np.multiply(Y, -self.v_invD[:k, None], out=Y)
+        np.multiply(Y, (-self.v_invD[:k, None]).astype(f32), out=Y)
         np.exp(Y, out=Y)  # Y: decay curve 1 → 0, also drives the timbre
-        np.multiply(Y, self.v_oneS[:k, None], out=E)
-        np.add(E, self.v_S[:k, None], out=E)
-        np.multiply(E, X, out=E)
+        np.multiply(Y, self.v_oneS[:k, None].astype(f32), out=E)
+        np.add(E, self.v_S[:k, None].astype(f32), out=E)
+        if np.any(self.v_age[:k] < self.v_A[:k]):  # some voice is still in its attack
+            np.divide(T, A, out=X)
+            np.clip(X, 0.0, 1.0, out=X)
+            np.multiply(E, X, out=E)
         rel = np.flatnonzero(self.v_rel[:k] != NOT_RELEASED)
         if rel.size:
-            R = self.v_rel[rel, None] + ar
-            g = self.v_rel_level[rel, None] * np.exp(-np.maximum(R, 0.0) * self.v_invR[rel, None])
+            R = self.v_rel[rel, None].astype(f32) + ar
+            g = np.exp(-np.maximum(R, 0.0) * self.v_invR[rel, None].astype(f32))
+            g *= self.v_rel_level[rel, None].astype(f32)
             E[rel] = np.where(R >= 0.0, g, E[rel])
         # Oscillator: two band-limited tables, linear interpolation, crossfaded by brightness.
         inc = self._inc_now[:k]
-        np.take(self.ch_bend, self.v_ch[:k], out=inc, mode="clip")
+        np.take(self.ch_bend, self.v_ch[:k], out=inc, mode="wrap")
         np.multiply(inc, self.v_inc[:k], out=inc)
         P, IX, S1, S2 = (_view(b, k, n) for b in (self._P, self._I, self._S1, self._S2))
-        np.multiply(inc[:, None], ar, out=P)
+        np.multiply(inc[:, None], self._ar[:n], out=P)
         np.add(P, self.v_phase[:k, None], out=P)
-        np.mod(P, TABLE_SIZE, out=P)
-        np.floor(P, out=X)
-        np.subtract(P, X, out=P)  # P: fraction
-        IX[...] = X
+        IX[...] = P  # truncation = floor for non-negative phases
+        np.subtract(P, IX, out=X, casting="same_kind")  # X: fraction
+        np.bitwise_and(IX, TABLE_SIZE - 1, out=IX)  # wrap (TABLE_SIZE is a power of two)
         np.add(IX, self.v_base_d[:k, None], out=IX)
-        np.take(self._tab, IX, out=S1, mode="clip")
+        np.take(self._tab, IX, out=S1, mode="wrap")
         np.add(IX, 1, out=IX)
-        np.take(self._tab, IX, out=S2, mode="clip")
+        np.take(self._tab, IX, out=S2, mode="wrap")
         np.subtract(S2, S1, out=S2)
-        np.multiply(S2, P, out=S2)
+        np.multiply(S2, X, out=S2)
         np.add(S1, S2, out=S1)  # S1: dull
-        np.add(IX, self.v_base_b[:k, None] - self.v_base_d[:k, None], out=IX)
-        np.take(self._tab, IX, out=S2, mode="clip")
-        np.subtract(IX, 1, out=IX)
-        np.take(self._tab, IX, out=X, mode="clip")
-        np.subtract(S2, X, out=S2)
-        np.multiply(S2, P, out=S2)
-        np.add(X, S2, out=X)  # X: bright
-        np.subtract(X, S1, out=X)
-        np.multiply(Y, self.v_bright[:k, None], out=Y)
-        np.multiply(X, Y, out=X)
-        np.add(S1, X, out=S1)  # S1: the voice's waveform
+        bright = self.v_bright[:k]
+        if np.any(
+            bright * np.exp(-np.maximum(self.v_age[:k] - self.v_A[:k], 0) * self.v_invD[:k]) > 1e-3
+        ):
+            F = _view(self._F, k, n)
+            np.add(IX, (self.v_base_b[:k] - self.v_base_d[:k])[:, None], out=IX)
+            np.take(self._tab, IX, out=S2, mode="wrap")
+            np.subtract(IX, 1, out=IX)
+            np.take(self._tab, IX, out=F, mode="wrap")
+            np.subtract(S2, F, out=S2)
+            np.multiply(S2, X, out=S2)
+            np.add(F, S2, out=F)  # F: bright
+            np.subtract(F, S1, out=F)
+            np.multiply(Y, bright[:, None].astype(f32), out=Y)
+            np.multiply(F, Y, out=F)
+            np.add(S1, F, out=S1)  # S1: the voice's waveform
         np.multiply(S1, E, out=S1)
         # Stereo mix of all voices in one matrix product.
         ch = self.v_ch[:k]
         level = self.v_amp[:k] * self.ch_volume[ch] * self.ch_expr[ch]
         pan = self.ch_pan[ch] * (np.pi / 2)
-        G = self._gains[:, :k]
-        np.multiply(level, np.cos(pan), out=G[0])
-        np.multiply(level, np.sin(pan), out=G[1])
-        out += G @ S1
+        G = self._gains32[:, :k]
+        np.multiply(level, np.cos(pan), out=G[0], casting="same_kind")
+        np.multiply(level, np.sin(pan), out=G[1], casting="same_kind")
+        mix = self._mix32[:, :n]
+        np.matmul(G, S1, out=mix)
+        out += mix
         # Advance, then free voices that have gone silent.
         self.v_phase[:k] = (self.v_phase[:k] + inc * n) % TABLE_SIZE
         self.v_age[:k] += n
         released = self.v_rel[:k] != NOT_RELEASED
         self.v_rel[:k][released] += n
         last = E[:, n - 1]
-        done = (last < _SILENT) & (released | ((self.v_S[:k] == 0.0) & (T[:, n - 1] > A[:, 0])))
+        done = (last < _SILENT) & (
+            released | ((self.v_S[:k] == 0.0) & (self.v_age[:k] > self.v_A[:k]))
+        )
         if done.any():
             self._keep_voices(~done)
 
@@ -464,7 +481,7 @@ class BuiltinSynth(Instrument):
         V &= P < self.d_end[:k, None]
         np.clip(P, 0, self.d_len[:k, None] - 1, out=IX)
         np.add(IX, self.d_start[:k, None], out=IX)
-        np.take(self._bank, IX, out=S, mode="clip")
+        np.take(self._bank, IX, out=S, mode="wrap")
         np.multiply(S, V, out=S)
         G = self._gains[:, :k]
         G[0] = self.d_gl[:k]

@@ -124,13 +124,13 @@ def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):
-        return "number"
+        return "a number"
     if isinstance(value, str):
         return "text"
     if isinstance(value, list):
-        return "list"
+        return "a list"
     if isinstance(value, dict):
-        return "object"
+        return "an object"
     return type(value).__name__
 
 
@@ -173,7 +173,9 @@ def _allowed(path: str, sub: dict) -> str:
         return f"a {kind} {lo}–{hi}{_UNITS.get(path, '')}{extra}"
     types = sub.get("type")
     if types:
-        return " or ".join([types] if isinstance(types, str) else types)
+        words = {"string": "text", "array": "a list", "object": "an object of fields"}
+        listed = [types] if isinstance(types, str) else types
+        return " or ".join(words.get(t, t) for t in listed)
     return sub.get("description", "see the preset schema")
 
 
@@ -196,7 +198,8 @@ def _schema_problem(err) -> tuple[str, str]:
     if kind == "enum":
         return path, f"{_show(value)} is not allowed; allowed: {_allowed(path, sub)}"
     if kind == "type":
-        return path, f"{_show(value)} is {_json_type(value)}; allowed: {_allowed(path, sub)}"
+        hint = f" ({_PATTERN_HELP[path]})" if path in _PATTERN_HELP else ""
+        return path, f"{_show(value)} is {_json_type(value)}; allowed: {_allowed(path, sub)}{hint}"
     if kind in ("minimum", "maximum"):
         return path, f"{_show(value)} is out of range; allowed: {_allowed(path, sub)}"
     if kind == "minLength":

@@ -28,6 +28,7 @@ Python code here works per chunk, never per event.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -85,15 +86,24 @@ def _check_size(name: str, size: int) -> None:
 
 
 def load_song(path: str | os.PathLike) -> Song:
-    """Read a MIDI file; any problem becomes a one-line :class:`MidiFileError`."""
+    """Read a MIDI file; any problem becomes a one-line :class:`MidiFileError`.
+
+    The size is checked before reading, and reading stops at the limit, so a huge file, a
+    device such as /dev/zero or a file still growing can't hang or exhaust memory.
+    """
     path = Path(path)
     name = path.name or str(path)
     try:
-        size = path.stat().st_size
-        if path.is_dir():
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
             raise MidiFileError(f"{name}: is a folder, not a MIDI file")
-        _check_size(name, size)
-        data = path.read_bytes()
+        if not stat.S_ISREG(info.st_mode):
+            raise MidiFileError(f"{name}: is not a regular file")
+        _check_size(name, info.st_size)
+        limit = int(max_file_mb() * 1048576)
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+        _check_size(name, len(data))
     except FileNotFoundError:
         raise MidiFileError(f"{name}: file not found") from None
     except PermissionError:

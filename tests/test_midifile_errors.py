@@ -154,6 +154,11 @@ def test_folder_instead_of_file(tmp_path):
         load_song(folder)
 
 
+def test_device_instead_of_file():
+    with pytest.raises(MidiFileError, match=r"^zero: is not a regular file$"):
+        load_song("/dev/zero")
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file: chmod can't deny it")
 def test_permission_denied_real(tmp_path):
     path = tmp_path / "locked.mid"
@@ -167,10 +172,10 @@ def test_permission_denied(tmp_path, monkeypatch):
     path = tmp_path / "locked.mid"
     path.write_bytes(GOOD)
 
-    def deny(self):
+    def deny(self, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(Path, "open", deny)
     with pytest.raises(MidiFileError, match=r"^locked\.mid: permission denied$"):
         load_song(path)
 

@@ -1,0 +1,161 @@
+"""The quantize command-line options, shared by every command that quantizes.
+
+``quanta quantize``, ``play``, ``live``, ``render`` and ``presets save`` all call
+:func:`add_quantize_options` and :func:`settings_from_args`, so an option means the same
+everywhere. Every option defaults to ``None`` ("not given"): a ``--preset`` supplies the base
+settings and each option given explicitly overrides that one field of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.errors import SettingsError
+from engine.quantize.settings import ENDS_MODES, GRID_TYPES, QuantizeSettings, parse_grid_text
+
+#: argparse dest → QuantizeSettings field, for the options that map one to one.
+_FIELDS = {
+    "offset": "offset",
+    "strength": "strength",
+    "swing": "swing",
+    "exclude_within": "exclude_within",
+    "ends": "ends",
+    "length_grid": "length_grid",
+}
+_DESTS = ("preset", "grid", "grid_type", "tuplet", "catch_within", *_FIELDS)
+
+
+def _catch(text: str) -> float | str:
+    if text.strip().lower() in ("off", "none", "all"):
+        return "off"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (or 'off')") from None
+
+
+def add_quantize_options(parser: argparse.ArgumentParser) -> None:
+    """Add the quantize options (in their own help group) to ``parser``."""
+    g = parser.add_argument_group(
+        "quantize settings",
+        "Options override the fields of --preset; without a preset they start from the "
+        "defaults shown.",
+    )
+    g.add_argument(
+        "--preset",
+        metavar="NAME|FILE",
+        help="start from a preset: a name from `quanta presets list` or a .json file",
+    )
+    g.add_argument(
+        "--grid",
+        metavar="1/N",
+        help="grid division 1/1 … 1/128; 1/8T means triplet, 1/8. dotted (default 1/16)",
+    )
+    g.add_argument(
+        "--grid-type",
+        choices=GRID_TYPES,
+        help="grid variant: triplet = ×2/3, dotted = ×3/2, tuplet needs --tuplet "
+        "(default straight)",
+    )
+    g.add_argument(
+        "--tuplet",
+        metavar="N:M",
+        help="N notes in the time of M, e.g. 5:4 (implies --grid-type tuplet; default none)",
+    )
+    g.add_argument(
+        "--offset",
+        type=int,
+        metavar="TICKS",
+        help="shift the grid origin by this many ticks (default 0)",
+    )
+    g.add_argument(
+        "--strength",
+        type=float,
+        metavar="PCT",
+        help="how far notes move toward the grid, 0–100 %% (default 100)",
+    )
+    g.add_argument(
+        "--swing",
+        type=float,
+        metavar="PCT",
+        help="off-beat position in a pair of steps, 50–75 %%; 50 straight, 66.67 triplet "
+        "feel; straight grids only (default 50)",
+    )
+    g.add_argument(
+        "--exclude-within",
+        type=float,
+        metavar="PCT",
+        help="leave notes this close to the grid alone, 0–50 %% of a grid step (default 0)",
+    )
+    g.add_argument(
+        "--catch-within",
+        type=_catch,
+        metavar="PCT",
+        help="only quantize notes this close to the grid, 0–100 %% of a grid step, or 'off' "
+        "(default off: every note is caught)",
+    )
+    g.add_argument(
+        "--ends",
+        choices=ENDS_MODES,
+        help="what happens to note ends (default keep-length)",
+    )
+    g.add_argument(
+        "--length-grid",
+        metavar="1/N",
+        help="length step for --ends quantize-lengths: 1/8, 1/8T or 1/8. "
+        "(default: the grid itself)",
+    )
+
+
+def quantize_options_given(args: argparse.Namespace) -> bool:
+    """True when any quantize option or a preset was given (commands where quantize is optional
+    use this to tell "play as recorded" from "quantize with the defaults")."""
+    return any(getattr(args, dest, None) is not None for dest in _DESTS)
+
+
+def _tuplet(text: str) -> tuple[int, int]:
+    try:
+        n, m = (int(x) for x in str(text).split(":"))
+    except ValueError:
+        raise SettingsError("tuplet", f"{text!r}; write it as N:M, e.g. 5:4") from None
+    return n, m
+
+
+def settings_from_args(args: argparse.Namespace) -> QuantizeSettings:
+    """The settings the command line asks for: the preset (or defaults) plus each option given.
+
+    Changing the grid type away from tuplet drops the preset's tuplet; ``--tuplet`` alone
+    implies ``--grid-type tuplet``. Raises ``SettingsError``/``PresetError`` (one line).
+    """
+    preset = getattr(args, "preset", None)
+    if preset is not None:
+        from app.preset_store import resolve_preset  # lazy: the store reads the user folder
+
+        base = resolve_preset(preset).settings
+    else:
+        base = QuantizeSettings()
+    fields: dict = {}
+    grid = getattr(args, "grid", None)
+    if grid is not None:
+        fields["division"], kind = parse_grid_text(grid, "grid")
+        if kind != "straight" or getattr(args, "grid_type", None) is None:
+            fields["grid_type"] = kind
+    grid_type = getattr(args, "grid_type", None)
+    if grid_type is not None:
+        if grid is not None and fields["grid_type"] not in ("straight", grid_type):
+            raise SettingsError("grid", f"{grid} contradicts --grid-type {grid_type}")
+        fields["grid_type"] = grid_type
+    tuplet = getattr(args, "tuplet", None)
+    if tuplet is not None:
+        fields["tuplet"] = _tuplet(tuplet)
+        fields.setdefault("grid_type", "tuplet")
+    if fields.get("grid_type", base.grid_type) != "tuplet":
+        fields["tuplet"] = None
+    catch = getattr(args, "catch_within", None)
+    if catch is not None:
+        fields["catch_within"] = None if catch == "off" else catch
+    for dest, name in _FIELDS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            fields[name] = value
+    return base.replace(**fields) if fields else base

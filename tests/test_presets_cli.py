@@ -192,3 +192,78 @@ def test_a_tampered_shared_file_is_refused(tmp_path, user_dir, capsys):
     code, _, err = run(capsys, "presets", "import", str(shared))
     assert code == 2 and err.startswith("quanta: error: evil.json: settings.run: unknown field")
     assert not user_dir.exists()
+
+
+# -- quanta quantize --preset --------------------------------------------------------------------
+def _write_take(path: Path, starts: list[int]) -> None:
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    now = 0
+    for start in starts:  # 60-tick notes, never overlapping
+        track.append(mido.Message("note_on", note=60, velocity=100, time=start - now))
+        track.append(mido.Message("note_off", note=60, velocity=0, time=60))
+        now = start + 60
+    mid.save(path)
+
+
+def _note_on_ticks(path: Path) -> list[int]:
+    import mido
+
+    ticks, now = [], 0
+    for msg in mido.MidiFile(path).tracks[-1]:
+        now += msg.time
+        if msg.type == "note_on" and msg.velocity:
+            ticks.append(now)
+    return ticks
+
+
+@pytest.mark.parametrize(
+    "preset_arg,extra,expected",
+    [
+        # 1/16 at 480 PPQ: G = 120; swing 58 puts the odd points at 2*120*0.58 = 139.2 → 139
+        ("Swing 1/16 58", [], [0, 139, 240, 379]),
+        # --strength overrides the preset: half way from the played tick, rounded half up
+        ("Swing 1/16 58", ["--strength", "50"], [5, 135, 245, 375]),
+        ("FILE", [], [0, 139, 240, 379]),
+        ("TEXT", [], [0, 139, 240, 379]),
+    ],
+)
+def test_quantize_with_a_preset(user_dir, tmp_path, capsys, preset_arg, extra, expected):
+    pytest.importorskip("app.commands.quantize")
+    take, out = tmp_path / "take.mid", tmp_path / "out.mid"
+    _write_take(take, [10, 130, 250, 370])
+    if preset_arg == "FILE":
+        preset_arg = str(tmp_path / "swing.json")
+        assert run(capsys, "presets", "export", "Swing 1/16 58", "-o", preset_arg)[0] == 0
+    elif preset_arg == "TEXT":
+        preset_arg = _text("Pasted 58", swing=58)
+    code, _, err = run(
+        capsys, "quantize", str(take), "-o", str(out), "--preset", preset_arg, *extra
+    )
+    assert code == 0, err
+    assert _note_on_ticks(out) == expected
+
+
+def test_quantize_with_a_bad_preset_is_one_line(user_dir, tmp_path, capsys):
+    pytest.importorskip("app.commands.quantize")
+    take = tmp_path / "take.mid"
+    _write_take(take, [10])
+    code, _, err = run(
+        capsys, "quantize", str(take), "-o", str(tmp_path / "o.mid"), "--preset", "Nope"
+    )
+    assert code == 2 and err.count("\n") == 1 and "no preset named 'Nope'" in err
+    assert not (tmp_path / "o.mid").exists()
+
+
+def test_save_from_another_preset_with_an_override(user_dir, capsys):
+    pytest.importorskip("app.quantize_options")
+    code, _, err = run(
+        capsys, "presets", "save", "Softer 58", "--preset", "Swing 1/16 58", "--strength", "75"
+    )
+    assert code == 0, err
+    assert read_preset_file(user_dir / "Softer 58.json").settings == QuantizeSettings(
+        swing=58, strength=75
+    )

@@ -274,7 +274,10 @@ def save_song(song: Song, path: str | os.PathLike) -> None:
     A crash or full disk half-way leaves the old file untouched.
     """
     path = Path(path)
-    data = song_to_bytes(song)
+    try:
+        data = song_to_bytes(song)
+    except MidiFileError as exc:
+        raise MidiFileError(f"{path.name}: {exc}") from None
     folder = path.parent if str(path.parent) else Path(".")
     tmp_name = None
     try:

@@ -211,3 +211,17 @@ def test_trailing_padding_and_junk_after_the_last_track_are_ignored():
     for tail in (bytes(7), bytes(300), b"\x1a" * 9, b"JUNK\x00\x00\x10\x00abc"):
         song = load_song_bytes(GOOD + tail)
         assert mc.song_view(song) == mc.mido_view(GOOD)
+
+
+def test_failed_save_leaves_the_old_file_alone(tmp_path):
+    from engine.build import new_song
+    from engine.midifile import save_song
+
+    target = tmp_path / "song.mid"
+    target.write_bytes(GOOD)
+    song = new_song()
+    song.ppq = 0  # cannot be written
+    with pytest.raises(MidiFileError, match=r"^song\.mid: cannot save: 0 ticks per quarter"):
+        save_song(song, target)
+    assert target.read_bytes() == GOOD
+    assert [p.name for p in tmp_path.iterdir()] == ["song.mid"]

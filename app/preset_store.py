@@ -106,7 +106,7 @@ def _preset_files(folder) -> list:
     are not presets."""
     try:
         items = list(folder.iterdir())
-    except (FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
         return []
     return sorted(
         (
@@ -124,7 +124,11 @@ def _preset_files(folder) -> list:
 def _load_folder(folder, source: str) -> tuple[list[Preset], list[str]]:
     presets: list[Preset] = []
     problems: list[str] = []
-    for path in _preset_files(folder):
+    try:
+        files = _preset_files(folder)
+    except OSError as exc:
+        return [], [f"cannot read the {source} preset folder {folder} ({exc.strerror})"]
+    for path in files:
         try:
             if source == "factory":  # package data: may live in a zip, so no stat checks
                 preset = preset_from_json(

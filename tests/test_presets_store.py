@@ -282,3 +282,16 @@ def test_import_validates_before_writing_anything(user_dir, tmp_path):
     with pytest.raises(PresetError, match="--as: is blank"):
         import_preset(preset_to_text(swing()), as_name="  ")
     assert files(user_dir) == []
+
+
+def test_an_unreadable_user_folder_still_lists_the_factory_presets(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv(paths.PRESET_DIR_ENV, str(not_a_folder))
+    catalog = load_catalog()
+    assert len(catalog.entries) >= 12
+    assert catalog.problems == (
+        f"cannot read the user preset folder {not_a_folder} (Not a directory)",
+    )
+    with pytest.raises(PresetError, match="cannot create the preset folder"):
+        save_user_preset(swing())

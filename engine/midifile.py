@@ -21,6 +21,14 @@ that by comparing with the original notes). On one tick, moved or new note-offs 
 first and moved or new note-ons last, so a re-struck note is never cut by the off of the
 note before it, and a program change on that tick reaches the synth before the new note.
 
+Running status: an event read with it is written with it again when the previous channel
+status written is the same; new events use it only when the track used it anywhere, and
+never straight after a meta or sysex event. New note-offs are "note-on, velocity 0" when
+most of the track's note-offs were (and the release velocity is 0), else 0x8n with their
+release velocity. Edited values are made valid on the way out: ticks below 0 become 0, an
+end not after its start becomes start + 1, data bytes are capped at 127, and a note-on
+velocity of 0 (which would read as a note-off) becomes 1.
+
 Heavy lifting runs in numba kernels (:mod:`engine.smf_read`, :mod:`engine.smf_write`); the
 Python code here works per chunk, never per event.
 """
@@ -323,15 +331,19 @@ def forget_moved(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
 
 
 def _track_style(track: Track) -> tuple[bool, bool]:
-    """Whether the source track used running status, and note-on-velocity-0 note-offs."""
+    """The track's prevailing style, which new events follow: running status (any event was
+    read with it) and note-on-velocity-0 note-offs (most note-offs read from the source were;
+    when no note-off came from a file, most notes flagged so)."""
     notes, events = track.notes, track.events
     running = bool(
         np.any(events["flags"] & EVENT_RUNNING)
         or np.any(notes["flags"] & (NOTE_ON_RUNNING | NOTE_OFF_RUNNING))
     )
-    with_off = (notes["flags"] & NOTE_NO_OFF_EVENT) == 0
-    v0 = int(np.count_nonzero(notes["flags"][with_off] & NOTE_OFF_IS_NOTE_ON_V0))
-    return running, v0 * 2 > int(np.count_nonzero(with_off))
+    voters = (notes["flags"] & NOTE_NO_OFF_EVENT) == 0
+    if np.any(voters & (notes["off_seq"] >= 0)):
+        voters &= notes["off_seq"] >= 0
+    v0 = int(np.count_nonzero(notes["flags"][voters] & NOTE_OFF_IS_NOTE_ON_V0))
+    return running, v0 * 2 > int(np.count_nonzero(voters))
 
 
 def _encode_track(track: Track, number: int) -> bytes:

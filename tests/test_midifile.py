@@ -323,3 +323,20 @@ def test_mido_reads_what_we_write_for_generated_big_song():
     assert back.note_count() == 3200
     assert mc.song_view(back) == mc.mido_view(data)
     assert song_to_bytes(back) == data
+
+
+def test_new_note_offs_follow_a_velocity_zero_style_track():
+    song = load_song_bytes(mc.no_running_status_raw(96))
+    tr = song.tracks[1]
+    tr.notes = np.concatenate((tr.notes, make_notes([60], [70], [50], channels=1)))
+    view = mc.mido_view(song_to_bytes(song))[1]
+    assert (70, "msg", bytes((0x91, 50, 0))) in view
+    assert (60, "msg", bytes((0x91, 50, 100))) in view
+
+
+def test_ticks_beyond_32_bits_round_trip():
+    events = [(0x0FFFFFFF, bytes((0x90, 60, 100)))] * 20 + [(5, bytes((0x80, 60, 0)))] * 20
+    data = mc.raw_smf(0, 480, [mc.raw_track(events, running=True)])
+    song = load_song_bytes(data)
+    assert int(song.tracks[0].notes["start"][-1]) == 20 * 0x0FFFFFFF
+    assert song_to_bytes(song) == data

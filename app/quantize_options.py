@@ -136,19 +136,23 @@ def settings_from_args(args: argparse.Namespace) -> QuantizeSettings:
         base = QuantizeSettings()
     fields: dict = {}
     grid = getattr(args, "grid", None)
+    grid_type = getattr(args, "grid_type", None)
+    tuplet = getattr(args, "tuplet", None)
+    kind = None
     if grid is not None:
         fields["division"], kind = parse_grid_text(grid, "grid")
-        if kind != "straight" or getattr(args, "grid_type", None) is None:
-            fields["grid_type"] = kind
-    grid_type = getattr(args, "grid_type", None)
-    if grid_type is not None:
-        if grid is not None and fields["grid_type"] not in ("straight", grid_type):
+        if grid_type is not None and kind != "straight" and kind != grid_type:
             raise SettingsError("grid", f"{grid} contradicts --grid-type {grid_type}")
-        fields["grid_type"] = grid_type
-    tuplet = getattr(args, "tuplet", None)
     if tuplet is not None:
         fields["tuplet"] = _tuplet(tuplet)
-        fields.setdefault("grid_type", "tuplet")
+    # The most explicit statement of the grid type wins: --grid-type, then --tuplet, then the
+    # suffix of --grid (a plain "1/16" means straight).
+    if grid_type is not None:
+        fields["grid_type"] = grid_type
+    elif tuplet is not None:
+        fields["grid_type"] = "tuplet"
+    elif kind is not None:
+        fields["grid_type"] = kind
     if fields.get("grid_type", base.grid_type) != "tuplet":
         fields["tuplet"] = None
     catch = getattr(args, "catch_within", None)

@@ -97,7 +97,7 @@ def format_text(info: dict) -> str:
         f"{len(info['tracks'])} tracks, {info['notes']} notes",
         f"tempo: {_shorten(tempos)}",
         f"time signature: {_shorten(sigs)}",
-        f"length: {info['length_bars']} bars, {int(secs // 60)}:{secs % 60:06.3f} "
+        f"length: {info['length_bars']} bar{'' if info['length_bars'] == 1 else 's'}, {int(secs // 60)}:{secs % 60:06.3f} "
         f"({info['length_ticks']} ticks)",
         "",
         f"{'#':>3}  {'track':<24} {'channels':<12} {'notes':>8}  timing (mean / max off)",

@@ -275,7 +275,7 @@ def test_info_text(tmp_path, capsys):
     assert "96 PPQ, 3 tracks, 7 notes" in out
     assert "tempo: 100 BPM at 0" in out
     assert "time signature: 4/4 at 0" in out
-    assert "length: 1 bar, 0:00." in out
+    assert "length: 1 bar, 0:01.875 (300 ticks)" in out
     assert "Keys" in out and "Drums" in out
     # offsets from 1/16 (24 ticks): 5,2,2,2 and 2,1,1 -> mean 15/7 ticks, max 5
     assert "mean 2.1 ticks (8.9 % of a step), max 5.0 ticks (20.8 %)" in out

@@ -6,6 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +21,12 @@ from engine.preset_format import (
     preset_to_json,
     preset_to_text,
     read_preset_file,
+    schema,
 )
 from engine.quantize.settings import DIVISIONS, ENDS_MODES, GRID_TYPES, QuantizeSettings
+
+#: The shipped schema, as any other tool would use it.
+SCHEMA = jsonschema.Draft202012Validator(schema())
 
 JSON = st.recursive(
     st.none()
@@ -67,13 +72,14 @@ def near_documents(draw):
     return doc
 
 
-def _loads_or_rejects_cleanly(load, *args) -> None:
+def _loads_or_rejects_cleanly(load, *args) -> Preset | None:
     try:
         preset = load(*args)
     except PresetError as exc:
         assert str(exc) and "\n" not in str(exc)
-        return
+        return None
     assert isinstance(preset, Preset) and isinstance(preset.settings, QuantizeSettings)
+    return preset
 
 
 @settings(max_examples=300, deadline=None)
@@ -85,7 +91,8 @@ def test_any_json_value_is_a_preset_or_a_clean_error(doc):
 @settings(max_examples=500, deadline=None)
 @given(near_documents())
 def test_near_miss_documents_are_presets_or_clean_errors(doc):
-    _loads_or_rejects_cleanly(preset_from_document, doc, "near.json")
+    if _loads_or_rejects_cleanly(preset_from_document, doc, "near.json"):
+        SCHEMA.validate(doc)  # other tools using the schema agree it is valid
     try:
         raw = json.dumps(doc)
     except ValueError:
@@ -170,6 +177,7 @@ def _same(a: Preset, b: Preset) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(presets())
 def test_valid_presets_round_trip_through_a_file_and_the_text_form(preset):
+    SCHEMA.validate(json.loads(preset_to_json(preset)))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / preset_filename(preset.name)
         path.write_text(preset_to_json(preset), "utf-8")

@@ -454,3 +454,21 @@ def song_info(song: Song) -> dict:
         "track_names": [t.name for t in song.tracks],
         "channels": sorted({c for t in song.tracks for c in t.channels}),
     }
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel by reading and writing a tiny song.
+
+    The first use in a fresh install costs a few seconds of compiling; the app can call this
+    from a background thread at start-up so that opening the first file is instant.
+    """
+    tiny = bytes.fromhex(
+        "4d546864000000060001000101e0"  # MThd, type 1, 1 track, 480 PPQ
+        "4d54726b00000015"  # MTrk, 21 bytes
+        "00ff030141"
+        "00903c40"
+        "10803c00"
+        "00f00100"
+        "00ff2f00"
+    )
+    song_to_bytes(load_song_bytes(tiny, name="warm-up.mid"))

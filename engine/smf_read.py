@@ -25,7 +25,7 @@ CHUNK_OTHER = 2
 CHUNK_GARBAGE = 3  # an id that is not four printable ASCII bytes: the file is damaged
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def walk_chunks(data):
     """Chunk kinds, body starts and declared lengths, walking ``id + u32 length`` headers.
 
@@ -73,7 +73,7 @@ def walk_chunks(data):
     return kinds[:count], starts[:count], lengths[:count], False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _channel_data_len(status):
     kind = status & 0xF0
     if kind == 0xC0 or kind == 0xD0:
@@ -81,7 +81,7 @@ def _channel_data_len(status):
     return 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen, payload):
     """Read the events of one MTrk body ``data[start:end]``.
 
@@ -190,7 +190,7 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
     return OK, pos, n, npay, t, False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pair_notes(tick, status, d1, d2):
     """Pair note-ons with note-offs first-in-first-out per (channel, pitch).
 

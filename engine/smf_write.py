@@ -21,7 +21,7 @@ ERR_DELTA_TOO_BIG = 1  # a gap between two events that a 4-byte variable-length 
 MAX_VLQ = 0x0FFFFFFF
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _put_vlq(out, pos, value):
     if value < 0x80:
         out[pos] = value
@@ -40,7 +40,7 @@ def _put_vlq(out, pos, value):
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def encode_track(tick, status, d1, d2, mode, poff, plen, payload, end_tick):
     """Track body bytes for events sorted in write order (ticks must not decrease).
 

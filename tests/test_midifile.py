@@ -340,3 +340,9 @@ def test_ticks_beyond_32_bits_round_trip():
     song = load_song_bytes(data)
     assert int(song.tracks[0].notes["start"][-1]) == 20 * 0x0FFFFFFF
     assert song_to_bytes(song) == data
+
+
+def test_warm_up_runs_every_kernel():
+    from engine.midifile import warm_up
+
+    warm_up()  # raises if its built-in file were wrong

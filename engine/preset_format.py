@@ -457,12 +457,6 @@ def same_name(a: str, b: str) -> bool:
 
 
 # -- one-line text form ------------------------------------------------------------------------
-# Why key=value words and not base64: people paste presets into forums and chats, and a reader
-# should see "grid=1/16 swing=58" before trusting it. Values that are plain words stay bare;
-# anything else is a JSON string in double quotes (so spaces, quotes and backslashes in a name are
-# unambiguous). Forums "smarten" quotes, so “…” and „…“ also delimit a quoted value, and those
-# characters are always written escaped (\u201c) inside one. Line breaks that a forum inserts
-# between words, or inside a quoted value, are read as a single space.
 _BARE = re.compile(r"[A-Za-z0-9/._:+-]+")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
@@ -489,6 +483,15 @@ def _number_text(value: float | int) -> str:
 
 def preset_to_text(preset: Preset) -> str:
     """The one-line text form: ``quanta-preset:v1 name="MPC 58" description=… grid=1/16 swing=58``.
+
+    Why readable ``key=value`` words and not base64 of the JSON: people paste presets into
+    forums and chats, and a reader should see ``grid=1/16 swing=58`` before trusting it. The keys
+    are exactly the JSON field names (``tag`` repeats, once per tag), so an error names the same
+    field either way. Plain-word values stay bare; anything else is a JSON string in double
+    quotes, so spaces, quotes, ``=`` and backslashes in a name are unambiguous. Forums "smarten"
+    quotes, so “…” and „…“ also delimit a quoted value, and those characters are always written
+    escaped (``\\u201c``) inside one. Line breaks a forum inserts between words or inside a quoted
+    value read as one space (names and descriptions cannot hold line breaks anyway).
 
     Settings at their version-1 default are left out (except the grid), which keeps lines short;
     the ``v1`` in the prefix pins what those defaults are.

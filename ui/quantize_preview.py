@@ -42,6 +42,7 @@ class QuantizePreview(QObject):
         self.result = None  #: the quantizer's full result (notes/source/report)
         self.error = ""  #: a one-line message when the settings cannot be applied
         self.last_ms = 0.0  #: time of the last quantize, for the benchmark
+        self._ghost_cols = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -66,6 +67,14 @@ class QuantizePreview(QObject):
             doc._quantize_preview = preview
         return preview
 
+    def ghost_columns(self):
+        """The ghosts as painting columns (built once per recompute)."""
+        if self._ghost_cols is None and self.ghosts is not None:
+            from ui.pianoroll.note_painter import Columns
+
+            self._ghost_cols = Columns.of(self.ghosts)
+        return self._ghost_cols
+
     def schedule(self, *_args) -> None:
         """Ask for a recompute on the next event-loop turn (many asks, one compute)."""
         if not self._timer.isActive():
@@ -74,7 +83,7 @@ class QuantizePreview(QObject):
     def recompute(self) -> None:
         self._timer.stop()
         track = self.doc.track()
-        self.ghosts = self.result = self.scope_mask = None
+        self.ghosts = self.result = self.scope_mask = self._ghost_cols = None
         self.error = ""
         if track is None or not track.notes.size or not self.doc.preview_enabled:
             self.updated.emit()

@@ -28,7 +28,7 @@ from engine.notes import make_notes, sort_notes
 from ui import commands
 from ui.pianoroll.bars import BarGrid
 from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor
-from ui.pianoroll.note_painter import cull, paint_ghosts, paint_notes
+from ui.pianoroll.note_painter import Columns, cull, paint_ghosts, paint_notes
 from ui.pianoroll.viewport import RollViewport
 from ui.quantize_preview import QuantizePreview
 from ui.song_document import SongDocument
@@ -64,6 +64,8 @@ class NoteCanvas(QWidget):
         self.last_paint_ms = 0.0
         self.last_paint_path = ""
         self._max_len = 0
+        self._cols: Columns | None = None  # painting columns of the track's notes
+        self._sel_mask: np.ndarray | None = None  # cached selection mask
         self._bars: BarGrid | None = None
         self._drag: dict | None = None
         self._display: np.ndarray | None = None  # notes drawn while a drag is in progress
@@ -75,7 +77,7 @@ class NoteCanvas(QWidget):
         doc.notesChanged.connect(self._notes_changed)
         doc.songReplaced.connect(self._song_replaced)
         doc.currentTrackChanged.connect(self._notes_changed)
-        doc.selectionChanged.connect(self.update)
+        doc.selectionChanged.connect(self._selection_changed)
         doc.editSettingsChanged.connect(self.update)
         if preview is not None:
             preview.updated.connect(self.update)
@@ -90,7 +92,13 @@ class NoteCanvas(QWidget):
     def _notes_changed(self, *_args) -> None:
         n = self.notes
         self._max_len = int((n["end"] - n["start"]).max()) if n.size else 0
+        self._cols = None
+        self._sel_mask = None
         self._bars = None
+        self.update()
+
+    def _selection_changed(self) -> None:
+        self._sel_mask = None
         self.update()
 
     def _song_replaced(self) -> None:
@@ -152,19 +160,26 @@ class NoteCanvas(QWidget):
         p = QPainter(self)
         self._paint_background(p)
         self._paint_grid(p)
-        notes = self._display if self._display is not None else self.notes
-        max_len = self._max_len
-        if self._display is not None and notes.size:
-            max_len = int((notes["end"] - notes["start"]).max())
+        if self._display is not None:
+            notes = self._display
+            cols = Columns.of(notes)
+            max_len = int((notes["end"] - notes["start"]).max()) if notes.size else 0
+            sel = self._display_sel
+        else:
+            notes = self.notes
+            if self._cols is None:
+                self._cols = Columns.of(notes)
+            if self._sel_mask is None:
+                self._sel_mask = self.doc.selection_mask()
+            cols, max_len, sel = self._cols, self._max_len, self._sel_mask
         if notes.size:
-            idx = cull(notes, max_len, self.vp)
-            sel = self.doc.selection_mask() if self._display is None else self._display_sel
+            idx = cull(cols, max_len, self.vp)
             if sel.size != notes.size:
                 sel = np.zeros(notes.size, bool)
-            self.last_paint_path = paint_notes(p, self.vp, notes, idx, sel)
+            self.last_paint_path = paint_notes(p, self.vp, cols, idx, sel)
         if self.preview is not None and self.preview.ghosts is not None and self._drag is None:
             # Drawn on top: an outline that sits right on its note says "already on the grid".
-            paint_ghosts(p, self.vp, self.preview.ghosts, self.preview.ghost_max_len)
+            paint_ghosts(p, self.vp, self.preview.ghost_columns(), self.preview.ghost_max_len)
         self._paint_overlay(p)
         p.end()
         self.last_paint_ms = (time.perf_counter() - t) * 1000

@@ -30,7 +30,15 @@ class Keyboard(QWidget):
         self.pressed = -1
         self.setFixedWidth(56)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
-        vp.changed.connect(self.update)
+        self._shown = None
+        vp.changed.connect(self._view_changed)
+
+    def _view_changed(self) -> None:
+        # Horizontal scrolling and zooming leave the keyboard as it is: skip the repaint.
+        now = (self.vp.top_px, self.vp.key_height, self.vp.height)
+        if now != self._shown:
+            self._shown = now
+            self.update()
 
     def paintEvent(self, event) -> None:
         vp = self.vp

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from ui import commands
-from ui.pianoroll.note_painter import visible_slice
+from ui.pianoroll.note_painter import _argb, visible_slice
 from ui.pianoroll.viewport import RollViewport
 from ui.song_document import SongDocument
 from ui.theme import color, velocity_color
+
+_LANE_LUT: np.ndarray | None = None
 
 
 class VelocityLane(QWidget):
@@ -57,24 +59,47 @@ class VelocityLane(QWidget):
                 for j, nid in enumerate(ids.tolist()):
                     if nid in self._edits:
                         vel[j] = self._edits[nid]
-            xs = np.floor(self.vp.tick_to_x(notes["start"][idx].astype(np.float64))) + 0.5
-            ys = self._vel_to_y(vel)
+            x = np.floor(self.vp.tick_to_x(notes["start"][idx].astype(np.float64)))
             sel = self.doc.selection_mask()[idx]
-            base = float(self.height() - 2)
-            if idx.size > 4000:  # zoomed far out: one colour, still one call
-                p.setPen(QPen(velocity_color(90), 1))
-                p.drawLines(
-                    [QLineF(x, base, x, y) for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
-                )
+            if idx.size > self.width() // 3:
+                self._paint_columns(p, x.astype(np.int64), vel, sel)
             else:
-                for x, y, v, s in zip(
-                    xs.tolist(), ys.tolist(), vel.tolist(), sel.tolist(), strict=True
-                ):
-                    c = color("note_selected") if s else velocity_color(v)
-                    p.setPen(QPen(c, 2))
-                    p.drawLine(QLineF(x, base, x, y))
-                    p.fillRect(QRectF(x - 2, y - 2, 5, 5), c)
+                self._paint_stalks(p, x + 0.5, vel, sel)
         p.end()
+
+    def _paint_stalks(self, p: QPainter, xs, vel, sel) -> None:
+        """Few notes: one stalk with a handle per note, coloured like the note."""
+        base = float(self.height() - 2)
+        ys = self._vel_to_y(vel)
+        for x, y, v, s in zip(xs.tolist(), ys.tolist(), vel.tolist(), sel.tolist(), strict=True):
+            c = color("note_selected") if s else velocity_color(v)
+            p.setPen(QPen(c, 2))
+            p.drawLine(QLineF(x, base, x, y))
+            p.fillRect(QRectF(x - 2, y - 2, 5, 5), c)
+
+    def _paint_columns(self, p: QPainter, x, vel, sel) -> None:
+        """Many notes: the loudest velocity per pixel column, drawn as one image, so the cost
+        is bounded by the lane's size, not the note count."""
+        global _LANE_LUT
+        if _LANE_LUT is None:
+            _LANE_LUT = np.array([_argb(velocity_color(max(1, v))) for v in range(128)], np.uint32)
+            _LANE_LUT[0] = 0
+        w, h = self.width(), self.height()
+        ok = (x >= 0) & (x < w)
+        top = np.zeros(w, dtype=np.int64)
+        np.maximum.at(top, x[ok], vel[ok])
+        colour = _LANE_LUT[top]
+        if sel.any():
+            m = ok & sel
+            has_sel = np.zeros(w, dtype=bool)
+            has_sel[x[m]] = True
+            colour[has_sel] = _argb(color("note_selected"))
+        ytop = np.asarray(self._vel_to_y(top))
+        yy = np.arange(h, dtype=np.float64)[:, None]
+        img = QImage(w, h, QImage.Format_ARGB32_Premultiplied)
+        view = np.frombuffer(img.bits(), np.uint32).reshape(h, img.bytesPerLine() // 4)[:, :w]
+        view[:] = np.where((yy >= ytop[None, :]) & (yy < h - 2), colour[None, :], np.uint32(0))
+        p.drawImage(0, 0, img)
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton:

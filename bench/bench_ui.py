@@ -1,0 +1,230 @@
+"""Piano roll / quantize panel speed, measured on the real widgets (offscreen Qt).
+
+Targets (from the UI issue):
+- a 100k-note track zoomed fully out paints in < 16 ms; scrolling stays at 60 fps (< 16.7 ms
+  per scrolled frame);
+- dragging the strength slider on a 10k-note track updates the preview (quantize + repaint)
+  in < 30 ms;
+- a 100k-note MIDI file opens to a painted window in < 2 s;
+- the GUI does not starve the engine: the engine's lateness holds while the roll scrolls.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_ui.py [--quick]
+
+Paint figures are the median of repeated synchronous repaints (``QWidget.repaint``); "canvas"
+is the time inside the canvas's paintEvent, "frame" the whole repaint call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from engine.build import add_track, new_song  # noqa: E402
+from engine.notes import make_notes  # noqa: E402
+from ui.pianoroll import PianoRoll  # noqa: E402
+from ui.quantize_panel import QuantizePanel  # noqa: E402
+from ui.song_document import SongDocument  # noqa: E402
+from ui.theme import apply_theme  # noqa: E402
+
+PPQ = 480
+
+
+def humanized_track(n: int, seed: int = 7) -> np.ndarray:
+    """``n`` notes: 16ths with up to 3-note chords, humanized ±20 ticks, varied lengths."""
+    rng = np.random.default_rng(seed)
+    grid = np.sort(rng.integers(0, n // 2, n)) * (PPQ // 4)
+    start = np.maximum(grid + rng.integers(-20, 21, n), 0)
+    start.sort()
+    length = rng.integers(30, 2 * PPQ, n)
+    pitch = rng.integers(36, 96, n)
+    return make_notes(start, start + length, pitch, rng.integers(20, 128, n))
+
+
+def song_with(notes: np.ndarray):
+    song = new_song(ppq=PPQ)
+    add_track(song, notes, "Bench")
+    return song
+
+
+def timed_repaints(roll: PianoRoll, count: int, step=None) -> tuple[float, float]:
+    frames, canvas = [], []
+    for i in range(count):
+        if step is not None:
+            step(i)
+        t = time.perf_counter()
+        roll.canvas.repaint()
+        frames.append((time.perf_counter() - t) * 1000)
+        canvas.append(roll.canvas.last_paint_ms)
+    return statistics.median(frames), statistics.median(canvas)
+
+
+def make_roll(doc: SongDocument) -> PianoRoll:
+    roll = PianoRoll(doc)
+    roll.resize(1600, 900)
+    roll.show()
+    QApplication.processEvents()
+    return roll
+
+
+def bench_zoomed_out(n: int, reps: int) -> None:
+    doc = SongDocument(song_with(humanized_track(n)))
+    roll = make_roll(doc)
+    roll.zoom_to_fit()
+    doc.set_preview_enabled(False)
+    QApplication.processEvents()
+    frame, canvas = timed_repaints(roll, reps)
+    print(
+        f"paint {n:,} notes zoomed fully out ({roll.canvas.width()}x{roll.canvas.height()} px, "
+        f"{roll.canvas.last_paint_path}): canvas {canvas:.2f} ms, frame {frame:.2f} ms "
+        f"[target < 16 ms]"
+    )
+    doc.set_preview_enabled(True)
+    QApplication.processEvents()
+    frame, canvas = timed_repaints(roll, reps)
+    print(f"  same with quantize ghosts of all {n:,} notes: canvas {canvas:.2f} ms")
+
+    # Scrolling at an editing zoom (8 bars on screen) and fully out, one frame per step.
+    vp = roll.vp
+    for label, tpp in (("8 bars on screen", PPQ * 32 / vp.width), ("fully out", vp.ticks_per_px)):
+        vp.ticks_per_px = tpp
+        width_ticks = vp.width * tpp
+        span = max(1.0, doc.song.length_ticks() - width_ticks)
+
+        def step(i, span=span):
+            vp.scroll_to(left_tick=(i * 97 * PPQ) % span)
+
+        frame, canvas = timed_repaints(roll, reps * 3, step)
+        print(
+            f"scroll {label}: {frame:.2f} ms per frame = {1000 / frame:.0f} fps [target >= 60 fps]"
+        )
+    roll.close()
+
+
+def bench_preview(n: int, reps: int) -> None:
+    doc = SongDocument(song_with(humanized_track(n)))
+    roll = make_roll(doc)
+    panel = QuantizePanel(doc)
+    panel.show()
+    roll.zoom_to_fit()
+    QApplication.processEvents()
+    totals, quant = [], []
+    for i in range(reps):
+        t = time.perf_counter()
+        panel.strength.slider.setValue(1000 - (i % 50) * 10)  # what a drag does
+        roll.preview.recompute()  # the coalesced timer firing
+        roll.canvas.repaint()
+        totals.append((time.perf_counter() - t) * 1000)
+        quant.append(roll.preview.last_ms)
+    print(
+        f"strength drag on {n:,} notes: quantize {statistics.median(quant):.2f} ms, "
+        f"quantize + repaint {statistics.median(totals):.2f} ms (p90 "
+        f"{np.percentile(totals, 90):.2f}) [target < 30 ms]"
+    )
+    panel.close()
+    roll.close()
+
+
+def bench_open(n: int) -> None:
+    from engine.midifile import load_song, save_song
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.mid"
+        save_song(song_with(humanized_track(n)), path)
+        t = time.perf_counter()
+        song = load_song(path)
+        t_load = time.perf_counter()
+        doc = SongDocument(song, path)
+        roll = make_roll(doc)
+        panel = QuantizePanel(doc)
+        panel.show()
+        QApplication.processEvents()  # preview + first paint
+        roll.canvas.repaint()
+        t_done = time.perf_counter()
+    print(
+        f"open a {n:,}-note file to a painted roll + panel: {(t_done - t) * 1000:.0f} ms "
+        f"(load {(t_load - t) * 1000:.0f} ms) [target < 2000 ms]"
+    )
+    roll.close()
+    panel.close()
+
+
+def bench_engine_lateness(seconds: float) -> None:
+    """Play a dense song on the engine (in-memory sink) twice: idle GUI, then scrolling."""
+    from engine.transport import Engine
+
+    class CountingSink:  # the engine's output; counts messages, nothing else
+        name = "bench-sink"
+        lookahead = 0.0
+
+        def __init__(self):
+            self.n = 0
+
+        def send_at(self, when, data):
+            self.n += 1
+
+        def panic(self):
+            pass
+
+        def close(self):
+            pass
+
+    notes = humanized_track(20000)
+    doc = SongDocument(song_with(notes))
+    roll = make_roll(doc)
+    roll.zoom_to_fit()
+    results = {}
+    for mode in ("idle GUI", "scrolling roll"):
+        eng = Engine().start()
+        try:
+            eng.set_outputs([CountingSink()])
+            eng.set_song(doc.song)
+            eng.play()
+            t_end = time.perf_counter() + seconds
+            i = 0
+            while time.perf_counter() < t_end:
+                if mode == "scrolling roll":
+                    roll.vp.scroll_to(left_tick=(i * 37 * PPQ) % (notes["end"].max()))
+                    roll.canvas.repaint()
+                    i += 1
+                QApplication.processEvents()
+                time.sleep(0.001 if mode == "idle GUI" else 0)
+            eng.stop()
+            results[mode] = eng.lateness_ms()
+        finally:
+            eng.shutdown()
+    for mode, (p50, p99, mx, count) in results.items():
+        print(
+            f"engine lateness, {mode}: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {mx:.2f} ms "
+            f"over {count} events"
+        )
+    roll.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (development)")
+    ap.add_argument("--skip-engine", action="store_true")
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication([])
+    apply_theme(app)
+    reps = 5 if args.quick else 30
+    bench_zoomed_out(100_000, reps)
+    bench_preview(10_000, reps)
+    bench_open(100_000)
+    if not args.skip_engine:
+        bench_engine_lateness(2.0 if args.quick else 5.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -110,3 +110,11 @@ def jack_server_factory():
 
 # Real JACK MIDI recorder/sender fixtures (tests/jack_tools.py), available to every test.
 from tests.jack_tools import midi_recorder, midi_sender  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _private_preset_folder(tmp_path_factory, monkeypatch):
+    """No test reads or writes the developer's own presets: each test gets a fresh, not yet
+    created user preset folder (QUANTA_PRESET_DIR); tests that need one set their own."""
+    folder = tmp_path_factory.getbasetemp() / "user-presets" / uuid.uuid4().hex[:12]
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(folder))

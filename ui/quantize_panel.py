@@ -54,6 +54,13 @@ ENDS_LABELS = {
 LENGTH_GRIDS = [None] + [f"1/{n}{s}" for n in DIVISIONS for s in ("", "T", ".")]
 
 
+class _PercentSpin(QDoubleSpinBox):
+    """Shows 80 % rather than 80.00 %, while still holding 66.67 % exactly."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 class PercentControl(QWidget):
     """A slider and a spin box showing one value in percent, kept in step.
 
@@ -66,7 +73,7 @@ class PercentControl(QWidget):
         self.slider = QSlider(Qt.Horizontal, self)
         self.slider.setRange(round(lo * 10), round(hi * 10))
         self.slider.setPageStep(50)
-        self.spin = QDoubleSpinBox(self)
+        self.spin = _PercentSpin(self)
         self.spin.setRange(lo, hi)
         self.spin.setDecimals(2)  # presets may hold 66.67 %
         self.spin.setSuffix(" %")

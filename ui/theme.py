@@ -46,7 +46,7 @@ COLORS: dict[str, str] = {
     "note_high": "#e8784a",  # loud notes: warm orange
     "note_border": "#0d0e10",
     "note_selected": "#f2f2c8",
-    "ghost": "#f2f2c8",  # quantize preview outlines
+    "ghost": "#5ce1ff",  # quantize preview outlines: cyan, distinct from selected notes
     "playhead": "#3fb8af",
     "rubber_band": "#3fb8af",
     "before": "#e8784a",  # timing view: raw onsets

@@ -78,9 +78,10 @@ class TimingView(QWidget):
         else:
             self.after_t = after_starts.astype(np.float64)
             self.after = onset_offsets(after_starts, settings, ppq)
-        lo = min(self.before_t.min(initial=0), self.after_t.min(initial=0))
-        hi = max(self.before_t.max(initial=1), self.after_t.max(initial=1))
-        self.span = (lo, max(hi, lo + 1))
+        both = np.concatenate((self.before_t, self.after_t))
+        lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
+        pad = max(1.0, (hi - lo) * 0.02)  # keep the first and last dots off the frame
+        self.span = (lo - pad, hi + pad)
         self.update()
 
     def histograms(self) -> tuple[np.ndarray, np.ndarray]:

@@ -110,23 +110,25 @@ def _work_dtype(t: np.ndarray, e: np.ndarray, lat: Lattice, strength_den: int):
     return np.int64 if bound < _INT64_SAFE else object
 
 
-def _shift(a: np.ndarray, sel: np.ndarray, lat: Lattice):
+def _shift(a: np.ndarray, sel: np.ndarray | None, lat: Lattice):
     """For scaled positions ``a``: the move to the (clamped) target, zero where not caught.
 
-    Returns ``(shift, d, caught)`` with ``d = t - q(t)`` measured to the real grid point.
+    Returns ``(shift, |d|, caught)`` with ``d = t - q(t)`` measured to the real grid point.
+    ``sel=None`` selects every note.
     """
     u = a - lat.origin if lat.origin else a
     d = lat.distance(u)
     ad = np.abs(d)
     caught = ad > lat.exclude  # exclude >= 0, so this also leaves notes already on the grid
-    caught &= sel
+    if sel is not None:
+        caught &= sel
     if lat.catch is not None:
         caught &= ad <= lat.catch
-    shift = np.negative(d)
+    shift = np.negative(d, out=d)
     if lat.origin > 0:  # only an offset grid has points before tick 0: clamp the target
         np.maximum(shift, -a, out=shift)
     shift *= caught
-    return shift, d, caught
+    return shift, ad, caught
 
 
 def _moved_to(a: np.ndarray, shift: np.ndarray, sn: int, sd: int) -> np.ndarray:
@@ -147,24 +149,29 @@ def _round(x: np.ndarray, den: int) -> np.ndarray:
     return x if den == 1 else round_half_up(x, den)
 
 
+def _count(mask: np.ndarray, sel: np.ndarray | None) -> int:
+    return int(np.count_nonzero(mask if sel is None else mask & sel))
+
+
 def _new_positions(t, e, sel, settings, lat):
-    """New starts and ends before the guards, plus the start category masks."""
+    """New starts and ends before the guards, plus the report's start categories (counts)."""
     s = percent(settings.strength)
     sn, sd = s.numerator, s.denominator
     den = lat.scale * sd
     dt = _work_dtype(t, e, lat, sd)
     t, e = t.astype(dt, copy=False), e.astype(dt, copy=False)
     at = t * lat.scale if lat.scale != 1 else t
-    shift, d, caught = _shift(at, sel, lat)
+    shift, ad, caught = _shift(at, sel, lat)
     xs = _moved_to(at, shift, sn, sd)
     new_start = _round(xs, den)
-    on_grid = d == 0
-    on_grid &= sel
-    excluded = np.abs(d) <= lat.exclude
-    excluded &= sel
-    excluded &= ~on_grid
-    cats = {"on_grid": on_grid, "excluded": excluded}
-    cats["outside_catch"] = sel & ~caught & ~on_grid & ~excluded
+    selected = t.size if sel is None else int(np.count_nonzero(sel))
+    on_grid = _count(ad == 0, sel)
+    excluded = _count(ad <= lat.exclude, sel) - on_grid
+    cats = {
+        "on_grid": on_grid,
+        "excluded": excluded,
+        "outside_catch": selected - int(np.count_nonzero(caught)) - on_grid - excluded,
+    }
 
     mode = settings.ends
     if mode == "keep-length":
@@ -181,7 +188,9 @@ def _new_positions(t, e, sel, settings, lat):
         mult = np.maximum(1, round_half_up(length * ld, ln))
         lq = mult * lat.length
         new_len = length * lat.scale * sd + sn * (lq - length * lat.scale)
-        new_end = np.where(sel, round_half_up(xs + new_len, den), e)
+        new_end = round_half_up(xs + new_len, den)
+        if sel is not None:
+            new_end = np.where(sel, new_end, e)
     return new_start, new_end, cats
 
 
@@ -281,8 +290,8 @@ def quantize_notes(
     """
     assert notes.dtype == NOTE_DTYPE
     n = notes.size
-    sel = np.ones(n, dtype=bool) if selected is None else np.asarray(selected, dtype=bool)
-    if sel.shape != (n,):
+    sel = None if selected is None else np.asarray(selected, dtype=bool)
+    if sel is not None and sel.shape != (n,):
         raise ValueError("selected must be a bool mask with one entry per note")
     lat = lattice(settings, ppq)
     t = np.ascontiguousarray(notes["start"])
@@ -295,10 +304,8 @@ def quantize_notes(
     report = QuantizeReport(
         total=n,
         moved=int(moved.sum()),
-        on_grid=int(cats["on_grid"].sum()),
-        excluded=int(cats["excluded"].sum()),
-        outside_catch=int(cats["outside_catch"].sum()),
-        not_selected=int(n - sel.sum()),
+        not_selected=0 if sel is None else int(n - np.count_nonzero(sel)),
+        **cats,
         ends_fixed=ends_fixed,
     )
     pitch = np.ascontiguousarray(notes["pitch"])

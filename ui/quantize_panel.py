@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -119,12 +119,11 @@ class QuantizePanel(QWidget):
         self.preview = preview if preview is not None else QuantizePreview.for_document(doc)
         self._loading = False
         self._build()
+        # The Q shortcut belongs to the main window's Edit > Quantize (one owner, or Qt calls it
+        # ambiguous and fires neither); this action is for menus and toolbars that want it.
         self.apply_action = QAction("Apply quantize", self)
-        self.apply_action.setShortcut(QKeySequence(Qt.Key_Q))
-        self.apply_action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
         self.apply_action.setToolTip("Quantize the selected notes, or the whole track (Q)")
         self.apply_action.triggered.connect(self.apply)
-        self.addAction(self.apply_action)
         doc.currentTrackChanged.connect(self._track_changed)
         doc.trackChanged.connect(lambda i: i == doc.current_index and self._track_changed())
         doc.songReplaced.connect(self._track_changed)

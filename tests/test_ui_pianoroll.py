@@ -284,3 +284,12 @@ def test_undo_restores_selection_too(roll, doc):
     assert doc.selection.tolist() == []
     doc.undo_stack.undo()
     assert doc.selection.tolist() == [2]
+
+
+def test_tool_keys_and_buttons(roll, doc, qtbot):
+    key(roll, Qt.Key_D)
+    assert roll.canvas.tool == "draw" and roll._tools["draw"].isChecked()
+    qtbot.mouseClick(roll._tools["select"], Qt.LeftButton)
+    assert roll.canvas.tool == "select"
+    QTest.mouseClick(roll.canvas, Qt.LeftButton, Qt.NoModifier, pt(3050, 67))
+    assert doc.track().notes.size == 4  # the select tool does not draw on a single click

@@ -50,6 +50,8 @@ class NoteCanvas(QWidget):
     audition = Signal(int, int)
     #: The user pressed Q: the quantize panel applies its settings.
     quantizeRequested = Signal()
+    #: V (select/pointer) or D (draw) was pressed.
+    toolRequested = Signal(str)
 
     def __init__(
         self, doc: SongDocument, vp: RollViewport, preview: QuantizePreview | None, parent=None
@@ -450,7 +452,7 @@ class NoteCanvas(QWidget):
         shift = bool(mods & Qt.ShiftModifier)
         ti = self.doc.current_index
         ids = self.doc.selection
-        if ti < 0:
+        if ti < 0 and key not in (Qt.Key_D, Qt.Key_V):
             return False
         if event.matches(QKeySequence.SelectAll):
             self.doc.select_all()
@@ -479,6 +481,10 @@ class NoteCanvas(QWidget):
             self.vp.zoom_x(1 / 1.5)
         elif key == Qt.Key_Q and not ctrl:
             self.quantizeRequested.emit()
+        elif key == Qt.Key_D and not ctrl:
+            self.toolRequested.emit("draw")
+        elif key == Qt.Key_V and not ctrl:
+            self.toolRequested.emit("select")
         elif key == Qt.Key_Escape:
             self.doc.clear_selection()
         else:

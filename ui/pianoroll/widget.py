@@ -9,7 +9,15 @@ The main window creates ``PianoRoll(doc)`` and connects:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollBar,
+    QToolButton,
+    QWidget,
+)
 
 from ui.pianoroll.canvas import NoteCanvas
 from ui.pianoroll.keyboard import Keyboard
@@ -43,9 +51,12 @@ class PianoRoll(QWidget):
         vel_label.setObjectName("dim")
         vel_label.setAlignment(Qt.AlignRight | Qt.AlignTop)
 
+        self.tool_buttons = self._make_tool_buttons()
+
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(0)
+        grid.addWidget(self.tool_buttons, 0, 0)
         grid.addWidget(self.ruler, 0, 1)
         grid.addWidget(self.keyboard, 1, 0)
         grid.addWidget(self.canvas, 1, 1)
@@ -59,6 +70,7 @@ class PianoRoll(QWidget):
         self.canvas.audition.connect(self.audition)
         self.keyboard.audition.connect(self.audition)
         self.canvas.quantizeRequested.connect(self.quantizeRequested)
+        self.canvas.toolRequested.connect(self.set_tool)
         self.ruler.locate.connect(self._locate)
         self.vp.changed.connect(self._sync_scrollbars)
         self.hbar.valueChanged.connect(
@@ -113,6 +125,32 @@ class PianoRoll(QWidget):
         self.set_playhead(tick)
         self.locate.emit(tick)
 
+    def _make_tool_buttons(self) -> QWidget:
+        box = QWidget(self)
+        box.setFixedSize(self.keyboard.width(), self.ruler.height())
+        lay = QHBoxLayout(box)
+        lay.setContentsMargins(2, 1, 2, 1)
+        lay.setSpacing(2)
+        self._tool_group = QButtonGroup(box)
+        self._tools: dict[str, QToolButton] = {}
+        for name, glyph, tip in (
+            ("select", "\u2196", "Select tool (V): click, drag to move, drag edges to resize"),
+            ("draw", "\u270e", "Draw tool (D): click or drag to draw notes on the grid"),
+        ):
+            b = QToolButton(box)
+            b.setText(glyph)
+            b.setToolTip(tip)
+            b.setCheckable(True)
+            b.setAutoRaise(True)
+            b.setStyleSheet("padding: 0px 3px;")
+            b.clicked.connect(lambda _=False, n=name: self.set_tool(n))
+            self._tool_group.addButton(b)
+            self._tools[name] = b
+            lay.addWidget(b)
+        self._tools["select"].setChecked(True)
+        return box
+
     def set_tool(self, tool: str) -> None:
-        """ "select" or "draw"."""
+        """Choose the "select" or "draw" tool (the buttons at the top left, or V and D)."""
         self.canvas.tool = tool
+        self._tools[tool].setChecked(True)

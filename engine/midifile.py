@@ -131,7 +131,9 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         raise MidiFileError(f"{name}: header chunk is truncated ({buf.size} bytes in the file)")
     if buf.size < 14 or bytes(buf[:4]) != b"MThd":
         raise MidiFileError(f"{name}: not a MIDI file ({_describe_start(bytes(buf[:16]))})")
-    kinds, starts, lengths, short = rd.walk_chunks(buf)
+    kinds, starts, lengths, short, too_many = rd.walk_chunks(buf)
+    if too_many:
+        raise MidiFileError(f"{name}: more than 65535 track chunks (damaged file?)")
     hdr_len = int(lengths[0])
     if hdr_len < 6:
         raise MidiFileError(f"{name}: header chunk is {hdr_len} bytes, needs 6")

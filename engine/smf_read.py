@@ -25,19 +25,23 @@ CHUNK_OTHER = 2
 CHUNK_GARBAGE = 3  # an id that is not four printable ASCII bytes: the file is damaged
 
 
+MAX_CHUNKS = 65536 + 1  # a header and at most 65535 tracks (the header's count is 16-bit)
+
+
 @njit(cache=True, nogil=True)
 def walk_chunks(data):
-    """Chunk kinds, body starts and declared lengths, walking ``id + u32 length`` headers.
+    """Kinds, body starts and declared lengths of the header and track chunks.
 
-    Stops at the first damaged chunk (kind ``CHUNK_GARBAGE``) or at a chunk longer than the
-    rest of the file (the last flag is then True). Fewer than eight trailing bytes are
-    ignored (padding written by some tools).
+    Walks ``id + u32 length`` headers; other chunks are skipped unrecorded (the SMF spec
+    says readers must ignore them). Stops at the first damaged chunk (recorded as
+    ``CHUNK_GARBAGE``) or at a chunk longer than the rest of the file (recorded, and the
+    ``short`` flag is True). Fewer than eight trailing bytes are ignored (padding). Returns
+    ``(kinds, starts, lengths, short, too_many)``; ``too_many`` means more than 65535 tracks.
     """
     n = data.shape[0]
-    cap = n // 8 + 1
-    kinds = np.empty(cap, np.int8)
-    starts = np.empty(cap, np.int64)
-    lengths = np.empty(cap, np.int64)
+    kinds = np.empty(MAX_CHUNKS + 1, np.int8)
+    starts = np.empty(MAX_CHUNKS + 1, np.int64)
+    lengths = np.empty(MAX_CHUNKS + 1, np.int64)
     count = 0
     pos = 0
     while pos + 8 <= n:
@@ -52,25 +56,26 @@ def walk_chunks(data):
             | (np.int64(data[pos + 6]) << 8)
             | np.int64(data[pos + 7])
         )
-        starts[count] = pos + 8
-        lengths[count] = length
-        if not printable:
-            kinds[count] = CHUNK_GARBAGE
-            count += 1
-            break
         a, b, c, d = data[pos], data[pos + 1], data[pos + 2], data[pos + 3]
-        if a == 77 and b == 84 and c == 114 and d == 107:  # "MTrk"
-            kinds[count] = CHUNK_MTRK
+        kind = CHUNK_OTHER
+        if not printable:
+            kind = CHUNK_GARBAGE
+        elif a == 77 and b == 84 and c == 114 and d == 107:  # "MTrk"
+            kind = CHUNK_MTRK
         elif a == 77 and b == 84 and c == 104 and d == 100:  # "MThd"
-            kinds[count] = CHUNK_MTHD
-        else:
-            kinds[count] = CHUNK_OTHER
-        if pos + 8 + length > n:
+            kind = CHUNK_MTHD
+        short = kind != CHUNK_GARBAGE and pos + 8 + length > n
+        if kind != CHUNK_OTHER or short:
+            if count == MAX_CHUNKS + 1:
+                return kinds[:count], starts[:count], lengths[:count], False, True
+            kinds[count] = kind
+            starts[count] = pos + 8
+            lengths[count] = length
             count += 1
-            return kinds[:count], starts[:count], lengths[:count], True
-        count += 1
+        if kind == CHUNK_GARBAGE or short:
+            return kinds[:count], starts[:count], lengths[:count], short, False
         pos += 8 + length
-    return kinds[:count], starts[:count], lengths[:count], False
+    return kinds[:count], starts[:count], lengths[:count], False, False
 
 
 @njit(cache=True, nogil=True)

@@ -225,3 +225,16 @@ def test_failed_save_leaves_the_old_file_alone(tmp_path):
         save_song(song, target)
     assert target.read_bytes() == GOOD
     assert [p.name for p in tmp_path.iterdir()] == ["song.mid"]
+
+
+def test_many_unknown_chunks_are_skipped_without_cost():
+    junk = (b"XJNK" + (0).to_bytes(4, "big")) * 200_000
+    first_track = GOOD.index(b"MTrk")
+    song = load_song_bytes(GOOD[:first_track] + junk + GOOD[first_track:])
+    assert mc.song_view(song) == mc.mido_view(GOOD)
+
+
+def test_too_many_track_chunks():
+    empty = b"MTrk" + (0).to_bytes(4, "big")
+    data = mc.raw_smf(1, 96, [empty * 70_000], ntrks=0xFFFF)
+    assert _error(data) == "song.mid: more than 65535 track chunks (damaged file?)"

@@ -225,10 +225,17 @@ def _error_order(err) -> tuple:
     return (len(err.absolute_path), rank.get(err.validator, 9), [str(p) for p in err.path])
 
 
+def _whole(value: Any) -> Any:
+    """JSON has one number type: ``1.0`` is the whole number 1 (JSON Schema agrees)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 # -- document → Preset -------------------------------------------------------------------------
 def upgrade_document(doc: dict, origin: str = "") -> dict:
     """Bring a parsed preset document to :data:`VERSION`, or refuse a version we do not know."""
-    version = doc.get("version")
+    version = _whole(doc.get("version"))
     if "version" not in doc:
         raise PresetFieldError(origin, "version", f"missing; this build reads versions 1–{VERSION}")
     if isinstance(version, bool) or not isinstance(version, int):
@@ -285,6 +292,7 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
         raise PresetFieldError(origin, where, problem)
     values = dict(V1_DEFAULTS)
     values.update(doc["settings"])
+    values["offset"] = _whole(values["offset"])
     _check_tuplet(values["tuplet"], origin)
     try:
         settings = QuantizeSettings.from_dict(values)

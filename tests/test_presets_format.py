@@ -210,6 +210,12 @@ def test_inconsistent_settings_are_rejected_naming_the_field(settings, field, wo
         assert word in str(info.value)
 
 
+def test_whole_numbers_written_as_floats_are_whole_numbers():
+    """JSON (and JSON Schema) do not tell 1 from 1.0; other tools may write either."""
+    preset = preset_from_document(good_doc(offset=-240.0) | {"version": 1.0})
+    assert preset.settings.offset == -240 and isinstance(preset.settings.offset, int)
+
+
 def test_a_tuplet_grid_loads():
     preset = preset_from_document(good_doc(grid="1/8", grid_type="tuplet", tuplet="5:4"))
     assert preset.settings.tuplet == (5, 4)

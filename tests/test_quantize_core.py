@@ -274,6 +274,19 @@ def test_huge_ticks_fall_back_to_exact_integers():
     assert res.notes["start"][0] == t + 6
 
 
+def test_huge_ticks_keep_playing_order():
+    t = 120 * 2**50  # a grid point far beyond what fits a packed sort key
+    n = notes_of([t + 130, t + 5, t + 5], [t + 200, t + 50, t + 50], pitches=[1, 3, 2])
+    res = quantize_notes(n, S(), 480)
+    assert (res.notes["start"] - t).tolist() == [0, 0, 120]
+    assert res.notes["pitch"].tolist() == [2, 3, 1]
+
+
+def test_negative_offset_still_never_moves_before_zero():
+    # offset -5: points -5, 19, 43 ...; a note at 2 is nearest to -5, clamped to 0
+    assert run([2, 10], [20, 30], S(offset=-5), pitches=[1, 2])[0] == [0, 19]
+
+
 def test_empty_input():
     res = quantize_notes(notes_of([], []), S(), 96)
     assert res.notes.size == 0 and res.report.total == 0

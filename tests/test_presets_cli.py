@@ -267,3 +267,33 @@ def test_save_from_another_preset_with_an_override(user_dir, capsys):
     assert read_preset_file(user_dir / "Softer 58.json").settings == QuantizeSettings(
         swing=58, strength=75
     )
+
+
+class _Stdin:
+    def __init__(self, data: bytes):
+        import io
+
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.mark.parametrize("kind", ["text", "json"])
+def test_import_from_standard_input(user_dir, capsys, monkeypatch, kind):
+    """`presets import -` takes a paste without any shell quoting (names with ' and ")."""
+    from engine.preset_format import Preset
+
+    preset = Preset('It\'s "ours"', QuantizeSettings(division=8, swing=66), "piped")
+    data = _text(preset.name, division=8, swing=66) if kind == "text" else preset_to_json(preset)
+    monkeypatch.setattr(sys, "stdin", _Stdin(data.encode() + b"\n"))
+    code, out, err = run(capsys, "presets", "import", "-")
+    assert code == 0, err
+    assert load_user(user_dir, preset.name).settings == preset.settings
+    monkeypatch.setattr(sys, "stdin", _Stdin(b"{"))
+    code, _, err = run(capsys, "presets", "import", "-")
+    assert code == 2 and err.startswith("quanta: error: stdin: is not valid JSON")
+
+
+def load_user(folder: Path, name: str):
+    from engine.preset_format import same_name
+
+    found = [read_preset_file(p) for p in folder.iterdir()]
+    return next(p for p in found if same_name(p.name, name))

@@ -15,9 +15,12 @@ from pathlib import Path
 from app import preset_store
 from engine.errors import PresetError, QuantaError
 from engine.preset_format import (
+    MAX_PRESET_BYTES,
     Preset,
+    check_name,
     describe_settings,
     is_preset_text,
+    preset_from_json,
     preset_from_text,
     preset_to_document,
     preset_to_text,
@@ -55,7 +58,12 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="validate a .json file or text form and add it")
-    p.add_argument("source", metavar="FILE.json|TEXT")
+    p.add_argument(
+        "source",
+        metavar="FILE.json|TEXT|-",
+        help="a preset file, a pasted text form, or - to read either from standard input "
+        "(no shell quoting needed)",
+    )
     p.add_argument("--as", dest="as_name", metavar="NAME", help="save under another name")
     p.add_argument("--force", action="store_true", help="replace a user preset of that name")
     p.set_defaults(func=cmd_import)
@@ -185,8 +193,21 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _read_stdin_preset() -> Preset:
+    data = sys.stdin.buffer.read(MAX_PRESET_BYTES + 1)
+    if is_preset_text(data.decode("utf-8", "replace")):
+        return preset_from_text(data.decode("utf-8", "replace"), origin="stdin")
+    return preset_from_json(data, origin="stdin")
+
+
 def cmd_import(args) -> int:
-    saved = preset_store.import_preset(args.source, as_name=args.as_name, force=args.force)
+    if args.source == "-":
+        preset = _read_stdin_preset()
+        if args.as_name is not None:
+            preset = preset.replace(name=check_name(args.as_name, field="--as"))
+        saved = preset_store.save_user_preset(preset, force=args.force)
+    else:
+        saved = preset_store.import_preset(args.source, as_name=args.as_name, force=args.force)
     print(f"imported {saved.name!r} as a user preset ({saved.path})")
     _note_shadowing(saved)
     return 0

@@ -97,7 +97,9 @@ def add_quantize_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--ends",
         choices=ENDS_MODES,
-        help="what happens to note ends (default keep-length)",
+        help="note ends: keep-length (end moves with the start), quantize-ends (end snaps "
+        "on its own), quantize-lengths (length snaps to --length-grid), keep-ends (end "
+        "stays) (default keep-length)",
     )
     g.add_argument(
         "--length-grid",

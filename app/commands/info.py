@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "info",
         help="tracks, tempo, length and timing (how far notes sit off the grid) of a MIDI file",
-        description=__doc__.split("\n\n")[0],
+        description="Show a MIDI file's tracks, PPQ, tempos, time signatures and length, and "
+        "how far its notes sit off a grid.",
     )
     p.add_argument("input", metavar="IN.mid")
     p.add_argument(

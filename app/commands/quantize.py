@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "quantize",
         help="quantize MIDI files (one file, or folders/globs into an output folder)",
-        description=__doc__.split("\n\n")[0],
+        description="Quantize MIDI files: one file to -o FILE, or folders/globs to -o FOLDER. "
+        "Only notes move; every other event stays where it was.",
         epilog="Track numbers are the ones `quanta info` shows (1 = first track); channels "
         "are 1–16. Example: quanta quantize take.mid -o tight.mid --grid 1/16 --swing 58 "
         "--exclude-within 10",

@@ -96,7 +96,7 @@ def _check_size(name: str, size: int) -> None:
 def load_song(path: str | os.PathLike) -> Song:
     """Read a MIDI file; any problem becomes a one-line :class:`MidiFileError`.
 
-    The size is checked before reading, and reading stops at the limit, so a huge file, a
+    The size is checked before reading and only that many bytes are read, so a huge file, a
     device such as /dev/zero or a file still growing can't hang or exhaust memory.
     """
     path = Path(path)
@@ -108,10 +108,8 @@ def load_song(path: str | os.PathLike) -> Song:
         if not stat.S_ISREG(info.st_mode):
             raise MidiFileError(f"{name}: is not a regular file")
         _check_size(name, info.st_size)
-        limit = int(max_file_mb() * 1048576)
         with path.open("rb") as fh:
-            data = fh.read(limit + 1)
-        _check_size(name, len(data))
+            data = fh.read(info.st_size)  # never more than was checked, even if it grows
     except FileNotFoundError:
         raise MidiFileError(f"{name}: file not found") from None
     except PermissionError:

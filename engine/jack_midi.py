@@ -292,11 +292,17 @@ class JackMidiOutput(_JackPort):
 
     # --- engine thread ----------------------------------------------------------------------
     def send_at(self, when: float, data: bytes) -> None:
+        self.schedule(when, data)
+
+    def schedule(self, when: float, data: bytes) -> int:
+        """``send_at`` that also returns the frame the event was queued for (-1: dropped)."""
         if self._status != STATUS_OK:
             self.dropped += 1
-            return
+            return -1
+        frame = self.clock.engine_to_frame(when)
         self._notes.track(data)
-        self._push(self.clock.engine_to_frame(when), data)
+        self._push(frame, data)
+        return frame
 
     def send_at_frame(self, frame: int, data: bytes) -> None:
         """Queue ``data`` for absolute ``frame`` (the server's frame counter)."""

@@ -15,6 +15,7 @@ stops: libjack prints errors and may block on a dead server.
 from __future__ import annotations
 
 import collections
+import sys
 import threading
 import time
 
@@ -250,3 +251,130 @@ def midi_sender(jack_server):
     sender = JackMidiSender(servername=jack_server.name)
     yield sender
     sender.close()
+
+
+class ExternalMidiRecorder:
+    """A :class:`JackMidiRecorder` in a child Python process.
+
+    Load tests use it so that the recorder's own Python process callback does not compete for
+    the GIL with the busy thread under test: a loss it sees is Quanta's, not the recorder's.
+    """
+
+    def __init__(self, name: str = "quanta-ext-recorder", *, servername: str | None = None):
+        import os
+        import subprocess
+
+        env = dict(os.environ)
+        if servername:
+            env["JACK_DEFAULT_SERVER"] = servername
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.jack_tools", "record", name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            env=env,
+        )
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            self.proc.kill()
+            raise RuntimeError("external recorder failed to start")
+        self.port_name, self.rate, self.period = line[1], int(line[2]), int(line[3])
+
+    def finish(self) -> list[tuple[int, bytes]]:
+        """Stop recording and return every ``(frame, bytes)`` recorded."""
+        import json
+
+        out, _ = self.proc.communicate("stop\n", timeout=30)
+        return [(f, bytes.fromhex(h)) for f, h in json.loads(out)]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class ExternalMidiSender:
+    """A :class:`JackMidiSender` in a child Python process (see :class:`ExternalMidiRecorder`).
+
+    ``send(plan)`` takes ``(frames from now, bytes)`` pairs, sends them at exact frames
+    starting a few periods ahead, and returns once all are out.
+    """
+
+    def __init__(self, name: str = "quanta-ext-sender", *, servername: str | None = None):
+        import os
+        import subprocess
+
+        env = dict(os.environ)
+        if servername:
+            env["JACK_DEFAULT_SERVER"] = servername
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.jack_tools", "send", name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=root,
+            env=env,
+        )
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            self.proc.kill()
+            raise RuntimeError("external sender failed to start")
+        self.port_name = line[1]
+
+    def send(self, plan: list[tuple[int, bytes]], timeout: float = 30) -> None:
+        import json
+
+        self.proc.stdin.write(json.dumps([(f, d.hex()) for f, d in plan]) + "\n")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.stdout.readline().strip() == "done":
+                return
+        raise TimeoutError("external sender did not finish")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(5)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _record_main(name: str) -> None:
+    import json
+
+    rec = JackMidiRecorder(name).start()
+    print("ready", rec.port_name, rec.rate, rec.period, flush=True)
+    sys.stdin.readline()
+    rec.stop()
+    events = rec.events
+    rec.close()
+    print(json.dumps([(f, d.hex()) for f, d in events]), flush=True)
+
+
+def _send_main(name: str) -> None:
+    import json
+
+    sender = JackMidiSender(name)
+    print("ready", sender.port_name, flush=True)
+    for line in sys.stdin:
+        base = sender.now_frame() + 8 * sender.period
+        for f, h in json.loads(line):
+            sender.send_at_frame(base + f, bytes.fromhex(h))
+        while sender.pending():
+            time.sleep(0.005)
+        time.sleep(2 * sender.period / sender.rate)
+        print("done", flush=True)
+    sender.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "record":
+        _record_main(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "send":
+        _send_main(sys.argv[2])

@@ -313,8 +313,11 @@ def quantize_notes(
     pitch = np.ascontiguousarray(notes["pitch"])
     channel = np.ascontiguousarray(notes["channel"])
     order = _playing_order(new_start, pitch, channel)
-    # Work on contiguous columns: gathers from a packed record array's fields are slow.
-    start, end = new_start[order], new_end[order]
+    # Work on contiguous columns (gathers from a packed record array's fields are slow), in
+    # int32 when the ticks fit: the guards' gathers are memory-bound and halve in cost.
+    fits32 = n and int(new_end.max()) < 2**31 and int(new_start.min()) >= -(2**31)
+    col = np.int32 if fits32 else np.int64
+    start, end = new_start.astype(col)[order], new_end.astype(col)[order]
     out = np.take(notes, order)  # fancy indexing a packed record array is ~20x slower
     if report.moved:
         voice = (channel.astype(np.int16) << 7 | pitch)[order]

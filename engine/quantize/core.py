@@ -196,7 +196,8 @@ def _new_positions(t, e, sel, settings, lat):
 
 def _fix_ends(new_start, new_end, moved, settings, lat):
     """Guard 1: no moved note ends at or before its start."""
-    bad = moved & (new_end <= new_start)
+    bad = new_end <= new_start
+    bad &= moved
     if not bad.any():
         return new_end, 0
     s = new_start[bad]
@@ -218,21 +219,22 @@ def _playing_order(start: np.ndarray, pitch: np.ndarray, channel: np.ndarray) ->
     """
     if start.size and max(abs(int(start.min())), abs(int(start.max()))) >= 2**51:
         return np.lexsort((channel, pitch, start))  # ticks too large to pack into one key
-    key = (start.astype(np.int64) << 11) | (pitch.astype(np.int64) << 4) | channel
+    key = start << 11
+    key |= pitch.astype(np.int16) << 4 | channel
     return np.argsort(key, kind="stable")
 
 
 def _guards(start, end, velocity, voice, moved):
     """Guards 2 and 3 on contiguous columns in playing order.
 
-    Returns ``(end, velocity, keep, trimmed, merged)`` in playing order. ``voice`` is
+    Returns ``(end, velocity, keep, trimmed, merged)`` in playing order; ``end`` and
+    ``velocity`` are updated in place. ``voice`` is
     ``channel*128 + pitch``; a stable radix sort on it groups each voice and keeps the playing
     order inside it, so neighbours are compared with shifted slices. Merges are rare, so the
     group reductions run on the few rows involved only; the full-length work is a handful of
     vector compares.
     """
     n = start.size
-    end, velocity = end.copy(), velocity.copy()
     keep = np.ones(n, dtype=bool)
     if n < 2:
         return end, velocity, keep, 0, 0
@@ -299,13 +301,14 @@ def quantize_notes(
     t = np.ascontiguousarray(notes["start"])
     e = np.ascontiguousarray(notes["end"])
     new_start, new_end, cats = _new_positions(t, e, sel, settings, lat)
-    new_start = new_start.astype(np.int64)
-    new_end = new_end.astype(np.int64)
-    moved = (new_start != t) | (new_end != e)
+    new_start = new_start.astype(np.int64, copy=False)
+    new_end = new_end.astype(np.int64, copy=False)
+    moved = new_start != t
+    moved |= new_end != e
     new_end, ends_fixed = _fix_ends(new_start, new_end, moved, settings, lat)
     report = QuantizeReport(
         total=n,
-        moved=int(moved.sum()),
+        moved=int(np.count_nonzero(moved)),
         not_selected=0 if sel is None else int(n - np.count_nonzero(sel)),
         **cats,
         ends_fixed=ends_fixed,
@@ -331,7 +334,7 @@ def quantize_notes(
     if report.merged:
         rows = np.flatnonzero(keep)
         out, order = np.take(out, rows), order[rows]
-    return QuantizeResult(out, order.astype(np.int64), report)
+    return QuantizeResult(out, order.astype(np.int64, copy=False), report)
 
 
 def iterative_quantize(

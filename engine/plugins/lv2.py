@@ -148,6 +148,7 @@ def _load_lib():
         "lilv_nodes_get": ([vp, vp], vp),
         "lilv_nodes_free": ([vp], None),
         "lilv_port_is_a": ([vp, vp, vp], b),
+        "lilv_port_has_property": ([vp, vp, vp], b),
         "lilv_port_supports_event": ([vp, vp, vp], b),
         "lilv_port_get_symbol": ([vp, vp], vp),
         "lilv_port_get_name": ([vp, vp], vp),
@@ -180,6 +181,7 @@ class _World:
             "cv": LV2 + "CVPort",
             "atom": ATOM + "AtomPort",
             "midi": MIDI_EVENT,
+            "sidechain": LV2 + "isSideChain",
         }.items():
             self.nodes[key] = lib.lilv_new_uri(self.ptr, uri.encode())
 
@@ -240,6 +242,8 @@ def _ports(w: _World, plugin) -> list[_PortInfo]:
                 kind = k
                 break
         is_input = bool(lib.lilv_port_is_a(plugin, port, nd["input"]))
+        if kind == "audio" and lib.lilv_port_has_property(plugin, port, nd["sidechain"]):
+            kind = "sidechain"  # fed silence: Quanta has no sidechain routing
         midi = kind == "atom" and bool(lib.lilv_port_supports_event(plugin, port, nd["midi"]))
         symbol = w.string(lib.lilv_port_get_symbol(plugin, port))
         name = w.string(lib.lilv_port_get_name(plugin, port), free=True)
@@ -270,7 +274,9 @@ def describe(plugin_uri: str | None = None) -> list[dict]:
         problems = [f"needs unsupported feature {f}" for f in missing]
         if not audio_out:
             problems.append("has no audio output")
-        if any(x.kind in ("cv", "other") for x in ports):
+        if any(
+            x.kind in ("cv", "other") or (x.kind == "sidechain" and not x.is_input) for x in ports
+        ):
             problems.append("has CV or unknown ports")
         result.append(
             {
@@ -373,9 +379,10 @@ class _LV2Core:
                     self.params[p.symbol] = p.index
                 elif p.symbol == "latency":
                     self.latency_port = p.index
-            elif p.kind == "audio":
+            elif p.kind in ("audio", "sidechain"):
                 buf = np.zeros(max_block, dtype=np.float32)
-                (self.audio_in if p.is_input else self.audio_out).append(buf)
+                if p.kind == "audio":
+                    (self.audio_in if p.is_input else self.audio_out).append(buf)
                 addr = buf.ctypes.data
             else:  # atom
                 buf = np.zeros(ATOM_CAPACITY // 8, dtype=np.int64).view(np.uint8)

@@ -210,6 +210,12 @@ def test_batch_glob(tmp_path, capsys):
     assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["one.mid", "two.mid"]
 
 
+def test_output_ending_in_a_slash_is_a_new_folder(tmp_path, capsys):
+    src = write_take(tmp_path / "take.mid")
+    assert main(["quantize", str(src), "-o", str(tmp_path / "new") + "/"]) == 0
+    assert starts(load_song(tmp_path / "new" / "take.mid"), 1) == [0, 24, 48, 72]
+
+
 def test_refuses_to_overwrite_the_input(tmp_path, capsys):
     src = write_take(tmp_path / "take.mid")
     data = src.read_bytes()
@@ -227,6 +233,7 @@ def test_refuses_to_overwrite_the_input(tmp_path, capsys):
         (["quantize", "{src}", "-o", "o.mid", "--channels", "17"], "channels go from 1 to 16"),
         (["quantize", "{src}", "-o", "o.mid", "--pitches", "60-200"], "pitches go from 0 to 127"),
         (["quantize", "{src}", "-o", "no/such/dir/o.mid"], "cannot save"),
+        (["quantize", "{src}", "-o", "o.mid", "--tracks", "9"], "there is no track 9"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, argv, message):

@@ -133,6 +133,7 @@ def _expand(inputs: list[str]) -> tuple[list[Path], bool]:
 def _plan(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     files, batch = _expand(args.inputs)
     out = Path(args.output)
+    batch = batch or args.output.endswith(("/", os.sep))  # "-o out/" names a folder
     if not batch and not out.is_dir():
         pairs = [(files[0], out)]
     else:
@@ -186,6 +187,11 @@ def quantize_file(src: Path, dst: Path | None, settings, flt: NoteFilter) -> str
     from engine.midifile import load_song, save_song
 
     song = load_song(src)
+    if flt.tracks is not None and max(flt.tracks) >= len(song.tracks):
+        raise QuantaError(
+            f"{src.name}: there is no track {max(flt.tracks) + 1}; "
+            f"the file has {len(song.tracks)} tracks"
+        )
     quantized, report = quantize_song(song, settings, flt)
     if dst is not None:
         save_song(quantized, dst)
@@ -197,7 +203,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     flt = note_filter(args)
     pairs = _plan(args)
-    if len(pairs) == 1 and not Path(args.output).is_dir():
+    batch = len(pairs) > 1 or Path(args.output).is_dir() or args.output.endswith(("/", os.sep))
+    if not batch:
         src, dst = pairs[0]
         print(quantize_file(src, None if args.dry_run else dst, settings, flt))
         return 0

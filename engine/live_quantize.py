@@ -50,13 +50,14 @@ class MusicalClock:
         self._when = float(when)
         self._sec = float(tempo.tick_to_seconds(tick))
 
-    def anchor(self, when: float, tick: float) -> None:
-        """From engine time ``when`` on, the song is at ``tick`` then.
+    def anchor(self, when: float, tick: float, keep_previous: bool = False) -> None:
+        """At engine time ``when`` the song is at ``tick``.
 
-        The engine re-anchors a little ahead of time (it schedules with lookahead), so the
-        previous anchor stays in force for times before ``when``.
+        A loop wrap is announced a little ahead of time (the engine schedules with lookahead):
+        ``keep_previous`` keeps the old mapping in force for times before ``when``. Otherwise
+        (play, locate) the new mapping holds for every time, before ``when`` too.
         """
-        self._prev = (self._when, self._sec)
+        self._prev = (self._when, self._sec) if keep_previous else None
         self._when = float(when)
         self._sec = float(self.tempo.tick_to_seconds(tick))
 

@@ -59,10 +59,10 @@ class LiveThru:
         with self._lock:
             self.outputs = list(outputs)
 
-    def anchor(self, when: float, tick: float) -> None:
+    def anchor(self, when: float, tick: float, keep_previous: bool = False) -> None:
         """Musical time follows the transport: at ``when`` the song is at ``tick``."""
         with self._lock:
-            self.quantizer.clock.anchor(when, tick)
+            self.quantizer.clock.anchor(when, tick, keep_previous)
 
     # -- the input callback ---------------------------------------------------------------
     def handle(self, data: bytes, when: float) -> None:

@@ -546,7 +546,7 @@ class Engine:
         self._mapping = _Mapping(
             wall, sec, tempo, rt.loop_pass, prev=self._mapping if new_pass else None
         )
-        self.live.anchor(wall, float(tempo.seconds_to_tick(sec)))
+        self.live.anchor(wall, float(tempo.seconds_to_tick(sec)), keep_previous=new_pass)
 
     def _play(self, now: float, count_in: bool = True) -> None:
         rt = self._rt

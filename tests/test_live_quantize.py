@@ -143,9 +143,11 @@ def test_tempo_changes_are_honoured():
 
 def test_clock_keeps_the_previous_anchor_for_times_before_a_new_one():
     c = MusicalClock(TempoMap.constant(PPQ, 120), T0, 0)
-    c.anchor(T0 + 1.0, 0)  # a loop wrap scheduled 1 s ahead
+    c.anchor(T0 + 1.0, 0, keep_previous=True)  # a loop wrap scheduled 1 s ahead
     assert c.tick_at(T0 + 0.5) == pytest.approx(480)
     assert c.tick_at(T0 + 1.25) == pytest.approx(240)
+    c.anchor(T0 + 2.0, 960)  # play/locate: the new mapping holds before it too
+    assert c.tick_at(T0 + 1.5) == pytest.approx(480)
 
 
 def test_bad_live_settings_name_the_field():

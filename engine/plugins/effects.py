@@ -111,13 +111,18 @@ class PedalboardEffect(Effect):
         return state
 
     def set_state(self, state: dict) -> None:
+        """The plugin's own state blob first, then parameter values (some plugins, e.g. DPF
+        ones, keep parameters outside the blob)."""
         if "raw_state" in state:
             import base64
 
             for p in self._mono or [self.plugin]:
                 p.raw_state = base64.b64decode(state["raw_state"])
-        else:
-            super().set_state(state)
+        for ident, value in state.get("parameters", {}).items():
+            try:
+                self.set_parameter(ident, float(value))
+            except DeviceError:
+                pass  # read-only meters (gain reduction, output level) cannot be set
 
     def reset(self) -> None:
         for p in self._mono or [self.plugin]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 
@@ -309,3 +310,62 @@ def test_info_bad_file(tmp_path, capsys):
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("quanta: error: bad.mid") and err.count("\n") == 1
+
+
+def mido_take(path: Path) -> Path:
+    """A file from an independent writer: running status, note-on v0 offs, sysex, CC, bend."""
+    mid = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    msgs = [
+        (0, mido.MetaMessage("set_tempo", tempo=500000)),
+        (0, mido.Message("sysex", data=[0x7E, 0x7F, 0x09, 0x01])),
+        (7, mido.Message("note_on", note=60, velocity=90)),
+        (50, mido.Message("control_change", control=64, value=127)),
+        (100, mido.Message("note_on", note=60, velocity=0)),
+        (131, mido.Message("note_on", note=62, velocity=80)),
+        (200, mido.Message("pitchwheel", pitch=1000)),
+        (250, mido.Message("note_off", note=62, velocity=40)),
+        (355, mido.Message("note_on", note=64, velocity=70)),
+        (470, mido.Message("note_on", note=64, velocity=0)),
+    ]
+    last = 0
+    for tick, msg in msgs:
+        tr.append(msg.copy(time=tick - last))
+        last = tick
+    mid.save(path)
+    return path
+
+
+def absolute(path: Path) -> list[tuple[int, str]]:
+    t, out = 0, []
+    for msg in mido.MidiFile(path).tracks[0]:
+        t += msg.time
+        out.append((t, str(msg.copy(time=0))))
+    return out
+
+
+def test_strength_zero_is_byte_identical_for_a_foreign_file(tmp_path, capsys):
+    src = mido_take(tmp_path / "take.mid")
+    out = tmp_path / "o.mid"
+    assert (
+        main(["quantize", str(src), "-o", str(out), "--strength", "0", "--ends", "quantize-ends"])
+        == 0
+    )
+    assert out.read_bytes() == src.read_bytes()
+
+
+def test_non_note_events_keep_their_ticks_in_a_foreign_file(tmp_path, capsys):
+    src = mido_take(tmp_path / "take.mid")
+    out = tmp_path / "o.mid"
+    assert main(["quantize", str(src), "-o", str(out), "--ends", "quantize-ends"]) == 0
+
+    # every non-note event keeps its tick; end-of-track follows the last note end (480)
+    def others(path):
+        return [e for e in absolute(path) if "note_" not in e[1] and "end_of_track" not in e[1]]
+
+    assert others(out) == others(src)
+    assert absolute(out)[-1] == (480, "MetaMessage('end_of_track', time=0)")
+    song = load_song(out)
+    assert song.tracks[0].notes["start"].tolist() == [0, 120, 360]
+    assert song.tracks[0].notes["end"].tolist() == [120, 240, 480]

@@ -94,7 +94,7 @@ def test_effect_spec_parsing():
 
 def test_zamverb_hang_is_contained_by_the_timeout(tmp_path):
     t0 = time.monotonic()
-    result = probe_many([(ZAMVERB, "")][:0] + [("vst3", ZAMVERB), ("vst3", ZAMCOMP)], timeout=3)
+    result = probe_many([("vst3", ZAMVERB), ("vst3", ZAMCOMP)], timeout=3)
     elapsed = time.monotonic() - t0
     assert not result[0].ok and "hung" in result[0].error
     assert result[1].ok and result[1].name == "ZamComp"  # the scan went on after the hang

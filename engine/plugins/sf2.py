@@ -2,7 +2,8 @@
 
 The synth renders with ``fluid_synth_write_float`` straight into preallocated float32 buffers
 (pyfluidsynth's ``get_samples`` allocates per call). A block is rendered in pieces split at
-each event's sample offset, so notes start on their exact sample. FluidSynth plays GM drums on
+each event's sample offset; FluidSynth itself then starts the note at its next internal
+64-sample boundary (≤ 1.3 ms late at 48 kHz), a limit of the library. FluidSynth plays GM drums on
 channel 10 itself (bank 128), so ``handles_drums`` is true.
 """
 

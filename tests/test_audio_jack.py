@@ -1,0 +1,164 @@
+"""Audio output through PortAudio on a real JACK (dummy driver) server, recorded by JACK."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from engine import audio, clock
+from engine.errors import DeviceError
+from engine.mixer import Mixer
+from engine.plugins.builtin_synth import BuiltinSynth
+from tests.jack_audio_tools import AudioRecorder, onsets
+
+pytestmark = pytest.mark.jack
+SR = 48000
+
+
+@pytest.fixture
+def portaudio_on_jack(jack_server):
+    audio.reinitialize()  # PortAudio lists JACK only if the server ran when it initialised
+    yield jack_server
+    import sounddevice as sd
+
+    # Detach PortAudio from this server before it goes away (pa_jack aborts the process if
+    # it terminates after its server died), and re-initialise without JACK for later users.
+    sd._terminate()
+    saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    os.environ["JACK_DEFAULT_SERVER"] = "quanta-no-server"
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    try:
+        sd._initialize()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _play_and_record(block: int, notes: int = 8, spacing: float = 0.2):
+    mixer = Mixer(SR, 1024)
+    mixer.add_track("keys", BuiltinSynth(SR, 1024, program="organ"))
+    out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1)
+    rec = AudioRecorder(notes * spacing + 1.5)
+    try:
+        out.start()
+        time.sleep(0.3)
+        rec.connect_from("PortAudio")
+        rec.start()
+        sink = out.sink(0)
+        t0 = clock.now() + 0.3
+        whens = [t0 + i * spacing + 0.0071 * i for i in range(notes)]  # off any period grid
+        for w in whens:
+            sink.send_at(w, bytes((0x90, 72, 100)))
+            sink.send_at(w + 0.04, bytes((0x80, 72, 0)))
+        rec.wait(notes * spacing + 0.9)
+        found = onsets(rec.data[0, : rec.pos], 0.01, 2400)
+        times = rec.sample_time(found)
+        stats = out.stats()
+    finally:
+        closed = out.close()
+        rec.close()
+    return np.asarray(whens), times, stats, closed
+
+
+@pytest.mark.parametrize("block", [256, 128])
+def test_notes_sound_at_the_right_times(portaudio_on_jack, block):
+    whens, times, stats, closed = _play_and_record(block)
+    assert closed
+    assert times.size == whens.size
+    lag = (times - whens) * 1000
+    # Every note keeps its exact place relative to the others (sample-accurate in the block)...
+    assert lag.max() - lag.min() < 1.0, lag
+    # ...and the whole clip is offset only by the audio path's latency (a few periods).
+    assert abs(np.median(lag)) < 1000 * (stats.latency_s + 4 * 256 / SR), lag
+    assert stats.late_events == 0 and stats.errors == 0 and stats.callbacks > 100
+
+
+def test_panic_silences_at_once(portaudio_on_jack):
+    mixer = Mixer(SR, 1024)
+    mixer.add_track("pad", BuiltinSynth(SR, 1024, program="organ"))
+    out = audio.AudioOutput(mixer, block_size=256)
+    out.start()
+    try:
+        sink = out.sink(0)
+        sink.send_at(clock.now(), bytes((0x90, 60, 100)))
+        time.sleep(0.3)
+        assert mixer.master_peak.max() > 0.01  # meters show the note
+        sink.panic()
+        time.sleep(0.3)
+        assert mixer.master_peak.max() < 1e-3
+        assert mixer.meters()["master"][0] < -60
+    finally:
+        assert out.close()
+
+
+def test_device_choice_errors_name_the_problem(portaudio_on_jack):
+    names = [d["name"] for d in audio.output_devices()]
+    assert names  # the JACK device
+    with pytest.raises(DeviceError, match="no audio output device matches 'Nonexistent'"):
+        audio.choose_device("Nonexistent")
+    with pytest.raises(DeviceError, match="does not exist"):
+        audio.choose_device(99)
+
+
+def test_no_device_is_said_once(monkeypatch, capsys):
+    monkeypatch.setattr(audio, "output_devices", lambda: [])  # fake: a machine with no device
+    monkeypatch.setattr(audio, "_warned_no_device", False)
+    assert audio.audio_available() == (False, audio.NO_DEVICE_MESSAGE)
+    assert audio.audio_available()[0] is False
+    assert capsys.readouterr().err.count("no audio output device") == 1
+    with pytest.raises(DeviceError, match="no audio output device"):
+        audio.choose_device()
+
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys, time
+    sys.path.insert(0, sys.argv[1])
+    from engine import audio
+    from engine.mixer import Mixer
+    from engine.plugins.builtin_synth import BuiltinSynth
+    m = Mixer(48000, 1024); m.add_track("t", BuiltinSynth(48000, 1024))
+    out = audio.AudioOutput(m, block_size=256); out.start()
+    print("started", flush=True)
+    sys.stdin.readline()  # the parent kills the server, then tells us to close
+    t = time.monotonic(); ok = out.close(timeout=2.0)
+    print(f"closed {ok} {time.monotonic() - t:.2f}", flush=True)
+    os._exit(0)  # PortAudio's atexit terminate would abort on a dead JACK server
+    """
+)
+
+
+def test_closing_after_the_server_died_does_not_hang(jack_server_factory):
+    server = jack_server_factory(48000, 256)
+    env = dict(os.environ, JACK_DEFAULT_SERVER=server.name)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, root],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout.readline().strip() == "started"
+        server.stop()
+        time.sleep(0.5)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        line = child.stdout.readline().split()
+        assert line[0] == "closed" and float(line[2]) < 3.0
+        assert child.wait(10) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

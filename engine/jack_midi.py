@@ -7,29 +7,30 @@ CLOCK_MONOTONIC_RAW), so :class:`JackClock` measures the offset between the two 
 it from the port watcher, then uses libjack's own ``jack_time_to_frames`` /
 ``jack_frames_to_time`` (the server's filtered frame clock) for the rest.
 
-Real-time rules: the process callback runs Python, so it needs the GIL. It only walks a
-preallocated ring (Python lists written by the engine thread, read by the callback: single
-producer, single consumer, ordered by the GIL) and calls ``write_midi_event``. Anything slow
-(clock refresh, reconnecting, reporting, the engine's input callback) runs on other threads.
-With a busy Python thread in the process, call :func:`tighten_gil_switching` so the callback
-gets the GIL in time (FIELD_NOTES: 6–21 % input loss at 256 frames without it, ~0 with it).
+Real-time rules: the process callbacks are compiled (:mod:`engine.jack_rt`, numba cfuncs that
+libjack calls without the GIL), so a busy Python thread cannot make them miss a period. They
+only move events between a preallocated ring and the JACK port buffer. Anything slow (clock
+refresh, reconnecting, reporting, the engine's input callback) runs on other threads.
+:func:`tighten_gil_switching` still helps the *engine* thread hand events over on time.
 """
 
 from __future__ import annotations
 
 import ctypes
 import sys
+import threading
 import time
 
 import jack
 
+from engine import jack_rt
 from engine.errors import DeviceError
+from engine.jack_rt import MidiRing
 from engine.midi_io import MidiCallback
 from engine.ports import (
     STATUS_CLOSED,
     STATUS_OK,
     WATCHER,
-    Dispatcher,
     SoundingNotes,
     StatusCallback,
     WatchedPort,
@@ -151,7 +152,7 @@ class _JackPort(WatchedPort):
         self._port = port
         self._client = client
         self._prepare(client)
-        client.set_process_callback(self._process)
+        self._install(client, port)
         client.set_shutdown_callback(self._on_shutdown)
         client.set_xrun_callback(self._on_xrun)
         client.activate()
@@ -262,7 +263,8 @@ class JackMidiOutput(_JackPort):
     The engine may hand events over up to ``lookahead`` seconds early (``lookahead_periods``
     periods), in time order. An event whose frame has already passed goes out at the start of
     the next period and counts in ``late``; a full ring drops the event and counts
-    ``overflows``.
+    ``overflows``. The process callback is compiled (:mod:`engine.jack_rt`): it never waits
+    for the GIL, so a busy Python thread cannot make it miss a period.
     """
 
     def __init__(
@@ -276,19 +278,24 @@ class JackMidiOutput(_JackPort):
         capacity: int = 8192,
         on_status: StatusCallback | None = None,
     ):
-        self._cap = capacity
-        self._frames = [0] * capacity
-        self._data: list[bytes] = [b""] * capacity
-        self._head = 0  # written by the engine thread only
-        self._tail = 0  # written by the process callback only
-        self._flush_to = -1
+        self._ring = MidiRing(capacity)
         self._notes = SoundingNotes()
-        self.late = 0
         self.overflows = 0
-        self.write_errors = 0
         self._lookahead_periods = lookahead_periods
         super().__init__(connect, client_name, port_name, servername, on_status)
         self.lookahead = lookahead_periods * self.period / self.rate
+
+    def _install(self, client: jack.Client, port) -> None:
+        self._ring.install(client, port, is_input=False)
+
+    @property
+    def late(self) -> int:
+        """Events that arrived after their frame had passed (sent at the next period start)."""
+        return self._ring.counter(jack_rt.LATE)
+
+    @property
+    def write_errors(self) -> int:
+        return self._ring.counter(jack_rt.WRITE_ERRORS)
 
     # --- engine thread ----------------------------------------------------------------------
     def send_at(self, when: float, data: bytes) -> None:
@@ -301,7 +308,8 @@ class JackMidiOutput(_JackPort):
             return -1
         frame = self.clock.engine_to_frame(when)
         self._notes.track(data)
-        self._push(frame, data)
+        if not self._ring.push(frame, data):
+            self.overflows += 1
         return frame
 
     def send_at_frame(self, frame: int, data: bytes) -> None:
@@ -310,75 +318,32 @@ class JackMidiOutput(_JackPort):
             self.dropped += 1
             return
         self._notes.track(data)
-        self._push(frame, data)
-
-    def _push(self, frame: int, data: bytes) -> None:
-        head = self._head
-        if head - self._tail >= self._cap:
+        if not self._ring.push(frame, data):
             self.overflows += 1
-            return
-        i = head % self._cap
-        self._frames[i] = frame
-        self._data[i] = data
-        self._head = head + 1
 
     def panic(self) -> None:
         """Drop everything queued, then note-offs for sounding notes and CC 123/120 on all
         channels at the start of the next period."""
-        self._flush_to = self._head
+        self._ring.ctl[jack_rt.FLUSH] = self._ring.ctl[jack_rt.HEAD]
         for msg in self._notes.panic_messages():
-            self._push(0, msg)
+            self._ring.push(0, msg)
 
     def _attempt_panic(self) -> bool:
         self.panic_attempts += 1
         self.panic()
         return not self._server_gone
 
-    # --- JACK process thread ---------------------------------------------------------------
-    def _process(self, nframes: int) -> None:
-        port = self._port
-        port.clear_buffer()
-        tail = self._tail
-        flush = self._flush_to
-        if flush > tail:
-            tail = flush
-        head = self._head
-        if tail == head:
-            self._tail = tail
-            return
-        start = self._client.last_frame_time
-        frames = self._frames
-        data = self._data
-        cap = self._cap
-        last = 0
-        while tail != head:
-            i = tail % cap
-            offset = frames[i] - start
-            if offset >= nframes:
-                break
-            if offset < last:
-                if offset < 0:
-                    self.late += 1
-                offset = last
-            try:
-                port.write_midi_event(offset, data[i])
-            except jack.JackError:
-                self.write_errors += 1  # the period's MIDI buffer is full: try next period
-                break
-            last = offset
-            tail += 1
-        self._tail = tail
-
     def pending(self) -> int:
         """Events handed over and not yet written."""
-        return self._head - max(self._tail, self._flush_to)
+        return self._ring.pending()
 
 
 class JackMidiInput(_JackPort):
     """A :class:`~engine.midi_io.MidiSource` on a JACK MIDI port.
 
-    The process callback only queues ``(frame, bytes)``; a dispatcher thread maps the frame to
-    engine time (the event's true arrival time, to the frame) and calls the engine's callback.
+    The compiled process callback copies events into a ring and posts a semaphore; a
+    dispatcher thread maps each event's frame to engine time (its true arrival time, to the
+    frame) and calls the engine's callback there, never in JACK's thread.
     """
 
     _is_input = True
@@ -390,24 +355,45 @@ class JackMidiInput(_JackPort):
         client_name: str = "Quanta",
         port_name: str = "in",
         servername: str | None = None,
+        capacity: int = 8192,
         on_status: StatusCallback | None = None,
     ):
-        self._dispatch = Dispatcher(self)
+        self._ring = MidiRing(capacity)
+        self._callback: MidiCallback | None = None
+        self._running = True
+        self._error_reported = False
         super().__init__(connect, client_name, port_name, servername, on_status)
+        self._thread = threading.Thread(target=self._dispatch, name="quanta-jack-in", daemon=True)
+        self._thread.start()
 
-    def _prepare(self, client: jack.Client) -> None:
-        super()._prepare(client)
-        self._dispatch.to_engine_time = self.clock.frame_to_engine
+    def _install(self, client: jack.Client, port) -> None:
+        self._ring.install(client, port, is_input=True)
 
-    def _process(self, nframes: int) -> None:
-        base = self._client.last_frame_time
-        put = self._dispatch.put
-        for offset, buf in self._port.incoming_midi_events():
-            put((base + offset, bytes(buf)))
+    @property
+    def overflows(self) -> int:
+        """Events dropped because the engine fell a whole ring behind."""
+        return self._ring.counter(jack_rt.DROPPED)
+
+    def _dispatch(self) -> None:
+        ring = self._ring
+        while self._running:
+            ring.wait()
+            for frame, data in ring.pop_all():
+                cb = self._callback
+                if cb is None:
+                    continue
+                try:
+                    cb(data, self.clock.frame_to_engine(frame))
+                except Exception as exc:
+                    if not self._error_reported:
+                        self._error_reported = True
+                        self._report("error", f"MIDI input callback failed: {exc!r}")
 
     def set_callback(self, callback: MidiCallback | None) -> None:
-        self._dispatch.callback = callback
+        self._callback = callback
 
     def close(self) -> None:
         super().close()
-        self._dispatch.stop()
+        self._running = False
+        self._ring.wake()
+        self._thread.join(1.0)

@@ -17,11 +17,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 class JackServer:
     """A private jackd (dummy driver) for the tests; clients must use ``self.name``."""
 
-    def __init__(self, rate: int = 48000, period: int = 256):
+    def __init__(self, rate: int = 48000, period: int = 256, realtime: bool = False):
         # libjack clients abort (malloc assertion) on server names of 24+ characters: keep short.
         self.name = f"qt-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.rate = rate
         self.period = period
+        # realtime: SCHED_FIFO JACK threads (needs root or rtprio limits), so busy test threads
+        # cannot starve JACK on 2 shared cores. Load tests use it via jack_server_factory.
+        self.realtime = realtime
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -31,7 +34,7 @@ class JackServer:
                 "jackd",
                 "-n",
                 self.name,
-                "--no-realtime",
+                "--realtime" if self.realtime else "--no-realtime",
                 "--port-max",
                 "128",
                 "-d",
@@ -67,10 +70,10 @@ class JackServer:
         self.proc = None
 
 
-def _start_jack(rate=48000, period=256):
+def _start_jack(rate=48000, period=256, realtime=False):
     if shutil.which("jackd") is None:
         pytest.fail("jackd is not installed; run scripts/setup --dev (installs jackd2)")
-    server = JackServer(rate, period)
+    server = JackServer(rate, period, realtime)
     server.start()
     old = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = server.name
@@ -98,8 +101,8 @@ def jack_server_factory():
     """Start extra servers with other periods (e.g. 128 frames); all stopped after the test."""
     started = []
 
-    def start(rate=48000, period=256):
-        s = _start_jack(rate, period)
+    def start(rate=48000, period=256, realtime=False):
+        s = _start_jack(rate, period, realtime)
         started.append(s)
         return s[0]
 

@@ -86,10 +86,10 @@ def test_clock_maps_engine_time_to_the_frames_jack_is_processing(jack_server):
         for frame, _mono in samples[:20]:
             t = jclock.frame_to_engine(frame)
             assert abs(jclock.engine_to_frame(t) - frame) <= 1
-        # one second of engine time is one second of frames, within the 100 ppm a sound card
-        # (here: the dummy driver's timer) may be off from the system clock
+        # one second of engine time is one second of frames, within the 0.1 % that the
+        # dummy driver timer and JACK's clock filter wander from the system clock
         t0 = clock.now() + 1.0
-        assert abs(jclock.engine_to_frame(t0 + 1.0) - jclock.engine_to_frame(t0) - 48000) <= 5
+        assert abs(jclock.engine_to_frame(t0 + 1.0) - jclock.engine_to_frame(t0) - 48000) <= 48
     finally:
         client.deactivate()
         client.close()
@@ -111,7 +111,8 @@ def test_input_stamps_each_event_with_its_frame_time(jack_server, midi_sender):
         frames = [inp.clock.engine_to_frame(when) for _, when in got]
         assert all(abs(f - p) <= 1 for f, (p, _) in zip(frames, plan, strict=True))
         spacing = [(got[k][1] - got[0][1]) * 48000 for k in range(len(got))]
-        assert all(abs(s - k * 301) < 1.0 for k, s in enumerate(spacing))
+        # the spacing in engine seconds is the spacing in frames (to 0.1 %: see the clock test)
+        assert all(abs(s - k * 301) < 1.0 + 0.001 * k * 301 for k, s in enumerate(spacing))
     finally:
         inp.close()
 

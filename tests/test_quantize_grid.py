@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from fractions import Fraction
 
 import numpy as np
@@ -69,3 +70,38 @@ def test_grid_points_swung_with_offset():
 
 def test_fractional_input_ticks_for_live_use():
     assert q([12.5, 11.9], S(), 96) == [24, 0]
+
+
+@pytest.mark.parametrize(
+    "ppq,division,grid_type",
+    [
+        (96, 16, "straight"),
+        (25, 16, "straight"),
+        (24, 128, "straight"),
+        (96, 32, "triplet"),
+        (480, 8, "dotted"),
+        (7, 4, "straight"),
+    ],
+)
+@pytest.mark.parametrize("swing", [50, 58])
+def test_distance_matches_brute_force_nearest_with_ties_earlier(ppq, division, grid_type, swing):
+    if grid_type != "straight" and swing != 50:
+        pytest.skip("swing needs a straight grid")
+    s = S(division=division, grid_type=grid_type, swing=swing, offset=3)
+    lat = lattice(s, ppq)
+    span = int(500 / (2 * lat.step)) + 2
+    pts = sorted(
+        {
+            Fraction(3) + k * 2 * lat.step + off
+            for k in range(-span, span + 1)
+            for off in (0, 2 * lat.step * Fraction(swing, 100))
+        }
+    )
+    ticks = np.arange(-400, 400)
+    got = nearest_grid(ticks, s, ppq)
+    for t, g in zip(ticks.tolist(), got.tolist(), strict=True):
+        i = bisect.bisect_left(pts, t)
+        best = min(pts[i - 2 : i + 2], key=lambda p: (abs(t - p), p))  # ties: the earlier
+        assert g == pytest.approx(float(best)), t
+    scaled = ticks * lat.scale - lat.origin  # the int64 path agrees with the float path
+    assert ((scaled - lat.distance(scaled) + lat.origin) / lat.scale).tolist() == got.tolist()

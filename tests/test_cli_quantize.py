@@ -217,6 +217,12 @@ def test_output_ending_in_a_slash_is_a_new_folder(tmp_path, capsys):
     assert starts(load_song(tmp_path / "new" / "take.mid"), 1) == [0, 24, 48, 72]
 
 
+def test_glob_matching_one_file_still_writes_into_the_folder(tmp_path, capsys):
+    write_take(tmp_path / "only.mid")
+    assert main(["quantize", str(tmp_path / "o*.mid"), "-o", str(tmp_path / "q")]) == 0
+    assert [p.name for p in (tmp_path / "q").iterdir()] == ["only.mid"]
+
+
 def test_refuses_to_overwrite_the_input(tmp_path, capsys):
     src = write_take(tmp_path / "take.mid")
     data = src.read_bytes()

@@ -130,11 +130,13 @@ def _expand(inputs: list[str]) -> tuple[list[Path], bool]:
     return files, batch
 
 
-def _plan(args: argparse.Namespace) -> list[tuple[Path, Path]]:
+def _plan(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], bool]:
+    """(input, output) pairs, and whether the output is a folder (batch mode)."""
     files, batch = _expand(args.inputs)
     out = Path(args.output)
     batch = batch or args.output.endswith(("/", os.sep))  # "-o out/" names a folder
-    if not batch and not out.is_dir():
+    batch = batch or out.is_dir()
+    if not batch:
         pairs = [(files[0], out)]
     else:
         if out.exists() and not out.is_dir():
@@ -147,7 +149,7 @@ def _plan(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     for src, dst in pairs:
         if dst.exists() and os.path.samefile(src, dst):
             raise QuantaError(f"{dst}: refusing to overwrite the input; pick another -o")
-    return pairs
+    return pairs, batch
 
 
 class ProgressBar:
@@ -202,8 +204,7 @@ def quantize_file(src: Path, dst: Path | None, settings, flt: NoteFilter) -> str
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     flt = note_filter(args)
-    pairs = _plan(args)
-    batch = len(pairs) > 1 or Path(args.output).is_dir() or args.output.endswith(("/", os.sep))
+    pairs, batch = _plan(args)
     if not batch:
         src, dst = pairs[0]
         print(quantize_file(src, None if args.dry_run else dst, settings, flt))

@@ -6,10 +6,11 @@ event in a preallocated ring (the producer side may take a lock; the audio callb
 does). Each callback maps the engine clock onto the stream's sample clock and queues every
 event due in the block at its exact sample offset, then runs :meth:`Mixer.process`.
 
-The clock mapping: the block being computed is heard at ``callback time + output latency``
-(PortAudio's ``outputBufferDacTime - currentTime``). Callback times jitter late, never early,
-so the mapping follows the earliest observed start and drifts up only slowly; a jump of more
-than a few blocks (an xrun, a stall) resynchronises it.
+The clock mapping: an event at ``when`` is placed at the sample that is handed to the audio
+system at engine time ``when`` (the same convention as a JACK MIDI port: both then reach the
+speakers after the device's output latency, reported in ``latency``). Block start times come
+from a delay-locked loop on callback times, which learns the device's true rate and filters
+callback jitter; a jump of more than a few blocks (an xrun, a stall) resynchronises it.
 
 PortAudio pitfalls handled here: it lists host APIs only when it initialises, so
 :func:`reinitialize` rescans after a JACK server appears; closing a stream whose server died
@@ -229,6 +230,12 @@ class AudioOutput:
         return TrackSink(self, track, name or f"Quanta audio: {self.mixer.tracks[track].name}")
 
     def start(self) -> None:
+        """Open and start the stream. Also shortens the interpreter's GIL switch interval to
+        at most 0.5 ms: with the default 5 ms, one busy Python thread (the GUI) makes the
+        callback wait longer than a 128-frame block lasts."""
+        import sys
+
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
         sd = _sd()
         index = choose_device(self.device)
         try:

@@ -50,7 +50,7 @@ def register(subparsers) -> None:
     g.add_argument("--bit-depth", choices=BIT_DEPTHS, default="16", help="16, 24 or 32f")
     g.add_argument("--dither", choices=DITHERS, help="default: tpdf at 16-bit, none at 24")
     g.add_argument("--tail", type=float, default=2.0, metavar="SECONDS", help="after last event")
-    g.add_argument("--block", type=int, default=1024, help="frames per block (default 1024)")
+    g.add_argument("--block", type=int, default=4096, help="frames per block (default 4096)")
     g.add_argument("--probe-timeout", type=float, default=10.0, metavar="S", help=argparse.SUPPRESS)
     g.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
     p.set_defaults(func=cmd_render)

@@ -40,7 +40,7 @@ from engine.plugins.builtin_programs import (
 
 DRUM_CHANNEL = 9
 NOT_RELEASED = -1e18
-_SILENT = 1e-4  # envelope level below which a released voice is freed (-80 dB)
+_SILENT = 1e-3  # envelope level below which a voice is freed (-60 dB; voices peak at -10 dBFS)
 _TABLE_CACHE: dict[int, np.ndarray] = {}
 _KIT_CACHE: dict[int, tuple[np.ndarray, dict[str, tuple[int, int]]]] = {}
 

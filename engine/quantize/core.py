@@ -175,7 +175,8 @@ def _new_positions(t, e, sel, settings, lat):
 
     mode = settings.ends
     if mode == "keep-length":
-        new_end = new_start + (e - t)
+        new_end = e - t
+        new_end += new_start
     elif mode == "keep-ends":
         new_end = e
     elif mode == "quantize-ends":

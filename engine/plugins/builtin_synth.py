@@ -1,10 +1,10 @@
-"""Quanta's built-in instrument: a polyphonic wavetable synth and a GM drum kit in pure numpy.
+"""Quanta's built-in instrument: a polyphonic wavetable synth and a GM drum kit.
 
-It makes sound on a fresh machine with no plugins and no files. The design is driven by the
-64-voice budget: all active voices are rendered together as one (voices × frames) array
-operation, with the envelope in closed form (a function of each voice's age), so nothing
-per-sample runs in Python. Voices are kept compact (active voices first) and every per-block
-buffer is preallocated; MIDI events only touch a few scalars.
+It makes sound on a fresh machine with no plugins and no files: tables and drum sounds are
+computed with numpy at start-up. Voice state lives in preallocated numpy arrays kept compact
+(active voices first); MIDI events only touch a few scalars. The per-sample work is one
+compiled pass over all voices (:mod:`engine.plugins.synth_kernels`, numba; see there why),
+with the envelope in closed form (a function of each voice's age).
 
 A note-on at sample offset ``o`` gives its voice an age of ``-o`` at the block start; the
 closed-form envelope is zero for negative ages, so the note starts on its exact sample. Pitch
@@ -37,6 +37,7 @@ from engine.plugins.builtin_programs import (
     gm_to_program,
     program_by_name,
 )
+from engine.plugins.synth_kernels import render_drums, render_voices, warm_up
 
 DRUM_CHANNEL = 9
 NOT_RELEASED = -1e18
@@ -63,11 +64,6 @@ def _kit(sample_rate: int) -> tuple[np.ndarray, dict[str, tuple[int, int]]]:
         bank = np.concatenate(list(pieces.values())).astype(np.float64)
         _KIT_CACHE[sample_rate] = (bank, where)
     return _KIT_CACHE[sample_rate]
-
-
-def _view(flat: np.ndarray, k: int, n: int) -> np.ndarray:
-    """The front of a preallocated flat buffer as a contiguous (k, n) array (no copy)."""
-    return flat[: k * n].reshape(k, n)
 
 
 def _pan_gains(pan01: float) -> tuple[float, float]:
@@ -108,11 +104,8 @@ class BuiltinSynth(Instrument):
         self._alloc_voices(voices)
         self._alloc_drums(drum_voices)
         self._alloc_channels()
-        self._ar = np.arange(self.max_block, dtype=np.float64)
-        self._ar32 = self._ar.astype(np.float32)
-        self._ari = np.arange(self.max_block, dtype=np.int64)
         self._out64 = np.zeros((2, self.max_block))
-        self._gains = np.zeros((2, max(voices, drum_voices)))
+        warm_up()
 
     # -- allocation ----------------------------------------------------------------------
     def _alloc_voices(self, n: int) -> None:
@@ -139,15 +132,12 @@ class BuiltinSynth(Instrument):
         self.v_held = z(n, bool)
         self.v_serial = z(n, np.int64)
         self._serial = 0
-        size = n * self.max_block  # flat, so that a (k, n) view of the front is contiguous
-        f32 = np.float32
-        self._T, self._X, self._Y, self._E = (z(size, f32) for _ in range(4))
-        self._S1, self._S2, self._F = (z(size, f32) for _ in range(3))
-        self._P = z(size)  # phase stays float64: table positions need the precision
-        self._I = z(size, np.int64)
-        self._gains32 = z((2, n), f32)
-        self._mix32 = z((2, self.max_block), f32)
         self._inc_now = z(n)
+        self._level = z(n)
+        self._pan = z(n)
+        self._gl = z(n)
+        self._gr = z(n)
+        self._last_env = z(n)
 
     def _alloc_drums(self, n: int) -> None:
         self.max_drums = n
@@ -160,9 +150,6 @@ class BuiltinSynth(Instrument):
         self.d_piece = z(n, np.int64)
         self.d_gl = z(n)
         self.d_gr = z(n)
-        size = n * self.max_block
-        self._DP, self._DI = z(size, np.int64), z(size, np.int64)
-        self._DV, self._DS = z(size, bool), z(size)
 
     def _alloc_channels(self) -> None:
         self.ch_volume = np.full(16, (100 / 127) ** 2)
@@ -366,82 +353,33 @@ class BuiltinSynth(Instrument):
     # -- rendering --------------------------------------------------------------------------
     def _render_voices(self, n: int, out: np.ndarray) -> None:
         k = self.k
-        f32 = np.float32
-        ar = self._ar32[:n]
-        T, X, Y, E = (_view(b, k, n) for b in (self._T, self._X, self._Y, self._E))
-        A = self.v_A[:k, None].astype(f32)
-        # Envelope: attack ramp × (sustain + (1 - sustain) × exponential decay), in float32
-        # (ages are relative to the block start's age, so float32 keeps sample precision).
-        np.add(self.v_age[:k, None].astype(f32), ar, out=T)
-        np.subtract(T, A, out=Y)
-        np.maximum(Y, 0.0, out=Y)
-        np.multiply(Y, (-self.v_invD[:k, None]).astype(f32), out=Y)
-        np.exp(Y, out=Y)  # Y: decay curve 1 → 0, also drives the timbre
-        np.multiply(Y, self.v_oneS[:k, None].astype(f32), out=E)
-        np.add(E, self.v_S[:k, None].astype(f32), out=E)
-        if np.any(self.v_age[:k] < self.v_A[:k]):  # some voice is still in its attack
-            np.divide(T, A, out=X)
-            np.clip(X, 0.0, 1.0, out=X)
-            np.multiply(E, X, out=E)
-        rel = np.flatnonzero(self.v_rel[:k] != NOT_RELEASED)
-        if rel.size:
-            R = self.v_rel[rel, None].astype(f32) + ar
-            g = np.exp(-np.maximum(R, 0.0) * self.v_invR[rel, None].astype(f32))
-            g *= self.v_rel_level[rel, None].astype(f32)
-            E[rel] = np.where(R >= 0.0, g, E[rel])
-        # Oscillator: two band-limited tables, linear interpolation, crossfaded by brightness.
-        inc = self._inc_now[:k]
-        np.take(self.ch_bend, self.v_ch[:k], out=inc, mode="wrap")
-        np.multiply(inc, self.v_inc[:k], out=inc)
-        P, IX, S1, S2 = (_view(b, k, n) for b in (self._P, self._I, self._S1, self._S2))
-        np.multiply(inc[:, None], self._ar[:n], out=P)
-        np.add(P, self.v_phase[:k, None], out=P)
-        IX[...] = P  # truncation = floor for non-negative phases
-        np.subtract(P, IX, out=X, casting="same_kind")  # X: fraction
-        np.bitwise_and(IX, TABLE_SIZE - 1, out=IX)  # wrap (TABLE_SIZE is a power of two)
-        np.add(IX, self.v_base_d[:k, None], out=IX)
-        np.take(self._tab, IX, out=S1, mode="wrap")
-        np.add(IX, 1, out=IX)
-        np.take(self._tab, IX, out=S2, mode="wrap")
-        np.subtract(S2, S1, out=S2)
-        np.multiply(S2, X, out=S2)
-        np.add(S1, S2, out=S1)  # S1: dull
-        bright = self.v_bright[:k]
-        if np.any(
-            bright * np.exp(-np.maximum(self.v_age[:k] - self.v_A[:k], 0) * self.v_invD[:k]) > 1e-3
-        ):
-            F = _view(self._F, k, n)
-            np.add(IX, (self.v_base_b[:k] - self.v_base_d[:k])[:, None], out=IX)
-            np.take(self._tab, IX, out=S2, mode="wrap")
-            np.subtract(IX, 1, out=IX)
-            np.take(self._tab, IX, out=F, mode="wrap")
-            np.subtract(S2, F, out=S2)
-            np.multiply(S2, X, out=S2)
-            np.add(F, S2, out=F)  # F: bright
-            np.subtract(F, S1, out=F)
-            np.multiply(Y, bright[:, None].astype(f32), out=Y)
-            np.multiply(F, Y, out=F)
-            np.add(S1, F, out=S1)  # S1: the voice's waveform
-        np.multiply(S1, E, out=S1)
-        # Stereo mix of all voices in one matrix product.
         ch = self.v_ch[:k]
-        level = self.v_amp[:k] * self.ch_volume[ch] * self.ch_expr[ch]
-        pan = self.ch_pan[ch] * (np.pi / 2)
-        G = self._gains32[:, :k]
-        np.multiply(level, np.cos(pan), out=G[0], casting="same_kind")
-        np.multiply(level, np.sin(pan), out=G[1], casting="same_kind")
-        mix = self._mix32[:, :n]
-        np.matmul(G, S1, out=mix)
-        out += mix
-        # Advance, then free voices that have gone silent.
-        self.v_phase[:k] = (self.v_phase[:k] + inc * n) % TABLE_SIZE
+        inc = self._inc_now[:k]
+        np.take(self.ch_bend, ch, out=inc)
+        inc *= self.v_inc[:k]
+        level = self._level[:k]
+        np.take(self.ch_volume, ch, out=level)
+        level *= self.ch_expr[ch]
+        level *= self.v_amp[:k]
+        pan = self._pan[:k]
+        np.take(self.ch_pan, ch, out=pan)
+        pan *= np.pi / 2
+        gl, gr = self._gl[:k], self._gr[:k]
+        np.cos(pan, out=gl)
+        gl *= level
+        np.sin(pan, out=gr)
+        gr *= level
+        last = self._last_env[:k]
+        render_voices(
+            k, n, self._tab, TABLE_SIZE, self.v_age, self.v_rel, self.v_rel_level, self.v_A,
+            self.v_invD, self.v_S, self.v_invR, self.v_phase, inc, self.v_base_b,
+            self.v_base_d, self.v_bright, gl, gr, out, last,
+        )  # fmt: skip
         self.v_age[:k] += n
         released = self.v_rel[:k] != NOT_RELEASED
         self.v_rel[:k][released] += n
-        last = E[:, n - 1]
-        done = (last < _SILENT) & (
-            released | ((self.v_S[:k] == 0.0) & (self.v_age[:k] > self.v_A[:k]))
-        )
+        decayed = (self.v_S[:k] == 0.0) & (self.v_age[:k] > self.v_A[:k])
+        done = (last < _SILENT) & (released | decayed)
         if done.any():
             self._keep_voices(~done)
 
@@ -475,20 +413,12 @@ class BuiltinSynth(Instrument):
 
     def _render_drums(self, n: int, out: np.ndarray) -> None:
         k = self.dk
-        P, IX, V, S = (_view(b, k, n) for b in (self._DP, self._DI, self._DV, self._DS))
-        np.add(self.d_pos[:k, None], self._ari[:n], out=P)
-        np.greater_equal(P, 0, out=V)
-        V &= P < self.d_end[:k, None]
-        np.clip(P, 0, self.d_len[:k, None] - 1, out=IX)
-        np.add(IX, self.d_start[:k, None], out=IX)
-        np.take(self._bank, IX, out=S, mode="wrap")
-        np.multiply(S, V, out=S)
-        G = self._gains[:, :k]
-        G[0] = self.d_gl[:k]
-        G[1] = self.d_gr[:k]
-        out += G @ S
+        render_drums(
+            k, n, self._bank, self.d_start, self.d_len, self.d_pos, self.d_end, self.d_gl,
+            self.d_gr, out,
+        )  # fmt: skip
         self.d_pos[:k] += n
-        done = self.d_pos[:k] >= self.d_end[:k]
+        done = self.d_pos[:k] >= np.minimum(self.d_end[:k], self.d_len[:k])
         if done.any():
             idx = np.flatnonzero(~done)
             m = idx.size

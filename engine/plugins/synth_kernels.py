@@ -1,0 +1,114 @@
+"""The built-in synth's inner loops, compiled with numba.
+
+Why numba: the numpy version (one array operation per step across all voices) met the
+64-voice budget, but it costs ~40 numpy calls per block whatever the voice count, which made a
+four-track live mix take ~2 ms of every 5.3 ms block and kept the GIL the whole time. One
+compiled pass per block, with the envelope and phase advanced by recurrences instead of
+``exp`` per sample, is ~10x cheaper and allocates nothing. numba is already a dependency of
+Quanta (the MIDI file codec); ``cache=True`` keeps the compile to the first run.
+
+The maths is the closed-form envelope of :mod:`engine.plugins.builtin_synth`: attack ramp ×
+(sustain + (1 - sustain) × exponential decay), then an exponential release from the level at
+the note-off; a band-limited table pair (dull, bright) is crossfaded by the decay curve.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+NOT_RELEASED = -1e18
+
+
+@numba.njit(cache=True, nogil=True, fastmath=False)
+def render_voices(
+    k, n, tab, table_size, age, rel, rel_level, A, invD, S, invR, phase, inc, base_b, base_d,
+    bright, gl, gr, out, last_env,
+):  # fmt: skip
+    """Add ``k`` voices × ``n`` samples into ``out`` (2, n); update phases; store each voice's
+    last envelope value in ``last_env`` (the caller frees silent voices)."""
+    mask = table_size - 1
+    for v in range(k):
+        t0 = age[v]
+        i0 = 0
+        if t0 < 0:
+            i0 = int(-t0)
+        a = A[v]
+        inv_d = invD[v]
+        s_lvl = S[v]
+        one_s = 1.0 - s_lvl
+        decay_f = math.exp(-inv_d)
+        released = rel[v] > NOT_RELEASED / 2
+        release_f = math.exp(-invR[v])
+        t = t0 + i0
+        dn = math.exp(-max(t - a, 0.0) * inv_d)
+        tr = rel[v] + i0
+        g = rel_level[v] * math.exp(-max(tr, 0.0) * invR[v])
+        ph = (phase[v] + inc[v] * i0) % table_size
+        step = inc[v]
+        bd = base_d[v]
+        bb = base_b[v]
+        br = bright[v]
+        left = gl[v]
+        right = gr[v]
+        env = 0.0
+        for i in range(i0, n):
+            if t < a:
+                env = (t / a) * (s_lvl + one_s * dn)
+            else:
+                env = s_lvl + one_s * dn
+            if released and tr >= 0.0:
+                env = g
+                g *= release_f
+            j = int(ph)
+            frac = ph - j
+            j &= mask
+            d0 = tab[bd + j]
+            dull = d0 + (tab[bd + j + 1] - d0) * frac
+            mix = br * dn
+            if mix > 1e-4:
+                b0 = tab[bb + j]
+                dull += mix * (b0 + (tab[bb + j + 1] - b0) * frac - dull)
+            x = dull * env
+            out[0, i] += x * left
+            out[1, i] += x * right
+            ph += step
+            if ph >= table_size:
+                ph -= table_size
+            if t + 1.0 > a:
+                if t >= a:
+                    dn *= decay_f
+                else:
+                    dn = math.exp(-(t + 1.0 - a) * inv_d)
+            t += 1.0
+            tr += 1.0
+        last_env[v] = env if n > i0 else 1.0  # a voice that starts next block is not silent
+        phase[v] = (phase[v] + inc[v] * n) % table_size
+
+
+@numba.njit(cache=True, nogil=True)
+def render_drums(k, n, bank, start, length, pos, end, gl, gr, out):
+    """Add ``k`` one-shot drum voices into ``out`` (2, n) from their sample positions."""
+    for v in range(k):
+        p0 = pos[v]
+        lo = max(0, -p0)
+        hi = min(n, end[v] - p0, length[v] - p0)
+        base = start[v] + p0
+        left = gl[v]
+        right = gr[v]
+        for i in range(lo, hi):
+            x = bank[base + i]
+            out[0, i] += x * left
+            out[1, i] += x * right
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) both kernels now rather than in the first audio block."""
+    f = np.zeros(4)
+    i = np.zeros(4, np.int64)
+    o = np.zeros((2, 4))
+    tab = np.zeros(8, np.float32)
+    render_voices(0, 4, tab, 4, f, f, f, f, f, f, f, f, f, i, i, f, f, f, o, f)
+    render_drums(0, 4, np.zeros(4), i, i, i, i, f, f, o)

@@ -13,6 +13,7 @@ arrays), and nothing locks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,7 +47,7 @@ class MasterLimiter:
 
     def process(self, buf: np.ndarray) -> None:
         n = buf.shape[1]
-        peak = float(np.abs(buf).max()) if n else 0.0
+        peak = max(float(buf.max()), -float(buf.min())) if n else 0.0
         recover = 1.0 - np.exp(-n / (self.release * self.sample_rate))
         target = self.gain + (1.0 - self.gain) * recover
         if peak * target > self.ceiling:
@@ -78,9 +79,10 @@ class Track:
     dropped_events: int = 0
 
     def gains(self) -> tuple[float, float]:
-        g = db_to_gain(self.volume_db)
-        a = (np.clip(self.pan, -1.0, 1.0) + 1.0) * np.pi / 4  # constant-power pan law
-        return g * float(np.cos(a)) * np.sqrt(2), g * float(np.sin(a)) * np.sqrt(2)
+        """Left/right gains: volume and a constant-power pan law (unity at centre)."""
+        g = 10.0 ** (self.volume_db / 20.0) * math.sqrt(2.0)
+        a = (min(max(self.pan, -1.0), 1.0) + 1.0) * math.pi / 4
+        return g * math.cos(a), g * math.sin(a)
 
 
 class Mixer:
@@ -97,6 +99,7 @@ class Mixer:
         self.master_peak = np.zeros(2, dtype=np.float32)
         self._bufs: list[np.ndarray] = []
         self._drum_buf = np.zeros((2, self.max_block), dtype=np.float32)
+        self._abs = np.zeros((2, self.max_block), dtype=np.float32)
         self._events: list[np.ndarray] = []
         self._drum_events: list[np.ndarray] = []
         self._counts: list[int] = []
@@ -166,7 +169,18 @@ class Mixer:
         n = out.shape[1]
         out.fill(0.0)
         any_solo = any(t.solo for t in self.tracks)
+        mag = self._abs[:, :n]
         for i, t in enumerate(self.tracks):
+            idle = (
+                not t.effects
+                and self._counts[i] == 0
+                and self._drum_counts[i] == 0
+                and t.instrument.is_silent()
+                and (t.drums is None or t.drums.is_silent())
+            )
+            if idle:  # nothing to play and nothing ringing: skip the strip
+                t.peak.fill(0.0)
+                continue
             buf = self._bufs[i][:, :n]
             t.instrument.process(self._events[i][: self._counts[i]], buf)
             self._counts[i] = 0
@@ -180,7 +194,8 @@ class Mixer:
             gl, gr = t.gains()
             buf[0] *= gl
             buf[1] *= gr
-            np.max(np.abs(buf), axis=1, out=t.peak)
+            np.abs(buf, out=mag)
+            np.max(mag, axis=1, out=t.peak)
             if not t.mute and (t.solo or not any_solo):
                 out += buf
         if self.master_volume_db:
@@ -189,7 +204,8 @@ class Mixer:
             fx.process(out)
         if self.limiter is not None:
             self.limiter.process(out)
-        np.max(np.abs(out), axis=1, out=self.master_peak)
+        np.abs(out, out=mag)
+        np.max(mag, axis=1, out=self.master_peak)
 
     def panic(self) -> None:
         """Silence every instrument at once (all sound off)."""

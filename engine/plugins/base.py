@@ -109,6 +109,11 @@ class Instrument(Plugin):
     def process(self, events: np.ndarray, out: np.ndarray) -> None:
         """Render ``out.shape[1]`` frames into ``out`` (overwritten), applying ``events``."""
 
+    def is_silent(self) -> bool:
+        """True when processing without events would output only zeros (lets the mixer skip
+        idle tracks). Plugins cannot tell, so the default is False."""
+        return False
+
 
 class Effect(Plugin):
     """Stereo audio in, stereo audio out."""

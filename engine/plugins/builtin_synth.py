@@ -132,12 +132,7 @@ class BuiltinSynth(Instrument):
         self.v_held = z(n, bool)
         self.v_serial = z(n, np.int64)
         self._serial = 0
-        self._inc_now = z(n)
-        self._level = z(n)
-        self._pan = z(n)
-        self._gl = z(n)
-        self._gr = z(n)
-        self._last_env = z(n)
+        self._done = z(n, bool)
 
     def _alloc_drums(self, n: int) -> None:
         self.max_drums = n
@@ -353,35 +348,18 @@ class BuiltinSynth(Instrument):
     # -- rendering --------------------------------------------------------------------------
     def _render_voices(self, n: int, out: np.ndarray) -> None:
         k = self.k
-        ch = self.v_ch[:k]
-        inc = self._inc_now[:k]
-        np.take(self.ch_bend, ch, out=inc)
-        inc *= self.v_inc[:k]
-        level = self._level[:k]
-        np.take(self.ch_volume, ch, out=level)
-        level *= self.ch_expr[ch]
-        level *= self.v_amp[:k]
-        pan = self._pan[:k]
-        np.take(self.ch_pan, ch, out=pan)
-        pan *= np.pi / 2
-        gl, gr = self._gl[:k], self._gr[:k]
-        np.cos(pan, out=gl)
-        gl *= level
-        np.sin(pan, out=gr)
-        gr *= level
-        last = self._last_env[:k]
-        render_voices(
+        done = self._done[:k]
+        n_done = render_voices(
             k, n, self._tab, TABLE_SIZE, self.v_age, self.v_rel, self.v_rel_level, self.v_A,
-            self.v_invD, self.v_S, self.v_invR, self.v_phase, inc, self.v_base_b,
-            self.v_base_d, self.v_bright, gl, gr, out, last,
+            self.v_invD, self.v_S, self.v_invR, self.v_phase, self.v_inc, self.v_base_b,
+            self.v_base_d, self.v_bright, self.v_amp, self.v_ch, self.ch_volume, self.ch_expr,
+            self.ch_pan, self.ch_bend, out, done, _SILENT,
         )  # fmt: skip
-        self.v_age[:k] += n
-        released = self.v_rel[:k] != NOT_RELEASED
-        self.v_rel[:k][released] += n
-        decayed = (self.v_S[:k] == 0.0) & (self.v_age[:k] > self.v_A[:k])
-        done = (last < _SILENT) & (released | decayed)
-        if done.any():
+        if n_done:
             self._keep_voices(~done)
+
+    def is_silent(self) -> bool:
+        return self.k == 0 and self.dk == 0
 
     def _keep_voices(self, keep: np.ndarray) -> None:
         """Compact the voice arrays to the voices in ``keep`` (a mask over the active ones)."""

@@ -24,13 +24,22 @@ NOT_RELEASED = -1e18
 
 @numba.njit(cache=True, nogil=True, fastmath=False)
 def render_voices(
-    k, n, tab, table_size, age, rel, rel_level, A, invD, S, invR, phase, inc, base_b, base_d,
-    bright, gl, gr, out, last_env,
+    k, n, tab, table_size, age, rel, rel_level, A, invD, S, invR, phase, base_inc, base_b,
+    base_d, bright, amp, vch, ch_volume, ch_expr, ch_pan, ch_bend, out, done, silent,
 ):  # fmt: skip
-    """Add ``k`` voices × ``n`` samples into ``out`` (2, n); update phases; store each voice's
-    last envelope value in ``last_env`` (the caller frees silent voices)."""
+    """Add ``k`` voices × ``n`` samples into ``out`` (2, n) and advance them by ``n``.
+
+    Channel volume, expression, pan and pitch bend apply per block. ``done[v]`` is set for
+    voices that ended (released or fully decayed, below ``silent``); returns how many."""
     mask = table_size - 1
+    n_done = 0
     for v in range(k):
+        c = vch[v]
+        level = amp[v] * ch_volume[c] * ch_expr[c]
+        angle = ch_pan[c] * (math.pi / 2)
+        left = level * math.cos(angle)
+        right = level * math.sin(angle)
+        step = base_inc[v] * ch_bend[c]
         t0 = age[v]
         i0 = 0
         if t0 < 0:
@@ -46,13 +55,10 @@ def render_voices(
         dn = math.exp(-max(t - a, 0.0) * inv_d)
         tr = rel[v] + i0
         g = rel_level[v] * math.exp(-max(tr, 0.0) * invR[v])
-        ph = (phase[v] + inc[v] * i0) % table_size
-        step = inc[v]
+        ph = (phase[v] + step * i0) % table_size
         bd = base_d[v]
         bb = base_b[v]
         br = bright[v]
-        left = gl[v]
-        right = gr[v]
         env = 0.0
         for i in range(i0, n):
             if t < a:
@@ -84,8 +90,16 @@ def render_voices(
                     dn = math.exp(-(t + 1.0 - a) * inv_d)
             t += 1.0
             tr += 1.0
-        last_env[v] = env if n > i0 else 1.0  # a voice that starts next block is not silent
-        phase[v] = (phase[v] + inc[v] * n) % table_size
+        phase[v] = (phase[v] + step * n) % table_size
+        age[v] += n
+        if released:
+            rel[v] += n
+        # A voice that starts in a later block (i0 >= n) is not silent yet.
+        ended = released or (s_lvl == 0.0 and age[v] > a)
+        done[v] = i0 < n and env < silent and ended
+        if done[v]:
+            n_done += 1
+    return n_done
 
 
 @numba.njit(cache=True, nogil=True)
@@ -110,5 +124,6 @@ def warm_up() -> None:
     i = np.zeros(4, np.int64)
     o = np.zeros((2, 4))
     tab = np.zeros(8, np.float32)
-    render_voices(0, 4, tab, 4, f, f, f, f, f, f, f, f, f, i, i, f, f, f, o, f)
+    b = np.zeros(4, np.bool_)
+    render_voices(0, 4, tab, 4, f, f, f, f, f, f, f, f, f, i, i, f, f, i, f, f, f, f, o, b, 0.0)
     render_drums(0, 4, np.zeros(4), i, i, i, i, f, f, o)

@@ -28,6 +28,7 @@ import numpy as np
 from engine import clock
 from engine.errors import DeviceError
 from engine.mixer import Mixer
+from engine.mixer_kernels import interleave
 
 NO_DEVICE_MESSAGE = "no audio output device found: sound is off (MIDI, editing and render work)"
 _warned_no_device = False
@@ -361,8 +362,7 @@ class AudioOutput:
             self._queue_due(start, frames)
             buf = self._buf[:, :frames]
             self.mixer.process(buf)
-            outdata[:, 0] = buf[0]
-            outdata[:, 1] = buf[1]
+            interleave(buf, frames, outdata)
         except Exception:  # never raise into PortAudio: output silence and count it
             self.errors += 1
             outdata.fill(0)

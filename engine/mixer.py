@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.mixer_kernels import limit, strip_to_bus, warm_up
 from engine.plugins.base import BLOCK_EVENT_DTYPE, Effect, Instrument
 
 DRUM_CHANNEL = 9
@@ -32,8 +33,9 @@ class MasterLimiter:
     """A block-rate peak limiter for the master bus: a safety net, not a mastering tool.
 
     Each block's gain is the lower of the previous gain (recovering with ``release`` seconds)
-    and what keeps the block's peak under ``ceiling``; the change is ramped across the block
-    to avoid zipper noise, and a final clip guarantees the ceiling. Vectorised, no allocation.
+    and what keeps the block's peak under ``ceiling``; a rising gain is ramped across the
+    block to avoid zipper noise, a falling one applies at once, and a final clip guarantees
+    the ceiling. One compiled pass (:func:`engine.mixer_kernels.limit`), no allocation.
     """
 
     def __init__(self, sample_rate: int, max_block: int, ceiling_db: float = -0.3, release=0.2):
@@ -42,25 +44,16 @@ class MasterLimiter:
         self.release = release
         self.gain = 1.0
         self.gain_reduction_db = 0.0
-        self._ramp = np.zeros(max_block, dtype=np.float32)
-        self._unit = np.linspace(0.0, 1.0, max_block, dtype=np.float32)
+        self._peaks = np.zeros(2, dtype=np.float32)
 
-    def process(self, buf: np.ndarray) -> None:
+    def process(self, buf: np.ndarray, peak_out: np.ndarray | None = None) -> None:
         n = buf.shape[1]
-        peak = max(float(buf.max()), -float(buf.min())) if n else 0.0
-        recover = 1.0 - np.exp(-n / (self.release * self.sample_rate))
-        target = self.gain + (1.0 - self.gain) * recover
-        if peak * target > self.ceiling:
-            target = self.ceiling / peak
-        ramp = self._ramp[:n]
-        np.multiply(self._unit[:n], target - self.gain, out=ramp)
-        ramp += self.gain
-        if target < self.gain:  # attack: reach the target at once so the peak is held down
-            ramp.fill(target)
-        buf *= ramp
-        np.clip(buf, -self.ceiling, self.ceiling, out=buf)
-        self.gain = target
-        self.gain_reduction_db = -20 * np.log10(max(target, 1e-9))
+        if n == 0:
+            return
+        recover = 1.0 - math.exp(-n / (self.release * self.sample_rate))
+        peaks = self._peaks if peak_out is None else peak_out
+        self.gain = limit(buf, n, self.gain, recover, self.ceiling, peaks)
+        self.gain_reduction_db = -20 * math.log10(max(self.gain, 1e-9))
 
 
 @dataclass(eq=False)
@@ -92,6 +85,7 @@ class Mixer:
         self.sample_rate = int(sample_rate)
         self.max_block = int(max_block)
         self.tracks: list[Track] = []
+        warm_up()
         self.master_volume_db = 0.0
         self.limiter: MasterLimiter | None = MasterLimiter(self.sample_rate, self.max_block)
         #: Effects on the master bus, in order, before the limiter.
@@ -169,7 +163,6 @@ class Mixer:
         n = out.shape[1]
         out.fill(0.0)
         any_solo = any(t.solo for t in self.tracks)
-        mag = self._abs[:, :n]
         for i, t in enumerate(self.tracks):
             idle = (
                 not t.effects
@@ -192,20 +185,16 @@ class Mixer:
             for fx in t.effects:
                 fx.process(buf)
             gl, gr = t.gains()
-            buf[0] *= gl
-            buf[1] *= gr
-            np.abs(buf, out=mag)
-            np.max(mag, axis=1, out=t.peak)
-            if not t.mute and (t.solo or not any_solo):
-                out += buf
+            strip_to_bus(buf, n, gl, gr, t.peak, out, not t.mute and (t.solo or not any_solo))
         if self.master_volume_db:
             out *= db_to_gain(self.master_volume_db)
         for fx in self.master_effects:
             fx.process(out)
         if self.limiter is not None:
-            self.limiter.process(out)
-        np.abs(out, out=mag)
-        np.max(mag, axis=1, out=self.master_peak)
+            self.limiter.process(out, self.master_peak)
+        else:
+            np.abs(out, out=self._abs[:, :n])
+            np.max(self._abs[:, :n], axis=1, out=self.master_peak)
 
     def panic(self) -> None:
         """Silence every instrument at once (all sound off)."""

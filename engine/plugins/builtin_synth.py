@@ -104,7 +104,6 @@ class BuiltinSynth(Instrument):
         self._alloc_voices(voices)
         self._alloc_drums(drum_voices)
         self._alloc_channels()
-        self._out64 = np.zeros((2, self.max_block))
         warm_up()
 
     # -- allocation ----------------------------------------------------------------------
@@ -197,13 +196,11 @@ class BuiltinSynth(Instrument):
         n = out.shape[1]
         for ev in events:
             self._handle(int(ev["offset"]), int(ev["status"]), int(ev["data1"]), int(ev["data2"]))
-        o64 = self._out64[:, :n]
-        o64.fill(0.0)
+        out.fill(0.0)
         if self.k:
-            self._render_voices(n, o64)
+            self._render_voices(n, out)
         if self.dk:
-            self._render_drums(n, o64)
-        np.multiply(o64, self.volume, out=out, casting="same_kind")
+            self._render_drums(n, out)
 
     def _handle(self, off: int, status: int, d1: int, d2: int) -> None:
         kind, ch = status & 0xF0, status & 0x0F
@@ -353,7 +350,7 @@ class BuiltinSynth(Instrument):
             k, n, self._tab, TABLE_SIZE, self.v_age, self.v_rel, self.v_rel_level, self.v_A,
             self.v_invD, self.v_S, self.v_invR, self.v_phase, self.v_inc, self.v_base_b,
             self.v_base_d, self.v_bright, self.v_amp, self.v_ch, self.ch_volume, self.ch_expr,
-            self.ch_pan, self.ch_bend, out, done, _SILENT,
+            self.ch_pan, self.ch_bend, self.volume, out, done, _SILENT,
         )  # fmt: skip
         if n_done:
             self._keep_voices(~done)
@@ -393,7 +390,7 @@ class BuiltinSynth(Instrument):
         k = self.dk
         render_drums(
             k, n, self._bank, self.d_start, self.d_len, self.d_pos, self.d_end, self.d_gl,
-            self.d_gr, out,
+            self.d_gr, self.volume, out,
         )  # fmt: skip
         self.d_pos[:k] += n
         done = self.d_pos[:k] >= np.minimum(self.d_end[:k], self.d_len[:k])

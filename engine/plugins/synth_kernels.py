@@ -7,6 +7,10 @@ compiled pass per block, with the envelope and phase advanced by recurrences ins
 ``exp`` per sample, is ~10x cheaper and allocates nothing. numba is already a dependency of
 Quanta (the MIDI file codec); ``cache=True`` keeps the compile to the first run.
 
+The kernels keep the GIL (no ``nogil``): they run for microseconds, and releasing the GIL in
+the audio callback lets a busy GUI thread take it, after which the callback waits a whole
+switch interval to get it back (the convoy effect), once per release.
+
 The maths is the closed-form envelope of :mod:`engine.plugins.builtin_synth`: attack ramp ×
 (sustain + (1 - sustain) × exponential decay), then an exponential release from the level at
 the note-off; a band-limited table pair (dull, bright) is crossfaded by the decay curve.
@@ -22,10 +26,10 @@ import numpy as np
 NOT_RELEASED = -1e18
 
 
-@numba.njit(cache=True, nogil=True, fastmath=False)
+@numba.njit(cache=True)
 def render_voices(
     k, n, tab, table_size, age, rel, rel_level, A, invD, S, invR, phase, base_inc, base_b,
-    base_d, bright, amp, vch, ch_volume, ch_expr, ch_pan, ch_bend, out, done, silent,
+    base_d, bright, amp, vch, ch_volume, ch_expr, ch_pan, ch_bend, gain, out, done, silent,
 ):  # fmt: skip
     """Add ``k`` voices × ``n`` samples into ``out`` (2, n) and advance them by ``n``.
 
@@ -35,7 +39,7 @@ def render_voices(
     n_done = 0
     for v in range(k):
         c = vch[v]
-        level = amp[v] * ch_volume[c] * ch_expr[c]
+        level = gain * amp[v] * ch_volume[c] * ch_expr[c]
         angle = ch_pan[c] * (math.pi / 2)
         left = level * math.cos(angle)
         right = level * math.sin(angle)
@@ -102,16 +106,16 @@ def render_voices(
     return n_done
 
 
-@numba.njit(cache=True, nogil=True)
-def render_drums(k, n, bank, start, length, pos, end, gl, gr, out):
+@numba.njit(cache=True)
+def render_drums(k, n, bank, start, length, pos, end, gl, gr, gain, out):
     """Add ``k`` one-shot drum voices into ``out`` (2, n) from their sample positions."""
     for v in range(k):
         p0 = pos[v]
         lo = max(0, -p0)
         hi = min(n, end[v] - p0, length[v] - p0)
         base = start[v] + p0
-        left = gl[v]
-        right = gr[v]
+        left = gl[v] * gain
+        right = gr[v] * gain
         for i in range(lo, hi):
             x = bank[base + i]
             out[0, i] += x * left
@@ -119,11 +123,14 @@ def render_drums(k, n, bank, start, length, pos, end, gl, gr, out):
 
 
 def warm_up() -> None:
-    """Compile (or load from cache) both kernels now rather than in the first audio block."""
+    """Compile (or load from cache) both kernels now, with the argument types the synth
+    uses, rather than in the first audio block."""
     f = np.zeros(4)
     i = np.zeros(4, np.int64)
-    o = np.zeros((2, 4))
+    o = np.zeros((2, 4), np.float32)
     tab = np.zeros(8, np.float32)
-    b = np.zeros(4, np.bool_)
-    render_voices(0, 4, tab, 4, f, f, f, f, f, f, f, f, f, i, i, f, f, i, f, f, f, f, o, b, 0.0)
-    render_drums(0, 4, np.zeros(4), i, i, i, i, f, f, o)
+    done = np.zeros(4, np.bool_)
+    render_voices(
+        0, 4, tab, 4, f, f, f, f, f, f, f, f, f, i, i, f, f, i, f, f, f, f, 1.0, o, done, 1e-3
+    )
+    render_drums(0, 4, np.zeros(4), i, i, i, i, f, f, 1.0, o)

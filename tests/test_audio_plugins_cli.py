@@ -1,0 +1,31 @@
+"""``quanta plugins``: every format listed, bad plugins marked, results remembered."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from app.cli import main
+
+
+def test_plugins_json_lists_every_format_and_marks_zamverb(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert main(["plugins", "--json", "--timeout", "3"]) == 0
+    groups = json.loads(capsys.readouterr().out)
+    assert set(groups) == {"builtin", "stock", "lv2", "vst3", "sf2"}
+    lv2 = {e["spec"]: e for e in groups["lv2"]}
+    epiano = lv2["lv2:http://drobilla.net/plugins/mda/EPiano"]
+    assert epiano["ok"] and epiano["kind"] == "instrument" and epiano["name"] == "MDA ePiano"
+    vst3 = {e["spec"]: e for e in groups["vst3"]}
+    assert vst3["vst3:/usr/lib/vst3/ZamComp.vst3"]["ok"]
+    verb = vst3["vst3:/usr/lib/vst3/ZamVerb.vst3"]
+    assert not verb["ok"] and "hung" in verb["error"]
+    assert any(e["spec"].endswith("TimGM6mb.sf2") and e["ok"] for e in groups["sf2"])
+    assert "reverb" in {e["name"] for e in groups["stock"]}
+    # Second run: from the cache, no 3 s wait for ZamVerb.
+    t0 = time.monotonic()
+    assert main(["plugins"]) == 0
+    text = capsys.readouterr().out
+    assert time.monotonic() - t0 < 3
+    assert "ZamVerb.vst3" in text and "UNUSABLE: hung" in text
+    assert text.startswith("Built-in:")

@@ -62,6 +62,12 @@ def run(
     from ui.song_document import SongDocument
 
     app = create_app()
+    if screenshot and settings is None:
+        # A screenshot must not depend on (or change) the user's saved layout and devices.
+        import tempfile
+
+        scratch = tempfile.mkdtemp(prefix="quanta-shot-")
+        settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
     project, error = None, ""
     if file:
         try:

@@ -751,7 +751,6 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         name = self.doc.path.name if self.doc.path else self.untitled_name
         self.setWindowTitle(f"{name}{' •' if self.doc.is_modified else ''} — {APP_NAME}")
-        self.setWindowModified(self.doc.is_modified)
 
     def show_error(self, message: str) -> None:
         """One line, non-blocking (the box is window-modal but does not stop the event loop)."""

@@ -53,12 +53,10 @@ def _port_names(kind: str, api: str) -> tuple[list[str], str]:
     except ImportError:
         return [], "MIDI port support is not installed"
     try:
-        found = ports.list_ports(kind, api=api)
+        inputs, outputs = ports.list_ports(api)
     except QuantaError as exc:
         return [], str(exc)
-    except TypeError:  # an older signature: list_ports(api) -> {"output": [...], ...}
-        found = ports.list_ports(api)
-        found = found.get(kind, []) if isinstance(found, dict) else found
+    found = outputs if kind == "output" else inputs
     return [p if isinstance(p, str) else str(getattr(p, "name", p)) for p in found], ""
 
 

@@ -293,3 +293,49 @@ def test_shutdown_closes_sounding_notes_and_held_live_notes():
     assert sorted(p for _, k, p, _ in notes if k == 0x80) == [60, 64]
     assert_every_note_closed(notes)
     assert src.callback is None  # input detached
+
+
+def test_locate_while_playing_jumps_and_closes_sounding_notes(engine):
+    sink = FakeSink(lookahead=0.05)
+    engine.set_outputs([sink])
+    engine.set_song(song_of([0, 3840, 4320], [3000, 4000, 4400], [60, 72, 74]))
+    engine.play()
+    time.sleep(0.2)
+    engine.locate(3840)  # bar 3 (4/4, 240 BPM: 2 s in)
+    assert engine.wait_until_stopped(5)
+    ons = sink.note_ons()
+    assert [p for _, p in ons] == [60, 72, 74]
+    off60 = [w for w, k, p, _ in sink.notes() if k == 0x80 and p == 60][0]
+    assert off60 < ons[1][0]  # the long note was closed at the jump, not at tick 3000
+    assert ons[2][0] - ons[1][0] == pytest.approx(480 * SEC_PER_TICK, abs=1e-9)
+    assert_every_note_closed(sink.notes())
+
+
+def test_pause_keeps_the_position_and_play_resumes_there(engine):
+    sink = FakeSink(lookahead=0.02)
+    engine.set_outputs([sink])
+    engine.set_song(song_of([0, 960, 1920], [100, 1060, 2020], [60, 62, 64]))
+    engine.play()
+    time.sleep(0.7)  # past the second note (0.5 s)
+    engine.pause()
+    time.sleep(0.1)
+    paused_at = engine.state().tick
+    assert 960 < paused_at < 1920
+    engine.play()
+    assert engine.wait_until_stopped(5)
+    assert [p for _, p in sink.note_ons()] == [60, 62, 64]  # nothing replayed, nothing lost
+
+
+def test_tempo_override_while_playing_keeps_the_musical_position(engine):
+    sink = FakeSink(lookahead=0.02)
+    engine.set_outputs([sink])
+    engine.set_song(song_of([0, 960, 1920, 2880], [100, 1060, 2020, 2980], [60, 62, 64, 65]))
+    engine.play()
+    time.sleep(0.6)  # between the 2nd (0.5 s) and 3rd note (1.0 s)
+    engine.set_tempo_override(480)  # twice as fast from here
+    assert engine.wait_until_stopped(5)
+    ons = sink.note_ons()
+    assert [p for _, p in ons] == [60, 62, 64, 65]
+    # after the change a half note (960 ticks) lasts 0.25 s instead of 0.5 s
+    assert ons[3][0] - ons[2][0] == pytest.approx(0.25, abs=1e-9)
+    assert ons[1][0] - ons[0][0] == pytest.approx(0.5, abs=1e-9)

@@ -293,3 +293,11 @@ def test_tool_keys_and_buttons(roll, doc, qtbot):
     assert roll.canvas.tool == "select"
     QTest.mouseClick(roll.canvas, Qt.LeftButton, Qt.NoModifier, pt(3050, 67))
     assert doc.track().notes.size == 4  # the select tool does not draw on a single click
+
+
+def test_keys_sent_to_the_roll_widget_work_too(roll, doc, qtbot):
+    with qtbot.waitSignal(roll.quantizeRequested):
+        QTest.keyClick(roll, Qt.Key_Q)
+    doc.set_selection([2])
+    QTest.keyClick(roll, Qt.Key_Up)
+    assert int(by_id(doc, 2)["pitch"]) == 65

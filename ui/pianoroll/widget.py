@@ -125,6 +125,11 @@ class PianoRoll(QWidget):
         self.set_playhead(tick)
         self.locate.emit(tick)
 
+    def keyPressEvent(self, event) -> None:
+        """Keys sent to the roll itself (not its canvas) get the same DAW shortcuts."""
+        if not self.canvas.handle_key(event):
+            super().keyPressEvent(event)
+
     def _make_tool_buttons(self) -> QWidget:
         box = QWidget(self)
         box.setFixedSize(self.keyboard.width(), self.ruler.height())

@@ -339,3 +339,28 @@ def test_tempo_override_while_playing_keeps_the_musical_position(engine):
     # after the change a half note (960 ticks) lasts 0.25 s instead of 0.5 s
     assert ons[3][0] - ons[2][0] == pytest.approx(0.25, abs=1e-9)
     assert ons[1][0] - ons[0][0] == pytest.approx(0.5, abs=1e-9)
+
+
+def test_recording_in_a_loop_gives_one_take_per_pass(engine):
+    sink, src = FakeSink(lookahead=0.0), FakeSource()
+    engine.set_outputs([sink])
+    engine.set_input(src)
+    engine.set_song(song_of([0], [100], [40]))  # 240 BPM
+    engine.set_loop(0, 960)  # 0.5 s per pass
+    engine.arm_record(True)
+    engine.play()
+    time.sleep(0.15)
+    src.feed(b"\x90\x3c\x64")
+    src.feed(b"\x80\x3c\x00", clock.now() + 0.05)
+    time.sleep(0.5)  # next pass
+    src.feed(b"\x90\x3e\x64")
+    src.feed(b"\x80\x3e\x00", clock.now() + 0.05)
+    time.sleep(0.1)
+    engine.stop()
+    time.sleep(0.1)
+    takes = engine.takes()
+    assert [t.notes["pitch"].tolist() for t in takes] == [[60], [62]]
+    for t in takes:  # both inside the loop, at the same place in their pass (±20 ms)
+        assert 0 <= int(t.notes["start"][0]) < 960
+        assert int(t.notes["end"][0] - t.notes["start"][0]) == 96  # 50 ms at 1920 ticks/s
+    assert abs(int(takes[1].notes["start"][0]) - int(takes[0].notes["start"][0])) < 40

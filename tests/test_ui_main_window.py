@@ -413,12 +413,20 @@ def test_status_names_missing_ports_and_says_no_audio_once(make_window):
     w = make_window()
     st = w.status
     st.show_state({"playing": False, "outputs": [], "audio_device": None, "underruns": 0})
-    assert st.ports.text() == "MIDI no MIDI output — choose one in Settings"
+    assert st.ports.text() == "MIDI out: none — choose a port in Settings"
     assert st.audio.text() == "no audio device"
     st.audio.setText("")
-    st.show_state({"playing": True, "outputs": ["synth:in"], "underruns": 3, "lateness_ms": 1.25})
+    st.show_state(
+        {
+            "playing": True,
+            "outputs": ["synth:in"],
+            "inputs": ["keys:out"],
+            "underruns": 3,
+            "lateness_ms": 1.25,
+        }
+    )
     assert st.audio.text() == ""  # said once, not re-said every poll
-    assert st.ports.text() == "MIDI → synth:in"
+    assert st.ports.text() == "MIDI out: synth:in · MIDI in: keys:out"
     assert st.engine.text() == "Engine: playing (late 1.2 ms)"
     assert st.underruns.text() == "Underruns: 3"
 

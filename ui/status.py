@@ -63,7 +63,7 @@ class StatusPanel(QStatusBar):
         if state is None:
             self.engine.setText("Engine: not started")
             self.engine.setStyleSheet(f"color: {COLORS['text_dim']};")
-            self.ports.setText("MIDI: –")
+            self.ports.setText("MIDI out: –")
             self.audio.setText("Audio: –")
             self.underruns.setText("")
             return
@@ -82,9 +82,9 @@ class StatusPanel(QStatusBar):
             self.engine.setStyleSheet("")
         outs = _names(snapshot_value(state, "outputs") or snapshot_value(state, "output"))
         ins = _names(snapshot_value(state, "inputs") or snapshot_value(state, "input"))
-        out_text = "→ " + ", ".join(outs) if outs else "no MIDI output — choose one in Settings"
-        in_text = f" · ← {', '.join(ins)}" if ins else ""
-        self.ports.setText(f"MIDI {out_text}{in_text}")
+        out_text = ", ".join(outs) if outs else "none — choose a port in Settings"
+        in_text = f" · MIDI in: {', '.join(ins)}" if ins else ""
+        self.ports.setText(f"MIDI out: {out_text}{in_text}")
         self.ports.setStyleSheet("" if outs else f"color: {COLORS['warning']};")
         device = snapshot_value(state, "audio_device")
         if device:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from engine.notes import STATUS_META
 from engine.song import Track
 from ui.song_document import SongDocument
+from ui.theme import COLORS
 
 #: General MIDI program families (program // 8), for tracks without a plugin instrument.
 GM_FAMILIES = (
@@ -220,6 +221,10 @@ class TrackList(QTableWidget):
             slider = QSlider(Qt.Horizontal)
             slider.setRange(0, 100)
             slider.setObjectName("volume")
+            # Brighter than the selected-row highlight, so the level stays readable there.
+            slider.setStyleSheet(
+                f"QSlider::sub-page:horizontal {{ background: {COLORS['accent']}; }}"
+            )
             slider.valueChanged.connect(lambda v, s=slider: self._volume(s, v))
             lay.addWidget(slider)
             self.setCellWidget(row, COL_VOLUME, holder)

@@ -1,0 +1,88 @@
+"""The window plays through the real engine to a real JACK MIDI port (dummy-driver server).
+
+The output port comes from the saved settings exactly as at a user's start-up; a JACK client
+(tests/jack_tools.py) records what arrives, with absolute frames, so timing is checked too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from engine.demo import demo_song
+from tests.jack_tools import unmatched_notes
+from ui.app import create_app
+from ui.autosave import RecoveryStore
+from ui.main_window import MainWindow
+
+pytestmark = pytest.mark.jack
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch, midi_recorder):
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
+    create_app()
+    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
+    settings.setValue("midi/api", "jack")
+    settings.setValue("midi/output", midi_recorder.port_name)
+    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.doc.undo_stack.setClean()
+    w.close()  # stops the engine and closes its port before the recorder goes away
+    w.deleteLater()
+
+
+def _expected_onsets(song, n: int):
+    """(seconds, pitch) of the song's first ``n`` note-ons across tracks, by time."""
+    tempo = song.tempo_map()
+    starts = np.concatenate([t.notes["start"] for t in song.tracks if t.notes.size])
+    pitches = np.concatenate([t.notes["pitch"] for t in song.tracks if t.notes.size])
+    order = np.argsort(starts, kind="stable")[:n]
+    return tempo.tick_to_seconds(starts[order]), pitches[order]
+
+
+def test_play_button_sends_the_song_to_a_jack_port_on_time(window, midi_recorder, qtbot):
+    w = window
+    assert w.link.running, w.link.error
+    assert w.link.port_errors == []
+    assert w.status.ports.text() == f"MIDI out: {midi_recorder.port_name}"
+
+    qtbot.mouseClick(w.transport.play, Qt.LeftButton)
+    n = 16
+    qtbot.waitUntil(
+        lambda: len([x for x in midi_recorder.notes() if x[1] == 0x90]) >= n, timeout=8000
+    )
+    ons = [x for x in midi_recorder.notes() if x[1] == 0x90][:n]
+    want_sec, want_pitch = _expected_onsets(demo_song(), n)
+    frames = np.array([f for f, *_ in ons], dtype=np.float64)
+    got_sec = (frames - frames[0]) / midi_recorder.rate
+    # Same notes (order within one instant may differ), each within 1 ms of its time.
+    assert sorted(p for _f, _s, p, _v in ons) == sorted(int(p) for p in want_pitch)
+    assert np.max(np.abs(got_sec - (want_sec - want_sec[0]))) < 0.001
+    qtbot.waitUntil(lambda: w.transport.play.isChecked(), timeout=2000)
+    qtbot.waitUntil(lambda: w.transport.position.text() != "  1.1.000", timeout=2000)
+
+    # Space stops (the window's shortcut); every sounding note gets its note-off.
+    w.activateWindow()
+    QApplication.processEvents()
+    qtbot.keyClick(w.piano_roll, Qt.Key_Space)
+    qtbot.waitUntil(lambda: not w.link.state().playing, timeout=3000)
+    qtbot.waitUntil(lambda: not w.transport.play.isChecked(), timeout=2000)
+    midi_recorder.settle(quiet=0.2)
+    assert unmatched_notes(midi_recorder.notes()) == []
+
+
+def test_a_muted_track_sends_nothing(window, midi_recorder, qtbot):
+    w = window
+    w.track_list.button(1, "mute").click()  # Drums, channel 10
+    qtbot.mouseClick(w.transport.play, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(midi_recorder.notes()) >= 20, timeout=8000)
+    w.stop()
+    qtbot.waitUntil(lambda: not w.link.state().playing, timeout=3000)
+    events = midi_recorder.settle(quiet=0.2)
+    channels = {d[0] & 0x0F for _f, d in events if 0x80 <= d[0] < 0xA0}
+    assert channels == {0, 1}  # keys and bass only: no channel-10 drums

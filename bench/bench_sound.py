@@ -70,11 +70,11 @@ def _busy_gui(stop: threading.Event) -> None:
         time.sleep(0.008)
 
 
-def bench_callback(block: int, seconds: float) -> dict:
+def bench_callback(block: int, seconds: float, realtime: bool = False) -> dict:
     from engine import audio, clock
     from tests.conftest import JackServer
 
-    server = JackServer(SR, block)
+    server = JackServer(SR, block, realtime=realtime)
     server.start()
     os.environ["JACK_DEFAULT_SERVER"] = server.name
     audio.reinitialize()
@@ -183,6 +183,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=("synth", "callback", "render"))
+    ap.add_argument(
+        "--realtime", action="store_true", help="jackd --realtime (SCHED_FIFO; needs rtprio)"
+    )
     args = ap.parse_args()
     if args.only in (None, "synth"):
         r = bench_synth()
@@ -194,9 +197,9 @@ def main() -> int:
     if args.only in (None, "callback"):
         secs = 10.0 if args.quick else 60.0
         for block in (128, 256):
-            r = bench_callback(block, secs)
+            r = bench_callback(block, secs, args.realtime)
             print(
-                f"callback @{block}: p50 {r['callback_p50_us']:.0f} us, p99 "
+                f"callback @{block}{' (RT JACK)' if args.realtime else ''}: p50 {r['callback_p50_us']:.0f} us, p99 "
                 f"{r['callback_p99_us']:.0f} us (budget {r['budget_us']:.0f} us); underruns "
                 f"in {secs:.0f} s with a busy GUI thread: {r['underruns']} "
                 f"(+{r['underruns_at_start']} at stream start); late events {r['late_events']}"

@@ -301,3 +301,21 @@ def test_keys_sent_to_the_roll_widget_work_too(roll, doc, qtbot):
     doc.set_selection([2])
     QTest.keyClick(roll, Qt.Key_Up)
     assert int(by_id(doc, 2)["pitch"]) == 65
+
+
+def test_keyboard_click_selects_that_pitch_and_same_pitch_key(roll, doc):
+    QTest.mouseClick(roll.keyboard, Qt.LeftButton, Qt.NoModifier, QPoint(20, pt(0, 60).y()))
+    assert doc.selection.tolist() == [0, 3]
+    QTest.mouseClick(roll.keyboard, Qt.LeftButton, Qt.ShiftModifier, QPoint(20, pt(0, 64).y()))
+    assert doc.selection.tolist() == [0, 2, 3]
+    doc.set_selection([1])
+    key(roll, Qt.Key_Up, Qt.ControlModifier)
+    assert int(by_id(doc, 1)["velocity"]) == 98
+    doc.set_selection([0])
+    key(roll, Qt.Key_A, Qt.ControlModifier | Qt.ShiftModifier)
+    assert doc.selection.tolist() == [0, 3]
+
+
+def test_ruler_position_text_uses_time_signature_and_tempo(roll):
+    # 4/4 at 120 BPM (480 PPQ): tick 2520 is bar 2, beat 2, tick 120, 2.625 s
+    assert roll.ruler.position_text(2520) == "Bar 2 · beat 2 · tick 120 — 0:02.625"

@@ -7,8 +7,9 @@ Editing follows what Logic and Cubase users expect:
 - drag on empty space to rubber-band select (Shift adds to the selection);
 - with the Draw tool (or a double-click on empty space) press-drag to draw a note: it starts on
   the grid point at or before the click and is one grid step long unless dragged longer;
-- Delete, Ctrl+D duplicate, Ctrl+A select all, Ctrl+C/X/V, arrows move by a grid step or
-  transpose (Shift+Up/Down: an octave), Ctrl+wheel / Ctrl+= / Ctrl+- zoom.
+- Delete, Ctrl+D duplicate, Ctrl+A select all, Ctrl+Shift+A select same pitch, Ctrl+C/X/V,
+  arrows move by a grid step or transpose (Shift+Up/Down: an octave), Ctrl+Up/Down velocity
+  ±8, Ctrl+wheel / Ctrl+= / Ctrl+- zoom, V/D select/draw tool.
 
 Nothing here writes to a Track: every edit is a command pushed on the document's undo stack.
 While dragging, a modified copy of the notes is drawn; the command is pushed once, on release.
@@ -69,6 +70,7 @@ class NoteCanvas(QWidget):
         self._cols: Columns | None = None  # painting columns of the track's notes
         self._sel_mask: np.ndarray | None = None  # cached selection mask
         self._bars: BarGrid | None = None
+        self._maps = None  # (TempoMap, TimeSignatureMap), rebuilt with the bar grid
         self._drag: dict | None = None
         self._display: np.ndarray | None = None  # notes drawn while a drag is in progress
         self.setFocusPolicy(Qt.StrongFocus)
@@ -80,6 +82,7 @@ class NoteCanvas(QWidget):
         doc.songReplaced.connect(self._song_replaced)
         doc.currentTrackChanged.connect(self._notes_changed)
         doc.selectionChanged.connect(self._selection_changed)
+        doc.trackChanged.connect(self._meta_changed)  # tempo / time signature edits
         doc.editSettingsChanged.connect(self.update)
         if preview is not None:
             preview.updated.connect(self.update)
@@ -99,6 +102,10 @@ class NoteCanvas(QWidget):
         self._bars = None
         self.update()
 
+    def _meta_changed(self, *_args) -> None:
+        self._bars = None
+        self.update()
+
     def _selection_changed(self) -> None:
         self._sel_mask = None
         self.update()
@@ -111,7 +118,13 @@ class NoteCanvas(QWidget):
         if self._bars is None:
             end = max(self.doc.song.length_ticks(), 0) + self.doc.ppq * 64
             self._bars = BarGrid.build(self.doc.song.time_signatures(), end)
+            self._maps = (self.doc.song.tempo_map(), self.doc.song.time_signatures())
         return self._bars
+
+    def song_maps(self):
+        """(TempoMap, TimeSignatureMap) of the song, cached with the bar grid."""
+        self.bar_grid()
+        return self._maps
 
     def _grid_step(self) -> int:
         return max(1, round(float(self.doc.edit_settings.grid_step(self.doc.ppq))))
@@ -454,7 +467,9 @@ class NoteCanvas(QWidget):
         ids = self.doc.selection
         if ti < 0 and key not in (Qt.Key_D, Qt.Key_V):
             return False
-        if event.matches(QKeySequence.SelectAll):
+        if ctrl and shift and key == Qt.Key_A:
+            self.select_same_pitch()
+        elif event.matches(QKeySequence.SelectAll):
             self.doc.select_all()
         elif key in (Qt.Key_Delete, Qt.Key_Backspace) and ids.size:
             self.doc.push(commands.delete_notes(self.doc, ti, ids))
@@ -469,6 +484,9 @@ class NoteCanvas(QWidget):
             self.doc.push(cmd)
         elif event.matches(QKeySequence.Paste):
             self.paste()
+        elif key in (Qt.Key_Up, Qt.Key_Down) and ids.size and ctrl:
+            step = 8 if key == Qt.Key_Up else -8
+            self.doc.push(commands.set_velocity(self.doc, ti, ids, delta=step))
         elif key in (Qt.Key_Up, Qt.Key_Down) and ids.size and not ctrl:
             semis = (12 if shift else 1) * (1 if key == Qt.Key_Up else -1)
             self.doc.push(commands.transpose_notes(self.doc, ti, ids, semis))
@@ -491,6 +509,18 @@ class NoteCanvas(QWidget):
             return False
         event.accept()
         return True
+
+    def select_pitch(self, pitch: int, add: bool = False) -> None:
+        """Select every note of ``pitch`` (a click on the keyboard, as in Logic)."""
+        n = self.notes
+        ids = n["id"][n["pitch"] == pitch]
+        self.doc.set_selection(np.union1d(self.doc.selection, ids) if add else ids)
+
+    def select_same_pitch(self) -> None:
+        """Ctrl+Shift+A: extend the selection to every note sharing a pitch with it."""
+        n = self.notes
+        pitches = np.unique(n["pitch"][self.doc.selection_mask()])
+        self.doc.set_selection(n["id"][np.isin(n["pitch"], pitches)])
 
     def copy(self) -> None:
         global _clipboard

@@ -1,4 +1,6 @@
-"""The keyboard at the left of the piano roll: shows pitches and auditions them on click."""
+"""The keyboard at the left of the piano roll: shows pitches and auditions them on click.
+
+As in Logic, clicking a key also selects every note of that pitch (Shift adds them)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ class Keyboard(QWidget):
     velocity 0 on release."""
 
     audition = Signal(int, int)
+    #: A key was clicked: select every note of this pitch (bool: add to the selection).
+    pitchClicked = Signal(int, bool)
 
     def __init__(self, vp: RollViewport, parent=None):
         super().__init__(parent)
@@ -75,6 +79,7 @@ class Keyboard(QWidget):
             # Louder towards the right edge, as on a real key struck near its front.
             vel = int(40 + 87 * min(1.0, max(0.0, event.position().x() / self.width())))
             self.audition.emit(self.pressed, vel)
+            self.pitchClicked.emit(self.pressed, bool(event.modifiers() & Qt.ShiftModifier))
             self.update()
 
     def mouseReleaseEvent(self, event) -> None:

@@ -1,6 +1,8 @@
-"""The ruler above the piano roll: bar numbers and beats from the song's time signatures.
+"""The ruler above the piano roll: bar numbers and beats from the song's time signatures, and
+a marker at every tempo change from the tempo map.
 
-Clicking or dragging in the ruler moves the playhead (emits ``locate``)."""
+Clicking or dragging in the ruler moves the playhead (emits ``locate``); hovering shows the
+position as bar.beat.tick and as clock time (through the tempo map)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from ui.theme import color
 class Ruler(QWidget):
     locate = Signal(int)
 
-    def __init__(self, vp: RollViewport, bar_grid, parent=None):
+    def __init__(self, vp: RollViewport, bar_grid, song_maps=None, parent=None):
         super().__init__(parent)
         self.vp = vp
         self.bar_grid = bar_grid  # a callable returning the canvas's BarGrid
+        self.song_maps = song_maps  # a callable returning (TempoMap, TimeSignatureMap)
+        self.setMouseTracking(True)
         self.playhead = 0
         self.setFixedHeight(24)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
@@ -52,6 +56,15 @@ class Ruler(QWidget):
                 x = math.floor(vp.tick_to_x(tick)) + 0.5
                 p.drawLine(QLineF(x, 6, x, h))
                 p.drawText(QRectF(x + 3, 0, 60, h - 4), Qt.AlignLeft | Qt.AlignVCenter, str(number))
+        if self.song_maps is not None:
+            tempo, _sigs = self.song_maps()
+            i0, i1 = np.searchsorted(tempo.ticks, [t0, t1], side="left")
+            if tempo.ticks.size > 1 or tempo.usec[0] != 500_000:
+                p.setPen(QPen(color("warning"), 1))
+                for k in range(int(i0), int(i1)):
+                    x = math.floor(vp.tick_to_x(float(tempo.ticks[k]))) + 0.5
+                    bpm = 60e6 / float(tempo.usec[k])
+                    p.drawText(QRectF(x + 3, 0, 70, 12), Qt.AlignLeft | Qt.AlignTop, f"♩{bpm:.4g}")
         x = vp.tick_to_x(self.playhead)
         p.setPen(QPen(color("playhead"), 2))
         p.drawLine(QLineF(x, 0, x, h))
@@ -63,5 +76,16 @@ class Ruler(QWidget):
         self.locate.emit(max(0, int(self.vp.x_to_tick(event.position().x()))))
 
     def mouseMoveEvent(self, event) -> None:
+        tick = max(0, int(self.vp.x_to_tick(event.position().x())))
         if event.buttons() & Qt.LeftButton:
-            self.locate.emit(max(0, int(self.vp.x_to_tick(event.position().x()))))
+            self.locate.emit(tick)
+        self.setToolTip(self.position_text(tick))
+
+    def position_text(self, tick: int) -> str:
+        """``"Bar 3 · beat 2 · tick 120 — 0:04.250"``: what the pointer is over."""
+        if self.song_maps is None:
+            return ""
+        tempo, sigs = self.song_maps()
+        bar, beat, rest = sigs.position(tick)
+        secs = float(tempo.tick_to_seconds(tick))
+        return f"Bar {bar} · beat {beat} · tick {rest} — {int(secs // 60)}:{secs % 60:06.3f}"

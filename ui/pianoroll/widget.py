@@ -43,7 +43,7 @@ class PianoRoll(QWidget):
         self.follow_playhead = True
         self.canvas = NoteCanvas(doc, self.vp, self.preview, self)
         self.keyboard = Keyboard(self.vp, self)
-        self.ruler = Ruler(self.vp, self.canvas.bar_grid, self)
+        self.ruler = Ruler(self.vp, self.canvas.bar_grid, self.canvas.song_maps, self)
         self.velocity_lane = VelocityLane(doc, self.vp, self)
         self.hbar = QScrollBar(Qt.Horizontal, self)
         self.vbar = QScrollBar(Qt.Vertical, self)
@@ -69,6 +69,8 @@ class PianoRoll(QWidget):
 
         self.canvas.audition.connect(self.audition)
         self.keyboard.audition.connect(self.audition)
+        self.keyboard.pitchClicked.connect(self.canvas.select_pitch)
+        doc.trackChanged.connect(lambda _i: self.ruler.update())
         self.canvas.quantizeRequested.connect(self.quantizeRequested)
         self.canvas.toolRequested.connect(self.set_tool)
         self.ruler.locate.connect(self._locate)

@@ -125,7 +125,7 @@ class QuantizePanel(QWidget):
         self.apply_action.setToolTip("Quantize the selected notes, or the whole track (Q)")
         self.apply_action.triggered.connect(self.apply)
         doc.currentTrackChanged.connect(self._track_changed)
-        doc.trackChanged.connect(lambda i: i == doc.current_index and self._track_changed())
+        doc.trackChanged.connect(self._some_track_changed)
         doc.songReplaced.connect(self._track_changed)
         self.preview.updated.connect(self._preview_updated)
         self.refresh_presets()
@@ -362,6 +362,10 @@ class QuantizePanel(QWidget):
         self.status.setText(text)
 
     # -- track / preview ----------------------------------------------------------------------
+    def _some_track_changed(self, index: int) -> None:
+        if index == self.doc.current_index:
+            self._track_changed()
+
     def _track_changed(self, *_args) -> None:
         track = self.doc.track()
         self.play_quantized.blockSignals(True)

@@ -55,7 +55,7 @@ class QuantizePreview(QObject):
             doc.previewChanged,
         ):
             sig.connect(self.schedule)
-        doc.notesChanged.connect(lambda i: i == doc.current_index and self.schedule())
+        doc.notesChanged.connect(self._notes_changed)
         self.schedule()
 
     @classmethod
@@ -74,6 +74,10 @@ class QuantizePreview(QObject):
 
             self._ghost_cols = Columns.of(self.ghosts)
         return self._ghost_cols
+
+    def _notes_changed(self, index: int) -> None:
+        if index == self.doc.current_index:
+            self.schedule()
 
     def schedule(self, *_args) -> None:
         """Ask for a recompute on the next event-loop turn (many asks, one compute)."""

@@ -70,7 +70,7 @@ class PianoRoll(QWidget):
         self.canvas.audition.connect(self.audition)
         self.keyboard.audition.connect(self.audition)
         self.keyboard.pitchClicked.connect(self.canvas.select_pitch)
-        doc.trackChanged.connect(lambda _i: self.ruler.update())
+        doc.trackChanged.connect(self._track_meta_changed)
         self.canvas.quantizeRequested.connect(self.quantizeRequested)
         self.canvas.toolRequested.connect(self.set_tool)
         self.ruler.locate.connect(self._locate)
@@ -80,10 +80,18 @@ class PianoRoll(QWidget):
         )
         self.vbar.valueChanged.connect(lambda v: self._syncing or self.vp.scroll_to(top_px=v))
         doc.songReplaced.connect(self.zoom_to_fit)
-        doc.currentTrackChanged.connect(lambda _i: self.zoom_to_fit())
+        doc.currentTrackChanged.connect(self._current_track_changed)
         self._syncing = False
         self.setFocusProxy(self.canvas)
         self.resize(900, 500)
+
+    # Bound methods, not lambdas, for document signals: Qt drops them when this widget goes,
+    # while the document may live on.
+    def _track_meta_changed(self, _index: int) -> None:
+        self.ruler.update()
+
+    def _current_track_changed(self, _index: int) -> None:
+        self.zoom_to_fit()
 
     # -- view --------------------------------------------------------------------------
     def _sync_scrollbars(self) -> None:

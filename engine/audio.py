@@ -19,6 +19,7 @@ can hang, so :meth:`AudioOutput.close` gives up after a timeout instead of hangi
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -298,14 +299,18 @@ class AudioOutput:
         est = now
         period = frames / self.sample_rate
         if self._t0 is None or abs(est - self._t1) > 4 * period + self._e2:
+            self._frames = 0  # (re)lock fast
             self._t0 = est
             self._t1 = est + period
             self._e2 = period
             return est
         err = est - self._t1
         self._t0 = self._t1
-        omega = 2 * np.pi * 0.5 * period  # 0.5 Hz loop bandwidth
-        self._t1 += np.sqrt(2) * omega * err + self._e2
+        # Lock fast (4 Hz) during the first second, then follow slowly (0.5 Hz) to filter
+        # callback jitter.
+        bandwidth = 4.0 if self._frames < self.sample_rate else 0.5
+        omega = 2 * math.pi * bandwidth * period
+        self._t1 += math.sqrt(2) * omega * err + self._e2
         self._e2 += omega * omega * err
         return self._t0
 

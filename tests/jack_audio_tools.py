@@ -60,12 +60,15 @@ class AudioRecorder:
     def _process(self, frames: int) -> None:
         if not self.recording:
             return
+        now = self.client.last_frame_time
         if self.first_frame is None:
-            self.first_frame = self.client.last_frame_time
-        n = min(frames, self.data.shape[1] - self.pos)
+            self.first_frame = now
+        # Place each period by its frame time, so a skipped cycle leaves a gap, not a shift.
+        start = (now - self.first_frame) & 0xFFFFFFFF
+        n = max(0, min(frames, self.data.shape[1] - start))
         for ch, port in enumerate(self.inports):
-            self.data[ch, self.pos : self.pos + n] = port.get_array()[:n]
-        self.pos += n
+            self.data[ch, start : start + n] = port.get_array()[:n]
+        self.pos = max(self.pos, start + n)
 
     def connect_from(self, client_prefix: str) -> None:
         """Connect every audio output port whose name starts with ``client_prefix``."""

@@ -240,9 +240,10 @@ class NoteCanvas(QWidget):
         bars = self.bar_grid()
         if self.doc.ppq / vp.ticks_per_px >= 6:
             self._lines(p, bars.beats_in(t0, t1), QPen(color("roll_beat_line"), 1))
-        bar_ticks, _ = bars.bars_in(t0, t1)
-        step = max(1, math.ceil(6 / max(1e-9, self._bar_px())))
-        self._lines(p, bar_ticks[::step], QPen(color("roll_bar_line"), 1))
+        bar_ticks, numbers = bars.bars_in(t0, t1)
+        # Zoomed far out, every 2nd/4th/8th... bar, the same bars the ruler numbers.
+        every = 1 << max(0, math.ceil(math.log2(max(1.0, 6 / max(1e-9, self._bar_px())))))
+        self._lines(p, bar_ticks[(numbers - 1) % every == 0], QPen(color("roll_bar_line"), 1))
 
     def _bar_px(self) -> float:
         bars = self.bar_grid()

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from ui import commands
-from ui.pianoroll.note_painter import _argb, visible_slice
+from ui.pianoroll.note_painter import _argb
 from ui.pianoroll.viewport import RollViewport
 from ui.song_document import SongDocument
 from ui.theme import color, velocity_color
@@ -28,6 +28,8 @@ class VelocityLane(QWidget):
         self.vp = vp
         self._edits: dict[int, int] = {}  # note id -> new velocity, during a drag
         self._last_x: float | None = None
+        self._cache_key = None
+        self._starts = self._vels = None
         self.setFixedHeight(72)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         vp.changed.connect(self.update)
@@ -50,18 +52,26 @@ class VelocityLane(QWidget):
         track = self.doc.track()
         if track is not None and track.notes.size:
             notes = track.notes
+            if self._cache_key is not notes:  # contiguous columns, rebuilt per edit
+                self._cache_key = notes
+                self._starts = np.ascontiguousarray(notes["start"], dtype=np.int64)
+                self._vels = np.ascontiguousarray(notes["velocity"], dtype=np.int64)
             t0, t1 = self.vp.visible_ticks()
-            idx = visible_slice(notes, 0, t0, t1)
-            idx = idx[notes["start"][idx] >= t0]
-            vel = notes["velocity"][idx].astype(np.int64)
+            # Only onsets on screen have a stalk: one contiguous slice of the sorted starts.
+            i0, i1 = np.searchsorted(self._starts, [t0, t1], side="left")
+            vel = self._vels[i0:i1]
             if self._edits:
-                ids = notes["id"][idx]
+                vel = vel.copy()
+                ids = notes["id"][i0:i1]
                 for j, nid in enumerate(ids.tolist()):
                     if nid in self._edits:
                         vel[j] = self._edits[nid]
-            x = np.floor(self.vp.tick_to_x(notes["start"][idx].astype(np.float64)))
-            sel = self.doc.selection_mask()[idx]
-            if idx.size > self.width() // 3:
+            x = np.floor((self._starts[i0:i1] - self.vp.left_tick) / self.vp.ticks_per_px)
+            if self.doc.selection.size:
+                sel = self.doc.selection_mask()[i0:i1]
+            else:
+                sel = np.zeros(i1 - i0, dtype=bool)
+            if i1 - i0 > self.width() // 3:
                 self._paint_columns(p, x.astype(np.int64), vel, sel)
             else:
                 self._paint_stalks(p, x + 0.5, vel, sel)

@@ -114,3 +114,11 @@ def test_channel_10_goes_to_the_builtin_kit_when_the_plugin_has_no_drums():
     mixer.process(out)
     assert np.all(out[:, :10] == 0) and np.abs(out).max() > 0.01
     mixer.close()
+
+
+def test_effect_spec_with_lv2_uri_and_parameters(tmp_path):
+    from engine.plugins.effects import make_effect
+
+    fx = make_effect(f"lv2:{MDA}Delay:feedback=0.7", SR, 256, cache_path=tmp_path / "c.json")
+    assert fx.info.format == "lv2" and fx.get_parameter("feedback") == pytest.approx(0.7)
+    fx.close()

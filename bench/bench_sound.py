@@ -70,7 +70,9 @@ def _busy_gui(stop: threading.Event) -> None:
         time.sleep(0.008)
 
 
-def bench_callback(block: int, seconds: float, realtime: bool = False) -> dict:
+def bench_callback(block: int, seconds: float, realtime: bool = False, tracks: int = 4) -> dict:
+    """Callback durations and underruns with ``tracks`` synth tracks playing (``tracks=0``:
+    an empty mixer, the baseline that shows the xruns the machine makes by itself)."""
     from engine import audio, clock
     from tests.conftest import JackServer
 
@@ -79,7 +81,7 @@ def bench_callback(block: int, seconds: float, realtime: bool = False) -> dict:
     os.environ["JACK_DEFAULT_SERVER"] = server.name
     audio.reinitialize()
     mixer = Mixer(SR, 1024)
-    for prog in ("piano", "bass", "pad", "e-piano"):
+    for prog in ("piano", "bass", "pad", "e-piano")[:tracks]:
         mixer.add_track(prog, BuiltinSynth(SR, 1024, program=prog))
     out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1)
     stop = threading.Event()
@@ -88,7 +90,7 @@ def bench_callback(block: int, seconds: float, realtime: bool = False) -> dict:
     time.sleep(0.5)
     warmup_underruns = out.underruns
     gui.start()
-    sinks = [out.sink(i) for i in range(4)]
+    sinks = [out.sink(i) for i in range(tracks)]
     t_end = time.monotonic() + seconds
     rng = np.random.default_rng(0)
     n = 0
@@ -120,7 +122,7 @@ def bench_callback(block: int, seconds: float, realtime: bool = False) -> dict:
         "underruns": stats.underruns - warmup_underruns,
         "underruns_at_start": warmup_underruns,
         "late_events": stats.late_events,
-        "notes": n * 4,
+        "notes": n * tracks,
     }
 
 
@@ -197,12 +199,14 @@ def main() -> int:
     if args.only in (None, "callback"):
         secs = 10.0 if args.quick else 60.0
         for block in (128, 256):
+            base = bench_callback(block, secs, args.realtime, tracks=0)
             r = bench_callback(block, secs, args.realtime)
             print(
                 f"callback @{block}{' (RT JACK)' if args.realtime else ''}: p50 {r['callback_p50_us']:.0f} us, p99 "
                 f"{r['callback_p99_us']:.0f} us (budget {r['budget_us']:.0f} us); underruns "
                 f"in {secs:.0f} s with a busy GUI thread: {r['underruns']} "
-                f"(+{r['underruns_at_start']} at stream start); late events {r['late_events']}"
+                f"(+{r['underruns_at_start']} at stream start); late events {r['late_events']}; "
+                f"baseline with an empty mixer: {base['underruns']} underruns"
             )
     if args.only in (None, "render"):
         r = bench_render(60.0 if args.quick else 300.0)

@@ -193,10 +193,19 @@ class _ImageCache:
 _images = _ImageCache()
 
 
-def _blit(painter: QPainter, rows_argb: np.ndarray, vp: RollViewport, slot: int = 0) -> None:
+def _device_view(painter: QPainter, vp: RollViewport) -> tuple[RollViewport, float]:
+    """Raster layers are computed in device pixels, so they stay sharp at 150 % or 200 %."""
+    dpr = float(painter.device().devicePixelRatioF()) if painter.device() is not None else 1.0
+    return (vp, 1.0) if dpr == 1.0 else (vp.scaled(dpr), dpr)
+
+
+def _blit(
+    painter: QPainter, rows_argb: np.ndarray, vp: RollViewport, slot: int = 0, dpr: float = 1.0
+) -> None:
     full = np.vstack((rows_argb, np.zeros((1, rows_argb.shape[1]), np.uint32)))
     rows = _row_map(vp)
     img, dest = _images.get(full.shape[1], rows.size, slot)
+    img.setDevicePixelRatio(dpr)
     if dest.flags.c_contiguous:
         np.take(full, rows, axis=0, out=dest)
     else:  # the image's lines are padded
@@ -206,6 +215,7 @@ def _blit(painter: QPainter, rows_argb: np.ndarray, vp: RollViewport, slot: int 
 
 def _paint_raster(painter: QPainter, vp: RollViewport, sub, sel: np.ndarray) -> None:
     global _LUT
+    vp, dpr = _device_view(painter, vp)
     if _LUT is None:
         _LUT = _velocity_lut()
         _LUT[0] = 0  # "no note here": transparent
@@ -215,7 +225,7 @@ def _paint_raster(painter: QPainter, vp: RollViewport, sub, sel: np.ndarray) -> 
     if sel.any():
         scnt, _ = raster_layer(vp, sub[sel], None)
         rows[scnt > 0] = _argb(color("note_selected"))
-    _blit(painter, rows, vp)
+    _blit(painter, rows, vp, dpr=dpr)
 
 
 def paint_ghosts(painter: QPainter, vp: RollViewport, ghosts: np.ndarray, max_len: int) -> None:
@@ -225,9 +235,10 @@ def paint_ghosts(painter: QPainter, vp: RollViewport, ghosts: np.ndarray, max_le
         return
     sub = ghosts[idx]
     if idx.size > VECTOR_LIMIT:
-        cnt, _ = raster_layer(vp, sub, None)
+        dvp, dpr = _device_view(painter, vp)
+        cnt, _ = raster_layer(dvp, sub, None)
         rows = np.where(cnt > 0, np.uint32(_argb(color("ghost"), 110)), np.uint32(0))
-        _blit(painter, rows.astype(np.uint32), vp, slot=1)
+        _blit(painter, rows.astype(np.uint32), dvp, slot=1, dpr=dpr)
         return
     x, w, y = _rect_columns(sub, vp)
     h = np.full(x.shape, max(1.0, vp.key_height - 1.0))

@@ -56,6 +56,18 @@ class RollViewport(QObject):
     def content_height(self) -> float:
         return ROWS * self.key_height
 
+    def scaled(self, factor: float) -> RollViewport:
+        """The same view in device pixels (``factor`` = device pixel ratio), for raster layers
+        that must stay crisp on high-DPI screens."""
+        out = RollViewport(self.ppq)
+        out.ticks_per_px = self.ticks_per_px / factor
+        out.key_height = self.key_height * factor
+        out.left_tick = self.left_tick
+        out.top_px = self.top_px * factor
+        out.width = max(1, round(self.width * factor))
+        out.height = max(1, round(self.height * factor))
+        return out
+
     # -- changing -----------------------------------------------------------------------
     def set_size(self, width: int, height: int) -> None:
         self.width, self.height = max(1, width), max(1, height)

@@ -111,11 +111,52 @@ def _track_part(track: Track, index: int, ppq: int, tempo: TempoMap) -> np.ndarr
     return part
 
 
-def _merge(parts: list[np.ndarray]) -> np.ndarray:
+def order_keys(rows: np.ndarray) -> np.ndarray:
+    """One int64 per row whose order is the playing order: tick, kind, track, data byte.
+
+    Tick order is time order (one tempo map for all tracks), so a single integer key replaces
+    a five-column lexsort and lets a rebuilt track be *merged* into the rest instead of
+    re-sorting everything. Tracks are offset by one so the metronome (-1) sorts first.
+    """
+    return (
+        (rows["tick"].astype(np.int64) << 25)
+        | (rows["kind"].astype(np.int64) << 23)
+        | ((rows["track"].astype(np.int64) + 1) << 7)
+        | (rows["data1"].astype(np.int64) & 0x7F)
+    )
+
+
+def _sorted(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keys = order_keys(rows)
+    order = np.argsort(keys, kind="stable")
+    return _raw(rows)[order].view(SCHED_DTYPE), keys[order]
+
+
+def _raw(rows: np.ndarray) -> np.ndarray:
+    """The rows as opaque fixed-size records: numpy copies those ~10x faster than structs."""
+    return np.ascontiguousarray(rows).view(np.dtype((np.void, rows.dtype.itemsize)))
+
+
+def merge_rows(a, a_keys, b, b_keys) -> tuple[np.ndarray, np.ndarray]:
+    """Merge two sorted row arrays (with their keys) into one, in O(len(a) + len(b))."""
+    n = a.size + b.size
+    b_at = np.searchsorted(a_keys, b_keys, side="right") + np.arange(b_keys.size)
+    a_at = np.ones(n, dtype=bool)
+    a_at[b_at] = False
+    a_at = np.flatnonzero(a_at)
+    rows = np.empty(n, dtype=a.dtype)
+    keys = np.empty(n, dtype=np.int64)
+    raw = _raw(rows)
+    raw[a_at] = _raw(a)
+    raw[b_at] = _raw(b)
+    keys[a_at] = a_keys
+    keys[b_at] = b_keys
+    return rows, keys
+
+
+def _merge(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     rows = np.concatenate(parts) if parts else np.zeros(0, dtype=SCHED_DTYPE)
-    # Order: time, then kind (offs, messages, ons), then track, then pitch: deterministic.
-    order = np.lexsort((rows["data1"], rows["track"], rows["kind"], rows["tick"], rows["sec"]))
-    return rows[order]
+    return _sorted(rows)
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +170,7 @@ class Schedule:
     tempo: TempoMap
     parts: tuple[np.ndarray, ...]
     rows: np.ndarray
+    keys: np.ndarray  #: :func:`order_keys` of ``rows`` (ascending)
 
     @property
     def end_sec(self) -> float:
@@ -149,13 +191,21 @@ class Schedule:
         return bytes((status, int(r["data1"]), int(r["data2"])))
 
     def with_track(self, index: int, track: Track) -> Schedule:
-        """A schedule where track ``index`` is replaced (only that track is rebuilt)."""
+        """A schedule where track ``index`` is replaced (only that track is rebuilt).
+
+        The other tracks' rows are kept in order and the new part is merged in, so the cost
+        is a copy of the rows plus the one track's quantize, not a sort of the whole song.
+        """
         tracks = list(self.song.tracks)
         tracks[index] = track
         song = Song(ppq=self.song.ppq, format=self.song.format, tracks=tracks)
         parts = list(self.parts)
         parts[index] = _track_part(track, index, song.ppq, self.tempo)
-        return Schedule(song, self.tempo, tuple(parts), _merge(parts))
+        keep = np.flatnonzero(self.rows["track"] != index)
+        rest = _raw(self.rows)[keep].view(SCHED_DTYPE)
+        new_rows, new_keys = _sorted(parts[index])
+        rows, keys = merge_rows(rest, self.keys[keep], new_rows, new_keys)
+        return Schedule(song, self.tempo, tuple(parts), rows, keys)
 
     def with_tempo(self, tempo: TempoMap) -> Schedule:
         """The same events timed by another tempo map (e.g. a tempo override)."""
@@ -165,7 +215,10 @@ class Schedule:
             p["sec"] = tempo.tick_to_seconds(p["tick"])
             p["off_sec"] = tempo.tick_to_seconds(p["off_tick"])
             parts.append(p)
-        return Schedule(self.song, tempo, tuple(parts), _merge(parts))
+        rows = self.rows.copy()  # same order: ticks do not change
+        rows["sec"] = tempo.tick_to_seconds(rows["tick"])
+        rows["off_sec"] = tempo.tick_to_seconds(rows["off_tick"])
+        return Schedule(self.song, tempo, tuple(parts), rows, self.keys)
 
     def index_at(self, sec: float) -> int:
         """First row at or after song time ``sec``."""
@@ -176,7 +229,7 @@ def build_schedule(song: Song, tempo: TempoMap | None = None) -> Schedule:
     """The schedule of a whole song; ``tempo`` overrides the song's own tempo map."""
     tempo = tempo if tempo is not None else song.tempo_map()
     parts = tuple(_track_part(t, i, song.ppq, tempo) for i, t in enumerate(song.tracks))
-    return Schedule(song, tempo, parts, _merge(list(parts)))
+    return Schedule(song, tempo, parts, *_merge(list(parts)))
 
 
 def flat_events(schedule: Schedule) -> list[tuple[float, int, bytes]]:

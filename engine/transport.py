@@ -55,6 +55,8 @@ from engine.schedule import (
     SCHED_DTYPE,
     Schedule,
     build_schedule,
+    merge_rows,
+    order_keys,
 )
 from engine.song import Song, Track
 from engine.sounding import TrackedSink
@@ -118,9 +120,7 @@ def make_timeline(schedule: Schedule, clicks: ClickSettings | None) -> Timeline:
     if clicks is not None:
         tsig = schedule.song.time_signatures()
         extra = click_rows(tsig, schedule.tempo, 0, end_tick + 1, clicks)
-        rows = np.concatenate((rows, extra))
-        order = np.lexsort((rows["data1"], rows["track"], rows["kind"], rows["tick"], rows["sec"]))
-        rows = rows[order]
+        rows, _ = merge_rows(rows, schedule.keys, extra, order_keys(extra))
     secs = np.ascontiguousarray(rows["sec"])
     return Timeline(schedule, rows, secs, float(schedule.tempo.tick_to_seconds(end_tick)))
 

@@ -239,3 +239,25 @@ def test_preview_checkbox_hides_ghosts(qtbot, panel, doc):
     panel.preview_box.setChecked(False)
     settle(qtbot, panel)
     assert panel.preview.ghosts is None and not doc.preview_enabled
+
+
+def test_controls_respond_to_real_keyboard_and_mouse(qtbot, panel, doc):
+    slider = panel.strength.slider
+    slider.setFocus()
+    QTest.keyClick(slider, Qt.Key_Home)
+    assert doc.edit_settings.strength == 0.0
+    QTest.keyClick(slider, Qt.Key_PageUp)  # one page = 5 %
+    assert doc.edit_settings.strength == 5.0
+    spin = panel.swing.spin
+    spin.setFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "66.67")
+    QTest.keyClick(spin, Qt.Key_Return)
+    assert doc.edit_settings.swing == 66.67
+    assert panel.swing.slider.value() == 667
+    qtbot.mouseClick(panel.catch_on, Qt.LeftButton)
+    assert doc.edit_settings.catch_within == 25.0
+    combo = panel.division
+    combo.setFocus()
+    QTest.keyClick(combo, Qt.Key_Up)  # 1/16 -> 1/8
+    assert doc.edit_settings.division == 8

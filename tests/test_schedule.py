@@ -107,3 +107,22 @@ def test_changing_one_track_rebuilds_only_that_track():
 def test_tempo_override_retimes_every_event():
     sch = build_schedule(_song()).with_tempo(TempoMap.constant(480, 240))
     assert sch.rows["sec"].tolist() == pytest.approx([t / 1920 for t in sch.rows["tick"]])
+
+
+def test_merging_a_rebuilt_track_equals_a_full_rebuild():
+    rng = np.random.default_rng(11)
+    song = new_song(ppq=96)
+    for k in range(5):
+        starts = np.sort(rng.integers(0, 5000, 300))
+        tr = add_track(song, make_notes(starts, starts + 1 + rng.integers(0, 90, 300), 40 + k))
+        for t in rng.integers(0, 5000, 20):
+            add_channel_event(tr, int(t), 0xB0 | k, 7, int(t) % 128)
+    sch = build_schedule(song)
+    for index, division in ((2, 16), (4, 8), (2, 32)):
+        tr = song.tracks[index].copy()
+        tr.quantize = QuantizeSettings(division=division, swing=58)
+        sch = sch.with_track(index, tr)
+        song.tracks[index] = tr
+        full = build_schedule(song)
+        assert np.array_equal(sch.rows, full.rows)
+        assert np.array_equal(sch.keys, full.keys)

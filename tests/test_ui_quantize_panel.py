@@ -261,3 +261,14 @@ def test_controls_respond_to_real_keyboard_and_mouse(qtbot, panel, doc):
     combo.setFocus()
     QTest.keyClick(combo, Qt.Key_Up)  # 1/16 -> 1/8
     assert doc.edit_settings.division == 8
+
+
+def test_preview_covers_the_selection_when_there_is_one(qtbot, panel, doc):
+    """Like Logic: with notes selected, quantize (and its preview) acts on them only."""
+    doc.set_selection([1, 3])
+    settle(qtbot, panel)
+    assert sorted(panel.preview.ghosts["id"].tolist()) == [1, 3]
+    assert "of 2 notes selected" in panel.status.text()
+    doc.clear_selection()
+    settle(qtbot, panel)
+    assert panel.preview.ghosts.size == 4

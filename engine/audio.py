@@ -71,6 +71,22 @@ def output_devices() -> list[dict]:
     return out
 
 
+@dataclass(frozen=True)
+class OutputDevice:
+    """An output device as the settings dialog lists it."""
+
+    index: int
+    name: str
+    hostapi: str
+    channels: int
+    default_samplerate: float
+
+
+def list_devices() -> list[OutputDevice]:
+    """Output devices for the UI (``name`` is what :func:`choose_device` accepts)."""
+    return [OutputDevice(**d) for d in output_devices()]
+
+
 def choose_device(device: str | int | None = None) -> int:
     """The output device to use: an index, a (part of a) name, or None for the default
     (PortAudio's default output, else a JACK device, else the first output)."""

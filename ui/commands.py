@@ -1,9 +1,12 @@
 """Undoable edits of a track's notes, each named as a musician would read it in Edit > Undo.
 
-Every command snapshots the track's whole note array before and after. Note arrays are small
-(32 bytes a note) and this makes undo/redo restore the exact bytes — ids, seq numbers, flags and
-release velocities included — which per-field inverse operations easily get subtly wrong.
-The new array is computed once, in the constructor, so redo after undo is a plain swap.
+Every command holds the track's note array before and after. Note arrays are never changed in
+place once installed (every edit builds a new array), so "before" is just a reference to the
+array that was there, shared with the previous command's "after": one array per undo step,
+32 bytes a note. Swapping whole arrays makes undo/redo restore the exact bytes — ids, seq
+numbers, flags and release velocities included — which per-field inverse operations easily get
+subtly wrong. The new array is computed (and sorted) once, in the constructor, so redo after
+undo is a plain swap.
 
 Commands go through :class:`ui.song_document.SongDocument`, never a Track directly, so every
 view and the engine bridge hear about the change.
@@ -16,7 +19,7 @@ from PySide6.QtGui import QUndoCommand
 
 from engine.notes import NOTE_DTYPE
 from engine.quantize.settings import QuantizeSettings
-from ui.song_document import SongDocument
+from ui.song_document import SongDocument, sorted_notes
 
 MAX_TICK = 2**40
 
@@ -40,17 +43,17 @@ class NotesCommand(QUndoCommand):
         assert new_notes.dtype == NOTE_DTYPE
         self.doc = doc
         self.index = track_index
-        self.old_notes = doc.song.tracks[track_index].notes.copy()
-        self.new_notes = new_notes
+        self.old_notes = doc.song.tracks[track_index].notes
+        self.new_notes = sorted_notes(new_notes)
         self.old_selection = doc.selection.copy()
         self.new_selection = self.old_selection if new_selection is None else new_selection
 
     def redo(self) -> None:
-        self.doc.replace_notes(self.index, self.new_notes.copy())
+        self.doc.replace_notes(self.index, self.new_notes)
         self._select(self.new_selection)
 
     def undo(self) -> None:
-        self.doc.replace_notes(self.index, self.old_notes.copy())
+        self.doc.replace_notes(self.index, self.old_notes)
         self._select(self.old_selection)
 
     def _select(self, ids) -> None:

@@ -11,7 +11,9 @@ Invariants kept here:
 - every Track's ``notes`` are sorted by start (then pitch, channel), so views can cull with
   ``searchsorted``;
 - the selection is a set of stable note ``id`` values of the current track, so it survives
-  edits that reorder the array.
+  edits that reorder the array;
+- a note array, once installed on a Track, is never modified in place: edits build a new
+  array and install it. Undo steps share these arrays instead of copying them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from engine.quantize.settings import QuantizeSettings
 from engine.song import Song, Track
 
 
-def _sorted(notes: np.ndarray) -> np.ndarray:
+def sorted_notes(notes: np.ndarray) -> np.ndarray:
+    """``notes`` itself when already in start order, else a sorted copy."""
     starts = notes["start"]
     if starts.size < 2 or bool(np.all(starts[1:] >= starts[:-1])):
         return notes
@@ -91,7 +94,7 @@ class SongDocument(QObject):
     def set_song(self, song: Song, path: str | Path | None = None) -> None:
         """Replace the whole song (open/new). Clears undo history and selection."""
         for tr in song.tracks:
-            tr.notes = _sorted(tr.notes)
+            tr.notes = sorted_notes(tr.notes)
         self._song = song
         self.undo_stack.clear()
         self.undo_stack.setClean()
@@ -133,7 +136,7 @@ class SongDocument(QObject):
     def replace_notes(self, index: int, notes: np.ndarray) -> None:
         """Install a new note array on a track. Undo commands call this; widgets push commands."""
         track = self._song.tracks[index]
-        track.notes = _sorted(notes)
+        track.notes = sorted_notes(notes)
         if track.notes.size:
             track.end_tick = max(track.end_tick, int(track.notes["end"].max()))
         if index == self._current and self._selection.size:

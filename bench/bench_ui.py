@@ -101,7 +101,8 @@ def bench_zoomed_out(n: int, reps: int) -> None:
         f"{roll.canvas.last_paint_path}): canvas {canvas:.2f} ms, frame {frame:.2f} ms "
         f"[target < 16 ms]"
     )
-    whole = timed_frames(roll, reps, lambda i: None)
+    parts = (roll.canvas, roll.keyboard, roll.ruler, roll.velocity_lane, roll.hbar, roll.vbar)
+    whole = timed_frames(roll, reps, lambda i: [w.update() for w in parts])
     print(f"  whole roll (canvas, keyboard, ruler, velocity lane, scroll bars): {whole:.2f} ms")
     doc.set_preview_enabled(True)
     QApplication.processEvents()
@@ -150,6 +151,52 @@ def bench_preview(n: int, reps: int) -> None:
         f"{np.percentile(totals, 90):.2f}) [target < 30 ms]"
     )
     panel.close()
+    roll.close()
+
+
+def bench_edit(n: int, reps: int) -> None:
+    """Editing a big track: one mouse-move of a 100-note drag (what is redrawn live), and
+    pushing an undoable transpose of those notes."""
+    from PySide6.QtCore import QPointF
+
+    from ui import commands
+
+    doc = SongDocument(song_with(humanized_track(n)))
+    roll = make_roll(doc)
+    vp = roll.vp
+    notes = doc.track().notes
+    doc.set_selection(notes["id"][n // 2 : n // 2 + 100])
+    first = notes[n // 2]
+    vp.ticks_per_px = PPQ * 32 / vp.width
+    vp.scroll_to(left_tick=float(first["start"]) - PPQ)
+    x0 = vp.tick_to_x(float(first["start"]) + 5)
+    y0 = vp.pitch_top_y(int(first["pitch"])) + 3
+    canvas = roll.canvas
+    canvas._drag = {
+        "press": QPointF(x0, y0),
+        "pos": QPointF(x0, y0),
+        "moved": True,
+        "mode": "move",
+        "anchor_start": int(first["start"]),
+        "anchor_end": int(first["end"]),
+        "anchor_pitch": int(first["pitch"]),
+    }
+    moves = []
+    for i in range(reps):
+        t = time.perf_counter()
+        canvas._show_edit(canvas._edit_delta(canvas._drag, QPointF(x0 + 7 * i, y0), False))
+        canvas.repaint()
+        moves.append((time.perf_counter() - t) * 1000)
+    canvas._drag = canvas._display = None
+    pushes = []
+    for i in range(reps):
+        t = time.perf_counter()
+        doc.push(commands.transpose_notes(doc, doc.current_index, doc.selection, 1 - 2 * (i % 2)))
+        pushes.append((time.perf_counter() - t) * 1000)
+    print(
+        f"edit on {n:,} notes: drag frame (move 100 notes + repaint) "
+        f"{statistics.median(moves):.2f} ms, undoable transpose {statistics.median(pushes):.2f} ms"
+    )
     roll.close()
 
 
@@ -239,6 +286,7 @@ def main() -> None:
     reps = 5 if args.quick else 30
     bench_zoomed_out(100_000, reps)
     bench_preview(10_000, reps)
+    bench_edit(100_000, reps)
     bench_open(100_000)
     if not args.skip_engine:
         bench_engine_lateness(2.0 if args.quick else 5.0)

@@ -14,9 +14,8 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.notes import sort_notes
 from engine.quantize.settings import QuantizeSettings
-from ui.song_document import SongDocument
+from ui.song_document import SongDocument, sorted_notes
 
 
 def quantize_for_preview(notes: np.ndarray, settings: QuantizeSettings, ppq: int, selected=None):
@@ -106,9 +105,7 @@ class QuantizePreview(QObject):
             ghosts = res.notes
             if selected is not None:  # only the quantized notes get ghosts
                 ghosts = ghosts[np.isin(ghosts["id"], track.notes["id"][selected])]
-            starts = ghosts["start"]
-            if starts.size > 1 and not bool(np.all(starts[1:] >= starts[:-1])):
-                ghosts = sort_notes(ghosts)
+            ghosts = sorted_notes(ghosts)
             self.ghosts = ghosts
             self.ghost_max_len = int((ghosts["end"] - ghosts["start"]).max()) if ghosts.size else 0
             self.scope_mask = sel if selected is not None else np.ones(track.notes.size, bool)

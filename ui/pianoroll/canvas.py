@@ -25,14 +25,14 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from engine.notes import make_notes, sort_notes
+from engine.notes import make_notes
 from ui import commands
 from ui.pianoroll.bars import BarGrid
 from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor
 from ui.pianoroll.note_painter import Columns, cull, paint_ghosts, paint_notes
 from ui.pianoroll.viewport import RollViewport
 from ui.quantize_preview import QuantizePreview
-from ui.song_document import SongDocument
+from ui.song_document import SongDocument, sorted_notes
 from ui.theme import color
 
 EDGE_PX = 5  #: how close to a note's end the pointer must be to resize instead of move
@@ -382,9 +382,7 @@ class NoteCanvas(QWidget):
         self._set_display(np.concatenate((self.notes, new)), extra_sel=new["id"])
 
     def _set_display(self, notes: np.ndarray, extra_sel=None) -> None:
-        s = notes["start"]
-        if s.size > 1 and not bool(np.all(s[1:] >= s[:-1])):
-            notes = sort_notes(notes)
+        notes = sorted_notes(notes)
         sel_ids = self.doc.selection if extra_sel is None else extra_sel
         self._display = notes
         self._display_sel = np.isin(notes["id"], sel_ids)

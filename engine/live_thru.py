@@ -59,6 +59,16 @@ class LiveThru:
         with self._lock:
             self.outputs = list(outputs)
 
+    def follow(self, tempo, ppq: int, when: float, tick: float, keep_previous: bool) -> None:
+        """Follow the transport: the song's tempo map and PPQ, at ``when`` at ``tick``."""
+        with self._lock:
+            q = self.quantizer
+            if q.clock.tempo is not tempo:
+                q.clock = MusicalClock(tempo)
+                keep_previous = False
+            q.ppq = ppq
+            q.clock.anchor(when, tick, keep_previous)
+
     def anchor(self, when: float, tick: float, keep_previous: bool = False) -> None:
         """Musical time follows the transport: at ``when`` the song is at ``tick``."""
         with self._lock:

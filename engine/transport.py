@@ -554,10 +554,18 @@ class Engine:
         rt = self._rt
         rt.anchor_wall, rt.anchor_sec = wall, sec
         tempo = rt.timeline.tempo
-        self._mapping = _Mapping(
-            wall, sec, tempo, rt.loop_pass, prev=self._mapping if new_pass else None
+        prev = None
+        if new_pass:  # keep one previous mapping (not a chain that grows every pass)
+            m = self._mapping
+            prev = _Mapping(m.wall, m.sec, m.tempo, m.loop_pass)
+        self._mapping = _Mapping(wall, sec, tempo, rt.loop_pass, prev=prev)
+        self.live.follow(
+            tempo,
+            rt.timeline.schedule.song.ppq,
+            wall,
+            float(tempo.seconds_to_tick(sec)),
+            keep_previous=new_pass,
         )
-        self.live.anchor(wall, float(tempo.seconds_to_tick(sec)), keep_previous=new_pass)
 
     def _play(self, now: float, count_in: bool = True) -> None:
         rt = self._rt

@@ -365,3 +365,26 @@ def test_recording_in_a_loop_gives_one_take_per_pass(engine):
         # 50 ms at 1920 ticks/s; start and end are each rounded to a tick
         assert abs(int(t.notes["end"][0] - t.notes["start"][0]) - 96) <= 1
     assert abs(int(takes[1].notes["start"][0]) - int(takes[0].notes["start"][0])) < 40
+
+
+def test_live_quantize_follows_the_song_tempo_and_ppq_while_playing(engine):
+    song = new_song(ppq=96, bpm=60)  # a quarter is 1 s
+    add_track(song, make_notes([0, 960], [10, 970], [30, 31]))
+    sink, src = FakeSink(lookahead=0.05), FakeSource()
+    engine.set_outputs([sink])
+    engine.set_input(src)
+    engine.set_live(LiveSettings(QuantizeSettings(division=4), mode="next"))
+    engine.set_song(song)
+    engine.play()
+    deadline = time.monotonic() + 2
+    while not sink.note_ons() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    w0 = sink.note_ons()[0][0]  # engine time of tick 0
+    src.feed(b"\x90\x48\x64", w0 + 0.3)  # 0.3 beats in: held to beat 2
+    src.feed(b"\x80\x48\x00", w0 + 0.5)
+    time.sleep(1.2)
+    engine.stop()
+    live = [(w, d) for w, d, _ in sink.log if d[1] == 0x48]
+    assert live[0][1] == b"\x90\x48\x64"
+    assert live[0][0] == pytest.approx(w0 + 1.0, abs=1e-6)
+    assert live[1][0] == pytest.approx(w0 + 1.2, abs=1e-6)

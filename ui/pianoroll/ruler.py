@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt, Signal
-from PySide6.QtGui import QPainter, QPen
+from PySide6.QtGui import QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from ui.pianoroll.viewport import RollViewport
@@ -27,7 +27,7 @@ class Ruler(QWidget):
         self.song_maps = song_maps  # a callable returning (TempoMap, TimeSignatureMap)
         self.setMouseTracking(True)
         self.playhead = 0
-        self.setFixedHeight(24)
+        self.setFixedHeight(30)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         vp.changed.connect(self.update)
 
@@ -55,16 +55,22 @@ class Ruler(QWidget):
             for tick, number in zip(ticks[keep].tolist(), numbers[keep].tolist(), strict=True):
                 x = math.floor(vp.tick_to_x(tick)) + 0.5
                 p.drawLine(QLineF(x, 6, x, h))
-                p.drawText(QRectF(x + 3, 0, 60, h - 4), Qt.AlignLeft | Qt.AlignVCenter, str(number))
+                p.drawText(QRectF(x + 3, 1, 60, 15), Qt.AlignLeft | Qt.AlignVCenter, str(number))
         if self.song_maps is not None:
             tempo, _sigs = self.song_maps()
             i0, i1 = np.searchsorted(tempo.ticks, [t0, t1], side="left")
             if tempo.ticks.size > 1 or tempo.usec[0] != 500_000:
                 p.setPen(QPen(color("warning"), 1))
+                small = QFont(self.font())
+                small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
+                p.setFont(small)
                 for k in range(int(i0), int(i1)):
                     x = math.floor(vp.tick_to_x(float(tempo.ticks[k]))) + 0.5
                     bpm = 60e6 / float(tempo.usec[k])
-                    p.drawText(QRectF(x + 3, 0, 70, 12), Qt.AlignLeft | Qt.AlignTop, f"♩{bpm:.4g}")
+                    p.drawLine(QLineF(x, 16, x, h - 6))
+                    p.drawText(
+                        QRectF(x + 3, 15, 80, 10), Qt.AlignLeft | Qt.AlignVCenter, f"{bpm:.4g} BPM"
+                    )
         x = vp.tick_to_x(self.playhead)
         p.setPen(QPen(color("playhead"), 2))
         p.drawLine(QLineF(x, 0, x, h))

@@ -272,3 +272,32 @@ def test_preview_covers_the_selection_when_there_is_one(qtbot, panel, doc):
     doc.clear_selection()
     settle(qtbot, panel)
     assert panel.preview.ghosts.size == 4
+
+
+def test_timing_view_image_path_puts_dots_on_their_offsets(qtbot):
+    from ui.theme import color
+    from ui.timing_view import SCATTER_DOTS_LIMIT, TimingView
+
+    n = SCATTER_DOTS_LIMIT + 100
+    starts = np.arange(n, dtype=np.int64) * 120 + 30  # every note +25 % late on 1/16
+    tv = TimingView()
+    qtbot.addWidget(tv)
+    tv.resize(400, 200)
+    tv.show()
+    tv.set_data(starts, starts - 30, QuantizeSettings(), 480)
+    img = tv.grab().toImage()
+    top, bottom = 26.0, 200 - 8.0
+    centre = (top + bottom) / 2
+
+    def row_has(y, name):
+        c = color(name)
+        want = (c.red(), c.green(), c.blue())
+        for x in range(40, 250):
+            p = img.pixelColor(x, int(y))
+            if (p.red(), p.green(), p.blue()) == want:
+                return True
+        return False
+
+    y_late = centre - 25 / 50 * (bottom - top) / 2
+    assert row_has(centre, "after") and row_has(y_late, "before")
+    assert not row_has(centre, "before") and not row_has(y_late, "after")

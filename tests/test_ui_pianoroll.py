@@ -319,3 +319,14 @@ def test_keyboard_click_selects_that_pitch_and_same_pitch_key(roll, doc):
 def test_ruler_position_text_uses_time_signature_and_tempo(roll):
     # 4/4 at 120 BPM (480 PPQ): tick 2520 is bar 2, beat 2, tick 120, 2.625 s
     assert roll.ruler.position_text(2520) == "Bar 2 · beat 2 · tick 120 — 0:02.625"
+
+
+def test_scroll_bars_follow_and_drive_the_view(roll):
+    vp = roll.vp
+    vp.scroll_to(left_tick=4800)
+    assert roll.hbar.value() == 4800 // 16
+    roll.hbar.setValue(100)
+    assert vp.left_tick == 1600
+    roll.vbar.setValue(300)
+    assert vp.top_px == 300
+    assert vp.y_to_pitch(0) == 127 - 300 // 12

@@ -8,9 +8,10 @@ event due in the block at its exact sample offset, then runs :meth:`Mixer.proces
 
 The clock mapping: an event at ``when`` is placed at the sample that is handed to the audio
 system at engine time ``when`` (the same convention as a JACK MIDI port: both then reach the
-speakers after the device's output latency, reported in ``latency``). Block start times come
-from a delay-locked loop on callback times, which learns the device's true rate and filters
-callback jitter; a jump of more than a few blocks (an xrun, a stall) resynchronises it.
+speakers after the device's output latency, reported in ``latency``). The block's time comes
+from PortAudio's stream clock for the callback (on JACK, the frame clock), mapped onto the
+engine clock by the smallest recently seen offset, so waiting for the GIL does not move notes.
+Host APIs without a stream clock fall back to a delay-locked loop on callback times.
 
 PortAudio pitfalls handled here: it lists host APIs only when it initialises, so
 :func:`reinitialize` rescans after a JACK server appears; closing a stream whose server died
@@ -240,6 +241,9 @@ class AudioOutput:
         self._t0: float | None = None  # DLL state: this block, next block, period estimate
         self._t1 = 0.0
         self._e2 = 0.0
+        self._offsets = np.zeros(16)  # engine clock minus stream clock, last 16 callbacks
+        self._anchor: float | None = None  # stream-clock time of frame 0 of the stream
+        self._stream_frames = 0
 
     # -- control (not real-time) ------------------------------------------------------------
     def sink(self, track: int, name: str | None = None) -> TrackSink:
@@ -305,6 +309,31 @@ class AudioOutput:
         )
 
     # -- real-time ---------------------------------------------------------------------------
+    def _block_start_from_stream_clock(self, now: float, stream_now: float, frames: int) -> float:
+        """Engine-clock time of this block's first sample, from PortAudio's stream clock.
+
+        Two minimum filters, because delays only ever add:
+
+        - where the block starts on the stream clock: blocks follow each other exactly
+          ``frames`` apart, and PortAudio reads its clock (JACK: the frame clock) some time
+          after the block began, so the block start is the earliest ``stream_now - frames
+          done`` seen. A jump of more than a period (an xrun skipped cycles) re-anchors it.
+        - the stream clock against the engine clock: PortAudio reads its clock before Python
+          runs, so ``now - stream_now`` is the offset plus the wait for the GIL; the minimum
+          over the last 16 blocks is the offset (a short window follows a device clock that
+          runs slow, like the JACK dummy driver's under load).
+        """
+        sr = self.sample_rate
+        pos = self._stream_frames / sr
+        self._stream_frames += frames
+        cand = stream_now - pos
+        if self._anchor is None or cand < self._anchor or cand - self._anchor > 1.5 * frames / sr:
+            self._anchor = cand
+        ring = self._offsets
+        ring[self.callbacks % ring.size] = now - stream_now
+        filled = min(self.callbacks + 1, ring.size)
+        return self._anchor + pos + float(ring[:filled].min())
+
     def _block_start(self, now: float, frames: int) -> float:
         """Engine-clock time at which this block's first sample reaches the output.
 
@@ -378,7 +407,11 @@ class AudioOutput:
                 self.underruns += 1
             lat = time_info.outputBufferDacTime - time_info.currentTime
             self.latency = lat if 0.0 <= lat < 1.0 else 0.0
-            start = self._block_start(now, frames)
+            stream_now = time_info.currentTime
+            if stream_now > 0.0:
+                start = self._block_start_from_stream_clock(now, stream_now, frames)
+            else:  # a host API without a stream clock: filter our own callback times
+                start = self._block_start(now, frames)
             self._collect()
             self._queue_due(start, frames)
             buf = self._buf[:, :frames]

@@ -77,11 +77,12 @@ def test_notes_sound_at_the_right_times(portaudio_on_jack, block):
     # The first note is skipped: connecting the recorder reorders the JACK graph, which
     # stalls a cycle and makes the stream clock re-lock for a moment.
     lag = (times - whens)[1:] * 1000
-    # Every note keeps its exact place relative to the others (sample-accurate in the block)...
+    # Notes keep their exact places relative to each other (sample offsets in the block)...
     assert lag.max() - lag.min() < 1.0, lag
-    # ...and the whole clip is offset by a constant within the audio path's buffering.
-    assert abs(np.median(lag)) < 50.0, lag
-    assert stats.late_events == 0 and stats.errors == 0 and stats.callbacks > 100
+    # ...and play when the engine asked, on JACK's timeline (as a JACK MIDI port would), give
+    # or take how late in a cycle PortAudio reads its clock.
+    assert abs(np.median(lag)) < 5.0, lag
+    assert stats.errors == 0 and stats.callbacks > 100
 
 
 def test_panic_silences_at_once(portaudio_on_jack):

@@ -88,7 +88,11 @@ def scheduled(server: JackServer, sink: str, busy: bool, notes: int, bpm: float)
         ons = [f for f, k, _p, _v in rec.notes() if k == 0x90]
         pitches = [p for _f, k, p, _v in rec.notes() if k == 0x90]
         lost = notes - len(ons)
-        order_ok = pitches == [int(p) for p in track.notes["pitch"]]
+        want = [int(p) for p in track.notes["pitch"]]
+        order_ok = pitches == want
+        first_diff = next(
+            (i for i, (a, b) in enumerate(zip(pitches, want, strict=False)) if a != b), None
+        )
         late = []
         slope = float("nan")
         if order_ok and len(ons) >= 2:
@@ -103,6 +107,7 @@ def scheduled(server: JackServer, sink: str, busy: bool, notes: int, bpm: float)
             "period": server.period,
             "lost": lost,
             "order_ok": order_ok,
+            "first_wrong_note": first_diff,
             "clock_slope": slope,
             "late_ms": stats(late),
             "engine_handover_ms": engine_stats,
@@ -270,10 +275,12 @@ def main() -> int:
 
 def _line_scheduled(r: dict) -> str:
     s = r["late_ms"]
+    order = "ok" if r["order_ok"] else f"WRONG from note {r['first_wrong_note']}"
     return (
         f"scheduled {r['sink']:6s} period {r['period']:3d} {'busy' if r['busy'] else 'idle'}: "
         f"late p50 {s['p50']:.2f} p99 {s['p99']:.2f} max {s['max']:.2f} ms, lost {r['lost']}, "
-        f"order {'ok' if r['order_ok'] else 'WRONG'}; engine handover p99 "
+        f"order {order}; "
+        "engine handover p99 "
         f"{r['engine_handover_ms']['p99_ms']:.2f} ms"
     )
 

@@ -10,6 +10,7 @@ saved, the ports are closed.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -84,6 +85,8 @@ def run_live(args: argparse.Namespace) -> int:
                     report_events(engine)
                     time.sleep(0.1)
             except KeyboardInterrupt:
+                # a second Ctrl-C while closing must not lose the take
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
                 print("quanta: stopping (all notes off)", file=sys.stderr)
             if args.record:
                 engine.record_free(False)
@@ -95,8 +98,11 @@ def run_live(args: argparse.Namespace) -> int:
         report_events(engine)
         close_quietly(inp)
         close_quietly(out)
-    if args.record:
-        _save_take(args.record, takes, args.tempo)
+    try:
+        if args.record:
+            _save_take(args.record, takes, args.tempo)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return 0
 
 

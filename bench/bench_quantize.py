@@ -8,10 +8,9 @@ quantize, save) under one third of the time mido takes just to parse the same fi
     .venv/bin/python bench/bench_quantize.py [--notes 1000000] [--repeat 7] [--no-mido]
     .venv/bin/python bench/bench_quantize.py --quick   # 100k notes, no end-to-end run
 
-Most of a 1M-note quantize beyond the arithmetic is the kernel handing out fresh pages for
-numpy's temporaries (glibc returns big blocks to the OS on free). The bench also reruns the
-in-memory cases in a child process with glibc told to keep freed memory
-(``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``), which is what an app can set at start.
+Part of a 1M-note quantize beyond the arithmetic is the kernel handing out fresh pages for
+numpy's temporaries; try ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=2147483648``
+in the environment to see how much (on a busy shared machine the results were inconclusive).
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from engine.quantize.core import quantize_notes  # noqa: E402
 from engine.quantize.settings import QuantizeSettings  # noqa: E402
 
 DEFAULT_FILE = ROOT / "bench" / "data" / "big.mid"
-MALLOC_KEEP = {"MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": str(2**31)}
 PPQ = 480
 TARGET_MS = 50.0
 TARGET_RATIO = 1 / 3
@@ -137,11 +135,6 @@ def main() -> int:
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
     ok = bench_memory(100_000 if args.quick else args.notes, args.repeat)
-    if not args.memory_only and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        print("same, with glibc keeping freed memory (" + ", ".join(MALLOC_KEEP) + "):", flush=True)
-        child = [sys.executable, __file__, "--memory-only", "--repeat", str(args.repeat)]
-        child += ["--notes", str(100_000 if args.quick else args.notes)]
-        subprocess.run(child, env=dict(os.environ, **MALLOC_KEEP), check=False)
     if not args.quick and not args.memory_only:
         if not args.file.exists():
             print(f"{args.file} missing: run bench/make_big_midi.py first", file=sys.stderr)

@@ -154,3 +154,21 @@ def test_song_level_keeps_non_note_events_and_only_filtered_notes_move(notes, s,
         notes["start"][notes["channel"] != channel].tolist()
     )
     assert report.total == notes.size
+
+
+@settings(max_examples=60, deadline=None)
+@given(clips(max_notes=15), quantize_settings(), PPQS)
+def test_python_int_fallback_agrees_with_int64(notes, s, ppq):
+    """Huge tick values take the exact Python-int path; it must match the fast path."""
+    import engine.quantize.core as core
+
+    fast = quantize_notes(notes, s, ppq)
+    saved = core._INT64_SAFE
+    core._INT64_SAFE = 0  # force object arrays
+    try:
+        slow = quantize_notes(notes, s, ppq)
+    finally:
+        core._INT64_SAFE = saved
+    assert slow.notes.tolist() == fast.notes.tolist()
+    assert slow.source.tolist() == fast.source.tolist()
+    assert slow.report == fast.report

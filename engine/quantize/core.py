@@ -132,10 +132,13 @@ def _shift(a: np.ndarray, sel: np.ndarray | None, lat: Lattice):
 
 
 def _moved_to(a: np.ndarray, shift: np.ndarray, sn: int, sd: int) -> np.ndarray:
-    """``t + strength*(target - t)`` in units of ``1/(scale*sd)``."""
-    if sn == sd:
-        return a + shift if sd == 1 else (a + shift) * sd
-    return a * sd + shift * sn
+    """``t + strength*(target - t)`` in units of ``1/(scale*sd)``; reuses ``shift``."""
+    if sn != sd:
+        shift *= sn
+        shift += a * sd
+    else:
+        shift += a
+    return shift
 
 
 def _first_point_after(start: np.ndarray, lat: Lattice) -> np.ndarray:
@@ -212,16 +215,18 @@ def _fix_ends(new_start, new_end, moved, settings, lat):
     return new_end, int(bad.sum())
 
 
-def _playing_order(start: np.ndarray, pitch: np.ndarray, channel: np.ndarray) -> np.ndarray:
+def _playing_order(start: np.ndarray, pitch_channel: np.ndarray) -> np.ndarray:
     """Indices sorting by (start, pitch, channel); ties keep input order (the source order).
+
+    ``pitch_channel`` is ``pitch*16 + channel`` (int16).
 
     One int64 key and a stable sort: quantized clips come in nearly sorted, which timsort
     handles in a few ms for a million notes (a 3-key lexsort takes ~10x longer).
     """
     if start.size and max(abs(int(start.min())), abs(int(start.max()))) >= 2**51:
-        return np.lexsort((channel, pitch, start))  # ticks too large to pack into one key
+        return np.lexsort((pitch_channel, start))  # ticks too large to pack into one key
     key = start << 11
-    key |= pitch.astype(np.int16) << 4 | channel
+    key |= pitch_channel
     return np.argsort(key, kind="stable")
 
 
@@ -229,8 +234,7 @@ def _guards(start, end, velocity, voice, moved):
     """Guards 2 and 3 on contiguous columns in playing order.
 
     Returns ``(end, velocity, keep, trimmed, merged)`` in playing order; ``end`` and
-    ``velocity`` are updated in place. ``voice`` is
-    ``channel*128 + pitch``; a stable radix sort on it groups each voice and keeps the playing
+    ``velocity`` are updated in place. ``voice`` identifies (pitch, channel); a stable radix sort on it groups each voice and keeps the playing
     order inside it, so neighbours are compared with shifted slices. Merges are rare, so the
     group reductions run on the few rows involved only; the full-length work is a handful of
     vector compares.
@@ -314,9 +318,9 @@ def quantize_notes(
         **cats,
         ends_fixed=ends_fixed,
     )
-    pitch = np.ascontiguousarray(notes["pitch"])
-    channel = np.ascontiguousarray(notes["channel"])
-    order = _playing_order(new_start, pitch, channel)
+    pitch_channel = notes["pitch"].astype(np.int16) << 4
+    pitch_channel |= notes["channel"]
+    order = _playing_order(new_start, pitch_channel)
     # Work on contiguous columns (gathers from a packed record array's fields are slow), in
     # int32 when the ticks fit: the guards' gathers are memory-bound and halve in cost.
     fits32 = n and int(new_end.max()) < 2**31 and int(new_start.min()) >= -(2**31)
@@ -324,7 +328,7 @@ def quantize_notes(
     start, end = new_start.astype(col)[order], new_end.astype(col)[order]
     out = np.take(notes, order)  # fancy indexing a packed record array is ~20x slower
     if report.moved:
-        voice = (channel.astype(np.int16) << 7 | pitch)[order]
+        voice = pitch_channel[order]
         velocity = np.ascontiguousarray(notes["velocity"])[order]
         end, velocity, keep, report.trimmed, report.merged = _guards(
             start, end, velocity, voice, moved[order]

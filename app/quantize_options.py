@@ -44,7 +44,8 @@ def add_quantize_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--preset",
         metavar="NAME|FILE",
-        help="start from a preset: a name from `quanta presets list` or a .json file",
+        help="start from a preset: a name from `quanta presets list` or a .json file "
+        "(default none)",
     )
     g.add_argument(
         "--grid",
@@ -165,3 +166,22 @@ def settings_from_args(args: argparse.Namespace) -> QuantizeSettings:
         if value is not None:
             fields[name] = value
     return base.replace(**fields) if fields else base
+
+
+def settings_summary(s: QuantizeSettings) -> str:
+    """The settings in one short line, for command output ("1/16, swing 58 %, ...")."""
+    parts = [f"grid {s.grid_label}"]
+    if s.offset:
+        parts.append(f"offset {s.offset:+d} ticks")
+    parts.append(f"strength {s.strength:g} %")
+    if s.swing != 50:
+        parts.append(f"swing {s.swing:g} %")
+    if s.exclude_within:
+        parts.append(f"exclude within {s.exclude_within:g} %")
+    if s.catch_within is not None:
+        parts.append(f"catch within {s.catch_within:g} %")
+    ends = s.ends
+    if s.ends == "quantize-lengths":
+        ends += f" {s.length_grid or s.grid_label}"
+    parts.append(ends)
+    return ", ".join(parts)

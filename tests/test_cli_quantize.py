@@ -157,7 +157,7 @@ def test_quantize_filters_tracks_channels_pitches(tmp_path, capsys):
     assert "5 not selected" in capsys.readouterr().out
 
 
-def test_quantize_with_swing_strength_and_exclude(tmp_path):
+def test_quantize_with_swing_strength_and_exclude(tmp_path, capsys):
     src = write_take(tmp_path / "take.mid")
     out = tmp_path / "o.mid"
     argv = [
@@ -177,6 +177,10 @@ def test_quantize_with_swing_strength_and_exclude(tmp_path):
     assert main(argv) == 0
     # off-beat at 32.0016; 5->2.5->3, 26->29.0008->29, 50: d=2 <= 2.4 excluded, 70->75.0008->75
     assert starts(load_song(out), 1) == [3, 29, 50, 75]
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (
+        "quantize: grid 1/16, strength 50 %, swing 66.67 %, exclude within 10 %, keep-length"
+    )
 
 
 def test_dry_run_writes_nothing(tmp_path, capsys):

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.quantize_options import add_quantize_options, settings_from_args
+from app.quantize_options import add_quantize_options, settings_from_args, settings_summary
 from engine.errors import QuantaError
 from engine.quantize.apply import NoteFilter, quantize_song
 
@@ -205,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     flt = note_filter(args)
     pairs, batch = _plan(args)
+    print(f"quantize: {settings_summary(settings)}", flush=True)
     if not batch:
         src, dst = pairs[0]
         print(quantize_file(src, None if args.dry_run else dst, settings, flt))

@@ -37,7 +37,9 @@ class EngineLink(QObject):
         self.doc = document
         self.engine = engine
         self.outputs: list = []  # MidiSinks the engine plays to (we own and close them)
+        self.output_labels: list[str] = []  # what the user chose (the port we connect to)
         self.input = None
+        self.input_label = ""
         self.port_errors: list[str] = []
         self.error: str | None = None
         self._last_state = None
@@ -84,6 +86,7 @@ class EngineLink(QObject):
         for sink in self.outputs:
             _close(sink)
         self.outputs = []
+        self.output_labels = []
         if self.input is not None:
             _close(self.input)
             self.input = None
@@ -97,23 +100,25 @@ class EngineLink(QObject):
         except ImportError:
             self.port_errors.append("MIDI ports are not available in this build")
             return
-        opened = []
+        opened, labels = [], []
         for name in output_names:
             try:
                 opened.append(ports.open_output(name, api=api))
+                labels.append(name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
-        self.set_outputs(opened)
+        self.set_outputs(opened, labels)
         if input_name:
             try:
-                self.set_input(ports.open_input(input_name, api=api))
+                self.set_input(ports.open_input(input_name, api=api), input_name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
 
-    def set_outputs(self, sinks: list) -> None:
+    def set_outputs(self, sinks: list, labels: list[str] | None = None) -> None:
         """Play every track to ``sinks`` (replacing and closing the ones we had)."""
         old = self.outputs
         self.outputs = list(sinks)
+        self.output_labels = list(labels) if labels else [str(s.name) for s in sinks]
         if self.engine is not None:
             self.engine.set_outputs(self.outputs)
             self._apply_routes()
@@ -121,10 +126,11 @@ class EngineLink(QObject):
             if s not in self.outputs:
                 _close(s)
 
-    def set_input(self, source) -> None:
+    def set_input(self, source, label: str | None = None) -> None:
         if self.input is not None and self.input is not source:
             _close(self.input)
         self.input = source
+        self.input_label = label or (str(source.name) if source is not None else "")
         if self.engine is not None:
             self.engine.set_input(source)
 

@@ -360,8 +360,8 @@ class MainWindow(QMainWindow):
             "playing": state.playing,
             "recording": state.recording,
             "lateness_ms": p99 if n else None,
-            "outputs": [getattr(s, "name", "?") for s in self.link.outputs],
-            "inputs": [getattr(self.link.input, "name", "?")] if self.link.input else [],
+            "outputs": list(self.link.output_labels),
+            "inputs": [self.link.input_label] if self.link.input else [],
             "audio_device": getattr(self.link, "audio_device", None),
             "underruns": getattr(self.link, "underruns", 0),
         }

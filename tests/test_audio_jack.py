@@ -104,8 +104,10 @@ def test_panic_silences_at_once(portaudio_on_jack):
 
 
 def test_device_choice_errors_name_the_problem(portaudio_on_jack):
-    names = [d["name"] for d in audio.output_devices()]
-    assert names  # the JACK device
+    devices = audio.list_devices()  # what the settings dialog shows
+    jack = [d for d in devices if "JACK" in d.hostapi]
+    assert jack and jack[0].channels >= 2
+    assert audio.choose_device(jack[0].name) == jack[0].index
     with pytest.raises(DeviceError, match="no audio output device matches 'Nonexistent'"):
         audio.choose_device("Nonexistent")
     with pytest.raises(DeviceError, match="does not exist"):

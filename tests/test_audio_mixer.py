@@ -99,10 +99,3 @@ def test_builtin_synth_plays_its_own_drums():
     out = np.zeros((2, 512), np.float32)
     m.process(out)
     assert np.all(out[:, :100] == 0) and np.abs(out).max() > 0.05
-
-
-def test_device_listing_for_the_settings_dialog():
-    from engine import audio
-
-    devices = audio.list_devices()  # whatever this machine has (may be none)
-    assert all(d.name and d.channels > 0 for d in devices)

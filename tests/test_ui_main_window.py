@@ -476,3 +476,26 @@ def test_cli_with_a_broken_file_and_screenshot_exits_2_with_one_line(tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("quanta: error: bad.mid")
     assert not Path(tmp_path / "x.png").exists()
+
+
+def test_export_audio_renders_the_song_and_honours_mute(make_window, tmp_path):
+    import soundfile as sf
+
+    w = make_window()
+    full, muted = tmp_path / "full.wav", tmp_path / "muted.wav"
+    assert w.export_audio(full)
+    for i in (1, 2, 3):  # mute every track: the render must be silent
+        w.track_list.button(i, "mute").click()
+    assert w.export_audio(muted)
+    audio, rate = sf.read(full)
+    assert rate == 48000 and audio.shape[1] == 2
+    seconds = w.doc.song.tempo_map().tick_to_seconds(w.doc.song.length_ticks())
+    assert seconds < audio.shape[0] / rate < seconds + 4.0  # the song plus its release tail
+    rms = float(np.sqrt(np.mean(audio**2)))
+    assert rms > 0.01
+    silent, _ = sf.read(muted)
+    assert float(np.abs(silent).max()) < 1e-3  # only dither noise is left
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".wav") == [
+        "full.wav",
+        "muted.wav",
+    ]

@@ -15,6 +15,7 @@ non-blocking message box and the status bar; the song on screen is left as it wa
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,59 @@ def quantized_song(song: Song) -> Song:
             tr.notes = playback_notes(tr, song.ppq)
             tr.quantize = None
     return out
+
+
+def _volume_db(track: Track) -> float:
+    """The track list's volume (0–1, default 0.8 = unity) in dB for the mixer."""
+    from ui.track_list import DEFAULT_VOLUME, track_volume
+
+    v = track_volume(track)
+    return -120.0 if v <= 0 else 20.0 * math.log10(v / DEFAULT_VOLUME)
+
+
+def _instrument_spec(track: Track) -> str:
+    inst = track.extra.get("instrument")
+    if isinstance(inst, dict) and inst.get("format") and inst.get("format") != "builtin":
+        return f"{inst['format']}:{inst.get('ident', '')}"
+    return "builtin"
+
+
+def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
+    """Render ``song`` as it plays (instruments, volume, mute/solo from ``Track.extra``) to a
+    WAV/FLAC file, atomically. Raises QuantaError with one line on a bad plugin or path."""
+    import os
+    import tempfile
+
+    from engine.mixer import Mixer
+    from engine.plugins.loader import load_instrument
+    from engine.render import render_song, write_audio
+
+    block = 1024
+
+    def make_mixer(tracks: list[int]) -> Mixer:
+        mixer = Mixer(sample_rate, block)
+        for t in tracks:
+            tr = song.tracks[t]
+            strip = mixer.add_track(
+                tr.name or f"Track {t + 1}",
+                load_instrument(_instrument_spec(tr), sample_rate, block, probe=False),
+            )
+            m = mixer.tracks[strip]
+            m.volume_db = _volume_db(tr)
+            m.mute = bool(tr.extra.get("mute", False))
+            m.solo = bool(tr.extra.get("solo", False))
+        return mixer
+
+    audio, _stats = render_song(song, make_mixer, progress=progress)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".quanta-render-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write_audio(tmp, audio, sample_rate)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 class AddTracksCommand(QUndoCommand):
@@ -579,12 +633,8 @@ class MainWindow(QMainWindow):
         return True
 
     def export_audio(self, path: str | Path | None = None) -> bool:
-        """Render the song offline (engine.render) with a progress dialog that can cancel."""
-        try:
-            from engine import render
-        except ImportError:
-            self.show_error("Export audio: the offline renderer is not available in this build")
-            return False
+        """Render the song offline (engine.render: the same schedule and mixer as playback),
+        with a progress dialog that can cancel, and write it atomically."""
         if path is None:
             stem = self.doc.path.stem if self.doc.path else "Untitled"
             path, _ = QFileDialog.getSaveFileName(self, "Export Audio", f"{stem}.wav", AUDIO_FILTER)
@@ -594,21 +644,25 @@ class MainWindow(QMainWindow):
         progress.setWindowModality(Qt.WindowModal)
         progress.setMinimumDuration(300)
 
-        def on_progress(fraction: float) -> bool:
+        class Cancelled(Exception):
+            pass
+
+        def on_progress(fraction: float) -> None:
             progress.setValue(int(fraction * 1000))
             QApplication.processEvents()
-            return not progress.wasCanceled()
+            if progress.wasCanceled():
+                raise Cancelled
 
         try:
-            render.render_song_to_file(self.doc.song, path, progress=on_progress)
+            render_song_to_file(self.doc.song, path, progress=on_progress)
+        except Cancelled:
+            self.status.showMessage("Audio export cancelled", 4000)
+            return False
         except QuantaError as exc:
             self.show_error(str(exc))
             return False
         finally:
             progress.close()
-        if progress.wasCanceled():
-            self.status.showMessage("Audio export cancelled", 4000)
-            return False
         self.status.showMessage(f"Exported {Path(path).name}", 4000)
         return True
 

@@ -214,3 +214,37 @@ class Mixer:
             "master": db(self.master_peak),
             "limiter_db": self.limiter.gain_reduction_db if self.limiter else 0.0,
         }
+
+
+def build_mixer(
+    names: list[str],
+    instrument: str = "builtin",
+    effects: list[str] | None = None,
+    sample_rate: int = 48000,
+    max_block: int = 1024,
+    cache_path=None,
+    probe_timeout: float | None = None,
+) -> Mixer:
+    """A mixer with one strip per name, each with its own ``instrument`` (a plugin spec), and
+    ``effects`` (specs) on the master bus: what ``quanta render`` and live playback both use.
+
+    Third-party plugins are probed once in a child process (see :mod:`engine.plugins.scan`)
+    before anything is built, so a bad one fails here with a one-line error.
+    """
+    from engine.plugins.effects import make_effect
+    from engine.plugins.loader import load_instrument
+
+    opts = {"cache_path": cache_path, "timeout": probe_timeout}
+    load_instrument(instrument, sample_rate, max_block, **opts).close()
+    master = [make_effect(spec, sample_rate, max_block, **opts) for spec in effects or []]
+    mixer = Mixer(sample_rate, max_block)
+    try:
+        for name in names:
+            mixer.add_track(name, load_instrument(instrument, sample_rate, max_block, probe=False))
+    except Exception:
+        mixer.close()
+        for fx in master:
+            fx.close()
+        raise
+    mixer.master_effects = master
+    return mixer

@@ -95,9 +95,7 @@ def cmd_render(args) -> int:
     from app.commands.play import quantize_from_args
     from app.paths import plugin_cache_file
     from engine.midifile import load_song
-    from engine.mixer import Mixer
-    from engine.plugins.effects import make_effect
-    from engine.plugins.loader import load_instrument
+    from engine.mixer import Mixer, build_mixer
 
     _check_args(args)
     settings = quantize_from_args(args)
@@ -105,20 +103,18 @@ def cmd_render(args) -> int:
     if settings is not None:
         for t in song.tracks:
             t.quantize = settings
-    cache = plugin_cache_file()
     sr, block = args.rate, args.block
-    opts = {"cache_path": cache, "timeout": args.probe_timeout}
-    # Fail fast on a bad instrument/effect before rendering anything.
-    load_instrument(args.instrument, sr, block, **opts).close()
-    master_fx = [make_effect(spec, sr, block, **opts) for spec in args.effect]
 
     def make_mixer(tracks: list[int]) -> Mixer:
-        mixer = Mixer(sr, block)
-        for t in tracks:
-            inst = load_instrument(args.instrument, sr, block, probe=False)
-            mixer.add_track(song.tracks[t].name or f"Track {t + 1}", inst)
-        mixer.master_effects = master_fx
-        return mixer
+        return build_mixer(
+            [song.tracks[t].name or f"Track {t + 1}" for t in tracks],
+            args.instrument,
+            args.effect,
+            sr,
+            block,
+            cache_path=plugin_cache_file(),
+            probe_timeout=args.probe_timeout,
+        )
 
     bar = _ProgressBar(sys.stderr)
     show = args.progress or sys.stderr.isatty()

@@ -1,9 +1,11 @@
 """Audio output: the mixer played through a sounddevice (PortAudio) stream, fed by MIDI sinks.
 
-Live MIDI reaches instruments through :class:`TrackSink`, a ``MidiSink`` per mixer track: the
-engine calls ``send_at(when, data)`` up to ``lookahead`` seconds early; the sink stores the
-event in a preallocated ring (the producer side may take a lock; the audio callback never
-does). Each callback maps the engine clock onto the stream's sample clock and queues every
+Live MIDI reaches instruments through :class:`TrackSink`, a ``MidiSink`` per mixer strip:
+``AudioOutput.sink(i)`` is the sink of strip ``i`` (its instrument, plus its drum kit for
+channel 10), so the engine routes each song track to the sink of the strip built for it (see
+:func:`engine.mixer.build_mixer`). The engine calls ``send_at(when, data)`` up to
+``lookahead`` seconds early; the sink stores the event in a preallocated ring (the producer
+side may take a lock; the audio callback never does). Each callback maps the engine clock onto the stream's sample clock and queues every
 event due in the block at its exact sample offset, then runs :meth:`Mixer.process`.
 
 The clock mapping: an event at ``when`` is placed at the sample that is handed to the audio

@@ -53,10 +53,13 @@ def render_schedule(
     tail: float = 2.0,
     block: int | None = None,
     progress: Callable[[float], None] | None = None,
-) -> tuple[np.ndarray, RenderStats]:
+    on_block: Callable[[np.ndarray], None] | None = None,
+) -> tuple[np.ndarray | None, RenderStats]:
     """Render every row of ``schedule`` through ``mixer``; returns (2, frames) float32.
 
-    ``strips`` maps song tracks to mixer strips (rows of other tracks are skipped).
+    ``strips`` maps song tracks to mixer strips (rows of other tracks are skipped). With
+    ``on_block`` each rendered block is handed over instead (and ``None`` is returned), so a
+    long song streams to its file without being held in memory.
     """
     import time
 
@@ -68,7 +71,8 @@ def render_schedule(
     at = np.rint(rows["sec"] * sr).astype(np.int64)
     total = int(np.ceil((schedule.end_sec + max(tail, 0.0)) * sr))
     total = max(total, int(at.max()) + 1 if at.size else 0)
-    audio = np.zeros((2, total), dtype=np.float32)
+    audio = np.zeros((2, total), dtype=np.float32) if on_block is None else None
+    scratch = np.zeros((2, block), dtype=np.float32)
     status, d1, d2, track = rows["status"], rows["data1"], rows["data2"], rows["track"]
     bounds = np.searchsorted(at, np.arange(0, total + block, block), side="left")
     lut = np.full(int(rows["track"].max()) + 1 if rows.size else 1, -1, dtype=np.int64)
@@ -83,7 +87,10 @@ def render_schedule(
             mixer.queue(
                 int(strip_of[r]), int(at[r]) - start, int(status[r]), int(d1[r]), int(d2[r])
             )
-        mixer.process(audio[:, start : start + n])
+        buf = audio[:, start : start + n] if audio is not None else scratch[:, :n]
+        mixer.process(buf)
+        if on_block is not None:
+            on_block(buf)
         if progress is not None:
             frac = (start + n) / total
             if frac - last_report >= 0.01 or start + n == total:
@@ -98,13 +105,16 @@ def render_song(
     make_mixer: Callable[[list[int]], Mixer],
     tail: float = 2.0,
     progress: Callable[[float], None] | None = None,
-) -> tuple[np.ndarray, RenderStats]:
+    on_block: Callable[[np.ndarray], None] | None = None,
+) -> tuple[np.ndarray | None, RenderStats]:
     """Render a song; ``make_mixer(tracks)`` builds a mixer with one strip per listed track."""
     schedule = build_schedule(song)
     strips = track_map(schedule)
     mixer = make_mixer(list(strips))
     try:
-        return render_schedule(schedule, mixer, strips, tail=tail, progress=progress)
+        return render_schedule(
+            schedule, mixer, strips, tail=tail, progress=progress, on_block=on_block
+        )
     finally:
         mixer.close()
 
@@ -127,6 +137,75 @@ def to_pcm(
     return q.astype(np.int16 if bits == 16 else np.int32)
 
 
+class AudioWriter:
+    """Writes planar float blocks to WAV/FLAC as they come, quantized (and dithered) per block.
+
+    ``peak`` is the highest absolute float sample written. Use as a context manager.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        sample_rate: int,
+        bit_depth: str = "16",
+        dither: str | None = None,
+        seed: int | None = None,
+    ):
+        import soundfile as sf
+
+        if bit_depth not in BIT_DEPTHS:
+            raise DeviceError(
+                f"bit depth must be one of {', '.join(BIT_DEPTHS)}, not {bit_depth!r}"
+            )
+        ext = os.path.splitext(str(path))[1].lower()
+        fmt = {".wav": "WAV", ".flac": "FLAC"}.get(ext)
+        if fmt is None:
+            raise DeviceError(f"{path}: output must end in .wav or .flac")
+        if fmt == "FLAC" and bit_depth == "32f":
+            raise DeviceError(f"{path}: FLAC cannot hold 32-bit float; use --bit-depth 16 or 24")
+        if dither is None:
+            dither = "tpdf" if bit_depth == "16" else "none"
+        if dither not in DITHERS:
+            raise DeviceError(f"dither must be one of {', '.join(DITHERS)}, not {dither!r}")
+        self.path = path
+        self.bit_depth = bit_depth
+        self.dither = dither
+        self.peak = 0.0
+        self._rng = np.random.default_rng(seed)
+        subtype = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}[bit_depth]
+        try:
+            self._file = sf.SoundFile(
+                str(path), "w", samplerate=sample_rate, channels=2, subtype=subtype, format=fmt
+            )
+        except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+            raise DeviceError(f"{path}: cannot write audio file ({exc})") from None
+
+    def write(self, block: np.ndarray) -> None:
+        """Append a (2, n) float block."""
+        if block.size:
+            self.peak = max(self.peak, float(np.abs(block).max()))
+        frames = block.T
+        if self.bit_depth == "32f":
+            data = np.ascontiguousarray(frames, dtype=np.float32)
+        elif self.bit_depth == "16":
+            data = to_pcm(frames, 16, self.dither, self._rng)
+        else:  # soundfile maps int32 to 24 bits by its top three bytes
+            data = to_pcm(frames, 24, self.dither, self._rng) << 8
+        try:
+            self._file.write(data)
+        except (OSError, RuntimeError) as exc:
+            raise DeviceError(f"{self.path}: cannot write audio file ({exc})") from None
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> AudioWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def write_audio(
     path: str | os.PathLike,
     audio: np.ndarray,
@@ -137,27 +216,5 @@ def write_audio(
 ) -> None:
     """Write (2, frames) float audio as WAV or FLAC (by extension). Dither defaults to TPDF at
     16 bits and none at 24 (its noise floor is already below any DAC's)."""
-    import soundfile as sf
-
-    if bit_depth not in BIT_DEPTHS:
-        raise DeviceError(f"bit depth must be one of {', '.join(BIT_DEPTHS)}, not {bit_depth!r}")
-    ext = os.path.splitext(str(path))[1].lower()
-    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(ext)
-    if fmt is None:
-        raise DeviceError(f"{path}: output must end in .wav or .flac")
-    if fmt == "FLAC" and bit_depth == "32f":
-        raise DeviceError(f"{path}: FLAC cannot hold 32-bit float; use --bit-depth 16 or 24")
-    if dither is None:
-        dither = "tpdf" if bit_depth == "16" else "none"
-    frames = np.ascontiguousarray(audio.T)
-    rng = np.random.default_rng(seed)
-    if bit_depth == "32f":
-        data, subtype = frames.astype(np.float32), "FLOAT"
-    elif bit_depth == "16":
-        data, subtype = to_pcm(frames, 16, dither, rng), "PCM_16"
-    else:  # soundfile maps int32 to 24 bits by its top three bytes
-        data, subtype = to_pcm(frames, 24, dither, rng) << 8, "PCM_24"
-    try:
-        sf.write(str(path), data, sample_rate, subtype=subtype, format=fmt)
-    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
-        raise DeviceError(f"{path}: cannot write audio file ({exc})") from None
+    with AudioWriter(path, sample_rate, bit_depth, dither, seed) as writer:
+        writer.write(audio)

@@ -186,3 +186,14 @@ def test_cli_render_broken_midi_file(tmp_path, capsys):
     rc = main(["render", str(bad), "-o", str(tmp_path / "out.wav")])
     err = capsys.readouterr().err
     assert rc == 2 and "broken.mid" in err and "Traceback" not in err
+
+
+def test_streamed_render_equals_the_in_memory_one(tmp_path):
+    blocks = []
+    streamed, stats = render_song(
+        _test_song(), _builtin_mixer, tail=0.5, on_block=lambda b: blocks.append(b.copy())
+    )
+    assert streamed is None
+    whole, _ = render_song(_test_song(), _builtin_mixer, tail=0.5)
+    assert np.array_equal(np.concatenate(blocks, axis=1), whole)
+    assert stats.frames == whole.shape[1]

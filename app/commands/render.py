@@ -17,7 +17,7 @@ import tempfile
 import numpy as np
 
 from engine.errors import DeviceError
-from engine.render import BIT_DEPTHS, DITHERS, render_song, write_audio
+from engine.render import BIT_DEPTHS, DITHERS, AudioWriter, render_song
 
 
 def register(subparsers) -> None:
@@ -118,22 +118,30 @@ def cmd_render(args) -> int:
 
     bar = _ProgressBar(sys.stderr)
     show = args.progress or sys.stderr.isatty()
-    try:
-        audio, stats = render_song(song, make_mixer, tail=args.tail, progress=bar if show else None)
-    finally:
-        bar.finish()
+    # Stream blocks into a temporary file next to the output and rename it at the end: the
+    # song is never held in memory whole, and a failed render leaves no half-written file.
     folder = os.path.dirname(os.path.abspath(args.output))
     fd, tmp = tempfile.mkstemp(
         dir=folder, prefix=".quanta-render-", suffix=os.path.splitext(args.output)[1]
     )
     os.close(fd)
     try:
-        write_audio(tmp, audio, sr, args.bit_depth, args.dither)
+        with AudioWriter(tmp, sr, args.bit_depth, args.dither) as writer:
+            try:
+                _, stats = render_song(
+                    song,
+                    make_mixer,
+                    tail=args.tail,
+                    progress=bar if show else None,
+                    on_block=writer.write,
+                )
+            finally:
+                bar.finish()
         os.replace(tmp, args.output)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    peak = writer.peak
     peak_db = 20 * np.log10(max(peak, 1e-9))
     dither = args.dither or ("tpdf" if args.bit_depth == "16" else "none")
     depth = "32-bit float" if args.bit_depth == "32f" else f"{args.bit_depth}-bit, dither {dither}"

@@ -499,3 +499,35 @@ def test_export_audio_renders_the_song_and_honours_mute(make_window, tmp_path):
         "full.wav",
         "muted.wav",
     ]
+
+
+def test_track_sound_choose_instrument_effect_and_parameters(make_window, qtbot, tmp_path):
+    from ui.settings_dialog import SettingsDialog
+
+    w = make_window()
+    d = SettingsDialog(w.settings, w.doc, track_index=3)
+    qtbot.addWidget(d)
+    assert d.track.currentData() == 3 and d.instrument.currentData() is None  # GM sounds
+    d.instrument.setCurrentIndex(d.instrument.findData("builtin:organ"))
+    names = [d.params.item(r, 0).text() for r in range(d.params.rowCount())]
+    assert "Volume" in names
+    d.params.cellWidget(names.index("Volume"), 1).setValue(0.5)
+    d.effect_choice.setCurrentIndex(d.effect_choice.findData("delay"))
+    d._add_effect()
+    assert d.effects.count() == 1 and d.params.rowCount() > 0  # the delay's parameters
+    d.accept()
+    inst = w.doc.song.tracks[3].extra["instrument"]
+    assert (inst["format"], inst["ident"]) == ("builtin", "organ")
+    assert inst["state"]["parameters"]["volume"] == 0.5
+    assert [(f["format"], f["ident"]) for f in w.doc.song.tracks[3].extra["effects"]] == [
+        ("stock", "delay")
+    ]
+    assert w.track_list.item(2, 2).text() == "Quanta Synth: organ"
+    # It is the song's sound: saved in the project, rendered, and undoable.
+    path = tmp_path / "sound.quanta"
+    assert w.save_as(path)
+    assert load_project(path).song.tracks[3].extra["instrument"]["ident"] == "organ"
+    assert w.export_audio(tmp_path / "organ.wav")
+    w.doc.undo_stack.undo()
+    w.doc.undo_stack.undo()
+    assert "instrument" not in w.doc.song.tracks[3].extra

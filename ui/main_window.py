@@ -93,11 +93,22 @@ def _volume_db(track: Track) -> float:
     return -120.0 if v <= 0 else 20.0 * math.log10(v / DEFAULT_VOLUME)
 
 
-def _instrument_spec(track: Track) -> str:
+def _sound(track: Track, sample_rate: int, block: int):
+    """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
+    from engine.plugins.loader import load_instrument
+    from ui.settings_dialog import load_plugin
+
     inst = track.extra.get("instrument")
-    if isinstance(inst, dict) and inst.get("format") and inst.get("format") != "builtin":
-        return f"{inst['format']}:{inst.get('ident', '')}"
-    return "builtin"
+    if isinstance(inst, dict) and inst.get("format"):
+        instrument = load_plugin(dict(inst, kind="instrument"), sample_rate, block)
+    else:
+        instrument = load_instrument("builtin", sample_rate, block, probe=False)
+    effects = [
+        load_plugin(dict(fx, kind="effect"), sample_rate, block)
+        for fx in track.extra.get("effects") or []
+        if isinstance(fx, dict) and fx.get("format")
+    ]
+    return instrument, effects
 
 
 def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
@@ -107,7 +118,6 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
     import tempfile
 
     from engine.mixer import Mixer
-    from engine.plugins.loader import load_instrument
     from engine.render import render_song, write_audio
 
     block = 1024
@@ -116,10 +126,8 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
         mixer = Mixer(sample_rate, block)
         for t in tracks:
             tr = song.tracks[t]
-            strip = mixer.add_track(
-                tr.name or f"Track {t + 1}",
-                load_instrument(_instrument_spec(tr), sample_rate, block, probe=False),
-            )
+            instrument, effects = _sound(tr, sample_rate, block)
+            strip = mixer.add_track(tr.name or f"Track {t + 1}", instrument, effects)
             m = mixer.tracks[strip]
             m.volume_db = _volume_db(tr)
             m.mute = bool(tr.extra.get("mute", False))

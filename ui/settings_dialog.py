@@ -10,6 +10,9 @@ the sound server, which is slow and which nothing else in the dialog needs.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QComboBox,
@@ -60,24 +63,69 @@ def _port_names(kind: str, api: str) -> tuple[list[str], str]:
     return [p if isinstance(p, str) else str(getattr(p, "name", p)) for p in found], ""
 
 
-def _plugins(kind: str) -> list:
-    """PluginInfo of every ``kind`` ("instrument"/"effect") the plugin host offers."""
+@dataclass(frozen=True)
+class PluginChoice:
+    """One entry of the plugin host's list (``quanta plugins``): what a track can use."""
+
+    name: str
+    kind: str  #: "instrument" or "effect"
+    format: str  #: builtin, stock, lv2, vst3 or sf2
+    ident: str  #: program, stock effect name, URI or path
+
+    @property
+    def spec(self) -> str:
+        """What engine.plugins.loader / effects load: builtin:PROG, a stock name, lv2:URI..."""
+        return self.ident if self.format == "stock" else f"{self.format}:{self.ident}"
+
+
+def host_plugins() -> list[PluginChoice]:
+    """Every working instrument and effect, from the plugin host's (cached) scan."""
     try:
-        from engine.plugins import list_plugins
+        from app.commands.plugins import collect
     except ImportError:
         return []
     try:
-        return [p for p in list_plugins() if p.kind == kind]
-    except QuantaError:
+        groups = collect()
+    except (QuantaError, OSError):
         return []
+    out = []
+    for fmt, entries in groups.items():
+        for e in entries:
+            spec = str(e.get("spec", ""))
+            if not e.get("ok") or ":" not in spec and fmt != "stock":
+                continue  # failed probes, and the drum kit (it follows channel 10 by itself)
+            name = str(e.get("name", spec))
+            if fmt == "builtin":
+                name = f"Quanta Synth: {spec.partition(':')[2]}"
+            fmt_, ident = ("stock", spec) if fmt == "stock" else spec.split(":", 1)
+            out.append(PluginChoice(name, str(e.get("kind")), fmt_, ident))
+    return out
 
 
-def plugin_entry(info, state: dict | None = None) -> dict:
+def load_plugin(entry: dict, sample_rate: int = 48000, max_block: int = 1024):
+    """Load a stored instrument/effect (``Track.extra`` form) with its saved state applied."""
+    fmt, ident = entry["format"], entry.get("ident", "")
+    spec = ident if fmt == "stock" else f"{fmt}:{ident}" if ident else fmt
+    if entry.get("kind") == "effect":
+        from engine.plugins.effects import make_effect
+
+        plugin = make_effect(spec, sample_rate, max_block)
+    else:
+        from engine.plugins.loader import load_instrument
+
+        plugin = load_instrument(spec, sample_rate, max_block, probe=False)
+    if entry.get("state"):
+        plugin.set_state(entry["state"])
+    return plugin
+
+
+def plugin_entry(choice: PluginChoice, state: dict | None = None) -> dict:
     """How a chosen plugin is stored in ``Track.extra`` (and so in the project file)."""
     return {
-        "name": info.name,
-        "format": info.format,
-        "ident": info.ident,
+        "name": choice.name,
+        "kind": choice.kind,
+        "format": choice.format,
+        "ident": choice.ident,
         "state": dict(state or {}),
     }
 
@@ -245,26 +293,30 @@ class SettingsDialog(QDialog):
         self.instrument = QComboBox()
         self.instrument.setToolTip("The instrument plugin that plays this track")
         self.instrument.addItem(GM_BUILTIN, None)
-        self._instruments = _plugins("instrument")
+        self._plugins = host_plugins()
+        self._instruments = [p for p in self._plugins if p.kind == "instrument"]
         for info in self._instruments:
-            self.instrument.addItem(f"{info.name} ({info.format})", info.ident)
+            self.instrument.addItem(f"{info.name} ({info.format})", info.spec)
         form.addRow("Track", self.track)
         form.addRow("Instrument", self.instrument)
         lay.addLayout(form)
         lay.addWidget(QLabel("Effects (in order)"))
         row = QHBoxLayout()
         self.effects = QListWidget()
-        self.effects.setToolTip("Effects after the instrument, top to bottom")
+        self.effects.setToolTip(
+            "Effects after the instrument, top to bottom; select one to edit it"
+        )
+        self.effects.currentRowChanged.connect(self._effect_selected)
         row.addWidget(self.effects, 1)
         side = QVBoxLayout()
         self.effect_choice = QComboBox()
-        self._effects = _plugins("effect")
+        self._effects = [p for p in self._plugins if p.kind == "effect"]
         for info in self._effects:
-            self.effect_choice.addItem(info.name, info.ident)
+            self.effect_choice.addItem(f"{info.name} ({info.format})", info.spec)
         add = QPushButton("Add")
         add.clicked.connect(self._add_effect)
         remove = QPushButton("Remove")
-        remove.clicked.connect(lambda: self.effects.takeItem(self.effects.currentRow()))
+        remove.clicked.connect(self._remove_effect)
         for x in (self.effect_choice, add, remove):
             side.addWidget(x)
         side.addStretch(1)
@@ -305,8 +357,12 @@ class SettingsDialog(QDialog):
         e = self._current_extra()
         inst = e["instrument"]
         self.instrument.blockSignals(True)
-        ident = inst.get("ident") if isinstance(inst, dict) else None
-        self.instrument.setCurrentIndex(max(0, self.instrument.findData(ident)))
+        spec = (
+            PluginChoice("", "", inst.get("format", ""), inst.get("ident", "")).spec
+            if isinstance(inst, dict)
+            else None
+        )
+        self.instrument.setCurrentIndex(max(0, self.instrument.findData(spec)))
         self.instrument.blockSignals(False)
         self.effects.clear()
         for fx in e["effects"]:
@@ -314,18 +370,32 @@ class SettingsDialog(QDialog):
         self._show_parameters(inst)
 
     def _instrument_chosen(self) -> None:
-        ident = self.instrument.currentData()
+        spec = self.instrument.currentData()
         e = self._current_extra()
-        info = next((p for p in self._instruments if p.ident == ident), None)
+        info = next((p for p in self._instruments if p.spec == spec), None)
         e["instrument"] = plugin_entry(info) if info is not None else None
         self._show_parameters(e["instrument"])
 
     def _add_effect(self) -> None:
-        info = next((p for p in self._effects if p.ident == self.effect_choice.currentData()), None)
+        spec = self.effect_choice.currentData()
+        info = next((p for p in self._effects if p.spec == spec), None)
         if info is None:
             return
         self._current_extra()["effects"].append(plugin_entry(info))
         self.effects.addItem(info.name)
+        self.effects.setCurrentRow(self.effects.count() - 1)
+
+    def _remove_effect(self) -> None:
+        row = self.effects.currentRow()
+        fx = self._current_extra()["effects"]
+        if 0 <= row < len(fx):
+            del fx[row]
+            self.effects.takeItem(row)
+
+    def _effect_selected(self, row: int) -> None:
+        fx = self._current_extra()["effects"]
+        if 0 <= row < len(fx):
+            self._show_parameters(fx[row])
 
     def _show_parameters(self, entry) -> None:
         """List the instrument's parameters with editable values (stored in its state)."""
@@ -333,12 +403,8 @@ class SettingsDialog(QDialog):
         if not isinstance(entry, dict):
             return
         try:
-            from engine.plugins import load_plugin
-        except ImportError:
-            return
-        try:
-            plugin = load_plugin(entry["ident"], sample_rate=48000, max_block=256)
-        except (QuantaError, TypeError) as exc:
+            plugin = load_plugin(entry)
+        except QuantaError as exc:
             self.sound_note.setText(f"{entry.get('name')}: {exc}")
             return
         try:
@@ -350,7 +416,9 @@ class SettingsDialog(QDialog):
         for row, p in enumerate(params):
             self.params.setItem(row, 0, QTableWidgetItem(p.name))
             spin = QDoubleSpinBox()
-            spin.setRange(p.minimum, p.maximum)
+            lo = p.minimum if math.isfinite(p.minimum) else -1e6
+            hi = p.maximum if math.isfinite(p.maximum) else 1e6
+            spin.setRange(lo, hi)
             spin.setDecimals(3)
             spin.setValue(float(values.get(p.ident, p.value)))
             spin.setToolTip(f"{p.name}: {p.minimum:g}–{p.maximum:g}, default {p.default:g}")

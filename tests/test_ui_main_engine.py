@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine.demo import demo_song
 from tests.jack_tools import ExternalMidiRecorder, unmatched_notes
+from tests.test_audio_jack import portaudio_on_jack  # noqa: F401 - PortAudio on the server
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
@@ -37,6 +38,7 @@ def window(qtbot, tmp_path, monkeypatch, recorder):
     settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
     settings.setValue("midi/api", "jack")
     settings.setValue("midi/output", recorder.port_name)
+    settings.setValue("audio/enabled", "false")  # MIDI only here; sound has its own test
     w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
     w.show()
     qtbot.waitExposed(w)
@@ -108,3 +110,30 @@ def test_a_muted_track_sends_nothing(window, recorder, qtbot):
     events = recorder.finish()
     channels = {d[0] & 0x0F for _f, d in events if 0x80 <= d[0] < 0xA0}
     assert channels == {0, 1}  # keys and bass only: no channel-10 drums
+
+
+@pytest.mark.usefixtures("portaudio_on_jack")
+def test_sound_through_the_audio_device_on_jack(qtbot, tmp_path, monkeypatch):
+    """With audio on, the window opens the JACK audio device and reports it by name."""
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
+    create_app()
+    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
+    settings.setValue("audio/enabled", "true")
+    settings.setValue("audio/block_size", 256)
+    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
+    try:
+        w.show()
+        assert w.link.audio is not None, w.link.audio_error
+        qtbot.mouseClick(w.transport.play, Qt.LeftButton)
+        qtbot.waitUntil(lambda: w.link.state().tick >= PPQ, timeout=10000)
+        w.stop()
+        qtbot.waitUntil(lambda: w.link.audio.callbacks > 50, timeout=5000)
+        w._refresh_status()
+        assert w.status.audio.text().startswith("Audio: ")
+        assert "48000 Hz · 256 frames" in w.status.audio.text()
+        assert w.status.underruns.text() == f"Underruns: {w.link.underruns}"
+        peak = max(float(t.peak.max()) for t in w.link.audio.mixer.tracks)
+        assert peak > 0.01  # the instruments really played the song
+    finally:
+        w.doc.undo_stack.setClean()
+        w.close()  # closes the stream before the fixture detaches PortAudio from the server

@@ -14,12 +14,45 @@ running without it.
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.errors import QuantaError
 from ui.song_document import SongDocument
 
 POLL_HZ = 30
+MIXER_BLOCK = 1024
+
+
+def volume_db(track) -> float:
+    """The track list's volume (0–1, default 0.8 = unity) in dB for the mixer."""
+    from ui.track_list import DEFAULT_VOLUME, track_volume
+
+    v = track_volume(track)
+    return -120.0 if v <= 0 else 20.0 * math.log10(v / DEFAULT_VOLUME)
+
+
+def track_sound(track, sample_rate: int, block: int):
+    """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
+    from engine.plugins.loader import load_instrument
+    from ui.settings_dialog import load_plugin
+
+    inst = track.extra.get("instrument")
+    if isinstance(inst, dict) and inst.get("format"):
+        instrument = load_plugin(dict(inst, kind="instrument"), sample_rate, block)
+    else:
+        instrument = load_instrument("builtin", sample_rate, block, probe=False)
+    effects = [
+        load_plugin(dict(fx, kind="effect"), sample_rate, block)
+        for fx in track.extra.get("effects") or []
+        if isinstance(fx, dict) and fx.get("format")
+    ]
+    return instrument, effects
+
+
+def _sound_key(track) -> str:
+    return repr((track.extra.get("instrument"), track.extra.get("effects")))
 
 
 class EngineLink(QObject):
@@ -42,6 +75,13 @@ class EngineLink(QObject):
         self.input_label = ""
         self.port_errors: list[str] = []
         self.error: str | None = None
+        self.audio = None  # engine.audio.AudioOutput while sound is on
+        self.audio_device: str | None = None
+        self.audio_error = ""
+        self._audio_conf: tuple | None = None
+        self._audio_sinks: dict[int, object] = {}
+        self._strips: dict[int, int] = {}
+        self._sound_keys: list[str] = []
         self._last_state = None
         self._song_pending = False
         self._timer = QTimer(self)
@@ -83,6 +123,7 @@ class EngineLink(QObject):
             finally:
                 self.engine.shutdown()
             self.engine = None
+        self._close_audio()
         for sink in self.outputs:
             _close(sink)
         self.outputs = []
@@ -134,6 +175,65 @@ class EngineLink(QObject):
         if self.engine is not None:
             self.engine.set_input(source)
 
+    # -- audio ------------------------------------------------------------------------------
+    def start_audio(self, device: str | None, rate: int, block: int) -> bool:
+        """Play every track through its instrument on the audio device; False (with
+        :attr:`audio_error`, said once) when there is no device or it cannot open."""
+        self._audio_conf = (device, rate, block)
+        self.audio_error = ""
+        try:
+            from engine.audio import AudioOutput, audio_available, output_devices
+            from engine.mixer import Mixer
+
+            ok, why = audio_available()
+            if not ok:
+                self.audio_error = why
+                return False
+            mixer = Mixer(rate, max(MIXER_BLOCK, block))
+            strips = {}
+            for i, tr in enumerate(self.doc.song.tracks):
+                if tr.notes.size:
+                    inst, fx = track_sound(tr, rate, mixer.max_block)
+                    strips[i] = mixer.add_track(tr.name or f"Track {i + 1}", inst, fx)
+                    mixer.tracks[strips[i]].volume_db = volume_db(tr)
+            out = AudioOutput(mixer, device, rate, block)
+            out.start()
+        except QuantaError as exc:
+            self.audio_error = str(exc)
+            return False
+        self.audio = out
+        index = out.stream.device if out.stream is not None else None
+        names = {d["index"]: d["name"] for d in output_devices()}
+        self.audio_device = names.get(index, str(device or "default"))
+        self._strips = strips
+        self._audio_sinks = {i: out.sink(s) for i, s in strips.items()}
+        self._sound_keys = self._keys()
+        self._apply_routes()
+        return True
+
+    def _keys(self) -> list[str]:
+        return [_sound_key(t) for t in self.doc.song.tracks]
+
+    def _restart_audio(self) -> None:
+        conf = self._audio_conf
+        self._close_audio()
+        if conf is not None:
+            self.start_audio(*conf)
+
+    def _close_audio(self) -> None:
+        audio, self.audio = self.audio, None
+        self._audio_sinks = {}
+        self.audio_device = None
+        if audio is not None:
+            if self.engine is not None:
+                self._apply_routes()  # the engine stops sending to the old sinks first
+            audio.close()
+            audio.mixer.close()
+
+    @property
+    def underruns(self) -> int:
+        return int(self.audio.underruns) if self.audio is not None else 0
+
     # -- forwarding the document ----------------------------------------------------------
     def _song_changed(self, *_):
         if self.engine is None or self._song_pending:
@@ -145,6 +245,8 @@ class EngineLink(QObject):
         self._song_pending = False
         if self.engine is not None:
             self.engine.set_song(self.doc.song)
+            if self.audio is not None and self._sound_keys != self._keys():
+                self._restart_audio()
             self._apply_routes()
 
     def _track_changed(self, index: int) -> None:
@@ -153,6 +255,11 @@ class EngineLink(QObject):
         track = self.doc.song.tracks[index]
         if self._song_pending:
             return  # the whole song is on its way
+        if self.audio is not None:
+            if self._sound_keys != self._keys():
+                self._restart_audio()  # another instrument or effect chain
+            elif index in self._strips:  # a float store the audio thread reads as a whole
+                self.audio.mixer.tracks[self._strips[index]].volume_db = volume_db(track)
         try:
             self.engine.set_track_quantize(index, track.quantize)
         except QuantaError:
@@ -167,7 +274,10 @@ class EngineLink(QObject):
         soloing = any(t.extra.get("solo") for t in tracks)
         for i, t in enumerate(tracks):
             audible = not t.extra.get("mute") and (not soloing or t.extra.get("solo"))
-            self.engine.set_outputs(self.outputs if audible else [], track=i)
+            sinks = list(self.outputs)
+            if i in self._audio_sinks:
+                sinks.append(self._audio_sinks[i])
+            self.engine.set_outputs(sinks if audible else [], track=i)
 
     # -- transport commands ---------------------------------------------------------------
     def play(self) -> None:

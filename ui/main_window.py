@@ -15,7 +15,6 @@ non-blocking message box and the status bar; the song on screen is left as it wa
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,7 @@ from engine.notes import STATUS_META
 from engine.project import Project, is_project_file, load_project, save_project
 from engine.song import META_TEMPO, Song, Track
 from ui.autosave import Autosaver, RecoveryFile, RecoveryStore
-from ui.engine_link import EngineLink
+from ui.engine_link import EngineLink, track_sound, volume_db
 from ui.song_document import SongDocument
 from ui.status import StatusPanel
 from ui.track_list import TrackList
@@ -85,32 +84,6 @@ def quantized_song(song: Song) -> Song:
     return out
 
 
-def _volume_db(track: Track) -> float:
-    """The track list's volume (0–1, default 0.8 = unity) in dB for the mixer."""
-    from ui.track_list import DEFAULT_VOLUME, track_volume
-
-    v = track_volume(track)
-    return -120.0 if v <= 0 else 20.0 * math.log10(v / DEFAULT_VOLUME)
-
-
-def _sound(track: Track, sample_rate: int, block: int):
-    """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
-    from engine.plugins.loader import load_instrument
-    from ui.settings_dialog import load_plugin
-
-    inst = track.extra.get("instrument")
-    if isinstance(inst, dict) and inst.get("format"):
-        instrument = load_plugin(dict(inst, kind="instrument"), sample_rate, block)
-    else:
-        instrument = load_instrument("builtin", sample_rate, block, probe=False)
-    effects = [
-        load_plugin(dict(fx, kind="effect"), sample_rate, block)
-        for fx in track.extra.get("effects") or []
-        if isinstance(fx, dict) and fx.get("format")
-    ]
-    return instrument, effects
-
-
 def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
     """Render ``song`` as it plays (instruments, volume, mute/solo from ``Track.extra``) to a
     WAV/FLAC file, atomically. Raises QuantaError with one line on a bad plugin or path."""
@@ -126,10 +99,10 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
         mixer = Mixer(sample_rate, block)
         for t in tracks:
             tr = song.tracks[t]
-            instrument, effects = _sound(tr, sample_rate, block)
+            instrument, effects = track_sound(tr, sample_rate, block)
             strip = mixer.add_track(tr.name or f"Track {t + 1}", instrument, effects)
             m = mixer.tracks[strip]
-            m.volume_db = _volume_db(tr)
+            m.volume_db = volume_db(tr)
             m.mute = bool(tr.extra.get("mute", False))
             m.solo = bool(tr.extra.get("solo", False))
         return mixer
@@ -410,8 +383,22 @@ class MainWindow(QMainWindow):
             self.link.open_ports([out] if out else [], inp or None, s.value("midi/api", "jack"))
             for err in self.link.port_errors:
                 self.status.showMessage(err, 10000)
+        self._start_audio()
         self._refresh_status()
         return True
+
+    def _start_audio(self) -> None:
+        """Sound through the audio device (Settings → Audio), unless turned off there."""
+        s = self.settings
+        if str(s.value("audio/enabled", "true")).lower() in ("false", "0", "no"):
+            return
+        self.link.start_audio(
+            str(s.value("audio/device", "") or "") or None,
+            int(s.value("audio/rate", 48000)),
+            int(s.value("audio/block_size", 256)),
+        )
+        if self.link.audio_error:
+            self.status.showMessage(self.link.audio_error, 10000)
 
     def _status_snapshot(self) -> dict | None:
         state = self.link.state()
@@ -424,8 +411,10 @@ class MainWindow(QMainWindow):
             "lateness_ms": p99 if n else None,
             "outputs": list(self.link.output_labels),
             "inputs": [self.link.input_label] if self.link.input else [],
-            "audio_device": getattr(self.link, "audio_device", None),
-            "underruns": getattr(self.link, "underruns", 0),
+            "audio_device": self.link.audio_device,
+            "sample_rate": self.link.audio.sample_rate if self.link.audio else None,
+            "block_size": self.link.audio.block_size if self.link.audio else None,
+            "underruns": self.link.underruns,
         }
 
     def _refresh_status(self) -> None:

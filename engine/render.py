@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.errors import DeviceError
 from engine.mixer import Mixer
+from engine.plugins.fpenv import preserved_fp_env
 from engine.schedule import KIND_SYSEX, Schedule, build_schedule
 from engine.song import Song
 
@@ -59,8 +60,14 @@ def render_schedule(
 
     ``strips`` maps song tracks to mixer strips (rows of other tracks are skipped). With
     ``on_block`` each rendered block is handed over instead (and ``None`` is returned), so a
-    long song streams to its file without being held in memory.
+    long song streams to its file without being held in memory. Plugins run in this (non-audio)
+    thread here, so its floating-point mode is restored afterwards (see engine.plugins.fpenv).
     """
+    with preserved_fp_env():
+        return _render_blocks(schedule, mixer, strips, tail, block, progress, on_block)
+
+
+def _render_blocks(schedule, mixer, strips, tail, block, progress, on_block):
     import time
 
     t0 = time.perf_counter()

@@ -32,6 +32,7 @@ from engine.plugins.base import (
     Parameter,
     PluginInfo,
 )
+from engine.plugins.fpenv import preserved_fp_env
 
 LV2 = "http://lv2plug.in/ns/lv2core#"
 ATOM = "http://lv2plug.in/ns/ext/atom#"
@@ -357,7 +358,8 @@ class _LV2Core:
         self.ports = _ports(w, plugin)
         self.host = _Host(sample_rate, max_block)
         self.max_block = max_block
-        ptr = w.lib.lilv_plugin_instantiate(plugin, float(sample_rate), self.host.features)
+        with preserved_fp_env():
+            ptr = w.lib.lilv_plugin_instantiate(plugin, float(sample_rate), self.host.features)
         if not ptr:
             raise DeviceError(f"LV2 plugin {desc['name']} failed to instantiate")
         self.ptr = ptr
@@ -401,7 +403,8 @@ class _LV2Core:
         if self.atom_in is not None:
             self._prepare_atom(self.atom_in, out=False)
         if self.d.activate:
-            C.CFUNCTYPE(None, C.c_void_p)(self.d.activate)(self.handle)
+            with preserved_fp_env():
+                C.CFUNCTYPE(None, C.c_void_p)(self.d.activate)(self.handle)
         self.active = True
 
     def _prepare_atom(self, buf: np.ndarray, out: bool) -> None:

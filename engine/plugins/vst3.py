@@ -15,6 +15,7 @@ import numpy as np
 from engine.errors import DeviceError
 from engine.plugins.base import KIND_EFFECT, KIND_INSTRUMENT, Instrument, PluginInfo
 from engine.plugins.effects import PedalboardEffect
+from engine.plugins.fpenv import preserved_fp_env
 
 VST3_DIRS = ("~/.vst3", "/usr/lib/vst3", "/usr/local/lib/vst3", "/usr/lib/x86_64-linux-gnu/vst3")
 
@@ -37,7 +38,8 @@ def _load(path: str):
     except ImportError:
         raise DeviceError("VST3 support needs the pedalboard package") from None
     try:
-        return pedalboard.load_plugin(path)
+        with preserved_fp_env():
+            return pedalboard.load_plugin(path)
     except (ImportError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DeviceError(f"VST3 plugin {os.path.basename(path)} failed to load: {first}") from None

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from engine.demo import demo_song
-from tests.jack_tools import ExternalMidiRecorder, unmatched_notes
+from tests.jack_tools import ExternalMidiRecorder, ExternalMidiSender, unmatched_notes
 from tests.test_audio_jack import portaudio_on_jack  # noqa: F401 - PortAudio on the server
 from ui.app import create_app
 from ui.autosave import RecoveryStore
@@ -137,3 +137,51 @@ def test_sound_through_the_audio_device_on_jack(qtbot, tmp_path, monkeypatch):
     finally:
         w.doc.undo_stack.setClean()
         w.close()  # closes the stream before the fixture detaches PortAudio from the server
+
+
+def test_record_takes_midi_in_as_a_new_undoable_track(qtbot, tmp_path, monkeypatch, jack_server):
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
+    sender = ExternalMidiSender(servername=jack_server.name)
+    create_app()
+    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
+    settings.setValue("midi/api", "jack")
+    settings.setValue("midi/input", sender.port_name)
+    settings.setValue("audio/enabled", "false")
+    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
+    try:
+        w.show()
+        assert w.link.input is not None, w.link.port_errors
+        w._refresh_status()
+        assert w.status.ports.text().endswith(f"MIDI in: {sender.port_name}")
+        tracks_before = len(w.doc.song.tracks)
+        qtbot.mouseClick(w.transport.record, Qt.LeftButton)  # arms and starts playing
+        qtbot.waitUntil(lambda: w.link.state().playing, timeout=5000)
+        rate = 48000
+        sender.send(
+            [
+                (0, bytes((0x90, 60, 100))),
+                (rate // 10, bytes((0x80, 60, 0))),  # 0.1 s long
+                (rate // 5, bytes((0x90, 64, 90))),  # 0.2 s after the first
+                (rate * 3 // 10, bytes((0x80, 64, 0))),
+            ]
+        )
+        qtbot.wait(200)
+        qtbot.mouseClick(w.transport.stop, Qt.LeftButton)
+        qtbot.waitUntil(lambda: len(w.doc.song.tracks) == tracks_before + 1, timeout=5000)
+        take = w.doc.song.tracks[-1]
+        assert list(take.notes["pitch"]) == [60, 64]
+        assert list(take.notes["velocity"]) == [100, 90]
+        ticks_per_sec = 96 / 60 * PPQ  # the demo's tempo
+        lengths = take.notes["end"] - take.notes["start"]
+        assert np.all(np.abs(lengths - 0.1 * ticks_per_sec) <= 8)
+        gap = int(take.notes["start"][1] - take.notes["start"][0])
+        assert abs(gap - 0.2 * ticks_per_sec) <= 8
+        assert take.quantize == w.doc.edit_settings  # recorded raw, played quantized
+        assert not w.transport.record.isChecked()
+        assert w.doc.undo_stack.undoText() == "Record 1 take"
+        w.doc.undo_stack.undo()
+        assert len(w.doc.song.tracks) == tracks_before
+    finally:
+        w.doc.undo_stack.setClean()
+        w.close()
+        sender.close()

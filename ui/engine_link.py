@@ -81,6 +81,7 @@ class EngineLink(QObject):
         self._audio_conf: tuple | None = None
         self._audio_sinks: dict[int, object] = {}
         self._strips: dict[int, int] = {}
+        self._engine_tracks = 0  # tracks in the song the engine was last given
         self._sound_keys: list[str] = []
         self._last_state = None
         self._song_pending = False
@@ -101,6 +102,7 @@ class EngineLink(QObject):
                 self.engine = Engine(ppq_for_live=self.doc.ppq)
             self.engine.start()
             self.engine.set_song(self.doc.song)
+            self._engine_tracks = len(self.doc.song.tracks)
         except (QuantaError, OSError, ImportError, RuntimeError) as exc:
             self.error = str(exc) or type(exc).__name__
             self.engine = None
@@ -245,6 +247,7 @@ class EngineLink(QObject):
         self._song_pending = False
         if self.engine is not None:
             self.engine.set_song(self.doc.song)
+            self._engine_tracks = len(self.doc.song.tracks)
             if self.audio is not None and self._sound_keys != self._keys():
                 self._restart_audio()
             self._apply_routes()
@@ -255,6 +258,9 @@ class EngineLink(QObject):
         track = self.doc.song.tracks[index]
         if self._song_pending:
             return  # the whole song is on its way
+        if len(self.doc.song.tracks) != self._engine_tracks:
+            self._song_changed()  # tracks added or removed: the engine needs the whole song
+            return
         if self.audio is not None:
             if self._sound_keys != self._keys():
                 self._restart_audio()  # another instrument or effect chain

@@ -103,8 +103,11 @@ def grid_neighbours(t: float, settings: QuantizeSettings, ppq: int) -> tuple[flo
     origin = float(settings.offset)
     u = t - origin
     pair = 2.0 * g
-    k = math.floor(u / pair)
-    base = k * pair
+    base = math.floor(u / pair) * pair
+    if base > u:  # u/pair rounded up to a whole number (tiny negative u)
+        base -= pair
+    elif base + pair <= u:
+        base += pair
     mid = base + pair * settings.swing / 100.0
     if u < mid:
         return origin + base, origin + mid

@@ -91,3 +91,28 @@ class TrackedSink:
             except Exception as exc:
                 if self._on_error is not None:
                     self._on_error(self.name, exc)
+
+
+def wait_delivered(sink, timeout: float = 1.0) -> None:
+    """Before closing an output: give it time to send what it was handed early.
+
+    Outputs with lookahead hold events (the final note-offs among them) for their exact
+    frame; closing one at once would drop them and leave notes stuck. Uses the output's
+    ``pending()`` when it has one, else waits out its lookahead.
+    """
+    import time
+
+    lookahead = float(getattr(sink, "lookahead", 0.0) or 0.0)
+    pending = getattr(sink, "pending", None)
+    deadline = time.monotonic() + timeout
+    if callable(pending):
+        while time.monotonic() < deadline:
+            try:
+                if pending() <= 0:
+                    break
+            except Exception:
+                return
+            time.sleep(0.005)
+        time.sleep(0.01)  # the period that holds the last event
+    elif lookahead > 0:
+        time.sleep(min(timeout, lookahead + 0.01))

@@ -53,6 +53,7 @@ def main(argv=None) -> int:
     ap.add_argument("--notes", type=int, default=32)
     ap.add_argument("--bpm", type=float, default=240)
     ap.add_argument("--client", default="quanta-player")
+    ap.add_argument("--connect", help="connect the output to this JACK port")
     args = ap.parse_args(argv)
 
     from engine.transport import Engine
@@ -62,10 +63,16 @@ def main(argv=None) -> int:
 
         out = RtmidiJackOut(args.client)
         port = out.port_name
+        if args.connect:
+            import jack
+
+            helper = jack.Client(f"{args.client}-wire", no_start_server=True)
+            helper.connect(port, args.connect)
+            helper.close()
     else:
         from engine.jack_midi import JackMidiOutput
 
-        out = JackMidiOutput(client_name=args.client, port_name="out")
+        out = JackMidiOutput(args.connect, client_name=args.client, port_name="out")
         port = out.name
     song, _grid, _track = humanized_line(args.notes, args.bpm)
     print(f"READY {port}", flush=True)

@@ -97,8 +97,12 @@ def _ports():
 
 
 def close_quietly(port) -> None:
+    """Close a port after it delivered what it holds (final note-offs); never raise."""
     if port is None:
         return
+    from engine.sounding import wait_delivered
+
+    wait_delivered(port)
     try:
         port.close()
     except Exception as exc:  # closing must never hide the real outcome

@@ -185,3 +185,35 @@ def test_record_takes_midi_in_as_a_new_undoable_track(qtbot, tmp_path, monkeypat
         w.doc.undo_stack.setClean()
         w.close()
         sender.close()
+
+
+def test_choose_the_output_port_in_settings_then_play(qtbot, tmp_path, monkeypatch, recorder):
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
+    from ui.settings_dialog import SettingsDialog
+
+    create_app()
+    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
+    settings.setValue("audio/enabled", "false")
+    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
+    try:
+        w.show()
+        w._refresh_status()
+        assert w.status.ports.text() == "MIDI out: none — choose a port in Settings"
+        d = SettingsDialog(settings, w.doc, parent=w)
+        d.api.setCurrentIndex(d.api.findData("jack"))
+        outputs = [d.output.itemData(i) for i in range(d.output.count())]
+        assert recorder.port_name in outputs  # listed from the live JACK graph
+        d.output.setCurrentIndex(d.output.findData(recorder.port_name))
+        d.accept()
+        w.apply_device_settings()
+        assert w.status.ports.text() == f"MIDI out: {recorder.port_name}"
+        assert QSettings(settings.fileName(), QSettings.IniFormat).value("midi/output") == (
+            recorder.port_name
+        )
+        _play_until(w, qtbot, 2 * PPQ)
+        w.stop()
+        _stop(w, qtbot)
+        assert sum(1 for _f, d in recorder.finish() if d[0] & 0xF0 == 0x90) > 5
+    finally:
+        w.doc.undo_stack.setClean()
+        w.close()

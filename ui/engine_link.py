@@ -125,7 +125,7 @@ class EngineLink(QObject):
             finally:
                 self.engine.shutdown()
             self.engine = None
-        self._close_audio()
+        self.close_audio()
         for sink in self.outputs:
             _close(sink)
         self.outputs = []
@@ -170,12 +170,12 @@ class EngineLink(QObject):
                 _close(s)
 
     def set_input(self, source, label: str | None = None) -> None:
-        if self.input is not None and self.input is not source:
-            _close(self.input)
-        self.input = source
+        old, self.input = self.input, source
         self.input_label = label or (str(source.name) if source is not None else "")
         if self.engine is not None:
-            self.engine.set_input(source)
+            self.engine.set_input(source)  # detaches the old one's callback first
+        if old is not None and old is not source:
+            _close(old)
 
     # -- audio ------------------------------------------------------------------------------
     def start_audio(self, device: str | None, rate: int, block: int) -> bool:
@@ -218,11 +218,11 @@ class EngineLink(QObject):
 
     def _restart_audio(self) -> None:
         conf = self._audio_conf
-        self._close_audio()
+        self.close_audio()
         if conf is not None:
             self.start_audio(*conf)
 
-    def _close_audio(self) -> None:
+    def close_audio(self) -> None:
         audio, self.audio = self.audio, None
         self._audio_sinks = {}
         self.audio_device = None

@@ -818,12 +818,20 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.settings, self.doc, track_index, self)
         if dialog.exec():
-            out = str(self.settings.value("midi/output", "") or "")
-            inp = str(self.settings.value("midi/input", "") or "")
-            if self.link.running:
-                self.link.open_ports(
-                    [out] if out else [], inp or None, self.settings.value("midi/api")
-                )
-                for err in self.link.port_errors:
-                    self.status.showMessage(err, 10000)
-            self._refresh_status()
+            self.apply_device_settings()
+
+    def apply_device_settings(self) -> None:
+        """Reopen ports and the audio device from the saved settings (after Settings → OK)."""
+        if not self.link.running:
+            return
+        s = self.settings
+        out = str(s.value("midi/output", "") or "")
+        inp = str(s.value("midi/input", "") or "")
+        self.link.open_ports([out] if out else [], inp or None, s.value("midi/api", "jack"))
+        if not inp:
+            self.link.set_input(None)
+        for err in self.link.port_errors:
+            self.status.showMessage(err, 10000)
+        self.link.close_audio()
+        self._start_audio()
+        self._refresh_status()

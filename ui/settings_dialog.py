@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -41,6 +42,7 @@ KEY_MIDI_INPUT = "midi/input"
 KEY_AUDIO_DEVICE = "audio/device"
 KEY_AUDIO_RATE = "audio/rate"
 KEY_AUDIO_BLOCK = "audio/block_size"
+KEY_AUDIO_ENABLED = "audio/enabled"
 
 MIDI_APIS = (("jack", "JACK"), ("alsa", "ALSA"))
 RATES = (44100, 48000, 88200, 96000)
@@ -216,6 +218,14 @@ class SettingsDialog(QDialog):
     def _audio_tab(self) -> QWidget:
         w = QWidget()
         form = QFormLayout(w)
+        self.sound_on = QCheckBox("Play sound through the audio device")
+        self.sound_on.setToolTip(
+            "Off: Quanta only sends MIDI to the chosen port (use an external synth)"
+        )
+        self.sound_on.setChecked(
+            str(self.settings.value(KEY_AUDIO_ENABLED, "true")).lower() not in ("false", "0")
+        )
+        form.addRow(self.sound_on)
         self.device = QComboBox()
         self.device.setToolTip("The audio output the instruments play through")
         saved = str(self.settings.value(KEY_AUDIO_DEVICE, "") or "")
@@ -438,6 +448,7 @@ class SettingsDialog(QDialog):
         s.setValue(KEY_AUDIO_DEVICE, self.device.currentData() or "")
         s.setValue(KEY_AUDIO_RATE, int(self.rate.currentData()))
         s.setValue(KEY_AUDIO_BLOCK, int(self.block.currentData()))
+        s.setValue(KEY_AUDIO_ENABLED, "true" if self.sound_on.isChecked() else "false")
         s.sync()
         if self.doc is not None:
             for i, e in getattr(self, "_edits", {}).items():

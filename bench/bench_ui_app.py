@@ -149,6 +149,9 @@ def bench_engine_vs_gui(seconds: float) -> None:
                 settings = QSettings(str(tmp / "s.ini"), QSettings.IniFormat)
                 settings.setValue("midi/api", "jack")
                 settings.setValue("midi/output", rec.port_name)
+                # MIDI timing only: PortAudio attached to this short-lived server would abort
+                # the process at exit once the server is gone.
+                settings.setValue("audio/enabled", "false")
                 w = _window(tmp, settings, engine=True)
                 song = dense_song(int(seconds * 40))  # ~24 notes/s at 120 BPM: outlasts the run
                 from engine.project import Project

@@ -91,7 +91,7 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
     import tempfile
 
     from engine.mixer import Mixer
-    from engine.render import render_song, write_audio
+    from engine.render import AudioWriter, render_song
 
     block = 1024
 
@@ -107,12 +107,12 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
             m.solo = bool(tr.extra.get("solo", False))
         return mixer
 
-    audio, _stats = render_song(song, make_mixer, progress=progress)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".quanta-render-", suffix=path.suffix)
     os.close(fd)
     try:
-        write_audio(tmp, audio, sample_rate)
+        with AudioWriter(tmp, sample_rate) as writer:  # streamed: long songs stay small
+            render_song(song, make_mixer, progress=progress, on_block=writer.write)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

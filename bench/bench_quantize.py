@@ -7,10 +7,15 @@ quantize, save) under one third of the time mido takes just to parse the same fi
     .venv/bin/python bench/make_big_midi.py            # once: bench/data/big.mid
     .venv/bin/python bench/bench_quantize.py [--notes 1000000] [--repeat 7] [--no-mido]
     .venv/bin/python bench/bench_quantize.py --quick   # 100k notes, no end-to-end run
+    .venv/bin/python bench/bench_quantize.py --cold    # numba compile / cache-load cost
 
-Part of a 1M-note quantize beyond the arithmetic is the kernel handing out fresh pages for
-numpy's temporaries; try ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=2147483648``
-in the environment to see how much (on a busy shared machine the results were inconclusive).
+Run pinned (``taskset -c 1``; the script also pins itself unless --all-cores): the machine is
+shared, so each case reports the best and the median of --repeat runs, and the target line
+checks the slowest case's best time.
+
+The per-note arithmetic and the guards are numba kernels (engine/quantize/kernels.py) compiled
+with ``cache=True``: the first process after a code change compiles them (--cold measures it);
+later processes load them from ``__pycache__``.
 """
 
 from __future__ import annotations
@@ -85,16 +90,57 @@ def bench_memory(n: int, repeat: int) -> bool:
     notes = performance(n)
     scaled_note = "" if n == 1_000_000 else ", target checked scaled to 1M notes"
     print(f"quantize_notes on {n:,} notes at PPQ {PPQ} (best / median of {repeat}{scaled_note}):")
-    ok = True
+    worst_best, worst_label = 0.0, ""
     for label, settings in CASES.items():
-        quantize_notes(notes, settings, PPQ)  # warm the allocator
+        quantize_notes(notes, settings, PPQ)  # compile or load the kernels, warm the allocator
         best, med, res = best_ms(lambda s=settings: quantize_notes(notes, s, PPQ), repeat)
         scaled = best * 1_000_000 / n
         flag = "ok" if scaled < TARGET_MS else "OVER"
-        ok &= scaled < TARGET_MS
+        if scaled > worst_best:
+            worst_best, worst_label = scaled, label
         print(f"  {best:7.1f} / {med:7.1f} ms  {flag:4}  {label}")
         print(f"      {res.report.summary()}")
+    ok = worst_best < TARGET_MS
+    print(
+        f"TARGET quantize 1M notes < {TARGET_MS:.0f} ms on one core: slowest case best "
+        f"{worst_best:.1f} ms ({worst_label}) {'ok' if ok else 'OVER'}"
+    )
     return ok
+
+
+_COLD_SCRIPT = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+from engine.quantize.core import quantize_notes
+from engine.quantize.settings import QuantizeSettings
+from engine.notes import make_notes
+t1 = time.perf_counter()
+notes = make_notes([5, 30, 50], [20, 45, 70], [60, 60, 64])
+for ends in ("keep-length", "quantize-ends", "quantize-lengths", "keep-ends"):
+    quantize_notes(notes, QuantizeSettings(swing=58, ends=ends), 96)
+t2 = time.perf_counter()
+print(f"{(t1 - t0) * 1e3:.0f} {(t2 - t1) * 1e3:.0f}")
+"""
+
+
+def bench_cold() -> None:
+    """Process-level cost of the numba kernels: compiling them, then loading them cached."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("empty cache (compile)", "warm cache (load)"):
+            out = subprocess.run(
+                [sys.executable, "-c", _COLD_SCRIPT],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            print(
+                f"cold start, {label}: import {out[0]} ms, first quantize of each ends mode "
+                f"{out[1]} ms"
+            )
 
 
 def bench_end_to_end(path: Path, use_mido: bool) -> bool:
@@ -131,9 +177,13 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="100k notes, no end-to-end run")
     ap.add_argument("--all-cores", action="store_true", help="do not pin to one core")
     ap.add_argument("--memory-only", action="store_true", help="only the in-memory cases")
+    ap.add_argument("--cold", action="store_true", help="only the numba compile/load cost")
     args = ap.parse_args()
     if not args.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    if args.cold:
+        bench_cold()
+        return 0
     ok = bench_memory(100_000 if args.quick else args.notes, args.repeat)
     if not args.quick and not args.memory_only:
         if not args.file.exists():

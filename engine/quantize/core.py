@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.notes import NOTE_DTYPE
+from engine.quantize import kernels
 from engine.quantize.grid import Lattice, lattice, percent, round_half_up
 from engine.quantize.settings import QuantizeSettings
 
@@ -215,74 +216,72 @@ def _fix_ends(new_start, new_end, moved, settings, lat):
     return new_end, int(bad.sum())
 
 
-def _playing_order(start: np.ndarray, pitch_channel: np.ndarray) -> np.ndarray:
+def _playing_order(start: np.ndarray, voice: np.ndarray) -> np.ndarray:
     """Indices sorting by (start, pitch, channel); ties keep input order (the source order).
 
-    ``pitch_channel`` is ``pitch*16 + channel`` (int16).
-
-    One int64 key and a stable sort: quantized clips come in nearly sorted, which timsort
-    handles in a few ms for a million notes (a 3-key lexsort takes ~10x longer).
+    ``voice`` is ``pitch*16 + channel`` (int16). Quantized clips come in nearly sorted, which
+    a compiled insertion sort finishes in one pass; input far from sorted goes to a stable
+    sort of one packed int64 key, ticks too large to pack to a lexsort.
     """
     if start.size and max(abs(int(start.min())), abs(int(start.max()))) >= 2**51:
-        return np.lexsort((pitch_channel, start))  # ticks too large to pack into one key
-    key = start << 11
-    key |= pitch_channel
-    return np.argsort(key, kind="stable")
+        return np.lexsort((voice, start))
+    order = kernels.playing_order(start, voice)
+    if order is None:
+        key = start << 11
+        key |= voice
+        order = np.argsort(key, kind="stable")
+    return order
 
 
-def _guards(start, end, velocity, voice, moved):
-    """Guards 2 and 3 on contiguous columns in playing order.
+def _fast_positions(t, e, sel, settings, lat):
+    """The compiled equivalent of :func:`_new_positions` + :func:`_fix_ends` (int64 path)."""
+    s = percent(settings.strength)
+    ln, ld = lat.length_step.numerator, lat.length_step.denominator
+    len_fix = max(1, int(round_half_up(np.array([lat.length]), lat.scale)[0]))
+    params = (
+        lat.scale,
+        lat.pair,
+        lat.mid,
+        lat.origin,
+        lat.exclude,
+        2**62 if lat.catch is None else lat.catch,  # no distance reaches 2**62: all caught
+        lat.length,
+    )
+    has_sel = sel is not None
+    sel_arr = sel if has_sel else np.zeros(0, dtype=bool)
+    new_start, new_end, moved, counts = kernels.positions(
+        t,
+        e,
+        sel_arr,
+        has_sel,
+        params,
+        s.numerator,
+        s.denominator,
+        kernels.MODE_CODES[settings.ends],
+        ln,
+        ld,
+        len_fix,
+    )
+    selected, on_grid, within, caught, ends_fixed = (int(c) for c in counts)
+    cats = {
+        "on_grid": on_grid,
+        "excluded": within - on_grid,
+        "outside_catch": selected - caught - within,
+    }
+    return new_start, new_end, moved, cats, ends_fixed
 
-    Returns ``(end, velocity, keep, trimmed, merged)`` in playing order; ``end`` and
-    ``velocity`` are updated in place. ``voice`` identifies (pitch, channel); a stable radix sort on it groups each voice and keeps the playing
-    order inside it, so neighbours are compared with shifted slices. Merges are rare, so the
-    group reductions run on the few rows involved only; the full-length work is a handful of
-    vector compares.
-    """
-    n = start.size
-    keep = np.ones(n, dtype=bool)
-    if n < 2:
-        return end, velocity, keep, 0, 0
-    by_voice = np.argsort(voice, kind="stable")
-    s, e, vo, mv = start[by_voice], end[by_voice], voice[by_voice], moved[by_voice]
-    same_voice = vo[1:] == vo[:-1]  # row i+1 vs row i
-    same_start = same_voice & (s[1:] == s[:-1])
 
-    merged = 0
-    dups = np.flatnonzero(same_start) + 1  # rows that share a start with the row before
-    if dups.size:
-        rows = np.union1d(dups - 1, dups)  # every member of a same-start group
-        head_mask = ~np.isin(rows, dups)
-        heads = np.flatnonzero(head_mask)  # group starts, as positions in ``rows``
-        group = np.cumsum(head_mask) - 1
-        merge = np.logical_or.reduceat(mv[rows], heads)[group]
-        if merge.any():
-            members = rows[merge]
-            grp = group[merge]
-            first = np.flatnonzero(np.diff(grp, prepend=-1))  # first member of each group
-            v = velocity[by_voice[members]]
-            top_end = np.maximum.reduceat(e[members], first)
-            top_vel = np.maximum.reduceat(v, first)
-            # Every member takes the merged values so that the last one trims like the head.
-            e[members] = np.repeat(top_end, np.diff(np.append(first, members.size)))
-            mv[members] = True
-            velocity[by_voice[members[first]]] = top_vel
-            dropped = members[~np.isin(np.arange(members.size), first)]
-            keep[by_voice[dropped]] = False
-            merged = int(dropped.size)
-            last = np.append(first[1:], members.size) - 1
-            head_rows, last_rows = members[first], members[last]
-
-    over = same_voice & ~same_start & (e[:-1] > s[1:]) & (mv[:-1] | mv[1:])
-    idx = np.flatnonzero(over)
-    e[idx] = s[idx + 1]
-    trimmed = idx.size
-    if merged:
-        e[head_rows] = e[last_rows]  # the head takes the trim its group's last member got
-    end[by_voice[idx]] = e[idx]
-    if merged:
-        end[by_voice[head_rows]] = e[head_rows]
-    return end, velocity, keep, int(trimmed), merged
+def _positions(t, e, sel, settings, lat):
+    """New starts and ends with guard 1 applied, which notes moved, the start categories."""
+    if _work_dtype(t, e, lat, percent(settings.strength).denominator) is np.int64:
+        return _fast_positions(t, e, sel, settings, lat)
+    new_start, new_end, cats = _new_positions(t, e, sel, settings, lat)
+    new_start = new_start.astype(np.int64)
+    new_end = new_end.astype(np.int64)
+    moved = new_start != t
+    moved |= new_end != e
+    new_end, ends_fixed = _fix_ends(new_start, new_end, moved, settings, lat)
+    return new_start, new_end, moved, cats, ends_fixed
 
 
 def quantize_notes(
@@ -299,18 +298,13 @@ def quantize_notes(
     """
     assert notes.dtype == NOTE_DTYPE
     n = notes.size
-    sel = None if selected is None else np.asarray(selected, dtype=bool)
+    sel = None if selected is None else np.ascontiguousarray(selected, dtype=bool)
     if sel is not None and sel.shape != (n,):
         raise ValueError("selected must be a bool mask with one entry per note")
     lat = lattice(settings, ppq)
     t = np.ascontiguousarray(notes["start"])
     e = np.ascontiguousarray(notes["end"])
-    new_start, new_end, cats = _new_positions(t, e, sel, settings, lat)
-    new_start = new_start.astype(np.int64, copy=False)
-    new_end = new_end.astype(np.int64, copy=False)
-    moved = new_start != t
-    moved |= new_end != e
-    new_end, ends_fixed = _fix_ends(new_start, new_end, moved, settings, lat)
+    new_start, new_end, moved, cats, ends_fixed = _positions(t, e, sel, settings, lat)
     report = QuantizeReport(
         total=n,
         moved=int(np.count_nonzero(moved)),
@@ -318,28 +312,20 @@ def quantize_notes(
         **cats,
         ends_fixed=ends_fixed,
     )
-    pitch_channel = notes["pitch"].astype(np.int16) << 4
-    pitch_channel |= notes["channel"]
-    order = _playing_order(new_start, pitch_channel)
-    # Work on contiguous columns (gathers from a packed record array's fields are slow), in
-    # int32 when the ticks fit: the guards' gathers are memory-bound and halve in cost.
-    fits32 = n and int(new_end.max()) < 2**31 and int(new_start.min()) >= -(2**31)
-    col = np.int32 if fits32 else np.int64
-    start, end = new_start.astype(col)[order], new_end.astype(col)[order]
+    voice = kernels.voices(notes["pitch"], notes["channel"])
+    order = _playing_order(new_start, voice)
+    start, end, velocity, keep, trimmed, merged = kernels.guard_pass(
+        order, new_start, new_end, moved, voice, notes["velocity"]
+    )
+    report.trimmed, report.merged = int(trimmed), int(merged)
     out = np.take(notes, order)  # fancy indexing a packed record array is ~20x slower
-    if report.moved:
-        voice = pitch_channel[order]
-        velocity = np.ascontiguousarray(notes["velocity"])[order]
-        end, velocity, keep, report.trimmed, report.merged = _guards(
-            start, end, velocity, voice, moved[order]
-        )
-        out["velocity"] = velocity
     out["start"] = start
     out["end"] = end
+    out["velocity"] = velocity
     if report.merged:
         rows = np.flatnonzero(keep)
         out, order = np.take(out, rows), order[rows]
-    return QuantizeResult(out, order.astype(np.int64, copy=False), report)
+    return QuantizeResult(out, order, report)
 
 
 def iterative_quantize(

@@ -74,18 +74,17 @@ def quantize_from_args(args: argparse.Namespace) -> QuantizeSettings | None:
 
 
 # -- ports ------------------------------------------------------------------------------------
+def _print_port_event(event) -> None:
+    """Port lost / reconnected: one line for the musician (the port itself closes notes)."""
+    print(f"quanta: {getattr(event, 'message', event)}", file=sys.stderr, flush=True)
+
+
 def open_output(name: str, api: str | None = None, virtual: bool = False):
-    ports = _ports()
-    if virtual:
-        return ports.open_output(name, api=api, virtual=True)
-    return ports.open_output(name, api=api)
+    return _ports().open_output(name, api=api, virtual=virtual, on_status=_print_port_event)
 
 
 def open_input(name: str, api: str | None = None, virtual: bool = False):
-    ports = _ports()
-    if virtual:
-        return ports.open_input(name, api=api, virtual=True)
-    return ports.open_input(name, api=api)
+    return _ports().open_input(name, api=api, virtual=virtual, on_status=_print_port_event)
 
 
 def _ports():

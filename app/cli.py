@@ -37,11 +37,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"quanta: error: {message}\n")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("quanta")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="quanta",
         description="Quanta: a MIDI workstation with a quantizer musicians can trust.",
     )
+    parser.add_argument("--version", action="version", version=f"quanta {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         try:
@@ -58,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
-    if "gui" in known and (not argv or (argv[0] not in known and not argv[0].startswith("-"))):
-        argv.insert(0, "gui")  # `quanta` and `quanta song.mid` open the app
+    top_level = {"-h", "--help", "--version"}
+    if "gui" in known and (not argv or (argv[0] not in known and argv[0] not in top_level)):
+        argv.insert(0, "gui")  # `quanta`, `quanta song.mid`, `quanta --screenshot x.png`
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

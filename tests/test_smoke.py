@@ -26,3 +26,24 @@ def test_cli_help_exits_zero(capsys):
         main(["--help"])
     assert e.value.code == 0
     assert "quanta" in capsys.readouterr().out
+
+
+def test_version_is_printed(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.startswith("quanta ")
+
+
+def test_options_without_a_command_go_to_the_gui(monkeypatch):
+    import app.commands.gui as gui
+
+    seen = {}
+
+    def record(args):  # stands in for opening a window: records what the GUI would get
+        seen["screenshot"] = args.screenshot
+        return 0
+
+    monkeypatch.setattr(gui, "handler", record)
+    assert main(["--screenshot", "x.png"]) == 0
+    assert seen == {"screenshot": "x.png"}

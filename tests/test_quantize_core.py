@@ -290,3 +290,13 @@ def test_negative_offset_still_never_moves_before_zero():
 def test_empty_input():
     res = quantize_notes(notes_of([], []), S(), 96)
     assert res.notes.size == 0 and res.report.total == 0
+
+
+def test_merge_keeps_the_lowest_original_start_even_in_unsorted_input():
+    # input order: the note from 10 comes first, but the note from 1 is the earlier one
+    n = notes_of([10, 1], [20, 60], velocities=[90, 40])
+    n["id"] = [7, 8]
+    res = quantize_notes(n, S(), 96)
+    row = res.notes[0]
+    assert (row["start"], row["end"], row["velocity"], row["id"]) == (0, 59, 90, 8)
+    assert res.source.tolist() == [1]

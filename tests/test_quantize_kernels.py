@@ -102,7 +102,7 @@ def test_guard_pass_matches_the_voice_sorted_reference(cols):
         start.copy(), end.copy(), vel.copy(), voice, moved
     )
     o_start, o_end, o_vel, keep, trimmed, merged = kernels.guard_pass(
-        np.arange(n), start, end, moved, voice, vel
+        np.arange(n), start, end, moved, voice, vel, np.zeros(n, np.int64)
     )
     assert (trimmed, merged) == (ref_trim, ref_merge)
     assert keep.tolist() == ref_keep.tolist()
@@ -119,7 +119,7 @@ def test_guard_pass_merge_then_trim_worked_example():
     moved = np.array([False, True, False])
     voice = np.zeros(3, np.int16)
     _, o_end, o_vel, keep, trimmed, merged = kernels.guard_pass(
-        np.arange(3), start, end, moved, voice, vel
+        np.arange(3), start, end, moved, voice, vel, start
     )
     assert (keep.tolist(), trimmed, merged) == ([True, False, True], 1, 1)
     assert (o_end[0], o_vel[0], o_end[2]) == (24, 90, 40)

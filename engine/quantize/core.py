@@ -315,7 +315,7 @@ def quantize_notes(
     voice = kernels.voices(notes["pitch"], notes["channel"])
     order = _playing_order(new_start, voice)
     start, end, velocity, keep, trimmed, merged = kernels.guard_pass(
-        order, new_start, new_end, moved, voice, notes["velocity"]
+        order, new_start, new_end, moved, voice, notes["velocity"], t
     )
     report.trimmed, report.merged = int(trimmed), int(merged)
     out = np.take(notes, order)  # fancy indexing a packed record array is ~20x slower

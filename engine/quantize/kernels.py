@@ -220,12 +220,13 @@ def playing_order(start, voice):
 
 # Per-voice state of the guard pass, one row of int64 per voice (one cache line or two).
 _HEAD, _START, _COUNT, _ANY, _MAXEND, _MAXVEL, _LAST = 0, 1, 2, 3, 4, 5, 6  # current group
-_P_LAST, _P_HEAD, _P_MERGED, _P_END, _P_ANY = 7, 8, 9, 10, 11  # the group before it
-_STATE = 12
+_KEEP, _KEEP_T = 7, 8  # the member a merge keeps, and its original start
+_P_LAST, _P_HEAD, _P_MERGED, _P_END, _P_ANY = 9, 10, 11, 12, 13  # the group before it
+_STATE = 14
 
 
 @njit(cache=True, nogil=True)
-def guard_pass(order, start, end, moved, voice, velocity):
+def guard_pass(order, start, end, moved, voice, velocity, original):
     """Guards 2 and 3 (same-voice merge, then overlap trim) in one pass over playing order.
 
     Equivalent to grouping by voice with a stable sort and comparing neighbours: per voice we
@@ -233,7 +234,8 @@ def guard_pass(order, start, end, moved, voice, velocity):
     settled (trimmed or not) once the next group is complete, because a group that merges
     counts as moved for the trim of the note before it. The last ``VOICES`` iterations settle
     what is left of each voice. (One loop body, no helper call: a call per note costs more
-    than the whole pass.)
+    than the whole pass.) A merge keeps the member with the lowest ``original`` start (the
+    first in playing order among equals, i.e. input order).
 
     Returns ``(start, end, velocity, keep, trimmed, merged)`` in playing order.
     """
@@ -271,6 +273,9 @@ def guard_pass(order, start, end, moved, voice, velocity):
                 g[_MAXVEL] = max(g[_MAXVEL], vel)
                 link[g[_LAST]] = i
                 g[_LAST] = i
+                if original[r] < g[_KEEP_T]:
+                    g[_KEEP] = i
+                    g[_KEEP_T] = original[r]
                 continue
         else:
             v = np.int64(i - n)
@@ -280,12 +285,15 @@ def guard_pass(order, start, end, moved, voice, velocity):
             is_merged = g[_COUNT] > 1 and g[_ANY] != 0
             if is_merged:
                 merged += g[_COUNT] - 1
-                o_vel[h] = g[_MAXVEL]
+                kept = g[_KEEP]
+                o_vel[kept] = g[_MAXVEL]
                 last_end = g[_MAXEND]
                 j = h
-                for _ in range(g[_COUNT] - 1):
-                    j = link[j]
-                    keep[j] = False
+                for k in range(g[_COUNT]):
+                    if k:
+                        j = link[j]
+                    keep[j] = j == kept
+                h = kept
             else:
                 last_end = o_end[g[_LAST]]
             if g[_P_LAST] >= 0:
@@ -309,6 +317,8 @@ def guard_pass(order, start, end, moved, voice, velocity):
             g[_MAXEND] = e
             g[_MAXVEL] = vel
             g[_LAST] = i
+            g[_KEEP] = i
+            g[_KEEP_T] = original[order[i]]
         elif g[_P_LAST] >= 0:  # the voice's last group has nothing after it to trim against
             o_end[g[_P_LAST]] = g[_P_END]
             if g[_P_MERGED]:

@@ -202,6 +202,12 @@ class Engine:
         self._tempo_override: float | None = None
         self._clicks: ClickSettings | None = None
         self._sinks: dict[int, TrackedSink] = {}
+        self._dirty: set[int] = set()  # tracks whose quantize changed, not yet rebuilt
+        self._generation = 0  # bumped by every full rebuild (it supersedes pending ones)
+        self._building = False
+        self._closing = False
+        self._builder: threading.Thread | None = None
+        self._build_wanted = threading.Event()
         self._input: MidiSource | None = None
         self._mapping = _Mapping(0.0, 0.0, TempoMap.constant(ppq_for_live, live_tempo_bpm), 0)
         self.live = LiveThru(
@@ -226,6 +232,11 @@ class Engine:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop playing, close every note, detach the input; sinks stay open (the owner's)."""
+        self._closing = True
+        self._build_wanted.set()
+        if self._builder is not None:
+            self._builder.join(timeout)
+            self._builder = None
         if self._thread is None:
             return
         self._post("quit")
@@ -288,7 +299,12 @@ class Engine:
         self._post("tempo_override", bpm)
 
     def set_track_quantize(self, index: int, settings: QuantizeSettings | None) -> None:
-        """Change one track's playback quantize; takes effect from the next unplayed notes."""
+        """Change one track's playback quantize; takes effect from the next unplayed notes.
+
+        Returns at once: the track's part of the schedule is rebuilt on a builder thread
+        (a 1M-note song takes ~0.5 s) and swapped in when ready; a burst of changes costs one
+        rebuild per track. :meth:`wait_rebuilt` waits for it (tests, command line).
+        """
         with self._model_lock:
             if self._song is None or not 0 <= index < len(self._song.tracks):
                 raise QuantaError(f"track {index}: no such track")
@@ -297,8 +313,46 @@ class Engine:
             tracks = list(self._song.tracks)
             tracks[index] = track
             self._song = Song(self._song.ppq, self._song.format, tracks)
-            self._schedule = self._schedule.with_track(index, track)
-            self._post("timeline", make_timeline(self._schedule, self._clicks))
+            self._dirty.add(index)
+            self._building = True
+            if self._builder is None:
+                self._builder = threading.Thread(
+                    target=self._build_loop, name="quanta-schedule", daemon=True
+                )
+                self._builder.start()
+        self._build_wanted.set()
+
+    def wait_rebuilt(self, timeout: float = 10.0) -> bool:
+        """Block until every quantize change so far is in the engine's schedule."""
+        deadline = clock.now() + timeout
+        while self._building:
+            if clock.now() > deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
+    def _build_loop(self) -> None:
+        while True:
+            self._build_wanted.wait()
+            self._build_wanted.clear()
+            if self._closing:
+                return
+            with self._model_lock:
+                dirty, self._dirty = self._dirty, set()
+                song, schedule, generation = self._song, self._schedule, self._generation
+            if dirty and schedule is not None:
+                try:
+                    for i in sorted(dirty):
+                        schedule = schedule.with_track(i, song.tracks[i])
+                except Exception as exc:  # a bad setting must not kill the builder
+                    self._events.append(("error", f"playback quantize failed: {exc}"))
+                    schedule = None
+            with self._model_lock:
+                if schedule is not None and generation == self._generation:
+                    self._schedule = schedule
+                    self._post("timeline", make_timeline(schedule, self._clicks))
+                if not self._dirty:
+                    self._building = False
 
     def set_metronome(
         self, enabled: bool, sink: MidiSink | None = None, click: ClickSettings | None = None
@@ -399,6 +453,8 @@ class Engine:
     def _rebuild_all(self) -> None:
         if self._song is None:
             return
+        self._generation += 1
+        self._dirty.clear()
         tempo = (
             TempoMap.constant(self._song.ppq, self._tempo_override)
             if self._tempo_override is not None

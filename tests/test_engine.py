@@ -388,3 +388,20 @@ def test_live_quantize_follows_the_song_tempo_and_ppq_while_playing(engine):
     assert live[0][1] == b"\x90\x48\x64"
     assert live[0][0] == pytest.approx(w0 + 1.0, abs=1e-6)
     assert live[1][0] == pytest.approx(w0 + 1.2, abs=1e-6)
+
+
+def test_set_track_quantize_rebuilds_off_the_callers_thread(engine):
+    sink = FakeSink(lookahead=0.05)
+    song = song_of([0, 130, 245], [100, 200, 300], [60, 61, 62])
+    engine.set_outputs([sink])
+    engine.set_song(song)
+    for division in (4, 8, 16):  # a burst: only the last one matters
+        engine.set_track_quantize(1, QuantizeSettings(division=division))
+    assert engine.wait_rebuilt(5)
+    engine.play()
+    assert engine.wait_until_stopped(5)
+    ons = sink.note_ons()
+    assert [round((w - ons[0][0]) / SEC_PER_TICK, 6) for w, _ in ons] == [0, 120, 240]
+    assert song.tracks[1].quantize is None  # the caller's song object is not modified
+    with pytest.raises(QuantaError, match="track 7"):
+        engine.set_track_quantize(7, None)

@@ -73,6 +73,9 @@ class JackServer:
 def _start_jack(rate=48000, period=256, realtime=False):
     if shutil.which("jackd") is None:
         pytest.fail("jackd is not installed; run scripts/setup --dev (installs jackd2)")
+    from tests.jack_tools import free_stale_jack_slots
+
+    free_stale_jack_slots()  # killed jackds leak JACK's 8 server slots (see its docstring)
     server = JackServer(rate, period, realtime)
     server.start()
     old = os.environ.get("JACK_DEFAULT_SERVER")

@@ -14,7 +14,6 @@ stops: libjack prints errors and may block on a dead server.
 
 from __future__ import annotations
 
-import collections
 import sys
 import threading
 import time
@@ -25,34 +24,78 @@ import pytest
 NOTE_ON = 0x90
 NOTE_OFF = 0x80
 
+JACK_REGISTRY = "/dev/shm/jack-shm-registry"
+
+
+def free_stale_jack_slots(path: str = JACK_REGISTRY) -> int:
+    """Free JACK server registry slots whose jackd is gone; returns how many.
+
+    JACK2 registers at most 8 servers in one shared-memory registry and frees a slot only when
+    its server exits cleanly. A jackd that was killed (a test run stopped by a timeout, CI
+    ending a session) keeps its slot, and once 8 leak every new server fails with "Too many
+    servers already active" (jackd exit 255). Layout (jack/shm.h): a 24-byte header, then
+    ``(hdr_len - 24) / 264`` slots of ``pid_t pid; char name[256]`` padded to 264 bytes.
+    """
+    import os
+    import struct
+
+    try:
+        f = open(path, "r+b")
+    except OSError:
+        return 0
+    freed = 0
+    with f:
+        head = f.read(24)
+        if len(head) < 24 or head[:4] != b"KCAJ":
+            return 0
+        hdr_len = struct.unpack_from("<I", head, 16)[0]
+        slots = max(0, min(64, (hdr_len - 24) // 264))
+        for i in range(slots):
+            f.seek(24 + i * 264)
+            (pid,) = struct.unpack("<i", f.read(4))
+            if pid <= 0:
+                continue
+            try:
+                os.kill(pid, 0)
+                continue  # alive (or not ours to judge)
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            f.seek(24 + i * 264)
+            f.write(bytes(264))
+            freed += 1
+    return freed
+
 
 class JackMidiRecorder:
     """A JACK client with one MIDI input port recording ``(absolute frame, bytes)`` per event.
 
-    The process callback only appends to a list; the lists are read from the test thread. A
-    ``list.append`` is atomic under the GIL, so no lock sits in the real-time path.
+    Its process callback is Quanta's compiled, GIL-free one (:mod:`engine.jack_rt`): a Python
+    callback here would deadlock against python-rtmidi, whose JACK calls hold the GIL while
+    libjack waits for every client's process cycle.
     """
 
-    def __init__(self, name: str = "quanta-recorder", *, servername: str | None = None):
+    def __init__(
+        self,
+        name: str = "quanta-recorder",
+        *,
+        servername: str | None = None,
+        capacity: int = 32768,
+    ):
+        from engine.jack_rt import MidiRing
+
         self.client = jack.Client(name, no_start_server=True, servername=servername)
         self.port = self.client.midi_inports.register("in")
+        self._ring = MidiRing(capacity)
+        self._ring.install(self.client, self.port, is_input=True)
         self._events: list[tuple[int, bytes]] = []
         self._recording = False
         self.xruns = 0
         self.shutdown_reason: str | None = None
-        self.client.set_process_callback(self._process)
         self.client.set_xrun_callback(self._xrun)
         self.client.set_shutdown_callback(self._shutdown)
         self.client.activate()
-
-    # --- real-time side -------------------------------------------------------------------
-    def _process(self, frames: int) -> None:
-        if not self._recording:
-            return
-        base = self.client.last_frame_time
-        append = self._events.append
-        for offset, buf in self.port.incoming_midi_events():
-            append((base + offset, bytes(buf)))
 
     def _xrun(self, delay_usecs: float) -> None:
         self.xruns += 1
@@ -60,7 +103,17 @@ class JackMidiRecorder:
     def _shutdown(self, status, reason: str) -> None:
         self.shutdown_reason = reason
 
-    # --- test side ------------------------------------------------------------------------
+    def _drain(self) -> None:
+        got = self._ring.pop_all()
+        if not got or not self._recording or self.client is None:
+            return
+        ref = self.client.frame_time
+        for frame32, data in got:
+            delta = (frame32 - ref) % (1 << 32)
+            if delta >= 1 << 31:
+                delta -= 1 << 32
+            self._events.append((ref + delta, data))
+
     @property
     def port_name(self) -> str:
         """Full JACK name of the input port (``client:in``), to connect senders to."""
@@ -79,18 +132,22 @@ class JackMidiRecorder:
         self.client.connect(source, self.port)
 
     def start(self) -> JackMidiRecorder:
+        self._ring.pop_all()
         self._recording = True
         return self
 
     def stop(self) -> None:
+        self._drain()
         self._recording = False
 
     def clear(self) -> None:
+        self._drain()
         self._events = []
 
     @property
     def events(self) -> list[tuple[int, bytes]]:
         """A copy of everything recorded so far, in arrival order."""
+        self._drain()
         return list(self._events)
 
     def notes(self) -> list[tuple[int, int, int, int]]:
@@ -110,16 +167,18 @@ class JackMidiRecorder:
         """Wait until at least ``count`` events are recorded (or ``timeout`` passes); return
         the events. Callers assert on the result, so a timeout shows up as a short list."""
         deadline = time.monotonic() + timeout
-        while len(self._events) < count and time.monotonic() < deadline:
+        while True:
+            self._drain()
+            if len(self._events) >= count or time.monotonic() >= deadline:
+                return self.events
             time.sleep(0.005)
-        return self.events
 
     def settle(self, quiet: float = 0.05, timeout: float = 5.0) -> list[tuple[int, bytes]]:
         """Wait until no new event has arrived for ``quiet`` seconds; return the events."""
         deadline = time.monotonic() + timeout
         last = -1
         while time.monotonic() < deadline:
-            n = len(self._events)
+            n = len(self.events)
             if n == last:
                 break
             last = n
@@ -129,6 +188,7 @@ class JackMidiRecorder:
     def close(self) -> None:
         if self.client is None:
             return
+        self._drain()
         self._recording = False
         try:
             if self.shutdown_reason is None:
@@ -147,37 +207,28 @@ class JackMidiRecorder:
 class JackMidiSender:
     """A JACK client with one MIDI output port that writes events at exact absolute frames.
 
-    ``send_at_frame`` queues an event; the process callback writes every queued event whose
-    frame falls in the current period at ``frame - last_frame_time`` (events already past go
-    out at offset 0 and are counted in ``late``). Queue events in frame order.
+    ``send_at_frame`` queues an event; the (compiled, GIL-free) process callback writes every
+    queued event whose frame falls in the current period at ``frame - last_frame_time``;
+    events already past go out at offset 0 and are counted in ``late``. Queue in frame order.
     """
 
-    def __init__(self, name: str = "quanta-sender", *, servername: str | None = None):
+    def __init__(
+        self, name: str = "quanta-sender", *, servername: str | None = None, capacity=32768
+    ):
+        from engine.jack_rt import MidiRing
+
         self.client = jack.Client(name, no_start_server=True, servername=servername)
         self.port = self.client.midi_outports.register("out")
-        self._queue: collections.deque[tuple[int, bytes]] = collections.deque()
-        self._lock = threading.Lock()  # only between test threads; never taken in process
-        self.late = 0
-        self.client.set_process_callback(self._process)
+        self._ring = MidiRing(capacity)
+        self._ring.install(self.client, self.port, is_input=False)
+        self._lock = threading.Lock()  # between test threads only; never in the callback
         self.client.activate()
 
-    def _process(self, frames: int) -> None:
-        port = self.port
-        port.clear_buffer()
-        queue = self._queue
-        start = self.client.last_frame_time
-        end = start + frames
-        last = 0
-        while queue and queue[0][0] < end:
-            frame, data = queue.popleft()
-            offset = frame - start
-            if offset < 0:
-                offset = 0
-                self.late += 1
-            if offset < last:
-                offset = last
-            port.write_midi_event(offset, data)
-            last = offset
+    @property
+    def late(self) -> int:
+        from engine.jack_rt import LATE
+
+        return self._ring.counter(LATE)
 
     @property
     def port_name(self) -> str:
@@ -200,14 +251,14 @@ class JackMidiSender:
 
     def send_at_frame(self, frame: int, data: bytes) -> None:
         with self._lock:
-            self._queue.append((int(frame), bytes(data)))
+            self._ring.push(int(frame), bytes(data))
 
     def send_now(self, data: bytes) -> None:
         """Send at the start of the next period."""
         self.send_at_frame(0, data)
 
     def pending(self) -> int:
-        return len(self._queue)
+        return self._ring.pending()
 
     def close(self) -> None:
         if self.client is None:

@@ -1,9 +1,11 @@
 """Quantizing a note array: the one offline definition of QUANTIZE_SPEC.
 
-Everything is vectorised: whole columns are computed in exact integer *scaled units* (see
-:mod:`engine.quantize.grid`) and each result is rounded to a whole tick once, at the end, half
-up. The guards (end after start, same-pitch overlap trim, merge of notes landing together) use
-one sort and shifted compares, never a Python loop per note.
+Positions are computed in exact integer *scaled units* (see :mod:`engine.quantize.grid`) and
+each result is rounded to a whole tick once, at the end, half up. The per-note arithmetic and
+the guards (end after start, same-pitch overlap trim, merge of notes landing together) run as
+compiled passes (:mod:`engine.quantize.kernels`) whenever the scaled values fit int64; the
+numpy code here is the exact Python-int fallback for larger ticks. Never a Python loop per
+note.
 
 Choices where the spec is silent (as a Logic/Cubase user expects; each has a test):
 

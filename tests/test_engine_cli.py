@@ -172,7 +172,7 @@ def test_missing_port_is_one_line_and_exit_2(jack_server, tmp_path, ports_module
     ("args", "needle"),
     [
         (["play", "{missing}", "--out", "x"], "missing.mid"),
-        (["play", "{file}", "--out", "x", "--preset", "Straight 1/16", "--grid", "1/8"], "preset"),
+        (["play", "{file}", "--out", "x", "--preset", "No Such Preset"], "No Such Preset"),
         (["play", "{file}", "--out", "x", "--swing", "90"], "swing"),
         (["live", "--in", "a", "--out", "b", "--max-delay", "-5"], "max_delay"),
         (["live", "--in", "a", "--out", "b", "--tempo", "0"], "tempo"),

@@ -15,7 +15,6 @@ import sys
 import time
 
 from app.commands.play import (
-    add_quantize_arguments,
     close_quietly,
     interrupts_as_keyboard_interrupt,
     open_input,
@@ -23,6 +22,7 @@ from app.commands.play import (
     quantize_from_args,
     report_events,
 )
+from app.quantize_options import add_quantize_options
 from engine.errors import QuantaError
 from engine.live_quantize import LIVE_MODES, LiveSettings
 
@@ -38,7 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--in", dest="inp", required=True, metavar="PORT", help="input port")
     p.add_argument("--out", required=True, metavar="PORT", help="output port")
     p.add_argument("--api", help="MIDI API (default: JACK when a JACK server runs)")
-    add_quantize_arguments(p)
+    add_quantize_options(p)
     p.add_argument("--mode", choices=LIVE_MODES, default="nearest", help="default: nearest")
     p.add_argument("--max-delay", type=float, metavar="MS", help="never hold a note longer")
     p.add_argument("--record", metavar="TAKE.mid", help="save the raw performance on exit")

@@ -4,7 +4,7 @@ The file is never changed: the quantize options (or a preset) become every track
 quantize, applied by the engine non-destructively. Ctrl-C (or SIGTERM) stops cleanly: every
 sounding note gets its note-off before the port is closed.
 
-The helpers here (quantize options, port opening, the run-until-interrupted loop) are shared
+The helpers here (optional playback quantize, port opening, the run-until-interrupted loop) are shared
 with ``quanta live``.
 """
 
@@ -15,62 +15,15 @@ import signal
 import sys
 from contextlib import contextmanager
 
+from app.quantize_options import add_quantize_options, quantize_options_given, settings_from_args
 from engine.errors import DeviceError, QuantaError
-from engine.quantize.settings import ENDS_MODES, GRID_TYPES, QuantizeSettings, parse_division
+from engine.quantize.settings import QuantizeSettings
 
 
-# -- quantize options (shared with `quanta live`) -------------------------------------------
-def add_quantize_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("quantize (or --preset)")
-    g.add_argument("--preset", metavar="P", help="a preset name or a .json preset file")
-    g.add_argument("--grid", metavar="1/N", help="grid division: 1/1 … 1/128 (default 1/16)")
-    g.add_argument("--grid-type", choices=GRID_TYPES, help="straight, triplet, dotted, tuplet")
-    g.add_argument("--tuplet", metavar="N:M", help="for --grid-type tuplet: N notes in M")
-    g.add_argument("--strength", type=float, metavar="%", help="0–100 (default 100)")
-    g.add_argument("--swing", type=float, metavar="%", help="50–75 (default 50)")
-    g.add_argument("--exclude", type=float, metavar="%", help="safe zone, %% of a grid step")
-    g.add_argument("--catch", type=float, metavar="%", help="only quantize notes this near")
-    g.add_argument("--offset", type=int, metavar="TICKS", help="shift the grid origin")
-    g.add_argument("--ends", choices=ENDS_MODES, help="note ends (default keep-length)")
-    g.add_argument("--length-grid", metavar="1/N", help="for --ends quantize-lengths")
-
-
-_OPTION_FIELDS = {
-    "grid_type": "grid_type",
-    "strength": "strength",
-    "swing": "swing",
-    "exclude": "exclude_within",
-    "catch": "catch_within",
-    "offset": "offset",
-    "ends": "ends",
-    "length_grid": "length_grid",
-}
-
-
+# -- quantize options (the shared ones: app.quantize_options) -------------------------------
 def quantize_from_args(args: argparse.Namespace) -> QuantizeSettings | None:
-    """The settings the options ask for; ``None`` when neither a preset nor an option is given."""
-    fields: dict = {}
-    if args.grid is not None:
-        fields["division"] = parse_division(args.grid)
-    if args.tuplet is not None:
-        try:
-            n, m = (int(x) for x in args.tuplet.split(":"))
-        except ValueError:
-            raise QuantaError(f"--tuplet {args.tuplet!r}: write it as N:M, e.g. 5:4") from None
-        fields["tuplet"] = (n, m)
-    for opt, name in _OPTION_FIELDS.items():
-        value = getattr(args, opt)
-        if value is not None:
-            fields[name] = value
-    if args.preset is not None:
-        if fields:
-            raise QuantaError("give either --preset or quantize options, not both")
-        from app.preset_store import resolve_preset
-
-        return resolve_preset(args.preset).settings
-    if not fields:
-        return None
-    return QuantizeSettings(**fields)
+    """Playback quantize from the options; ``None`` (play as recorded) when none is given."""
+    return settings_from_args(args) if quantize_options_given(args) else None
 
 
 # -- ports ------------------------------------------------------------------------------------
@@ -166,7 +119,7 @@ def register(subparsers) -> None:
     p.add_argument("file", metavar="IN.mid")
     p.add_argument("--out", required=True, metavar="PORT", help="output port (name or number)")
     p.add_argument("--api", help="MIDI API (default: JACK when a JACK server runs)")
-    add_quantize_arguments(p)
+    add_quantize_options(p)
     p.add_argument("--loop", metavar="A:B", help="loop bars A to B (or ticks: 0t:1920t)")
     p.add_argument("--tempo", type=float, metavar="BPM", help="play at this tempo instead")
     p.add_argument("--count-in", type=int, default=0, metavar="BARS", help="count-in bars")

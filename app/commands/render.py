@@ -28,9 +28,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("input", metavar="IN.mid")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help=".wav or .flac")
-    from app.commands.play import add_quantize_arguments
+    from app.quantize_options import add_quantize_options
 
-    add_quantize_arguments(p)
+    add_quantize_options(p)
     g = p.add_argument_group("sound")
     g.add_argument(
         "--instrument",

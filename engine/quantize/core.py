@@ -304,6 +304,7 @@ def quantize_notes(
     if sel is not None and sel.shape != (n,):
         raise ValueError("selected must be a bool mask with one entry per note")
     lat = lattice(settings, ppq)
+    # Contiguous copies: the positions kernel runs ~4x slower on the record's strided fields.
     t = np.ascontiguousarray(notes["start"])
     e = np.ascontiguousarray(notes["end"])
     new_start, new_end, moved, cats, ends_fixed = _positions(t, e, sel, settings, lat)
@@ -316,18 +317,14 @@ def quantize_notes(
     )
     voice = kernels.voices(notes["pitch"], notes["channel"])
     order = _playing_order(new_start, voice)
-    start, end, velocity, keep, trimmed, merged = kernels.guard_pass(
+    end, velocity, keep, trimmed, merged = kernels.guard_pass(
         order, new_start, new_end, moved, voice, notes["velocity"], t
     )
     report.trimmed, report.merged = int(trimmed), int(merged)
-    out = np.take(notes, order)  # fancy indexing a packed record array is ~20x slower
-    out["start"] = start
-    out["end"] = end
-    out["velocity"] = velocity
-    if report.merged:
-        rows = np.flatnonzero(keep)
-        out, order = np.take(out, rows), order[rows]
-    return QuantizeResult(out, order, report)
+    out = np.empty(n - report.merged, dtype=NOTE_DTYPE)
+    source = np.empty(out.size, dtype=np.int64)
+    kernels.assemble(notes, order, keep, end, velocity, new_start, out, source)
+    return QuantizeResult(out, source, report)
 
 
 def iterative_quantize(

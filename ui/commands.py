@@ -234,3 +234,29 @@ class TrackQuantizeCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.doc.set_track_quantize(self.index, self.old)
+
+
+def _bars_beats(doc: SongDocument, tick: int) -> str:
+    bar, beat, _rest = doc.song.time_signatures().position(int(tick))
+    return f"{bar}.{beat}"
+
+
+class LoopCommand(QUndoCommand):
+    """Set the loop range (dragging in the ruler's loop strip), named by where it runs, as
+    "Set loop 2.1 – 4.1"; None clears it."""
+
+    def __init__(self, doc: SongDocument, loop: tuple[int, int] | None):
+        if loop is None:
+            text = "Clear loop"
+        else:
+            text = f"Set loop {_bars_beats(doc, loop[0])} \u2013 {_bars_beats(doc, loop[1])}"
+        super().__init__(text)
+        self.doc = doc
+        self.old = doc.loop
+        self.new = None if loop is None else (int(loop[0]), int(loop[1]))
+
+    def redo(self) -> None:
+        self.doc.set_loop(self.new)
+
+    def undo(self) -> None:
+        self.doc.set_loop(self.old)

@@ -7,6 +7,13 @@ the engine the song (coalesced, so a burst of edits costs one rebuild), a playba
 change rebuilds only that track, and mute/solo re-route tracks (a muted track is routed to no
 output, so its notes are not sent at all).
 
+Auditioning (a key or note clicked in the piano roll) sends a note-on/off straight to the
+current track's outputs — its MIDI out ports and its instrument on the audio device — from the
+GUI thread, without going through the engine thread. That is safe because every output is
+handed to the engine wrapped in a :class:`engine.sounding.TrackedSink` made here: the engine
+and the audition share that wrapper's lock, so their messages never interleave on a port, and
+the engine's stop/panic also closes an auditioned note it did not start.
+
 Ports are opened here from the saved settings through :mod:`engine.ports`; whatever fails is
 reported once, by name, in :attr:`port_errors` and the status bar, and the engine keeps
 running without it.
@@ -15,10 +22,13 @@ running without it.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine import clock
 from engine.errors import QuantaError
+from engine.sounding import TrackedSink
 from ui.song_document import SongDocument
 
 POLL_HZ = 30
@@ -84,6 +94,8 @@ class EngineLink(QObject):
         self._engine_tracks = 0  # tracks in the song the engine was last given
         self._sound_keys: list[str] = []
         self._last_state = None
+        self._fronts: dict[int, TrackedSink] = {}  # id(sink) -> the wrapper the engine gets
+        self._front_errors: deque[str] = deque(maxlen=16)
         self._song_pending = False
         self._timer = QTimer(self)
         self._timer.setInterval(1000 // POLL_HZ)
@@ -128,6 +140,7 @@ class EngineLink(QObject):
         self.close_audio()
         for sink in self.outputs:
             _close(sink)
+        self._fronts = {}
         self.outputs = []
         self.output_labels = []
         if self.input is not None:
@@ -163,10 +176,11 @@ class EngineLink(QObject):
         self.outputs = list(sinks)
         self.output_labels = list(labels) if labels else [str(s.name) for s in sinks]
         if self.engine is not None:
-            self.engine.set_outputs(self.outputs)
+            self.engine.set_outputs(self._fronted(self.outputs))
             self._apply_routes()
         for s in old:
             if s not in self.outputs:
+                self._fronts.pop(id(s), None)
                 _close(s)
 
     def set_input(self, source, label: str | None = None) -> None:
@@ -224,6 +238,8 @@ class EngineLink(QObject):
 
     def close_audio(self) -> None:
         audio, self.audio = self.audio, None
+        for sink in self._audio_sinks.values():
+            self._fronts.pop(id(sink), None)
         self._audio_sinks = {}
         self.audio_device = None
         if audio is not None:
@@ -280,10 +296,46 @@ class EngineLink(QObject):
         soloing = any(t.extra.get("solo") for t in tracks)
         for i, t in enumerate(tracks):
             audible = not t.extra.get("mute") and (not soloing or t.extra.get("solo"))
-            sinks = list(self.outputs)
-            if i in self._audio_sinks:
-                sinks.append(self._audio_sinks[i])
-            self.engine.set_outputs(sinks if audible else [], track=i)
+            self.engine.set_outputs(self._fronted(self._track_sinks(i)) if audible else [], track=i)
+
+    def _track_sinks(self, index: int) -> list:
+        """Where a track plays: the MIDI outputs and its own strip on the audio device."""
+        sinks = list(self.outputs)
+        if index in self._audio_sinks:
+            sinks.append(self._audio_sinks[index])
+        return sinks
+
+    def _front(self, sink) -> TrackedSink:
+        front = self._fronts.get(id(sink))
+        if front is None or front.sink is not sink:
+            front = TrackedSink(sink, self._front_failed)
+            self._fronts[id(sink)] = front
+        return front
+
+    def _fronted(self, sinks: list) -> list[TrackedSink]:
+        return [self._front(s) for s in sinks]
+
+    def _front_failed(self, name: str, exc: Exception) -> None:
+        self._front_errors.append(f"output {name!r} failed: {exc}")  # said by poll()
+
+    # -- audition -------------------------------------------------------------------------
+    def audition(self, track_index: int, pitch: int, velocity: int) -> bool:
+        """Sound (``velocity`` > 0) or release (0) ``pitch`` now on the track's outputs, on the
+        track's first channel. False when there is no engine or no such track."""
+        track = self.doc.track(track_index) if track_index >= 0 else None
+        if self.engine is None or track is None:
+            return False
+        channels = track.channels
+        ch = channels[0] if channels else 0
+        pitch = max(0, min(127, int(pitch)))
+        if velocity > 0:
+            data = bytes((0x90 | ch, pitch, max(1, min(127, int(velocity)))))
+        else:
+            data = bytes((0x80 | ch, pitch, 0))
+        now = clock.now()
+        for front in self._fronted(self._track_sinks(track_index)):
+            front.send(front.safe_time(now), data)
+        return True
 
     # -- transport commands ---------------------------------------------------------------
     def play(self) -> None:
@@ -329,6 +381,8 @@ class EngineLink(QObject):
         if state is not self._last_state:
             self._last_state = state
             self.stateChanged.emit(state)
+        while self._front_errors:
+            self.message.emit(self._front_errors.popleft())
         for kind, value in self.engine.poll_events():
             if kind == "error":
                 self.message.emit(str(value))

@@ -55,6 +55,8 @@ KEY_RECENT = "files/recent"
 KEY_GEOMETRY = "window/geometry"
 KEY_STATE = "window/state"
 KEY_AUTOSAVE_S = "files/autosave_seconds"
+AUDITION_MS = 300  #: an auditioned note sounds this long, or until the mouse is released
+VIEW_STATE_VERSION = 1  #: of the ``view`` entry in a project's ``ui`` section
 
 
 def openable(path: str | Path) -> bool:
@@ -209,8 +211,13 @@ class MainWindow(QMainWindow):
         self.doc.setParent(self)
         self.last_error = ""
         self._message_box: QMessageBox | None = None
-        self.loop: tuple[int, int] | None = None
         self._shown_once = False
+        self._pending_view: dict | None = None  # a project's saved view, shown once laid out
+        self._auditioning: tuple[int, int] | None = None  # (track, pitch) sounding on audition
+        self._audition_off = QTimer(self)
+        self._audition_off.setSingleShot(True)
+        self._audition_off.setInterval(AUDITION_MS)
+        self._audition_off.timeout.connect(self._end_audition)
         #: What the title calls a song that has no file yet ("Demo Song", "Untitled"...).
         self.untitled_name = "Demo Song" if document is None else "Untitled"
         self.setWindowTitle(APP_NAME)
@@ -349,6 +356,7 @@ class MainWindow(QMainWindow):
         d.modifiedChanged.connect(lambda _m: self._update_title())
         d.pathChanged.connect(lambda _p: self._update_title())
         d.trackChanged.connect(self._track_changed)
+        d.loopChanged.connect(self._loop_changed)
         tb = self.transport
         tb.playToggled.connect(self.toggle_play)
         tb.stopRequested.connect(self.stop)
@@ -366,6 +374,8 @@ class MainWindow(QMainWindow):
             roll.locate.connect(self.locate)
         if hasattr(roll, "quantizeRequested"):
             roll.quantizeRequested.connect(self.quantize)
+        if hasattr(roll, "audition"):
+            roll.audition.connect(self.audition)
         self._lateness_timer = QTimer(self)
         self._lateness_timer.setInterval(500)
         self._lateness_timer.timeout.connect(self._refresh_status)
@@ -464,10 +474,29 @@ class MainWindow(QMainWindow):
         if on and state is not None and not state.playing:
             self.link.play()
 
+    @property
+    def loop(self) -> tuple[int, int] | None:
+        """The song's loop range (held by the document: saved, undoable)."""
+        return self.doc.loop
+
     def set_loop_enabled(self, on: bool) -> None:
-        if self.loop is None:
-            self.loop = self._default_loop()
-        self.link.set_loop(self.loop if on else None)
+        """L or the loop button: loop the range set in the ruler (the whole song, rounded up
+        to a bar, when none was set)."""
+        if on and self.doc.loop is None:
+            self.doc.set_loop(self._default_loop())
+        self.link.set_loop(self.doc.loop if on else None)
+        if hasattr(self.piano_roll, "set_loop_enabled"):
+            self.piano_roll.set_loop_enabled(on)
+
+    def _loop_changed(self) -> None:
+        """A new range from the ruler (or undo): the engine loops it at once if looping is on;
+        undoing the only range there was turns looping off."""
+        if not self.transport.loop.isChecked():
+            return
+        if self.doc.loop is None:
+            self.transport.loop.setChecked(False)
+        else:
+            self.link.set_loop(self.doc.loop)
 
     def _default_loop(self) -> tuple[int, int]:
         """The whole song, rounded up to a whole bar."""
@@ -498,6 +527,27 @@ class MainWindow(QMainWindow):
                 add_meta(t, 0, 0x03, f"Take {len(self.doc.song.tracks) + k}".encode())
         self.doc.push(AddTracksCommand(self.doc, tracks, f"Record {n} take{'s' * (n != 1)}"))
 
+    # == audition ==========================================================================
+    def audition(self, pitch: int, velocity: int) -> None:
+        """Play ``pitch`` on the current track's outputs (its instrument and MIDI out), as a
+        short note: note-off on mouse release (velocity 0) or after AUDITION_MS, whichever
+        comes first. A new audition ends the previous one."""
+        if velocity <= 0:
+            if self._auditioning is not None and self._auditioning[1] == pitch:
+                self._end_audition()
+            return
+        self._end_audition()
+        track = self.doc.current_index
+        if self.link.audition(track, pitch, velocity):
+            self._auditioning = (track, pitch)
+            self._audition_off.start()
+
+    def _end_audition(self) -> None:
+        self._audition_off.stop()
+        sounding, self._auditioning = self._auditioning, None
+        if sounding is not None:
+            self.link.audition(sounding[0], sounding[1], 0)
+
     # == editing ===========================================================================
     def quantize(self) -> None:
         """Q: the panel's Apply (selection, else whole track), one undo step."""
@@ -526,7 +576,51 @@ class MainWindow(QMainWindow):
             metronome=self.transport.metronome.isChecked(),
             edit_settings=self.doc.edit_settings,
             current_track=self.doc.current_index,
+            ui={"view": self.view_state()},
         )
+
+    def view_state(self) -> dict:
+        """What the piano roll shows (zoom, scroll, track), saved in the project's ``ui``."""
+        state = {"version": VIEW_STATE_VERSION, "track": self.doc.current_index}
+        vp = getattr(self.piano_roll, "vp", None)
+        if vp is not None:
+            state.update(
+                ticks_per_px=float(vp.ticks_per_px),
+                key_height=float(vp.key_height),
+                left_tick=float(vp.left_tick),
+                top_px=float(vp.top_px),
+            )
+        return state
+
+    def restore_view(self, state) -> bool:
+        """Show a saved view; anything missing, of the wrong type or from a newer view
+        format is ignored (the view falls back to fitting the track). True if applied."""
+        if not isinstance(state, dict) or state.get("version") != VIEW_STATE_VERSION:
+            return False
+        track = state.get("track")
+        if isinstance(track, int) and not isinstance(track, bool):
+            if 0 <= track < len(self.doc.song.tracks):
+                self.doc.set_current_index(track)
+        vp = getattr(self.piano_roll, "vp", None)
+        keys = ("ticks_per_px", "key_height", "left_tick", "top_px")
+        values = [state.get(k) for k in keys]
+        if vp is None or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+            for v in values
+        ):
+            return False
+        from ui.pianoroll.viewport import (
+            MAX_KEY_HEIGHT,
+            MAX_TICKS_PER_PX,
+            MIN_KEY_HEIGHT,
+            MIN_TICKS_PER_PX,
+        )
+
+        tpp, kh, left, top = (float(v) for v in values)
+        vp.ticks_per_px = min(MAX_TICKS_PER_PX, max(MIN_TICKS_PER_PX, tpp))
+        vp.key_height = min(MAX_KEY_HEIGHT, max(MIN_KEY_HEIGHT, kh))
+        vp.scroll_to(left_tick=left, top_px=top)
+        return True
 
     def load_project(self, project: Project, path: str | Path | None) -> None:
         self.doc.set_song(project.song, path)
@@ -534,9 +628,16 @@ class MainWindow(QMainWindow):
             self.doc.set_edit_settings(project.edit_settings)
         if 0 <= project.current_track < len(project.song.tracks):
             self.doc.set_current_index(project.current_track)
-        self.loop = project.loop
+        self.doc.set_loop(project.loop)
         self.transport.loop.setChecked(project.loop_enabled)
+        if hasattr(self.piano_roll, "set_loop_enabled"):
+            self.piano_roll.set_loop_enabled(project.loop_enabled)
         self.transport.metronome.setChecked(project.metronome)
+        view = project.ui.get("view") if isinstance(project.ui, dict) else None
+        if self._shown_once:
+            self.restore_view(view)
+        else:
+            self._pending_view = view  # after the first layout, instead of zoom-to-fit
 
     def open_path(self, path: str | Path, ask: bool = True) -> bool:
         """Open a MIDI file or project. Asks about unsaved changes first (``ask``)."""
@@ -769,8 +870,13 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             self.resizeDocks([self.tracks_dock], [380], Qt.Horizontal)
             if hasattr(self.piano_roll, "zoom_to_fit"):
-                QTimer.singleShot(0, self.piano_roll.zoom_to_fit)  # after the layout settled
+                QTimer.singleShot(0, self._first_view)  # after the layout settled
             self.piano_roll.setFocus()
+
+    def _first_view(self) -> None:
+        view, self._pending_view = self._pending_view, None
+        if not self.restore_view(view):
+            self.piano_roll.zoom_to_fit()
 
     def closeEvent(self, event) -> None:
         if not self.confirm_discard("closing"):
@@ -779,6 +885,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue(KEY_GEOMETRY, self.saveGeometry())
         self.settings.setValue(KEY_STATE, self.saveState())
         self.settings.sync()
+        self._end_audition()
         self.link.shutdown()
         self.autosaver.shutdown()
         event.accept()
@@ -796,7 +903,6 @@ class MainWindow(QMainWindow):
         self._playhead = 0
         self.transport.set_song(self.doc.song)
         self.transport.set_position(0, force=True)
-        self.loop = None
         self._update_title()
 
     def _update_title(self) -> None:

@@ -62,6 +62,8 @@ class SongDocument(QObject):
     modifiedChanged = Signal(bool)
     #: The file path changed (open, save as).
     pathChanged = Signal(str)
+    #: The loop range changed (ruler drag, undo, open): ``loop`` is (start, end) ticks or None.
+    loopChanged = Signal()
 
     def __init__(self, song: Song | None = None, path: str | Path | None = None, parent=None):
         super().__init__(parent)
@@ -73,6 +75,7 @@ class SongDocument(QObject):
         self._selection = np.zeros(0, dtype=np.int32)
         self._edit_settings = QuantizeSettings()
         self._preview = True
+        self._loop: tuple[int, int] | None = None
         self.set_song(song if song is not None else Song(), path)
 
     def _clean_changed(self, clean: bool) -> None:
@@ -104,8 +107,10 @@ class SongDocument(QObject):
         self.undo_stack.setClean()
         self._selection = np.zeros(0, dtype=np.int32)
         self._current = self._first_note_track()
+        self._loop = None
         self.set_path(path)
         self.songReplaced.emit()
+        self.loopChanged.emit()
         self.currentTrackChanged.emit(self._current)
         self.selectionChanged.emit()
         self.modifiedChanged.emit(False)
@@ -192,6 +197,24 @@ class SongDocument(QObject):
 
     def clear_selection(self) -> None:
         self.set_selection([])
+
+    # -- loop range ---------------------------------------------------------------------
+    @property
+    def loop(self) -> tuple[int, int] | None:
+        """The loop (cycle) range ``(start, end)`` in ticks, start < end; None when unset."""
+        return self._loop
+
+    def set_loop(self, loop: tuple[int, int] | None) -> None:
+        """Install a loop range. :class:`ui.commands.LoopCommand` calls this for user edits
+        (so they are undoable); opening a project calls it directly."""
+        if loop is not None:
+            start, end = int(loop[0]), int(loop[1])
+            if not 0 <= start < end:
+                raise ValueError(f"loop {start}:{end}: the end must come after the start")
+            loop = (start, end)
+        if loop != self._loop:
+            self._loop = loop
+            self.loopChanged.emit()
 
     # -- quantize being edited ----------------------------------------------------------------
     @property

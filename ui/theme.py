@@ -48,6 +48,8 @@ COLORS: dict[str, str] = {
     "note_selected": "#f2f2c8",
     "ghost": "#5ce1ff",  # quantize preview outlines: cyan, distinct from selected notes
     "playhead": "#3fb8af",
+    "loop": "#d6a93a",  # the loop (cycle) range: yellow as in Logic, when looping is on
+    "loop_off": "#6b6f76",  # the same range while looping is off
     "rubber_band": "#3fb8af",
     "before": "#e8784a",  # timing view: raw onsets
     "after": "#3fb8af",  # timing view: quantized onsets

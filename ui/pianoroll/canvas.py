@@ -63,6 +63,9 @@ class NoteCanvas(QWidget):
         self.preview = preview
         self.tool = "select"  #: "select" or "draw"
         self.playhead = 0  #: tick; paste lands here
+        #: The loop range shaded behind the notes (ticks), and whether looping is on.
+        self.loop_shade: tuple[int, int] | None = None
+        self.loop_enabled = False
         self.draw_velocity = 100
         self.last_paint_ms = 0.0
         self.last_paint_path = ""
@@ -174,6 +177,7 @@ class NoteCanvas(QWidget):
         t = time.perf_counter()
         p = QPainter(self)
         self._paint_background(p)
+        self._paint_loop(p)
         self._paint_grid(p)
         if self._display is not None:
             notes = self._display
@@ -214,6 +218,18 @@ class NoteCanvas(QWidget):
                 p.drawLine(
                     QLineF(0, y + vp.key_height - 0.5, self.width(), y + vp.key_height - 0.5)
                 )
+
+    def _paint_loop(self, p: QPainter) -> None:
+        """The loop range as a tint over the rows (stronger while looping is on), so the part
+        that will repeat is visible where the notes are."""
+        if self.loop_shade is None:
+            return
+        x0, x1 = (float(self.vp.tick_to_x(t)) for t in self.loop_shade)
+        if x1 < 0 or x0 > self.width():
+            return
+        tint = QColor(color("loop" if self.loop_enabled else "loop_off"))
+        tint.setAlpha(26 if self.loop_enabled else 14)
+        p.fillRect(QRectF(x0, 0, x1 - x0, self.height()), tint)
 
     def _lines(self, p: QPainter, ticks, pen: QPen) -> None:
         if len(ticks) == 0:

@@ -1,8 +1,15 @@
-"""The ruler above the piano roll: bar numbers and beats from the song's time signatures, and
-a marker at every tempo change from the tempo map.
+"""The ruler above the piano roll: bar numbers and beats from the song's time signatures, a
+marker at every tempo change from the tempo map, and the loop strip.
 
-Clicking or dragging in the ruler moves the playhead (emits ``locate``); hovering shows the
-position as bar.beat.tick and as clock time (through the tempo map)."""
+Clicking or dragging in the upper part moves the playhead (emits ``locate``); hovering shows
+the position as bar.beat.tick and as clock time (through the tempo map).
+
+The loop strip is the lower band (as the cycle area of Logic's and Cubase's rulers): dragging
+in it chooses the loop range, snapped to bar lines (Alt: any tick). While dragging the
+ruler emits ``loopDragged`` so the roll shades the range live; on release ``loopChosen``
+(start, end) — the roll turns that into one undoable command. The range is drawn yellow when
+looping is on and grey when off, as in Logic.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,38 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from ui.pianoroll.viewport import RollViewport
 from ui.theme import color
 
+LOOP_STRIP = 10  #: height in px of the loop strip at the bottom of the ruler
+POSITION_ROWS = 30  #: height of the bar/beat/tempo part above it
+
+
+def snap_to_bar(bar_ticks: np.ndarray, tick: float) -> int:
+    """The bar line nearest ``tick`` (ties to the earlier one). Past the last known bar the
+    last bar's length repeats."""
+    if bar_ticks.size == 0:
+        return max(0, int(round(tick)))
+    if bar_ticks.size > 1 and tick > bar_ticks[-1]:
+        step = int(bar_ticks[-1] - bar_ticks[-2])
+        k = math.floor((tick - bar_ticks[-1]) / step + 0.5)
+        return int(bar_ticks[-1] + k * step)
+    i = int(np.searchsorted(bar_ticks, tick))
+    cands = bar_ticks[max(0, i - 1) : i + 1]
+    return int(cands[int(np.argmin(np.abs(cands - tick)))])
+
 
 class Ruler(QWidget):
     locate = Signal(int)
+    #: The loop range while it is being dragged (start, end); not yet an edit.
+    loopDragged = Signal(int, int)
+    #: The loop range chosen by a drag in the loop strip (start < end).
+    loopChosen = Signal(int, int)
+    #: A loop drag ended (after ``loopChosen``, or with nothing chosen): show the real range.
+    loopDragEnded = Signal()
 
     def __init__(self, vp: RollViewport, bar_grid, song_maps=None, parent=None):
         super().__init__(parent)
@@ -27,9 +57,15 @@ class Ruler(QWidget):
         self.song_maps = song_maps  # a callable returning (TempoMap, TimeSignatureMap)
         self.setMouseTracking(True)
         self.playhead = 0
-        self.setFixedHeight(30)
+        self.loop: tuple[int, int] | None = None  #: the range drawn in the loop strip
+        self.loop_enabled = False
+        self._loop_drag: int | None = None  # the anchor tick of a drag in the loop strip
+        self.setFixedHeight(POSITION_ROWS + LOOP_STRIP)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         vp.changed.connect(self.update)
+
+    def in_loop_strip(self, y: float) -> bool:
+        return y >= POSITION_ROWS
 
     def paintEvent(self, event) -> None:
         vp = self.vp
@@ -37,7 +73,7 @@ class Ruler(QWidget):
         p.fillRect(self.rect(), color("panel"))
         t0, t1 = vp.visible_ticks()
         bars = self.bar_grid()
-        h = self.height()
+        h = POSITION_ROWS
         if vp.ppq / vp.ticks_per_px >= 6:
             p.setPen(QPen(color("text_dim"), 1))
             xs = np.floor(vp.tick_to_x(bars.beats_in(t0, t1).astype(np.float64))) + 0.5
@@ -71,21 +107,84 @@ class Ruler(QWidget):
                     p.drawText(
                         QRectF(x + 3, 15, 80, 10), Qt.AlignLeft | Qt.AlignVCenter, f"{bpm:.4g} BPM"
                     )
+        self._paint_loop_strip(p)
         x = vp.tick_to_x(self.playhead)
         p.setPen(QPen(color("playhead"), 2))
-        p.drawLine(QLineF(x, 0, x, h))
+        p.drawLine(QLineF(x, 0, x, self.height()))
         p.setPen(QPen(color("border"), 1))
-        p.drawLine(0, h - 1, self.width(), h - 1)
+        p.drawLine(0, self.height() - 1, self.width(), self.height() - 1)
         p.end()
 
+    def _paint_loop_strip(self, p: QPainter) -> None:
+        top = POSITION_ROWS
+        p.fillRect(QRectF(0, top, self.width(), LOOP_STRIP), color("base"))
+        p.setPen(QPen(color("border"), 1))
+        p.drawLine(QLineF(0, top + 0.5, self.width(), top + 0.5))
+        if self.loop is None:
+            return
+        x0, x1 = (float(self.vp.tick_to_x(t)) for t in self.loop)
+        if x1 < 0 or x0 > self.width():
+            return
+        c = QColor(color("loop" if self.loop_enabled else "loop_off"))
+        r = QRectF(x0, top + 1.5, max(1.0, x1 - x0), LOOP_STRIP - 3)
+        fill = QColor(c)
+        fill.setAlpha(200 if self.loop_enabled else 140)
+        p.fillRect(r, fill)
+        p.setPen(QPen(c.lighter(130), 1))
+        p.drawRect(r)
+
+    def set_loop(self, loop: tuple[int, int] | None, enabled: bool | None = None) -> None:
+        """Show this loop range (and whether looping is on)."""
+        self.loop = loop
+        if enabled is not None:
+            self.loop_enabled = bool(enabled)
+        self.update()
+
+    def _loop_tick(self, x: float, free: bool) -> int:
+        tick = max(0.0, float(self.vp.x_to_tick(x)))
+        return (
+            max(0, int(math.floor(tick + 0.5)))
+            if free
+            else snap_to_bar(self.bar_grid().bar_ticks, tick)
+        )
+
+    def _loop_range(self, event) -> tuple[int, int]:
+        free = bool(event.modifiers() & Qt.AltModifier)
+        here = self._loop_tick(event.position().x(), free)
+        a = self._loop_drag
+        return (min(a, here), max(a, here))
+
     def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.LeftButton and self.in_loop_strip(event.position().y()):
+            free = bool(event.modifiers() & Qt.AltModifier)
+            self._loop_drag = self._loop_tick(event.position().x(), free)
+            return
         self.locate.emit(max(0, int(self.vp.x_to_tick(event.position().x()))))
 
     def mouseMoveEvent(self, event) -> None:
         tick = max(0, int(self.vp.x_to_tick(event.position().x())))
-        if event.buttons() & Qt.LeftButton:
+        if self._loop_drag is not None:
+            start, end = self._loop_range(event)
+            if end > start:
+                self.loop = (start, end)
+                self.update()
+                self.loopDragged.emit(start, end)
+        elif event.buttons() & Qt.LeftButton:
             self.locate.emit(tick)
-        self.setToolTip(self.position_text(tick))
+        self.setToolTip(
+            "Drag to set the loop range (snaps to bars; Alt: free)"
+            if self.in_loop_strip(event.position().y())
+            else self.position_text(tick)
+        )
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._loop_drag is None:
+            return
+        start, end = self._loop_range(event)
+        self._loop_drag = None
+        if end > start:
+            self.loopChosen.emit(start, end)
+        self.loopDragEnded.emit()
 
     def position_text(self, tick: int) -> str:
         """``"Bar 3 · beat 2 · tick 120 — 0:04.250"``: what the pointer is over."""

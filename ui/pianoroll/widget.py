@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.pianoroll.canvas import NoteCanvas
+from ui.pianoroll.drum_names import is_drum_track
 from ui.pianoroll.keyboard import Keyboard
 from ui.pianoroll.ruler import Ruler
 from ui.pianoroll.velocity_lane import VelocityLane
@@ -74,15 +75,21 @@ class PianoRoll(QWidget):
         self.canvas.quantizeRequested.connect(self.quantizeRequested)
         self.canvas.toolRequested.connect(self.set_tool)
         self.ruler.locate.connect(self._locate)
+        self.ruler.loopDragged.connect(self._show_loop_drag)
+        self.ruler.loopChosen.connect(self._loop_chosen)
+        self.ruler.loopDragEnded.connect(self._loop_changed)
+        doc.loopChanged.connect(self._loop_changed)
         self.vp.changed.connect(self._sync_scrollbars)
         self.hbar.valueChanged.connect(
             lambda v: self._syncing or self.vp.scroll_to(left_tick=v * _SCROLL_UNIT)
         )
         self.vbar.valueChanged.connect(lambda v: self._syncing or self.vp.scroll_to(top_px=v))
         doc.songReplaced.connect(self.zoom_to_fit)
+        doc.notesChanged.connect(self._update_drums)
         doc.currentTrackChanged.connect(self._current_track_changed)
         self._syncing = False
         self.setFocusProxy(self.canvas)
+        self._update_drums()
         self.resize(900, 500)
 
     # Bound methods, not lambdas, for document signals: Qt drops them when this widget goes,
@@ -91,7 +98,34 @@ class PianoRoll(QWidget):
         self.ruler.update()
 
     def _current_track_changed(self, _index: int) -> None:
+        self._update_drums()
         self.zoom_to_fit()
+
+    def _update_drums(self, *_args) -> None:
+        """A channel-10 track gets GM drum names on the keyboard (re-checked after edits)."""
+        self.keyboard.set_drums(is_drum_track(self.doc.track()))
+
+    # -- loop range ---------------------------------------------------------------------
+    def _show_loop_drag(self, start: int, end: int) -> None:
+        self.canvas.loop_shade = (start, end)
+        self.canvas.update()
+
+    def _loop_chosen(self, start: int, end: int) -> None:
+        from ui.commands import LoopCommand
+
+        if self.doc.loop != (start, end):
+            self.doc.push(LoopCommand(self.doc, (start, end)))
+
+    def _loop_changed(self) -> None:
+        self.ruler.set_loop(self.doc.loop)
+        self.canvas.loop_shade = self.doc.loop
+        self.canvas.update()
+
+    def set_loop_enabled(self, on: bool) -> None:
+        """Draw the loop range as active (yellow) or inactive (grey)."""
+        self.ruler.set_loop(self.doc.loop, on)
+        self.canvas.loop_enabled = bool(on)
+        self.canvas.update()
 
     # -- view --------------------------------------------------------------------------
     def _sync_scrollbars(self) -> None:

@@ -166,3 +166,8 @@ def test_playing_order_is_stable_by_start_then_voice():
     start = np.array([5, 0, 5, 5, 0], dtype=np.int64)
     voice = np.array([3, 2, 1, 3, 2], dtype=np.int16)
     assert kernels.playing_order(start, voice).tolist() == [1, 4, 2, 0, 3]
+
+
+def test_warm_up_runs_every_mode():
+    core.warm_up()  # compiles or loads; must not raise
+    assert all(kernels.positions.signatures)

@@ -119,3 +119,35 @@ def test_server_stop_is_reported_once_and_reconnected_after_restart(
         if rec2:
             rec2.close()
     assert engine.errors == []
+
+
+@pytest.mark.parametrize("frame_exact", [False, True], ids=["rtmidi", "jack-client"])
+def test_input_whose_keyboard_vanishes_reports_once_and_reconnects(jack_server, frame_exact):
+    from engine.ports import open_input
+    from tests.jack_tools import JackMidiSender
+
+    keyboard = JackMidiSender("quanta-keys")
+    reports, got = [], []
+    inp = open_input(
+        keyboard.port_name, api="jack", frame_exact=frame_exact, on_status=reports.append
+    )
+    inp.set_callback(lambda data, when: got.append(data))
+    keyboard2 = None
+    try:
+        keyboard.send_now(b"\x90\x3c\x40")
+        assert _wait(lambda: got == [b"\x90\x3c\x40"])
+        keyboard.close()  # unplugged
+        assert _wait(lambda: inp.status == STATUS_LOST and reports)
+        time.sleep(0.5)
+        assert [r.kind for r in reports] == ["lost"]
+        assert "'quanta-keys:out'" in reports[0].message and "(JACK)" in reports[0].message
+        keyboard2 = JackMidiSender("quanta-keys")  # plugged in again
+        assert _wait(lambda: inp.status == STATUS_OK)
+        keyboard2.send_now(b"\x90\x3e\x40")
+        assert _wait(lambda: got[-1:] == [b"\x90\x3e\x40"])
+        assert [r.kind for r in reports] == ["lost", "reconnected"]
+    finally:
+        inp.close()
+        if keyboard2:
+            keyboard2.close()
+        keyboard.close()

@@ -171,3 +171,13 @@ def test_playing_order_is_stable_by_start_then_voice():
 def test_warm_up_runs_every_mode():
     core.warm_up()  # compiles or loads; must not raise
     assert all(kernels.positions.signatures)
+
+
+def test_read_only_and_strided_inputs_give_the_same_result():
+    notes = make_notes([5, 13, 30, 37], [20, 30, 40, 50], [60, 60, 61, 61], [90, 80, 70, 60])
+    expected = core.quantize_notes(notes, S(), 96).notes.tolist()
+    frozen = notes.copy()
+    frozen.flags.writeable = False
+    assert core.quantize_notes(frozen, S(), 96).notes.tolist() == expected
+    doubled = np.repeat(notes, 2)[::2]  # a strided view of the same rows
+    assert core.quantize_notes(doubled, S(), 96).notes.tolist() == expected

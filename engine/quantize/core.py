@@ -300,9 +300,12 @@ def quantize_notes(
     """
     assert notes.dtype == NOTE_DTYPE
     n = notes.size
-    sel = None if selected is None else np.ascontiguousarray(selected, dtype=bool)
+    sel = None if selected is None else np.array(selected, dtype=bool)  # own, writable
     if sel is not None and sel.shape != (n,):
         raise ValueError("selected must be a bool mask with one entry per note")
+    if not (notes.flags.c_contiguous and notes.flags.writeable):
+        # a strided or read-only array would make numba compile another specialisation
+        notes = np.array(notes)
     lat = lattice(settings, ppq)
     # Contiguous copies: the positions kernel runs ~4x slower on the record's strided fields.
     t = np.ascontiguousarray(notes["start"])

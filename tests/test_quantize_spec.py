@@ -330,3 +330,12 @@ def test_non_note_events_keep_their_ticks(ppq):
         assert t.events.tolist() == ev.tolist()
         assert t.payload.tobytes() == pl.tobytes()
     assert report.moved == 2
+
+
+@pytest.mark.parametrize("ppq,offset", [(96, 12), (480, 60)])
+def test_tie_toward_a_point_before_zero_clamps_and_leaves_the_note(ppq, offset):
+    # the note at 0 sits exactly between -offset and +offset: the tie goes to the earlier
+    # point (before 0), which clamps to 0, so the note stays; one tick later it goes forward
+    got, _, rep = run([0, 1], [50, 50], S(offset=offset), ppq)
+    assert got == [0, offset]
+    assert rep.moved == 1

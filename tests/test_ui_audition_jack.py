@@ -1,0 +1,100 @@
+"""Auditioning on a real JACK port (dummy-driver server): clicking a key on the piano roll's
+keyboard, or a note in the roll, sends that pitch to the current track's MIDI output, on the
+track's channel, with its note-off on release or after AUDITION_MS — whichever comes first.
+
+The recorder runs in its own process (see tests/test_ui_main_engine.py for why)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
+
+from tests.jack_tools import ExternalMidiRecorder
+from ui.app import create_app
+from ui.autosave import RecoveryStore
+from ui.main_window import AUDITION_MS, MainWindow
+
+pytestmark = pytest.mark.jack
+
+
+@pytest.fixture
+def recorder(jack_server):
+    rec = ExternalMidiRecorder(servername=jack_server.name)
+    yield rec
+    rec.close()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch, recorder):
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
+    create_app()
+    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
+    settings.setValue("midi/api", "jack")
+    settings.setValue("midi/output", recorder.port_name)
+    settings.setValue("audio/enabled", "false")
+    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
+    w.show()
+    qtbot.waitExposed(w)
+    qtbot.wait(30)
+    yield w
+    w.doc.undo_stack.setClean()
+    w.close()
+    w.deleteLater()
+
+
+def key_point(roll, pitch: int, x: int) -> QPoint:
+    vp = roll.vp
+    return QPoint(x, round(vp.pitch_top_y(pitch) + vp.key_height / 2))
+
+
+def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtbot):
+    w = window
+    assert w.link.running and w.link.port_errors == []
+    roll = w.piano_roll
+    w.doc.set_current_index(2)  # Bass, channel 2 in the demo song
+    ch = w.doc.track().channels[0]
+    roll.vp.fit_pitches(24, 60)
+    qtbot.wait(10)
+    kb = roll.keyboard
+    x = kb.width() // 2
+    vel = int(40 + 87 * x / kb.width())
+
+    # 1. Press and release after ~100 ms: the note-off comes with the release.
+    QTest.mousePress(kb, Qt.LeftButton, Qt.NoModifier, key_point(roll, 40, x))
+    qtbot.wait(100)
+    QTest.mouseRelease(kb, Qt.LeftButton, Qt.NoModifier, key_point(roll, 40, x))
+    qtbot.wait(AUDITION_MS + 200)  # no second note-off when the timer would have fired
+
+    # 2. Held: the note-off comes after AUDITION_MS; the later release sends nothing.
+    QTest.mousePress(kb, Qt.LeftButton, Qt.NoModifier, key_point(roll, 43, x))
+    qtbot.wait(AUDITION_MS + 300)
+    QTest.mouseRelease(kb, Qt.LeftButton, Qt.NoModifier, key_point(roll, 43, x))
+
+    # 3. A note clicked in the roll sounds with its own pitch and velocity.
+    note = w.doc.track().notes[0]
+    vp = roll.vp
+    vp.scroll_to(left_tick=0)
+    px = round(vp.tick_to_x((int(note["start"]) + int(note["end"])) / 2))
+    QTest.mouseClick(
+        roll.canvas, Qt.LeftButton, Qt.NoModifier, key_point(roll, int(note["pitch"]), px)
+    )
+    qtbot.wait(150)
+
+    got = recorder.finish()
+    msgs = [m for _f, m in got]
+    p = int(note["pitch"])
+    assert msgs == [
+        bytes((0x90 | ch, 40, vel)),
+        bytes((0x80 | ch, 40, 0)),
+        bytes((0x90 | ch, 43, vel)),
+        bytes((0x80 | ch, 43, 0)),
+        bytes((0x90 | ch, p, int(note["velocity"]))),
+        bytes((0x80 | ch, p, 0)),
+    ]
+    frames = [f for f, _m in got]
+    held = (frames[3] - frames[2]) / recorder.rate
+    released = (frames[1] - frames[0]) / recorder.rate
+    assert 0.08 <= released <= 0.25  # the release, not the timer
+    assert AUDITION_MS / 1000 - 0.01 <= held <= AUDITION_MS / 1000 + 0.15
+    assert w.doc.undo_stack.count() == 0  # clicking a note to hear it is not an edit

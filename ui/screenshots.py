@@ -63,6 +63,27 @@ def render_all(folder: str | Path) -> list[Path]:
         w.track_list.button(1, "mute").click()
         out.append(grab_window(w, folder / "main-window-selection.png"))
         w.doc.undo_stack.setClean()
+
+        # 4. Drums with a loop: bars 2-3 dragged in the ruler's loop strip, looping on (L);
+        #    the keyboard names the GM drums.
+        from PySide6.QtCore import QPoint, Qt
+        from PySide6.QtTest import QTest
+
+        w.track_list.button(1, "mute").click()
+        w.doc.undo_stack.setClean()
+        w.doc.set_current_index(1)
+        roll = w.piano_roll
+        roll.zoom_to_fit()
+        ruler = roll.ruler
+        bar = w.doc.song.time_signatures().bar_ticks(w.doc.song.time_signatures().signatures[0])
+        y = ruler.height() - 4
+        a, b = (QPoint(round(roll.vp.tick_to_x(t)), y) for t in (bar, 3 * bar))
+        QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, a)
+        QTest.mouseMove(ruler, b)
+        QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, b)
+        w.transport.loop.click()
+        out.append(grab_window(w, folder / "main-window-loop-drums.png"))
+        w.doc.undo_stack.setClean()
         w.close()  # stops the engine
     return out
 

@@ -286,6 +286,9 @@ class JackMidiOutput(_JackPort):
         self.lookahead = lookahead_periods * self.period / self.rate
 
     def _install(self, client: jack.Client, port) -> None:
+        # After a server restart, frames still queued belong to the old server's frame
+        # counter: drop them, or they would block the queue until that frame comes round.
+        self._ring.ctl[jack_rt.FLUSH] = self._ring.ctl[jack_rt.HEAD]
         self._ring.install(client, port, is_input=False)
 
     @property

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
 from tests.jack_tools import ExternalMidiRecorder
+from tests.test_audio_jack import portaudio_on_jack  # noqa: F401 - PortAudio on the server
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import AUDITION_MS, MainWindow
@@ -98,3 +99,39 @@ def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtb
     assert 0.08 <= released <= 0.25  # the release, not the timer
     assert AUDITION_MS / 1000 - 0.01 <= held <= AUDITION_MS / 1000 + 0.15
     assert w.doc.undo_stack.count() == 0  # clicking a note to hear it is not an edit
+
+
+@pytest.mark.usefixtures("portaudio_on_jack")
+def test_keyboard_click_sounds_the_tracks_instrument_on_the_audio_device(
+    qtbot, tmp_path, monkeypatch
+):
+    """With audio on, a key click plays the current track's instrument on the JACK audio
+    device — only that track's strip sounds, and only while the note is held."""
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
+    create_app()
+    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
+    settings.setValue("audio/enabled", "true")
+    settings.setValue("audio/block_size", 256)
+    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
+    try:
+        w.show()
+        qtbot.waitExposed(w)
+        assert w.link.audio is not None, w.link.audio_error
+        mixer = w.link.audio.mixer
+        w.doc.set_current_index(2)  # Bass
+        bass = w.link._strips[2]
+        others = [s for i, s in w.link._strips.items() if i != 2]
+        qtbot.waitUntil(lambda: w.link.audio.callbacks > 20, timeout=5000)
+        assert all(float(t.peak.max()) == 0.0 for t in mixer.tracks)  # silence before
+        roll = w.piano_roll
+        roll.vp.fit_pitches(24, 60)
+        kb = roll.keyboard
+        QTest.mousePress(kb, Qt.LeftButton, Qt.NoModifier, key_point(roll, 40, kb.width() - 2))
+        qtbot.waitUntil(lambda: float(mixer.tracks[bass].peak.max()) > 0.05, timeout=3000)
+        assert all(float(mixer.tracks[s].peak.max()) == 0.0 for s in others)
+        QTest.mouseRelease(kb, Qt.LeftButton, Qt.NoModifier, key_point(roll, 40, kb.width() - 2))
+        # The note-off reached the instrument: the strip falls silent after its release.
+        qtbot.waitUntil(lambda: float(mixer.tracks[bass].peak.max()) < 1e-4, timeout=5000)
+    finally:
+        w.doc.undo_stack.setClean()
+        w.close()

@@ -62,6 +62,12 @@ def run(
     from ui.song_document import SongDocument
 
     app = create_app()
+    # Load (or, after an install, compile) the numba kernels off the GUI thread.
+    import threading
+
+    from app.warmup import warm_up
+
+    threading.Thread(target=warm_up, name="quanta-warm-up", daemon=True).start()
     if screenshot and settings is None:
         # A screenshot must not depend on (or change) the user's saved layout and devices.
         import tempfile

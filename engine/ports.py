@@ -428,7 +428,7 @@ class WatchedPort:
             self._report(
                 "lost",
                 f"{self._describe()}: {self._loss_reason}{tail}; "
-                "Quanta keeps running and reconnects when it comes back",
+                f"Quanta keeps running and {self._comeback_text()}",
             )
         if self._status == STATUS_LOST:
             try:
@@ -445,6 +445,9 @@ class WatchedPort:
     def _attempt_panic(self) -> bool:
         """Try to close sounding notes on a port that may be half gone; never raises."""
         return False
+
+    def _comeback_text(self) -> str:
+        return "reconnects when it comes back"
 
     def _check_alive(self) -> str | None:
         return None
@@ -537,6 +540,14 @@ class PortWatcher:
             probe.listeners.append(port)
         return probe
 
+    def _close_dead_probes(self) -> None:
+        # Close a dead server's probe at once, on this thread: closing it later, at the same
+        # time as another thread closes a client, has crashed libjack.
+        for servername, probe in list(self._probes.items()):
+            if probe.dead:
+                probe.close()
+                del self._probes[servername]
+
     def _run(self) -> None:
         while True:
             self._wake.wait(self.interval)
@@ -549,6 +560,7 @@ class PortWatcher:
                     self._probes.clear()
                     self._thread = None
                     return
+            self._close_dead_probes()
             for port in ports:
                 try:
                     port._service()
@@ -575,6 +587,7 @@ class _RtMidiPort(WatchedPort):
         self._virtual = virtual
         self._client_name = client_name
         self._servername = current_jack_server() if api == "jack" else None
+        self._server_died = False
         self._init_watch(on_status)
         self._midi = None
         if api == "jack":
@@ -651,6 +664,8 @@ class _RtMidiPort(WatchedPort):
         return None
 
     def _drop_connection(self) -> None:
+        if self._server_gone:
+            self._server_died = True
         midi, self._midi = self._midi, None
         if midi is None:
             return
@@ -662,8 +677,21 @@ class _RtMidiPort(WatchedPort):
         except Exception:
             pass
 
+    def _comeback_text(self) -> str:
+        if self.api == "jack" and self._server_gone:
+            return (
+                "rtmidi cannot rejoin a restarted JACK server: open the port again "
+                "(Quanta's default JACK ports reconnect by themselves)"
+            )
+        return "reconnects when it comes back"
+
     def _reconnect(self) -> bool:
         if self.api == "jack":
+            if self._server_died:
+                # python-rtmidi's bundled libjack keeps the dead server's state: a new client
+                # looks connected but its process callback never runs, so output piles up in
+                # rtmidi's ring buffer until send_message spins forever. Never rejoin.
+                return False
             probe = WATCHER.jack_probe(self._servername, self)
             if probe is None:
                 return False
@@ -807,6 +835,14 @@ class Dispatcher:
         self._error_reported = False
         self._thread = threading.Thread(target=self._run, name="quanta-midi-in", daemon=True)
         self._thread.start()
+
+    def _close_dead_probes(self) -> None:
+        # Close a dead server's probe at once, on this thread: closing it later, at the same
+        # time as another thread closes a client, has crashed libjack.
+        for servername, probe in list(self._probes.items()):
+            if probe.dead:
+                probe.close()
+                del self._probes[servername]
 
     def _run(self) -> None:
         get = self._queue.get

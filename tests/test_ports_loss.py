@@ -110,6 +110,14 @@ def test_server_stop_is_reported_once_and_reconnected_after_restart(
 
         server.start()  # same name again
         rec2 = JackMidiRecorder("quanta-peer", servername=server.name).start()
+        if not frame_exact:
+            # rtmidi's bundled libjack cannot rejoin a restarted server (see RtMidiOutput):
+            # it must say so and stay safely lost, dropping events, never hanging the engine
+            assert "open the port again" in reports[0].message
+            sent = engine.sent
+            assert _wait(lambda: engine.sent > sent + 100)
+            assert out.status == STATUS_LOST and len(reports) == 1
+            return
         assert _wait(lambda: out.status == STATUS_OK, timeout=10)
         assert [r.kind for r in reports] == ["lost", "reconnected"]
         assert len(rec2.wait_for(10)) >= 10

@@ -1,7 +1,9 @@
 """The engine clock: one monotonic time base shared by the engine, MIDI I/O and audio.
 
-``time.monotonic()`` reads CLOCK_MONOTONIC on Linux, the same clock ``jack_get_time()`` uses,
-so JACK frame times, rtmidi arrival times and audio callback times can all be mapped onto it.
+All times the engine hands to sinks, and sources report, are ``time.monotonic()`` seconds.
+Other clocks are mapped onto it where they meet it: JACK's ``jack_get_time()`` is not the same
+clock here (measured ~250 ms apart), so ``engine.jack_midi.JackClock`` measures and refreshes
+the offset; the audio output maps PortAudio's stream time the same way.
 """
 
 import time

@@ -253,6 +253,8 @@ def list_ports(api: str | ApiChoice | None = None) -> tuple[list[PortInfo], list
     if problem:
         raise DeviceError(f"MIDI API {problem}")
     quiet_libjack()
+    if name == "jack":
+        return _list_jack_ports()
     const = API_CONSTANTS[name]
     try:
         mi = rtmidi.MidiIn(const, name="quanta-list")
@@ -266,6 +268,30 @@ def list_ports(api: str | ApiChoice | None = None) -> tuple[list[PortInfo], list
         mi.delete()
         mo.delete()
     return inputs, outputs
+
+
+def _list_jack_ports() -> tuple[list[PortInfo], list[PortInfo]]:
+    """JACK MIDI ports through JACK-Client, in the order rtmidi lists them (jack_get_ports).
+
+    Not through rtmidi: rtmidi holds the GIL while libjack waits for every client's cycle, so
+    in a process that also runs a Python JACK/PortAudio callback (the audio output) listing
+    ports deadlocked. JACK-Client's cffi calls release the GIL.
+    """
+    import jack
+
+    try:
+        client = jack.Client("quanta-list", no_start_server=True)
+    except jack.JackError as exc:
+        raise DeviceError(f"{api_label('jack')}: cannot list MIDI ports ({exc})") from None
+    try:
+        inputs = [p.name for p in client.get_ports(is_midi=True, is_output=True)]
+        outputs = [p.name for p in client.get_ports(is_midi=True, is_input=True)]
+    finally:
+        client.close()
+    return (
+        [PortInfo(i, n) for i, n in enumerate(inputs)],
+        [PortInfo(i, n) for i, n in enumerate(outputs)],
+    )
 
 
 _ALSA_ADDRESS = re.compile(r"\s+\d+:\d+$")

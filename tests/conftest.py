@@ -14,6 +14,17 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def _die_with_parent() -> None:
+    """In the jackd child: get SIGTERM when the test process dies (even by SIGKILL), so a
+    killed test run cannot leave servers behind (JACK allows only 8 at once)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class JackServer:
     """A private jackd (dummy driver) for the tests; clients must use ``self.name``."""
 
@@ -47,6 +58,7 @@ class JackServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         self._auditioning: tuple[int, int] | None = None  # (track, pitch) sounding on audition
         self._audition_off = QTimer(self)
         self._audition_off.setSingleShot(True)
+        self._audition_off.setTimerType(Qt.PreciseTimer)  # coarse timers fire up to 5 % early
         self._audition_off.setInterval(AUDITION_MS)
         self._audition_off.timeout.connect(self._end_audition)
         #: What the title calls a song that has no file yet ("Demo Song", "Untitled"...).

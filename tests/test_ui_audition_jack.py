@@ -82,6 +82,13 @@ def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtb
     QTest.mouseClick(roll.canvas, Qt.LeftButton, Qt.NoModifier, at)
     qtbot.wait(150)
 
+    # 4. Drawing a note sounds it at the draw velocity (and is the one edit here).
+    roll.set_tool("draw")
+    empty = key_point(roll, 50, round(vp.tick_to_x(int(note["end"]) + 10)))
+    assert roll.canvas.note_at(QPointF(empty)) == -1
+    QTest.mouseClick(roll.canvas, Qt.LeftButton, Qt.NoModifier, empty)
+    qtbot.wait(150)
+
     got = recorder.finish()
     msgs = [m for _f, m in got]
     p = int(note["pitch"])
@@ -92,6 +99,8 @@ def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtb
         bytes((0x80 | ch, 43, 0)),
         bytes((0x90 | ch, p, int(note["velocity"]))),
         bytes((0x80 | ch, p, 0)),
+        bytes((0x90 | ch, 50, roll.canvas.draw_velocity)),
+        bytes((0x80 | ch, 50, 0)),
     ]
     frames = [f for f, _m in got]
     held = (frames[3] - frames[2]) / recorder.rate
@@ -100,7 +109,8 @@ def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtb
     period = recorder.period / recorder.rate
     assert 0.1 - period <= released <= 0.25  # the release, not the timer
     assert AUDITION_MS / 1000 - period <= held <= AUDITION_MS / 1000 + 0.15
-    assert w.doc.undo_stack.count() == 0  # clicking a note to hear it is not an edit
+    assert w.doc.undo_stack.count() == 1  # clicking a note to hear it is not an edit
+    assert w.doc.undo_stack.undoText() == "Draw note"
 
 
 @pytest.mark.usefixtures("portaudio_on_jack")

@@ -244,7 +244,7 @@ class AudioOutput:
         self._t1 = 0.0
         self._e2 = 0.0
         self._offsets = np.zeros(16)  # engine clock minus stream clock, last 16 callbacks
-        self._anchor: float | None = None  # stream-clock time of frame 0 of the stream
+        self._anchors = np.zeros(16)  # stream-clock time of frame 0, one estimate per block
         self._stream_frames = 0
 
     # -- control (not real-time) ------------------------------------------------------------
@@ -319,7 +319,9 @@ class AudioOutput:
         - where the block starts on the stream clock: blocks follow each other exactly
           ``frames`` apart, and PortAudio reads its clock (JACK: the frame clock) some time
           after the block began, so the block start is the earliest ``stream_now - frames
-          done`` seen. A jump of more than a period (an xrun skipped cycles) re-anchors it.
+          done`` over the last 16 blocks. A window, not the earliest ever: the device's sample
+          clock drifts against the stream clock (the JACK dummy driver runs slow under load),
+          and an all-time minimum let notes drift by up to a period before re-anchoring.
         - the stream clock against the engine clock: PortAudio reads its clock before Python
           runs, so ``now - stream_now`` is the offset plus the wait for the GIL; the minimum
           over the last 16 blocks is the offset (a short window follows a device clock that
@@ -328,13 +330,12 @@ class AudioOutput:
         sr = self.sample_rate
         pos = self._stream_frames / sr
         self._stream_frames += frames
-        cand = stream_now - pos
-        if self._anchor is None or cand < self._anchor or cand - self._anchor > 1.5 * frames / sr:
-            self._anchor = cand
-        ring = self._offsets
-        ring[self.callbacks % ring.size] = now - stream_now
-        filled = min(self.callbacks + 1, ring.size)
-        return self._anchor + pos + float(ring[:filled].min())
+        slot = self.callbacks % self._anchors.size
+        filled = min(self.callbacks + 1, self._anchors.size)
+        self._anchors[slot] = stream_now - pos
+        self._offsets[slot] = now - stream_now
+        anchor = float(self._anchors[:filled].min())
+        return anchor + pos + float(self._offsets[:filled].min())
 
     def _block_start(self, now: float, frames: int) -> float:
         """Engine-clock time at which this block's first sample reaches the output.

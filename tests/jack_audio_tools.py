@@ -35,6 +35,12 @@ def frames_to_engine_time(client: jack.Client, frame: int) -> float:
     lib = _libjack()
     ptr = int(jack._ffi.cast("uintptr_t", client._ptr))
     jack_us = lib.jack_frames_to_time(ptr, frame & 0xFFFFFFFF)
+    return jack_us / 1e6 - jack_clock_offset()
+
+
+def jack_clock_offset() -> float:
+    """JACK's clock minus the engine clock, in seconds (tightest of several bracketed reads)."""
+    lib = _libjack()
     best = None
     for _ in range(20):
         m0 = time.monotonic()
@@ -42,7 +48,7 @@ def frames_to_engine_time(client: jack.Client, frame: int) -> float:
         m1 = time.monotonic()
         if best is None or m1 - m0 < best[0]:
             best = (m1 - m0, j - (m0 + m1) / 2)
-    return jack_us / 1e6 - best[1]
+    return best[1]
 
 
 class AudioRecorder:
@@ -54,6 +60,15 @@ class AudioRecorder:
         self.pos = 0
         self.first_frame: int | None = None
         self.recording = False
+        # Each cycle's first frame and its time on JACK's clock, read during that cycle: a
+        # late frames-to-time conversion extrapolates with JACK's current period estimate,
+        # which on a loaded dummy driver puts seconds-old frames tens of ms off.
+        cycles = int(seconds * self.rate) // 16 + 16
+        self._cyc_start = np.zeros(cycles, dtype=np.int64)
+        self._cyc_us = np.zeros(cycles, dtype=np.float64)
+        self._ncyc = 0
+        self._lib = _libjack()
+        self._ptr = int(jack._ffi.cast("uintptr_t", self.client._ptr))
         self.client.set_process_callback(self._process)
         self.client.activate()
 
@@ -65,6 +80,10 @@ class AudioRecorder:
             self.first_frame = now
         # Place each period by its frame time, so a skipped cycle leaves a gap, not a shift.
         start = (now - self.first_frame) & 0xFFFFFFFF
+        if self._ncyc < self._cyc_start.size:
+            self._cyc_start[self._ncyc] = start
+            self._cyc_us[self._ncyc] = self._lib.jack_frames_to_time(self._ptr, now)
+            self._ncyc += 1
         n = max(0, min(frames, self.data.shape[1] - start))
         for ch, port in enumerate(self.inports):
             self.data[ch, start : start + n] = port.get_array()[:n]
@@ -91,9 +110,12 @@ class AudioRecorder:
 
     def sample_time(self, index: np.ndarray | int) -> np.ndarray:
         """Engine-clock seconds of recorded samples."""
-        assert self.first_frame is not None
-        t0 = frames_to_engine_time(self.client, self.first_frame)
-        return t0 + np.asarray(index) / self.rate
+        assert self.first_frame is not None and self._ncyc > 0
+        idx = np.asarray(index)
+        starts = self._cyc_start[: self._ncyc]
+        k = np.clip(np.searchsorted(starts, idx, side="right") - 1, 0, self._ncyc - 1)
+        jack_s = self._cyc_us[k] / 1e6 + (idx - starts[k]) / self.rate
+        return jack_s - jack_clock_offset()
 
     def close(self) -> None:
         self.client.deactivate()

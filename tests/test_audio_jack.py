@@ -47,19 +47,21 @@ def _play_and_record(block: int, notes: int = 8, spacing: float = 0.2):
     mixer = Mixer(SR, 1024)
     mixer.add_track("keys", BuiltinSynth(SR, 1024, program="organ"))
     out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1)
-    rec = AudioRecorder(notes * spacing + 1.5)
+    rec = AudioRecorder(notes * spacing + 2.5)
     try:
         out.start()
         time.sleep(1.2)  # the stream clock's lock-in (fast DLL phase) takes about a second
         rec.connect_from("PortAudio")
         rec.start()
         sink = out.sink(0)
-        t0 = clock.now() + 0.3
+        # Connecting the recorder reorders the graph and the stream clock re-locks: give it a
+        # second before the first note.
+        t0 = clock.now() + 1.2
         whens = [t0 + i * spacing + 0.0071 * i for i in range(notes)]  # off any period grid
         for w in whens:
             sink.send_at(w, bytes((0x90, 72, 100)))
             sink.send_at(w + 0.04, bytes((0x80, 72, 0)))
-        rec.wait(notes * spacing + 0.9)
+        rec.wait(notes * spacing + 1.9)
         found = onsets(rec.data[0, : rec.pos], 0.01, 2400)
         times = rec.sample_time(found)
         stats = out.stats()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from tests.jack_tools import ExternalMidiRecorder
 from tests.test_audio_jack import portaudio_on_jack  # noqa: F401 - PortAudio on the server
@@ -79,8 +80,16 @@ def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtb
     px = round(vp.tick_to_x((int(note["start"]) + int(note["end"])) / 2))
     at = key_point(roll, int(note["pitch"]), px)
     assert roll.canvas.note_at(QPointF(at)) == 0, (at, vp.left_tick, vp.ticks_per_px)
+    heard = []
+    roll.canvas.audition.connect(lambda *a: heard.append(a))
     QTest.mouseClick(roll.canvas, Qt.LeftButton, Qt.NoModifier, at)
     qtbot.wait(150)
+    assert heard[:1] == [(int(note["pitch"]), int(note["velocity"]))], (
+        heard,
+        QApplication.activeModalWidget(),
+        QApplication.activePopupWidget(),
+        w.doc.selection,
+    )
 
     # 4. Drawing a note sounds it at the draw velocity (and is the one edit here).
     roll.set_tool("draw")
@@ -91,6 +100,9 @@ def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtb
 
     got = recorder.finish()
     msgs = [m for _f, m in got]
+    # Which side lost a message, if one is missing: Quanta's port (dropped while it thought
+    # the port was lost) or the recorder (its process callback missed a cycle under load).
+    port_state = [(getattr(o, "status", "?"), getattr(o, "dropped", "?")) for o in w.link.outputs]
     p = int(note["pitch"])
     assert msgs == [
         bytes((0x90 | ch, 40, vel)),
@@ -101,14 +113,15 @@ def test_keyboard_and_note_clicks_sound_on_the_tracks_port(window, recorder, qtb
         bytes((0x80 | ch, p, 0)),
         bytes((0x90 | ch, 50, roll.canvas.draw_velocity)),
         bytes((0x80 | ch, 50, 0)),
-    ]
+    ], port_state
     frames = [f for f, _m in got]
     held = (frames[3] - frames[2]) / recorder.rate
     released = (frames[1] - frames[0]) / recorder.rate
-    # rtmidi on JACK sends at the next period, so each time is known to one period.
-    period = recorder.period / recorder.rate
-    assert 0.1 - period <= released <= 0.25  # the release, not the timer
-    assert AUDITION_MS / 1000 - period <= held <= AUDITION_MS / 1000 + 0.15
+    # rtmidi on JACK sends at the next period, and the dummy driver's periods drift against
+    # the wall clock on a loaded machine: each time is known to a few periods.
+    slack = 3 * recorder.period / recorder.rate
+    assert 0.1 - slack <= released <= 0.25  # the release, not the timer
+    assert AUDITION_MS / 1000 - slack <= held <= AUDITION_MS / 1000 + 0.15
     assert w.doc.undo_stack.count() == 1  # clicking a note to hear it is not an edit
     assert w.doc.undo_stack.undoText() == "Draw note"
 

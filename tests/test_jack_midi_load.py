@@ -7,13 +7,11 @@ import sys
 import threading
 import time
 
-import jack
 import numpy as np
 import pytest
 
 from engine import clock
-from engine.jack_midi import JackClock, JackMidiInput, JackMidiOutput, tighten_gil_switching
-from engine.ports import open_output
+from engine.jack_midi import JackMidiInput, JackMidiOutput, tighten_gil_switching
 from tests.jack_tools import (
     ExternalMidiRecorder,
     ExternalMidiSender,
@@ -111,34 +109,78 @@ def test_jack_output_loses_nothing_under_load(rt_server, ext_recorder, busy_thre
         out.close()
 
 
-def test_rtmidi_jack_output_loses_nothing_and_lands_within_a_period(
-    rt_server, ext_recorder, busy_thread
-):
-    out = open_output(ext_recorder.port_name, api="jack", frame_exact=False)
-    probe = jack.Client("quanta-load-clock", no_start_server=True, servername=rt_server.name)
-    jclock = JackClock(probe)
-    try:
-        plan = _plan(clock.now() + 0.05)
-        sent_frames = []
-        for when, data in plan:  # lookahead 0: sent when due
-            _sleep_until(when)
-            t = clock.now()
-            out.send_at(t, data)
-            sent_frames.append(jclock.engine_to_frame(t))
-        time.sleep(0.05)
-        events = ext_recorder.finish()
-        assert [d for _, d in events] == [d for _, d in plan]
-        assert unmatched_notes(_notes(events)) == []
-        period = ext_recorder.period
-        # out at the start of the period after the send; earlier than the send's own frame
-        # only by how late JACK woke that period's callback
-        errors = [f - s for (f, _), s in zip(events, sent_frames, strict=True)]
-        assert all(f % period == 0 for f, _ in events)
-        assert max(errors) <= period + 16, errors  # + a little of JACK's clock-filter jitter
-        assert min(errors) > -period - 16, errors
-    finally:
-        out.close()
-        probe.close()
+#: The rtmidi half of the next test runs in a child process: python-rtmidi's bundled libjack
+#: keeps per-process state for the first JACK server it met and crashed (SIGSEGV) when the same
+#: process later opened a port on this test's second server.
+RTMIDI_CHILD = """
+import json, sys, threading, time
+import jack, numpy as np
+from engine import clock
+from engine.jack_midi import JackClock, tighten_gil_switching
+from engine.ports import open_output
+from tests.test_jack_midi_load import _plan, _sleep_until
+
+port, server = sys.argv[1], sys.argv[2]
+tighten_gil_switching()
+stop = threading.Event()
+rounds = [0]
+
+def spin():
+    a = np.random.default_rng(0).random(20000)
+    while not stop.is_set():
+        total = 0
+        for i in range(20000):
+            total += i * i
+        a = np.sort(a * 1.0001)
+        rounds[0] += 1
+
+threading.Thread(target=spin, daemon=True).start()
+out = open_output(port, api="jack", frame_exact=False)
+probe = jack.Client("quanta-load-clock", no_start_server=True, servername=server)
+jclock = JackClock(probe)
+sent = []
+for when, data in _plan(clock.now() + 0.05):  # lookahead 0: sent when due
+    _sleep_until(when)
+    t = clock.now()
+    out.send_at(t, data)
+    sent.append(jclock.engine_to_frame(t))
+time.sleep(0.05)
+stop.set()
+out.close()
+probe.close()
+print(json.dumps({"sent": sent, "rounds": rounds[0]}))
+"""
+
+
+def test_rtmidi_jack_output_loses_nothing_and_lands_within_a_period(rt_server, ext_recorder):
+    import json
+    import os
+    import subprocess
+
+    env = dict(os.environ, JACK_DEFAULT_SERVER=rt_server.name)
+    child = subprocess.run(
+        [sys.executable, "-c", RTMIDI_CHILD, ext_recorder.port_name, rt_server.name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    result = json.loads(child.stdout.strip().splitlines()[-1])
+    sent_frames = result["sent"]
+    plan = _plan(0.0)
+    events = ext_recorder.finish()
+    assert [d for _, d in events] == [d for _, d in plan]
+    assert unmatched_notes(_notes(events)) == []
+    assert result["rounds"] > 0
+    period = ext_recorder.period
+    # out at the start of the period after the send; earlier than the send's own frame only
+    # by how late JACK woke that period's callback
+    errors = [f - s for (f, _), s in zip(events, sent_frames, strict=True)]
+    assert all(f % period == 0 for f, _ in events)
+    assert max(errors) <= period + 16, errors  # + a little of JACK's clock-filter jitter
+    assert min(errors) > -period - 16, errors
 
 
 def test_jack_input_loses_nothing_under_load(rt_server, busy_thread):

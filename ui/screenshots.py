@@ -59,7 +59,7 @@ def render_all(folder: str | Path) -> list[Path]:
         w.doc.set_current_index(2)
         w.doc.set_selection(w.doc.track().notes["id"][:10])
         w.quantize_panel.choose_preset("Straight 1/16")
-        w.quantize_panel.strength.set_value(60.0)
+        w.quantize_panel.strength.spin.setValue(60.0)  # as typed: updates the preview
         w.track_list.button(1, "mute").click()
         out.append(grab_window(w, folder / "main-window-selection.png"))
         w.doc.undo_stack.setClean()

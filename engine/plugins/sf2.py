@@ -42,7 +42,13 @@ def find_soundfonts() -> list[str]:
 
 def _fluidsynth():
     try:
-        import fluidsynth
+        import contextlib
+        import io
+
+        # pyfluidsynth prints "'fluidsynth' was found at ..." on import; that must not end up
+        # in `quanta plugins --json` or any other output.
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth
     except (ImportError, OSError):
         raise DeviceError(
             "SoundFont support needs pyfluidsynth and libfluidsynth "

@@ -14,6 +14,8 @@ view and the engine bridge hear about the change.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
@@ -41,7 +43,10 @@ class NotesCommand(QUndoCommand):
     ):
         super().__init__(text)
         assert new_notes.dtype == NOTE_DTYPE
-        self.doc = doc
+        # A weak reference: the document owns its undo stack, which owns this command. A strong
+        # one made a cycle through Qt objects that the garbage collector tore down in an order
+        # that crashed PySide (seen as a segfault at exit).
+        self.doc = weakref.proxy(doc)
         self.index = track_index
         self.old_notes = doc.song.tracks[track_index].notes
         self.new_notes = sorted_notes(new_notes)
@@ -210,7 +215,7 @@ class TrackQuantizeCommand(QUndoCommand):
     def __init__(self, doc: SongDocument, track_index: int, settings: QuantizeSettings | None):
         label = "off" if settings is None else settings.grid_label
         super().__init__(f"Play quantized: {label}")
-        self.doc = doc
+        self.doc = weakref.proxy(doc)  # see NotesCommand: no cycle through the undo stack
         self.index = track_index
         self.old = doc.song.tracks[track_index].quantize
         self.new = settings
@@ -251,7 +256,7 @@ class LoopCommand(QUndoCommand):
         else:
             text = f"Set loop {_bars_beats(doc, loop[0])} \u2013 {_bars_beats(doc, loop[1])}"
         super().__init__(text)
-        self.doc = doc
+        self.doc = weakref.proxy(doc)  # see NotesCommand: no cycle through the undo stack
         self.old = doc.loop
         self.new = None if loop is None else (int(loop[0]), int(loop[1]))
 

@@ -15,6 +15,7 @@ non-blocking message box and the status bar; the song on screen is left as it wa
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -126,7 +127,7 @@ class AddTracksCommand(QUndoCommand):
 
     def __init__(self, doc: SongDocument, tracks: list[Track], text: str):
         super().__init__(text)
-        self.doc = doc
+        self.doc = weakref.proxy(doc)  # no cycle through the undo stack (ui.commands)
         self.tracks = tracks
         self.at = len(doc.song.tracks)
 
@@ -148,7 +149,7 @@ class SetTempoCommand(QUndoCommand):
 
     def __init__(self, doc: SongDocument, tick: int, bpm: float):
         super().__init__(f"Set tempo to {bpm:g} BPM")
-        self.doc = doc
+        self.doc = weakref.proxy(doc)  # no cycle through the undo stack (ui.commands)
         self.index, self.event = self._find(doc.song, tick)
         track = doc.song.tracks[self.index]
         self.old = (track.events.copy(), track.payload.copy(), track.end_tick)

@@ -304,6 +304,30 @@ def midi_sender(jack_server):
     sender.close()
 
 
+def _start_child(mode: str, name: str, servername: str | None):
+    """Start ``python -m tests.jack_tools MODE NAME`` and wait for its ``ready ...`` line."""
+    import os
+    import subprocess
+
+    env = dict(os.environ)
+    if servername:
+        env["JACK_DEFAULT_SERVER"] = servername
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.jack_tools", mode, name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env=env,
+    )
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "ready":
+        proc.kill()
+        raise RuntimeError(f"external {mode} helper failed to start")
+    return proc, line[1:]
+
+
 class ExternalMidiRecorder:
     """A :class:`JackMidiRecorder` in a child Python process.
 
@@ -312,26 +336,8 @@ class ExternalMidiRecorder:
     """
 
     def __init__(self, name: str = "quanta-ext-recorder", *, servername: str | None = None):
-        import os
-        import subprocess
-
-        env = dict(os.environ)
-        if servername:
-            env["JACK_DEFAULT_SERVER"] = servername
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.jack_tools", "record", name],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=root,
-            env=env,
-        )
-        line = self.proc.stdout.readline().split()
-        if not line or line[0] != "ready":
-            self.proc.kill()
-            raise RuntimeError("external recorder failed to start")
-        self.port_name, self.rate, self.period = line[1], int(line[2]), int(line[3])
+        self.proc, fields = _start_child("record", name, servername)
+        self.port_name, self.rate, self.period = fields[0], int(fields[1]), int(fields[2])
 
     def finish(self) -> list[tuple[int, bytes]]:
         """Stop recording and return every ``(frame, bytes)`` recorded."""
@@ -354,26 +360,8 @@ class ExternalMidiSender:
     """
 
     def __init__(self, name: str = "quanta-ext-sender", *, servername: str | None = None):
-        import os
-        import subprocess
-
-        env = dict(os.environ)
-        if servername:
-            env["JACK_DEFAULT_SERVER"] = servername
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.jack_tools", "send", name],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=root,
-            env=env,
-        )
-        line = self.proc.stdout.readline().split()
-        if not line or line[0] != "ready":
-            self.proc.kill()
-            raise RuntimeError("external sender failed to start")
-        self.port_name = line[1]
+        self.proc, fields = _start_child("send", name, servername)
+        self.port_name = fields[0]
 
     def send(self, plan: list[tuple[int, bytes]], timeout: float = 30) -> None:
         import json

@@ -39,6 +39,17 @@ def ext_recorder(rt_server):
     rec.close()
 
 
+def spin(stop: threading.Event, work: dict) -> None:
+    """Busy work holding the GIL most of the time: pure-Python loops and numpy sorts."""
+    a = np.random.default_rng(0).random(20000)
+    while not stop.is_set():
+        total = 0
+        for i in range(20000):
+            total += i * i
+        a = np.sort(a * 1.0001)
+        work["rounds"] += 1
+
+
 @pytest.fixture
 def busy_thread():
     """A second Python thread alternating pure-Python loops and numpy work until the test
@@ -47,16 +58,7 @@ def busy_thread():
     stop = threading.Event()
     work = {"rounds": 0}
 
-    def spin():
-        a = np.random.default_rng(0).random(20000)
-        while not stop.is_set():
-            total = 0
-            for i in range(20000):
-                total += i * i
-            a = np.sort(a * 1.0001)
-            work["rounds"] += 1
-
-    t = threading.Thread(target=spin, daemon=True)
+    t = threading.Thread(target=spin, args=(stop, work), daemon=True)
     t.start()
     yield work
     stop.set()
@@ -114,27 +116,17 @@ def test_jack_output_loses_nothing_under_load(rt_server, ext_recorder, busy_thre
 #: process later opened a port on this test's second server.
 RTMIDI_CHILD = """
 import json, sys, threading, time
-import jack, numpy as np
+import jack
 from engine import clock
 from engine.jack_midi import JackClock, tighten_gil_switching
 from engine.ports import open_output
-from tests.test_jack_midi_load import _plan, _sleep_until
+from tests.test_jack_midi_load import _plan, _sleep_until, spin
 
 port, server = sys.argv[1], sys.argv[2]
 tighten_gil_switching()
 stop = threading.Event()
-rounds = [0]
-
-def spin():
-    a = np.random.default_rng(0).random(20000)
-    while not stop.is_set():
-        total = 0
-        for i in range(20000):
-            total += i * i
-        a = np.sort(a * 1.0001)
-        rounds[0] += 1
-
-threading.Thread(target=spin, daemon=True).start()
+work = {"rounds": 0}
+threading.Thread(target=spin, args=(stop, work), daemon=True).start()
 out = open_output(port, api="jack", frame_exact=False)
 probe = jack.Client("quanta-load-clock", no_start_server=True, servername=server)
 jclock = JackClock(probe)
@@ -148,7 +140,7 @@ time.sleep(0.05)
 stop.set()
 out.close()
 probe.close()
-print(json.dumps({"sent": sent, "rounds": rounds[0]}))
+print(json.dumps({"sent": sent, "rounds": work["rounds"]}))
 """
 
 

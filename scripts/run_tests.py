@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Files whose tests measure real-time behaviour on real JACK servers (frame times, lateness).
+#: On a shared 2-core machine one scheduling hiccup can push one note past its bound, so such
+#: a file that fails is run once more; the output says so, and a second failure fails the run.
+REALTIME_FILES = re.compile(r"jack|engine|audition|audio")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 
 
@@ -42,6 +46,12 @@ def main(argv: list[str]) -> int:
     for f in files:
         start = time.monotonic()
         rc, counts, out = run_file(f, argv)
+        retried = ""
+        if rc not in (0, 5) and REALTIME_FILES.search(f.name):
+            sys.stdout.write(out[-6000:])
+            print(f"RETRY {f.name}: real-time test failed once; running the file again")
+            rc, counts, out = run_file(f, argv)
+            retried = " after one retry" if rc in (0, 5) else ""
         for k, v in counts.items():
             total[k] = total.get(k, 0) + v
         ok = rc in (0, 5)  # 5: every test deselected
@@ -50,7 +60,7 @@ def main(argv: list[str]) -> int:
             if not counts.get("failed") and not counts.get("errors"):
                 total["errors"] = total.get("errors", 0) + 1  # crashed before reporting
             sys.stdout.write(out[-20000:])
-        summary = ", ".join(f"{v} {k}" for k, v in counts.items()) or f"exit {rc}"
+        summary = (", ".join(f"{v} {k}" for k, v in counts.items()) or f"exit {rc}") + retried
         print(
             f"{'ok  ' if ok else 'FAIL'} {f.name:<42} {summary} ({time.monotonic() - start:.0f} s)"
         )

@@ -913,21 +913,7 @@ def open_output(
     :class:`engine.jack_midi.JackMidiOutput` (sample-exact, ``lookahead`` > 0); otherwise an
     :class:`RtMidiOutput` (``lookahead`` 0).
     """
-    name = choose_api(api).name
-    if port is None and not virtual:
-        raise DeviceError("no MIDI output given (name or index; see `quanta ports`)")
-    if name == "jack" and frame_exact:
-        from engine.jack_midi import JackMidiOutput
-
-        if virtual:
-            return JackMidiOutput(
-                client_name=client_name, port_name=str(port or "out"), on_status=on_status
-            )
-        outputs = list_ports("jack")[1]
-        info = match_port(port, outputs, "output", "jack")
-        return JackMidiOutput(info.name, client_name=client_name, on_status=on_status)
-    target = str(port or "out") if virtual else port
-    return RtMidiOutput(name, target, virtual=virtual, client_name=client_name, on_status=on_status)
+    return _open("output", port, api, virtual, client_name, frame_exact, on_status)
 
 
 def open_input(
@@ -943,18 +929,26 @@ def open_input(
     virtual input port. On JACK with ``frame_exact`` arrival times come from the event's frame
     (:class:`engine.jack_midi.JackMidiInput`); otherwise from the clock when rtmidi hands it
     over."""
+    return _open("input", port, api, virtual, client_name, frame_exact, on_status)
+
+
+def _open(kind, port, api, virtual, client_name, frame_exact, on_status):
+    """Shared by :func:`open_output` and :func:`open_input` (``kind`` says which)."""
     name = choose_api(api).name
     if port is None and not virtual:
-        raise DeviceError("no MIDI input given (name or index; see `quanta ports`)")
+        raise DeviceError(f"no MIDI {kind} given (name or index; see `quanta ports`)")
+    is_input = kind == "input"
+    default_port = "in" if is_input else "out"
     if name == "jack" and frame_exact:
-        from engine.jack_midi import JackMidiInput
+        from engine.jack_midi import JackMidiInput, JackMidiOutput
 
+        cls = JackMidiInput if is_input else JackMidiOutput
         if virtual:
-            return JackMidiInput(
-                client_name=client_name, port_name=str(port or "in"), on_status=on_status
+            return cls(
+                client_name=client_name, port_name=str(port or default_port), on_status=on_status
             )
-        inputs = list_ports("jack")[0]
-        info = match_port(port, inputs, "input", "jack")
-        return JackMidiInput(info.name, client_name=client_name, on_status=on_status)
-    target = str(port or "in") if virtual else port
-    return RtMidiInput(name, target, virtual=virtual, client_name=client_name, on_status=on_status)
+        info = match_port(port, list_ports("jack")[0 if is_input else 1], kind, "jack")
+        return cls(info.name, client_name=client_name, on_status=on_status)
+    target = str(port or default_port) if virtual else port
+    cls = RtMidiInput if is_input else RtMidiOutput
+    return cls(name, target, virtual=virtual, client_name=client_name, on_status=on_status)

@@ -69,8 +69,12 @@ def interleave(buf, n, out):
 
 
 def warm_up() -> None:
-    b = np.zeros((2, 4), np.float32)
+    """Compile (or load) every kernel for both buffer layouts used live: whole arrays and the
+    ``buf[:, :frames]`` views the audio callback passes (numba compiles per layout, and a
+    compile inside the first audio block was seconds of silence)."""
     p = np.zeros(2, np.float32)
-    strip_to_bus(b, 4, 1.0, 1.0, p, b.copy(), True)
-    limit(b, 4, 1.0, 0.1, 0.9, p)
-    interleave(b, 4, np.zeros((4, 2), np.float32))
+    for b in (np.zeros((2, 4), np.float32), np.zeros((2, 8), np.float32)[:, :4]):
+        strip_to_bus(b, 4, 1.0, 1.0, p, b.copy(), True)
+        strip_to_bus(b, 4, 1.0, 1.0, p, b, True)
+        limit(b, 4, 1.0, 0.1, 0.9, p)
+        interleave(b, 4, np.zeros((4, 2), np.float32))

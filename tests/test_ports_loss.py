@@ -87,7 +87,11 @@ def test_killed_peer_is_reported_once_and_reconnected(jack_server, frame_exact):
     assert engine.errors == []
 
 
-@pytest.mark.parametrize("frame_exact", [False, True], ids=["rtmidi", "jack-client"])
+# JACK-Client ports only: python-rtmidi holds the GIL inside libjack, and a send that meets the
+# server dying blocks there forever, freezing the whole process (seen in CI). On JACK Quanta
+# opens JACK-Client ports by default; rtmidi on JACK (frame_exact=False) is documented as not
+# surviving a server stop.
+@pytest.mark.parametrize("frame_exact", [True], ids=["jack-client"])
 def test_server_stop_is_reported_once_and_reconnected_after_restart(
     jack_server_factory, frame_exact
 ):

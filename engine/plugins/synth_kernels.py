@@ -130,7 +130,9 @@ def warm_up() -> None:
     o = np.zeros((2, 4), np.float32)
     tab = np.zeros(8, np.float32)
     done = np.zeros(4, np.bool_)
-    render_voices(
-        0, 4, tab, 4, f, f, f, f, f, f, f, f, f, i, i, f, f, i, f, f, f, f, 1.0, o, done, 1e-3
-    )
-    render_drums(0, 4, np.zeros(4), i, i, i, i, f, f, 1.0, o)
+    # Both layouts: whole buffers (render) and ``buf[:, :frames]`` views (the audio callback).
+    for out in (o, np.zeros((2, 8), np.float32)[:, :4]):
+        render_voices(
+            0, 4, tab, 4, f, f, f, f, f, f, f, f, f, i, i, f, f, i, f, f, f, f, 1.0, out, done, 1e-3
+        )
+        render_drums(0, 4, np.zeros(4), i, i, i, i, f, f, 1.0, out)

@@ -862,14 +862,6 @@ class Dispatcher:
         self._thread = threading.Thread(target=self._run, name="quanta-midi-in", daemon=True)
         self._thread.start()
 
-    def _close_dead_probes(self) -> None:
-        # Close a dead server's probe at once, on this thread: closing it later, at the same
-        # time as another thread closes a client, has crashed libjack.
-        for servername, probe in list(self._probes.items()):
-            if probe.dead:
-                probe.close()
-                del self._probes[servername]
-
     def _run(self) -> None:
         get = self._queue.get
         while True:

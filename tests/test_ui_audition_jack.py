@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from tests.jack_tools import ExternalMidiRecorder
+from tests import ui_jack_helpers
 from tests.test_audio_jack import portaudio_on_jack  # noqa: F401 - PortAudio on the server
 from ui.app import create_app
 from ui.autosave import RecoveryStore
@@ -20,29 +20,14 @@ from ui.main_window import AUDITION_MS, MainWindow
 pytestmark = pytest.mark.jack
 
 
-@pytest.fixture
-def recorder(jack_server):
-    rec = ExternalMidiRecorder(servername=jack_server.name)
-    yield rec
-    rec.close()
+recorder = ui_jack_helpers.recorder  # the shared out-of-process JACK recorder fixture
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch, recorder):
-    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
-    create_app()
-    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
-    settings.setValue("midi/api", "jack")
-    settings.setValue("midi/output", recorder.port_name)
-    settings.setValue("audio/enabled", "false")
-    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.wait(30)
-    yield w
-    w.doc.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
+    for w in ui_jack_helpers.jack_window(qtbot, tmp_path, monkeypatch, recorder.port_name):
+        qtbot.wait(30)
+        yield w
 
 
 def key_point(roll, pitch: int, x: int) -> QPoint:

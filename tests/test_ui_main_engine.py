@@ -12,7 +12,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from engine.demo import demo_song
-from tests.jack_tools import ExternalMidiRecorder, ExternalMidiSender, unmatched_notes
+from tests import ui_jack_helpers
+from tests.jack_tools import ExternalMidiSender, unmatched_notes
 from tests.test_audio_jack import portaudio_on_jack  # noqa: F401 - PortAudio on the server
 from ui.app import create_app
 from ui.autosave import RecoveryStore
@@ -22,30 +23,12 @@ pytestmark = pytest.mark.jack
 PPQ = 480
 
 
-@pytest.fixture
-def recorder(jack_server):
-    """The recorder in its own process: an in-process Python JACK callback would need this
-    process's GIL while rtmidi lists ports holding it (a deadlock no user setup has)."""
-    rec = ExternalMidiRecorder(servername=jack_server.name)
-    yield rec
-    rec.close()
+recorder = ui_jack_helpers.recorder  # the shared out-of-process JACK recorder fixture
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch, recorder):
-    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
-    create_app()
-    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
-    settings.setValue("midi/api", "jack")
-    settings.setValue("midi/output", recorder.port_name)
-    settings.setValue("audio/enabled", "false")  # MIDI only here; sound has its own test
-    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.doc.undo_stack.setClean()
-    w.close()  # stops the engine and closes its port before the recorder goes away
-    w.deleteLater()
+    yield from ui_jack_helpers.jack_window(qtbot, tmp_path, monkeypatch, recorder.port_name)
 
 
 def _expected_onsets(song, n: int):

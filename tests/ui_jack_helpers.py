@@ -1,0 +1,38 @@
+"""The main window wired to a JACK MIDI port, shared by the UI tests that play for real."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from tests.jack_tools import ExternalMidiRecorder
+from ui.app import create_app
+from ui.autosave import RecoveryStore
+from ui.main_window import MainWindow
+
+
+@pytest.fixture
+def recorder(jack_server):
+    """The recorder in its own process: an in-process Python JACK callback would need this
+    process's GIL while rtmidi lists ports holding it (a deadlock no user setup has)."""
+    rec = ExternalMidiRecorder(servername=jack_server.name)
+    yield rec
+    rec.close()
+
+
+def jack_window(qtbot, tmp_path, monkeypatch, port_name: str):
+    """Yield a shown MainWindow whose MIDI output is ``port_name`` on JACK (sound off), then
+    close it, which stops the engine and closes its port before the recorder goes away."""
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
+    create_app()
+    settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
+    settings.setValue("midi/api", "jack")
+    settings.setValue("midi/output", port_name)
+    settings.setValue("audio/enabled", "false")  # MIDI only; sound has its own tests
+    w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.doc.undo_stack.setClean()
+    w.close()
+    w.deleteLater()

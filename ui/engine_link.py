@@ -5,7 +5,7 @@ commands (which only post messages) and reads the engine's immutable state snaps
 QTimer at 30 Hz. Document changes are forwarded as commands: a new song or edited notes hand
 the engine the song (coalesced, so a burst of edits costs one rebuild), a playback-quantize
 change rebuilds only that track, and mute/solo re-route tracks (a muted track is routed to no
-output, so its notes are not sent at all).
+output, so its notes are not sent at all; auditioning follows the same rule, :meth:`audible`).
 
 Auditioning (a key or note clicked in the piano roll) sends a note-on/off straight to the
 current track's outputs — its MIDI out ports and its instrument on the audio device — from the
@@ -292,11 +292,18 @@ class EngineLink(QObject):
         """Mute and solo as routes: an inaudible track plays to no output."""
         if self.engine is None:
             return
+        for i in range(len(self.doc.song.tracks)):
+            sinks = self._fronted(self._track_sinks(i)) if self.audible(i) else []
+            self.engine.set_outputs(sinks, track=i)
+
+    def audible(self, index: int) -> bool:
+        """Whether track ``index`` is heard: not muted, and soloed when any track is (the one
+        rule for playback routes and for auditioning)."""
         tracks = self.doc.song.tracks
-        soloing = any(t.extra.get("solo") for t in tracks)
-        for i, t in enumerate(tracks):
-            audible = not t.extra.get("mute") and (not soloing or t.extra.get("solo"))
-            self.engine.set_outputs(self._fronted(self._track_sinks(i)) if audible else [], track=i)
+        t = tracks[index]
+        if t.extra.get("mute"):
+            return False
+        return bool(t.extra.get("solo")) or not any(o.extra.get("solo") for o in tracks)
 
     def _track_sinks(self, index: int) -> list:
         """Where a track plays: the MIDI outputs and its own strip on the audio device."""
@@ -321,9 +328,14 @@ class EngineLink(QObject):
     # -- audition -------------------------------------------------------------------------
     def audition(self, track_index: int, pitch: int, velocity: int) -> bool:
         """Sound (``velocity`` > 0) or release (0) ``pitch`` now on the track's outputs, on the
-        track's first channel. False when there is no engine or no such track."""
+        track's first channel. False when there is no engine or no such track, and for a
+        note-on on a track that is muted or silenced by another's solo: auditioning goes
+        through the track's channel strip, as in Logic. A release is always sent, so muting
+        while a note sounds never leaves it hanging."""
         track = self.doc.track(track_index) if track_index >= 0 else None
         if self.engine is None or track is None:
+            return False
+        if velocity > 0 and not self.audible(track_index):
             return False
         channels = track.channels
         ch = channels[0] if channels else 0

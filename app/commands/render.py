@@ -1,10 +1,18 @@
 """``quanta render IN.mid -o OUT.wav``: the song through Quanta's instruments, to a file.
 
 Playback quantize (a preset or quantize options) applies exactly as in ``quanta play``; the
-render uses the same schedule and mixer as live playback, faster than real time. Every track
-gets the instrument named by ``--instrument`` (default: the built-in synth; channel 10 plays
-the built-in drum kit unless the instrument has drums of its own). ``--effect`` adds stock or
-plugin effects to the master bus, in the order given, before the master limiter.
+render uses the same schedule and mixer as live playback, faster than real time. Each track
+plays the instrument named by ``--instrument`` (default: the built-in synth; channel 10 plays
+the built-in drum kit unless the instrument has drums of its own) unless
+``--track-instrument SEL=SPEC`` gives it another; ``--track-effect SEL=NAME[:k=v,...]`` puts
+effects on one track (in the order given), ``--track-volume SEL=DB`` and ``--track-pan
+SEL=PAN`` set its fader and pan. SEL is a track number as ``quanta info`` shows it or a
+track's name (see :mod:`app.sound_options`). ``--effect`` adds stock or plugin effects to the
+master bus, in the order given, before the master limiter.
+
+Every plugin is probed and loaded before the output file is created, so a bad plugin (on any
+track) is reported in one line and leaves no file behind; an existing OUT file is replaced only
+when the render finished.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import tempfile
 import numpy as np
 
 from engine.errors import DeviceError
-from engine.render import BIT_DEPTHS, DITHERS, AudioWriter, render_song
+from engine.render import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
 
 
 def register(subparsers) -> None:
@@ -29,6 +37,7 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="IN.mid")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help=".wav or .flac")
     from app.quantize_options import add_quantize_options
+    from app.sound_options import add_track_sound_options
 
     add_quantize_options(p)
     g = p.add_argument_group("sound")
@@ -53,6 +62,7 @@ def register(subparsers) -> None:
     g.add_argument("--block", type=int, default=4096, help="frames per block (default 4096)")
     g.add_argument("--probe-timeout", type=float, default=10.0, metavar="S", help=argparse.SUPPRESS)
     g.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
+    add_track_sound_options(p)
     p.set_defaults(func=cmd_render)
 
 
@@ -91,46 +101,23 @@ def _check_args(args) -> None:
         raise DeviceError(f"{args.output}: folder {folder} does not exist")
 
 
-def cmd_render(args) -> int:
-    from app.commands.play import quantize_from_args
-    from app.paths import plugin_cache_file
-    from engine.midifile import load_song
-    from engine.mixer import Mixer, build_mixer
-
-    _check_args(args)
-    settings = quantize_from_args(args)
-    song = load_song(args.input)
-    if settings is not None:
-        for t in song.tracks:
-            t.quantize = settings
-    sr, block = args.rate, args.block
-
-    def make_mixer(tracks: list[int]) -> Mixer:
-        return build_mixer(
-            [song.tracks[t].name or f"Track {t + 1}" for t in tracks],
-            args.instrument,
-            args.effect,
-            sr,
-            block,
-            cache_path=plugin_cache_file(),
-            probe_timeout=args.probe_timeout,
-        )
-
+def _render_to_file(args, schedule, mixer, strips: dict[int, int]):
+    """Stream blocks into a temporary file next to the output and rename it at the end: the
+    song is never held in memory whole, and a failed render leaves no half-written file."""
     bar = _ProgressBar(sys.stderr)
     show = args.progress or sys.stderr.isatty()
-    # Stream blocks into a temporary file next to the output and rename it at the end: the
-    # song is never held in memory whole, and a failed render leaves no half-written file.
     folder = os.path.dirname(os.path.abspath(args.output))
     fd, tmp = tempfile.mkstemp(
         dir=folder, prefix=".quanta-render-", suffix=os.path.splitext(args.output)[1]
     )
     os.close(fd)
     try:
-        with AudioWriter(tmp, sr, args.bit_depth, args.dither) as writer:
+        with AudioWriter(tmp, args.rate, args.bit_depth, args.dither) as writer:
             try:
-                _, stats = render_song(
-                    song,
-                    make_mixer,
+                _, stats = render_schedule(
+                    schedule,
+                    mixer,
+                    strips,
                     tail=args.tail,
                     progress=bar if show else None,
                     on_block=writer.write,
@@ -141,6 +128,57 @@ def cmd_render(args) -> int:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    return writer, stats
+
+
+def _note_silent_tracks(sounds: dict, strips: dict[int, int], names: list[str]) -> None:
+    """A --track-* option for a track that plays nothing is not an error, but worth a line."""
+    from app.track_mixer import track_label
+
+    for index in sorted(set(sounds) - set(strips)):
+        print(
+            f"quanta: note: {track_label(index, names[index])} plays nothing; "
+            "its --track-* options have no effect",
+            file=sys.stderr,
+        )
+
+
+def cmd_render(args) -> int:
+    from app.commands.play import quantize_from_args
+    from app.paths import plugin_cache_file
+    from app.sound_options import track_sounds_from_args
+    from app.track_mixer import build_track_mixer
+    from engine.midifile import load_song
+    from engine.schedule import build_schedule
+
+    _check_args(args)
+    settings = quantize_from_args(args)
+    song = load_song(args.input)
+    names = [t.name for t in song.tracks]
+    sounds = track_sounds_from_args(args, names)
+    if settings is not None:
+        for t in song.tracks:
+            t.quantize = settings
+    sr = args.rate
+    schedule = build_schedule(song)
+    strips = track_map(schedule)
+    # Every plugin is probed and loaded before the output file exists: a bad one leaves none.
+    mixer = build_track_mixer(
+        sorted(strips, key=strips.__getitem__),
+        names,
+        sounds,
+        instrument=args.instrument,
+        master_effects=args.effect,
+        sample_rate=sr,
+        max_block=args.block,
+        cache_path=plugin_cache_file(),
+        probe_timeout=args.probe_timeout,
+    )
+    _note_silent_tracks(sounds, strips, names)
+    try:
+        writer, stats = _render_to_file(args, schedule, mixer, strips)
+    finally:
+        mixer.close()
     peak = writer.peak
     peak_db = 20 * np.log10(max(peak, 1e-9))
     dither = args.dither or ("tpdf" if args.bit_depth == "16" else "none")

@@ -54,6 +54,14 @@ from engine.notes import (
     NOTE_OFF_RUNNING,
     NOTE_ON_RUNNING,
 )
+from engine.smf_container import (
+    NO_EXTRAS,
+    ChunkRun,
+    FileExtras,
+    SmpteDivision,
+    unwrap_rmid,
+    wrap_rmid,
+)
 from engine.song import Song, Track
 
 DEFAULT_MAX_MIDI_MB = 256
@@ -120,8 +128,16 @@ def load_song(path: str | os.PathLike) -> Song:
 
 
 def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
-    """Parse MIDI file bytes into a :class:`Song` (``name`` is used in error messages)."""
+    """Parse MIDI file bytes into a :class:`Song` (``name`` is used in error messages).
+
+    A RIFF ``RMID`` file is unwrapped first (its envelope is kept for saving); error
+    positions inside it count from the start of its MIDI data, which the message says.
+    """
     _check_size(name, len(data))
+    riff = None
+    if data[:4] == b"RIFF":
+        data, riff = unwrap_rmid(bytes(data), name)
+        name = f"{name} (MIDI data in RMID)"
     buf = np.frombuffer(data, dtype=np.uint8)
     if buf.size == 0:
         raise MidiFileError(f"{name}: file is empty (0 bytes)")
@@ -129,7 +145,7 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         raise MidiFileError(f"{name}: header chunk is truncated ({buf.size} bytes in the file)")
     if buf.size < 14 or bytes(buf[:4]) != b"MThd":
         raise MidiFileError(f"{name}: not a MIDI file ({_describe_start(bytes(buf[:16]))})")
-    kinds, starts, lengths, short, too_many = rd.walk_chunks(buf)
+    kinds, starts, lengths, short, too_many, walked = rd.walk_chunks(buf)
     if too_many:
         raise MidiFileError(f"{name}: more than 65535 track chunks (damaged file?)")
     hdr_len = int(lengths[0])
@@ -141,22 +157,21 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
     division = int(buf[h + 4]) << 8 | int(buf[h + 5])
     if fmt > 2:
         raise MidiFileError(f"{name}: unknown MIDI file format {fmt} (only 0, 1 and 2 exist)")
-    if division & 0x8000:
-        fps = 256 - (division >> 8)
-        raise MidiFileError(
-            f"{name}: SMPTE time division ({fps} fps, {division & 0xFF} ticks per frame) "
-            "is not supported; Quanta needs ticks per quarter note"
-        )
+    smpte = _smpte(name, division)
     if division == 0:
         raise MidiFileError(f"{name}: header says 0 ticks per quarter note")
-    song = Song(ppq=division, format=fmt, tracks=[])
+    song = Song(ppq=smpte.ppq if smpte else division, format=fmt, tracks=[], smpte=smpte)
+    runs: list[ChunkRun] = []
     for c in range(1, kinds.size):
         kind = int(kinds[c])
         start, length = int(starts[c]), int(lengths[c])
+        if kind == rd.CHUNK_RUN:
+            runs.append(ChunkRun(len(song.tracks), bytes(buf[start : start + length])))
+            continue
         number = len(song.tracks) + 1
         complete = len(song.tracks) >= ntrks
         if complete and (kind == rd.CHUNK_GARBAGE or (short and kind != rd.CHUNK_MTRK)):
-            break  # junk or padding after the last promised track: ignore it
+            break  # junk or padding after the last promised track: kept as trailing bytes
         if kind == rd.CHUNK_GARBAGE:
             raise MidiFileError(
                 f"{name}: damaged chunk header at byte {start - 8} "
@@ -164,7 +179,10 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
             )
         if short and c == kinds.size - 1:
             present = buf.size - start
-            what = f"track {number}" if kind == rd.CHUNK_MTRK else "the last chunk"
+            if kind == rd.CHUNK_MTRK:
+                what = f"track {number}"
+            else:
+                what = f"chunk {bytes(buf[start - 8 : start - 4]).decode('latin-1')!r}"
             raise MidiFileError(
                 f"{name}: {what} is truncated at byte {buf.size} "
                 f"(chunk says {length} bytes, {present} present)"
@@ -177,12 +195,28 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         raise MidiFileError(
             f"{name}: file is truncated: header promises {ntrks} tracks, found {len(song.tracks)}"
         )
+    extras = FileExtras(
+        chunks=tuple(runs),
+        header_tail=bytes(buf[h + 6 : h + hdr_len]),
+        trailing=bytes(buf[walked:]),
+        riff=riff,
+    )
+    if extras != NO_EXTRAS:
+        song.file_extras = extras
     return song
 
 
+def _smpte(name: str, division: int) -> SmpteDivision | None:
+    """The SMPTE division named by the header's division word, or None for PPQ timing."""
+    if not division & 0x8000:
+        return None
+    try:
+        return SmpteDivision.from_word(division)
+    except MidiFileError as exc:
+        raise MidiFileError(f"{name}: {exc}") from None
+
+
 def _describe_start(head: bytes) -> str:
-    if head[:4] == b"RIFF":
-        return "a RIFF file; RMID-wrapped MIDI is not supported"
     try:
         text = head.decode("ascii")
     except UnicodeDecodeError:
@@ -255,25 +289,54 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
 _G_MOVED_OFF, _G_SOURCE, _G_NEW_EVENT, _G_MOVED_ON = 0, 1, 2, 3
 
 
-def song_to_bytes(song: Song) -> bytes:
-    """The song as Standard MIDI File bytes (see the module doc for the event order)."""
-    if not 1 <= int(song.ppq) <= 0x7FFF:
-        raise MidiFileError(f"cannot save: {song.ppq} ticks per quarter is outside 1..32767")
+def song_to_bytes(song: Song, rmid: bool = True) -> bytes:
+    """The song as Standard MIDI File bytes (see the module doc for the event order).
+
+    What the source file held besides its tracks comes back where it was: its SMPTE
+    division, foreign chunks, stray header and trailing bytes, and (unless ``rmid`` is False,
+    e.g. for a plain copy other tools read) its RIFF ``RMID`` envelope.
+    """
+    division = _division_word(song)
     if int(song.format) not in (0, 1, 2):
         raise MidiFileError(f"cannot save: unknown MIDI file format {song.format}")
     if len(song.tracks) > 0xFFFF:
         raise MidiFileError(f"cannot save: {len(song.tracks)} tracks (a MIDI file holds 65535)")
+    extras = song.file_extras
+    runs: dict[int, list[bytes]] = {}
+    for run in extras.chunks:
+        runs.setdefault(min(run.before_track, len(song.tracks)), []).append(run.raw)
     parts = [
         b"MThd",
-        (6).to_bytes(4, "big"),
+        (6 + len(extras.header_tail)).to_bytes(4, "big"),
         int(song.format).to_bytes(2, "big"),
         len(song.tracks).to_bytes(2, "big"),
-        int(song.ppq).to_bytes(2, "big"),
+        division.to_bytes(2, "big"),
+        extras.header_tail,
     ]
     for number, track in enumerate(song.tracks, start=1):
+        parts += runs.get(number - 1, ())
         body = _encode_track(track, number)
         parts += [b"MTrk", len(body).to_bytes(4, "big"), body]
-    return b"".join(parts)
+    parts += runs.get(len(song.tracks), ())
+    parts.append(extras.trailing)
+    data = b"".join(parts)
+    if rmid and extras.riff is not None:
+        return wrap_rmid(data, extras.riff)
+    return data
+
+
+def _division_word(song: Song) -> int:
+    """The header's division word: the SMPTE one the song came with, else its PPQ."""
+    if song.smpte is not None:
+        if int(song.ppq) != song.smpte.ppq:
+            raise MidiFileError(
+                f"cannot save: {song.smpte.describe()} needs {song.smpte.ppq} ticks per "
+                f"quarter, the song has {song.ppq}"
+            )
+        return song.smpte.word
+    if not 1 <= int(song.ppq) <= 0x7FFF:
+        raise MidiFileError(f"cannot save: {song.ppq} ticks per quarter is outside 1..32767")
+    return int(song.ppq)
 
 
 def save_song(song: Song, path: str | os.PathLike) -> None:

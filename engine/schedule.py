@@ -198,7 +198,7 @@ class Schedule:
         """
         tracks = list(self.song.tracks)
         tracks[index] = track
-        song = Song(ppq=self.song.ppq, format=self.song.format, tracks=tracks)
+        song = self.song.with_tracks(tracks)
         parts = list(self.parts)
         parts[index] = _track_part(track, index, song.ppq, self.tempo)
         keep = np.flatnonzero(self.rows["track"] != index)

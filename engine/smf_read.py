@@ -21,8 +21,9 @@ ERR_DATA_BYTE = 5  # a byte >= 0x80 where a channel message needs a data byte
 # Kinds of chunk found by :func:`walk_chunks`.
 CHUNK_MTHD = 0
 CHUNK_MTRK = 1
-CHUNK_OTHER = 2
+CHUNK_OTHER = 2  # a foreign chunk cut off by the end of the file (always the last entry)
 CHUNK_GARBAGE = 3  # an id that is not four printable ASCII bytes: the file is damaged
+CHUNK_RUN = 4  # one or more whole foreign chunks in a row (start/length cover their headers)
 
 
 MAX_CHUNKS = 65536 + 1  # a header and at most 65535 tracks (the header's count is 16-bit)
@@ -30,19 +31,25 @@ MAX_CHUNKS = 65536 + 1  # a header and at most 65535 tracks (the header's count 
 
 @njit(cache=True, nogil=True)
 def walk_chunks(data):
-    """Kinds, body starts and declared lengths of the header and track chunks.
+    """Kinds, starts and lengths of the chunks: the header, tracks and runs of foreign chunks.
 
-    Walks ``id + u32 length`` headers; other chunks are skipped unrecorded (the SMF spec
-    says readers must ignore them). Stops at the first damaged chunk (recorded as
-    ``CHUNK_GARBAGE``) or at a chunk longer than the rest of the file (recorded, and the
-    ``short`` flag is True). Fewer than eight trailing bytes are ignored (padding). Returns
-    ``(kinds, starts, lengths, short, too_many)``; ``too_many`` means more than 65535 tracks.
+    Walks ``id + u32 length`` headers. For ``MThd``/``MTrk`` (and a cut-off last chunk) the
+    start is the body's first byte and the length is the declared one. Foreign chunks in a
+    row (anything else, including a second ``MThd``) are merged into one ``CHUNK_RUN`` whose
+    start is its first header and whose length covers every byte of the run, so a file with
+    thousands of vendor chunks costs one entry per gap between tracks. Stops at the first
+    damaged chunk (recorded as ``CHUNK_GARBAGE``) or at a chunk longer than the rest of the
+    file (recorded, and the ``short`` flag is True). Fewer than eight trailing bytes are left
+    unrecorded (padding). Returns ``(kinds, starts, lengths, short, too_many, end)``;
+    ``too_many`` means more than 65535 tracks; ``end`` is where the walk stopped.
     """
     n = data.shape[0]
-    kinds = np.empty(MAX_CHUNKS + 1, np.int8)
-    starts = np.empty(MAX_CHUNKS + 1, np.int64)
-    lengths = np.empty(MAX_CHUNKS + 1, np.int64)
+    size = 2 * (MAX_CHUNKS + 1) + 2
+    kinds = np.empty(size, np.int8)
+    starts = np.empty(size, np.int64)
+    lengths = np.empty(size, np.int64)
     count = 0
+    tracks = 0
     pos = 0
     while pos + 8 <= n:
         printable = True
@@ -62,20 +69,30 @@ def walk_chunks(data):
             kind = CHUNK_GARBAGE
         elif a == 77 and b == 84 and c == 114 and d == 107:  # "MTrk"
             kind = CHUNK_MTRK
-        elif a == 77 and b == 84 and c == 104 and d == 100:  # "MThd"
+        elif pos == 0 and a == 77 and b == 84 and c == 104 and d == 100:  # "MThd"
             kind = CHUNK_MTHD
         short = kind != CHUNK_GARBAGE and pos + 8 + length > n
-        if kind != CHUNK_OTHER or short:
-            if count == MAX_CHUNKS + 1:
-                return kinds[:count], starts[:count], lengths[:count], False, True
-            kinds[count] = kind
-            starts[count] = pos + 8
-            lengths[count] = length
-            count += 1
+        if kind == CHUNK_OTHER and not short:
+            if count > 0 and kinds[count - 1] == CHUNK_RUN:
+                lengths[count - 1] += 8 + length
+            else:
+                kinds[count] = CHUNK_RUN
+                starts[count] = pos
+                lengths[count] = 8 + length
+                count += 1
+            pos += 8 + length
+            continue
+        if tracks == MAX_CHUNKS + 1:
+            return kinds[:count], starts[:count], lengths[:count], False, True, pos
+        tracks += 1
+        kinds[count] = kind
+        starts[count] = pos + 8
+        lengths[count] = length
+        count += 1
         if kind == CHUNK_GARBAGE or short:
-            return kinds[:count], starts[:count], lengths[:count], short, False
+            return kinds[:count], starts[:count], lengths[:count], short, False, pos
         pos += 8 + length
-    return kinds[:count], starts[:count], lengths[:count], False, False
+    return kinds[:count], starts[:count], lengths[:count], False, False, pos
 
 
 @njit(cache=True, nogil=True)

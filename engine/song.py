@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from engine.notes import EVENT_DTYPE, NOTE_DTYPE, STATUS_META, empty_events, empty_notes
+from engine.smf_container import NO_EXTRAS, FileExtras, SmpteDivision
 from engine.tempo import TempoMap, TimeSignature, TimeSignatureMap
 
 if TYPE_CHECKING:
@@ -101,14 +102,28 @@ class Song:
     """A whole MIDI file's worth of music: PPQ, SMF format and tracks.
 
     Tempo and time signatures are meta events inside the tracks (usually the first); the
-    maps below are derived from them so that saving stays lossless.
+    maps below are derived from them so that saving stays lossless. A file timed in SMPTE
+    frames sets ``smpte`` (``ppq`` is then ``smpte.ppq``) and is timed by its fixed tempo;
+    ``file_extras`` carries what else the file held (foreign chunks, an RMID wrapper).
     """
 
     ppq: int = 480
     format: int = 1
     tracks: list[Track] = field(default_factory=list)
+    #: SMPTE time division of the source file, or ``None`` for ticks per quarter note.
+    smpte: SmpteDivision | None = None
+    #: Foreign chunks, RMID wrapper and stray bytes of the source file, written back on save.
+    file_extras: FileExtras = NO_EXTRAS
+
+    def with_tracks(self, tracks: list[Track]) -> Song:
+        """A song with these tracks and this song's timing and file extras."""
+        return Song(self.ppq, self.format, tracks, self.smpte, self.file_extras)
 
     def tempo_map(self) -> TempoMap:
+        """Tempo from the tempo events; an SMPTE-timed song has one fixed tempo (SMF spec:
+        its tempo events do not change timing)."""
+        if self.smpte is not None:
+            return TempoMap(self.ppq, [0], [self.smpte.usec_per_quarter])
         ticks: list[int] = []
         usec: list[int] = []
         for tr in self.tracks:
@@ -134,7 +149,7 @@ class Song:
         return sum(int(t.notes.size) for t in self.tracks)
 
     def copy(self) -> Song:
-        return Song(ppq=self.ppq, format=self.format, tracks=[t.copy() for t in self.tracks])
+        return self.with_tracks([t.copy() for t in self.tracks])
 
     def nbytes(self) -> int:
         """Memory held by the arrays of this song (the model's footprint)."""

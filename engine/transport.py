@@ -312,7 +312,7 @@ class Engine:
             track.quantize = settings
             tracks = list(self._song.tracks)
             tracks[index] = track
-            self._song = Song(self._song.ppq, self._song.format, tracks)
+            self._song = self._song.with_tracks(tracks)
             self._dirty.add(index)
             self._building = True
             if self._builder is None:

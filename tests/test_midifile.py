@@ -155,12 +155,15 @@ def test_meta_events_are_all_kept():
     assert song.tempo_map().bpm_at(800) == pytest.approx(120.0)
 
 
-def test_unknown_chunks_are_skipped():
+def test_unknown_chunks_are_kept_where_they_were():
     data = mc.every_kind_mido(480, 1)
     first_track = data.index(b"MTrk")
     alien = b"XFIH" + (5).to_bytes(4, "big") + b"hello"
-    song = load_song_bytes(data[:first_track] + alien + data[first_track:])
-    assert song_to_bytes(song) == data
+    source = data[:first_track] + alien + data[first_track:]
+    song = load_song_bytes(source)
+    assert mc.song_view(song) == mc.mido_view(data)
+    assert song.file_extras.chunk_ids() == ["XFIH"]
+    assert song_to_bytes(song) == source
 
 
 def test_end_of_track_tick_is_kept():

@@ -61,7 +61,7 @@ def quantize_song(
     """
     note_filter = note_filter or NoteFilter()
     report = QuantizeReport()
-    out = Song(ppq=song.ppq, format=song.format, tracks=[])
+    out = song.with_tracks([])
     for index, track in enumerate(song.tracks):
         notes = track.notes
         if not notes.size:

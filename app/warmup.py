@@ -13,7 +13,7 @@ import importlib
 KERNEL_MODULES = (
     "engine.midifile",
     "engine.quantize.core",
-    "engine.plugins.synth_kernels",
+    "engine.plugins.synth_core",
     "engine.mixer_kernels",
 )
 

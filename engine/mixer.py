@@ -5,10 +5,18 @@ The same ``Mixer.process`` renders live (from the audio callback) and offline (f
 per track with :meth:`Mixer.queue` (sample offset + bytes) into preallocated arrays; channel-10
 notes go to the track's drum kit when its instrument does not play drums itself.
 
-Meters are plain attributes (``Track.peak``, ``Mixer.master_peak``: linear peak per channel of
-the last block) that the UI may read at any time; :meth:`Mixer.meters` gives a snapshot copy.
-Nothing here allocates per block except what third-party effects do (pedalboard returns new
-arrays), and nothing locks.
+Everything the audio thread reads or writes lives in flat arrays (:mod:`engine.mixer_kernels`
+defines the layout): volume/pan/mute/solo as gains and an audible flag, meters, the limiter's
+state, event queues. Setting ``Track.volume_db`` (or pan, mute, solo) from the UI stores new
+gains there at once, one float store each. When every strip is a built-in synth with no
+effects the whole mix is one compiled call, :func:`engine.mixer_kernels.mix_native`, that the
+GIL-free audio callback also runs (see :attr:`Mixer.native`); otherwise strips with plugins
+and effects run in Python, per block.
+
+Meters are views into those arrays (``Track.peak``, ``Mixer.master_peak``: linear peak per
+channel of the last block) that the UI may read at any time; :meth:`Mixer.meters` gives a
+snapshot. Nothing here allocates per block except what third-party effects do (pedalboard
+returns new arrays), and nothing locks.
 """
 
 from __future__ import annotations
@@ -18,11 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.mixer_kernels import limit, strip_to_bus, warm_up
+from engine import mixer_kernels as mk
 from engine.plugins.base import BLOCK_EVENT_DTYPE, Effect, Instrument
 
 DRUM_CHANNEL = 9
 EVENT_CAPACITY = 2048  # per track and block; more in one block are dropped (and counted)
+_TRACK_PARAMS = frozenset(("volume_db", "pan", "mute", "solo"))
 
 
 def db_to_gain(db: float) -> float:
@@ -36,29 +45,49 @@ class MasterLimiter:
     and what keeps the block's peak under ``ceiling``; a rising gain is ramped across the
     block to avoid zipper noise, a falling one applies at once, and a final clip guarantees
     the ceiling. One compiled pass (:func:`engine.mixer_kernels.limit`), no allocation.
+    ``state`` (gain, ceiling, release, rate) may be a view into a mixer's control array.
     """
 
-    def __init__(self, sample_rate: int, max_block: int, ceiling_db: float = -0.3, release=0.2):
-        self.ceiling = db_to_gain(ceiling_db)
+    def __init__(
+        self,
+        sample_rate: int,
+        max_block: int,
+        ceiling_db: float = -0.3,
+        release: float = 0.2,
+        state: np.ndarray | None = None,
+    ):
+        self.state = np.zeros(4) if state is None else state
+        self.state[:] = (1.0, db_to_gain(ceiling_db), release, sample_rate)
         self.sample_rate = sample_rate
-        self.release = release
-        self.gain = 1.0
-        self.gain_reduction_db = 0.0
-        self._peaks = np.zeros(2, dtype=np.float32)
+        self._peaks = np.zeros(2)
+
+    @property
+    def gain(self) -> float:
+        return float(self.state[0])
+
+    @property
+    def ceiling(self) -> float:
+        return float(self.state[1])
+
+    @property
+    def release(self) -> float:
+        return float(self.state[2])
+
+    @property
+    def gain_reduction_db(self) -> float:
+        return -20 * math.log10(max(self.gain, 1e-9))
 
     def process(self, buf: np.ndarray, peak_out: np.ndarray | None = None) -> None:
         n = buf.shape[1]
-        if n == 0:
-            return
-        recover = 1.0 - math.exp(-n / (self.release * self.sample_rate))
-        peaks = self._peaks if peak_out is None else peak_out
-        self.gain = limit(buf, n, self.gain, recover, self.ceiling, peaks)
-        self.gain_reduction_db = -20 * math.log10(max(self.gain, 1e-9))
+        if n:
+            mk.limit(buf, n, self.state, self._peaks if peak_out is None else peak_out)
 
 
 @dataclass(eq=False)
 class Track:
-    """One mixer channel strip. ``pan`` is -1 (left) .. +1 (right); ``volume_db`` in dB."""
+    """One mixer channel strip. ``pan`` is -1 (left) .. +1 (right); ``volume_db`` in dB.
+
+    Setting volume, pan, mute or solo takes effect at the next block (also while playing)."""
 
     name: str
     instrument: Instrument
@@ -68,8 +97,14 @@ class Track:
     pan: float = 0.0
     mute: bool = False
     solo: bool = False
-    peak: np.ndarray = field(default_factory=lambda: np.zeros(2, dtype=np.float32))
-    dropped_events: int = 0
+    peak: np.ndarray = field(default_factory=lambda: np.zeros(2))
+
+    def __setattr__(self, name, value) -> None:
+        object.__setattr__(self, name, value)
+        if name in _TRACK_PARAMS:
+            on_change = self.__dict__.get("_on_change")
+            if on_change is not None:
+                on_change()
 
     def gains(self) -> tuple[float, float]:
         """Left/right gains: volume and a constant-power pan law (unity at centre)."""
@@ -77,27 +112,58 @@ class Track:
         a = (min(max(self.pan, -1.0), 1.0) + 1.0) * math.pi / 4
         return g * math.cos(a), g * math.sin(a)
 
+    @property
+    def dropped_events(self) -> int:
+        """Events lost because one block held more than ``EVENT_CAPACITY`` for this strip."""
+        return int(self.__dict__.get("_dropped", lambda: 0)())
+
+    @property
+    def native(self) -> bool:
+        """True when the compiled mix can play this strip (built-in instruments, no effects)."""
+        return (
+            not self.effects
+            and getattr(self.instrument, "native", False)
+            and (self.drums is None or getattr(self.drums, "native", False))
+        )
+
 
 class Mixer:
     """Tracks summed into a master bus with volume and a limiter. Planar stereo float32."""
 
-    def __init__(self, sample_rate: int = 48000, max_block: int = 1024):
+    def __init__(self, sample_rate: int = 48000, max_block: int = 1024, max_tracks: int = 64):
         self.sample_rate = int(sample_rate)
         self.max_block = int(max_block)
         self.tracks: list[Track] = []
-        warm_up()
-        self.master_volume_db = 0.0
-        self.limiter: MasterLimiter | None = MasterLimiter(self.sample_rate, self.max_block)
         #: Effects on the master bus, in order, before the limiter.
         self.master_effects: list[Effect] = []
-        self.master_peak = np.zeros(2, dtype=np.float32)
-        self._bufs: list[np.ndarray] = []
-        self._drum_buf = np.zeros((2, self.max_block), dtype=np.float32)
-        self._abs = np.zeros((2, self.max_block), dtype=np.float32)
-        self._events: list[np.ndarray] = []
-        self._drum_events: list[np.ndarray] = []
-        self._counts: list[int] = []
-        self._drum_counts: list[int] = []
+        self._alloc(max_tracks)
+        self.ctl[mk.M_MASTER_GAIN] = 1.0
+        self.ctl[mk.M_LIM_ON] = 1.0
+        self._limiter: MasterLimiter | None = MasterLimiter(
+            self.sample_rate, self.max_block, state=self.ctl[mk.M_LIM_GAIN : mk.M_LIM_GAIN + 4]
+        )
+        self._master_volume_db = 0.0
+        self._dbuf = np.zeros((2, self.max_block), dtype=np.float32)
+        self._records = np.zeros(EVENT_CAPACITY, dtype=BLOCK_EVENT_DTYPE)
+        self.consts: np.ndarray | None = None  # the built-in synths' shared data, once any
+        mk.warm_up()
+
+    def _alloc(self, capacity: int) -> None:
+        """(Re)allocate the arrays the audio thread reads for ``capacity`` tracks (setup only:
+        never while a stream plays this mixer)."""
+        old_ctl, old_table = getattr(self, "ctl", None), getattr(self, "table", None)
+        self.capacity = capacity
+        self.ctl = np.zeros(mk.M_HEADER + mk.TF * capacity)
+        self.table = np.zeros((capacity, mk.TTF), dtype=np.int64)
+        self.ev = np.zeros((capacity, 2, EVENT_CAPACITY, 4))
+        self.bufs = np.zeros((capacity, 2, self.max_block), dtype=np.float32)
+        if old_ctl is not None:
+            self.ctl[: old_ctl.size] = old_ctl
+            self.table[: old_table.shape[0]] = old_table
+            for i, t in enumerate(self.tracks):
+                self._bind(i, t)
+            self._limiter.state = self.ctl[mk.M_LIM_GAIN : mk.M_LIM_GAIN + 4]
+        self.master_peak = self.ctl[mk.M_PEAK_L : mk.M_PEAK_R + 1]
 
     # -- setup (not real-time) --------------------------------------------------------------
     def add_track(
@@ -112,13 +178,70 @@ class Mixer:
             from engine.plugins.builtin_synth import BuiltinDrumKit
 
             drums = BuiltinDrumKit(self.sample_rate, self.max_block)
-        self.tracks.append(Track(name, instrument, list(effects or []), drums))
-        self._bufs.append(np.zeros((2, self.max_block), dtype=np.float32))
-        self._events.append(np.zeros(EVENT_CAPACITY, dtype=BLOCK_EVENT_DTYPE))
-        self._drum_events.append(np.zeros(EVENT_CAPACITY, dtype=BLOCK_EVENT_DTYPE))
-        self._counts.append(0)
-        self._drum_counts.append(0)
-        return len(self.tracks) - 1
+        i = len(self.tracks)
+        if i >= self.capacity:
+            self._alloc(self.capacity * 2)
+        t = Track(name, instrument, list(effects or []), drums)
+        self.tracks.append(t)
+        for col, plugin in ((mk.TT_STATE, instrument), (mk.TT_KIT, drums)):
+            state = getattr(plugin, "state", None) if getattr(plugin, "native", False) else None
+            if state is not None:
+                self.table[i, col] = state.ctypes.data
+                self.table[i, col + 1] = state.size
+                self.consts = plugin.consts
+        if drums is not None and self.table[i, mk.TT_KIT] == 0:
+            self.table[i, mk.TT_KIT] = -1  # a kit that is not built-in: still routed there
+        self._bind(i, t)
+        self.ctl[mk.M_NTRACKS] = len(self.tracks)
+        self._sync_params()
+        return i
+
+    def _bind(self, i: int, t: Track) -> None:
+        row = mk.M_HEADER + i * mk.TF
+        object.__setattr__(t, "peak", self.ctl[row + mk.T_PEAK_L : row + mk.T_PEAK_R + 1])
+        t.__dict__["_dropped"] = lambda: self.ctl[row + mk.T_DROPPED]
+        t.__dict__["_on_change"] = self._sync_params
+
+    def _sync_params(self) -> None:
+        """Store every strip's gains and audible flag where the audio thread reads them."""
+        any_solo = any(t.solo for t in self.tracks)
+        for i, t in enumerate(self.tracks):
+            row = mk.M_HEADER + i * mk.TF
+            gl, gr = t.gains()
+            self.ctl[row + mk.T_GL] = gl
+            self.ctl[row + mk.T_GR] = gr
+            self.ctl[row + mk.T_AUDIBLE] = float(not t.mute and (t.solo or not any_solo))
+
+    @property
+    def limiter(self) -> MasterLimiter | None:
+        return self._limiter if self.ctl[mk.M_LIM_ON] else None
+
+    @limiter.setter
+    def limiter(self, lim: MasterLimiter | None) -> None:
+        if lim is not None and lim is not self._limiter:
+            self.ctl[mk.M_LIM_GAIN : mk.M_LIM_GAIN + 4] = lim.state
+            lim.state = self.ctl[mk.M_LIM_GAIN : mk.M_LIM_GAIN + 4]
+            self._limiter = lim
+        self.ctl[mk.M_LIM_ON] = 0.0 if lim is None else 1.0
+
+    @property
+    def master_volume_db(self) -> float:
+        return self._master_volume_db
+
+    @master_volume_db.setter
+    def master_volume_db(self, db: float) -> None:
+        self._master_volume_db = float(db)
+        self.ctl[mk.M_MASTER_GAIN] = db_to_gain(db)
+
+    @property
+    def native(self) -> bool:
+        """True when the whole mix is compiled code (built-in instruments, no effects): then
+        the audio callback needs no Python and no GIL (see :mod:`engine.audio_native`)."""
+        return (
+            self.consts is not None
+            and not self.master_effects
+            and all(t.native for t in self.tracks)
+        )
 
     def close(self) -> None:
         for t in self.tracks:
@@ -134,67 +257,62 @@ class Mixer:
 
         Messages must be queued in offset order per track (the callers sort them).
         """
-        t = self.tracks[track]
-        to_drums = t.drums is not None and (status & 0x0F) == DRUM_CHANNEL and status < 0xF0
-        if to_drums and (status & 0xF0) in (0x80, 0x90):
-            arr, counts = self._drum_events[track], self._drum_counts
-        else:
-            arr, counts = self._events[track], self._counts
-            if to_drums:  # CCs on channel 10 (volume, all-notes-off) reach the kit too
-                self._put(
-                    self._drum_events[track], self._drum_counts, track, offset, status, data1, data2
-                )
-        self._put(arr, counts, track, offset, status, data1, data2)
-
-    def _put(self, arr, counts, track, offset, status, data1, data2) -> None:
-        c = counts[track]
-        if c >= EVENT_CAPACITY:
-            self.tracks[track].dropped_events += 1
-            return
-        row = arr[c]
-        row["offset"] = offset
-        row["status"] = status
-        row["data1"] = data1
-        row["data2"] = data2
-        counts[track] = c + 1
+        mk.queue_event(self.ctl, self.table, self.ev, track, offset, status, data1, data2)
 
     def process(self, out: np.ndarray) -> None:
         """Render one block of ``out.shape[1]`` frames into ``out`` (2, n) float32."""
         n = out.shape[1]
+        if self.native:
+            mk.mix_native(self.ctl, self.table, self.consts, self.ev, self.bufs, self._dbuf, n, out)
+            return
         out.fill(0.0)
-        any_solo = any(t.solo for t in self.tracks)
+        ctl = self.ctl
         for i, t in enumerate(self.tracks):
+            row = mk.M_HEADER + i * mk.TF
+            evn, kevn = int(ctl[row + mk.T_EVN]), int(ctl[row + mk.T_KEVN])
             idle = (
                 not t.effects
-                and self._counts[i] == 0
-                and self._drum_counts[i] == 0
+                and evn == 0
+                and kevn == 0
                 and t.instrument.is_silent()
                 and (t.drums is None or t.drums.is_silent())
             )
             if idle:  # nothing to play and nothing ringing: skip the strip
                 t.peak.fill(0.0)
                 continue
-            buf = self._bufs[i][:, :n]
-            t.instrument.process(self._events[i][: self._counts[i]], buf)
-            self._counts[i] = 0
+            buf = self.bufs[i, :, :n]
+            self._play(t.instrument, self.ev[i, 0], evn, buf)
+            ctl[row + mk.T_EVN] = 0
             if t.drums is not None:
-                d = self._drum_buf[:, :n]
-                t.drums.process(self._drum_events[i][: self._drum_counts[i]], d)
-                self._drum_counts[i] = 0
+                d = self._dbuf[:, :n]
+                self._play(t.drums, self.ev[i, 1], kevn, d)
+                ctl[row + mk.T_KEVN] = 0
                 buf += d
             for fx in t.effects:
                 fx.process(buf)
-            gl, gr = t.gains()
-            strip_to_bus(buf, n, gl, gr, t.peak, out, not t.mute and (t.solo or not any_solo))
-        if self.master_volume_db:
-            out *= db_to_gain(self.master_volume_db)
+            mk.strip_to_bus(
+                buf, n, ctl[row + mk.T_GL], ctl[row + mk.T_GR], t.peak, out,
+                ctl[row + mk.T_AUDIBLE] != 0.0,
+            )  # fmt: skip
+        if ctl[mk.M_MASTER_GAIN] != 1.0:
+            out *= ctl[mk.M_MASTER_GAIN]
         for fx in self.master_effects:
             fx.process(out)
         if self.limiter is not None:
-            self.limiter.process(out, self.master_peak)
+            self._limiter.process(out, self.master_peak)
         else:
-            np.abs(out, out=self._abs[:, :n])
-            np.max(self._abs[:, :n], axis=1, out=self.master_peak)
+            mk.peaks(out, n, self.master_peak)
+
+    def _play(self, instrument: Instrument, rows: np.ndarray, count: int, buf) -> None:
+        if getattr(instrument, "native", False):
+            instrument.process_rows(rows, count, buf)
+            return
+        rec = self._records[:count]
+        rec["offset"] = rows[:count, 0]
+        rec["status"] = rows[:count, 1]
+        rec["data1"] = rows[:count, 2]
+        rec["data2"] = rows[:count, 3]
+        instrument.process(rec, buf)
 
     def panic(self) -> None:
         """Silence every instrument at once (all sound off)."""
@@ -209,10 +327,11 @@ class Mixer:
         def db(x: np.ndarray) -> list[float]:
             return [float(20 * np.log10(max(float(v), 1e-9))) for v in x]
 
+        lim = self.limiter
         return {
             "tracks": [db(t.peak) for t in self.tracks],
             "master": db(self.master_peak),
-            "limiter_db": self.limiter.gain_reduction_db if self.limiter else 0.0,
+            "limiter_db": lim.gain_reduction_db if lim else 0.0,
         }
 
 

@@ -1,7 +1,7 @@
 """The plugin host: instruments (MIDI in, audio out) and effects (audio in, audio out).
 
 - :mod:`.base`: the interface (``Instrument``, ``Effect``, ``PluginInfo``, parameters, state).
-- :mod:`.builtin_synth` (+ ``builtin_programs``, ``builtin_drums``, ``synth_kernels``): the
+- :mod:`.builtin_synth` (+ ``builtin_programs``, ``builtin_drums``, ``synth_core``, ``synth_consts``): the
   embedded default synth and GM drum kit.
 - :mod:`.lv2`: LV2 through our ctypes binding to liblilv.
 - :mod:`.vst3` and :mod:`.effects`: VST3 and the stock effects through pedalboard.

@@ -28,7 +28,7 @@ def track_label(index: int, name: str) -> str:
 
 @contextmanager
 def _blame(label: str) -> Iterator[None]:
-    """Prefix a plugin's one-line error with the track (or option) it was meant for."""
+    """Prefix a plugin's one-line error with the track it was meant for."""
     try:
         yield
     except DeviceError as exc:
@@ -85,14 +85,14 @@ def build_track_mixer(
     from engine.plugins.loader import load_instrument
 
     opts = {"cache_path": cache_path, "timeout": probe_timeout}
-    with _blame(f"--instrument {instrument}"):
-        load_instrument(instrument, sample_rate, max_block, **opts).close()
+    # The default instrument and master effects keep the loaders' own messages: they already
+    # name the spec, and there is no track to blame.
+    load_instrument(instrument, sample_rate, max_block, **opts).close()
     mixer = Mixer(sample_rate, max_block)
     pending: list[Plugin] = []
     try:
         for spec in master_effects or []:
-            with _blame(f"--effect {spec}"):
-                mixer.master_effects.append(make_effect(spec, sample_rate, max_block, **opts))
+            mixer.master_effects.append(make_effect(spec, sample_rate, max_block, **opts))
         for index in tracks:
             sound = sounds.get(index, TrackSound())
             with _blame(track_label(index, names[index])):

@@ -5,6 +5,13 @@ no quantize option it is a plain thru. ``--record TAKE.mid`` saves the raw perfo
 corrected one: the quantize can be applied later, non-destructively) when Ctrl-C stops us.
 Ctrl-C or SIGTERM: held notes are dropped, every sounding note gets its note-off, the take is
 saved, the ports are closed.
+
+``--audio [DEVICE]`` sounds the corrected notes on an instrument (``--instrument``, channel 10
+on its drum kit) as well as, or instead of, ``--out``. Each note sounds a fixed time (the
+input's period and one audio block) after it was played, or after the grid point the quantizer
+held it for, at its exact sample (see :class:`app.audio_session.ConstantLatencySink`). A lost
+device is said once; with no MIDI output left the command then stops as Ctrl-C would (the take
+is still saved) and exits 2.
 """
 
 from __future__ import annotations
@@ -14,16 +21,21 @@ import signal
 import sys
 import time
 
+from app.audio_options import add_audio_options
 from app.commands.play import (
+    SoundWatch,
     close_quietly,
+    close_sound,
     interrupts_as_keyboard_interrupt,
     open_input,
     open_output,
+    open_sound,
     quantize_from_args,
     report_events,
+    sound_request,
 )
 from app.quantize_options import add_quantize_options
-from engine.errors import QuantaError
+from engine.errors import DeviceError, QuantaError
 from engine.live_quantize import LIVE_MODES, LiveSettings
 
 LIVE_PPQ = 480
@@ -32,13 +44,14 @@ LIVE_PPQ = 480
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "live",
-        help="MIDI in → live quantize → MIDI out (with optional recording)",
+        help="MIDI in → live quantize → MIDI out and/or sound (with optional recording)",
         description="Correct live playing on its way from a MIDI input to an output.",
     )
     p.add_argument("--in", dest="inp", required=True, metavar="PORT", help="input port")
-    p.add_argument("--out", required=True, metavar="PORT", help="output port")
+    p.add_argument("--out", metavar="PORT", help="output port (optional with --audio)")
     p.add_argument("--api", help="MIDI API (default: JACK when a JACK server runs)")
     add_quantize_options(p)
+    add_audio_options(p)
     p.add_argument("--mode", choices=LIVE_MODES, default="nearest", help="default: nearest")
     p.add_argument("--max-delay", type=float, metavar="MS", help="never hold a note longer")
     p.add_argument("--record", metavar="TAKE.mid", help="save the raw performance on exit")
@@ -54,34 +67,44 @@ def run_live(args: argparse.Namespace) -> int:
 
     if not 1 <= args.tempo <= 999:
         raise QuantaError(f"--tempo {args.tempo:g}: allowed 1–999 BPM")
+    request = sound_request(args)
     quantize = quantize_from_args(args)
     live = LiveSettings(quantize, mode=args.mode, max_delay_ms=args.max_delay)
     if args.record:
         _check_writable(args.record)
-    out = open_output(args.out, args.api, virtual=args.virtual)
+    sound = open_sound(request, ["Live"])  # before the ports: a bad plugin costs nothing
+    out = inp = None
     try:
+        if args.out:
+            out = open_output(args.out, args.api, virtual=args.virtual)
         inp = open_input(args.inp, args.api, virtual=args.virtual)
     except BaseException:
         close_quietly(out)
+        close_sound(sound)
         raise
+    watch = SoundWatch(sound, has_midi=out is not None)
     engine = Engine(ppq_for_live=LIVE_PPQ, live_tempo_bpm=args.tempo)
     takes = []
     try:
         with interrupts_as_keyboard_interrupt():
             engine.start()
             engine.set_live(live)
-            engine.set_outputs([out])
+            sinks = [out] if out is not None else []
+            engine.set_outputs(sinks + ([sound.live_sink(inp)] if sound is not None else []))
             engine.set_input(inp)
             if args.record:
                 engine.record_free(True)
             what = f"quantize {quantize.grid_label} ({args.mode})" if quantize else "thru"
+            where = [getattr(out, "name", args.out)] if out is not None else []
+            where += [sound.label] if sound is not None else []
             print(
-                f"live: {getattr(inp, 'name', args.inp)} → {getattr(out, 'name', args.out)}, "
+                f"live: {getattr(inp, 'name', args.inp)} → {' + '.join(where)}, "
                 f"{what}; Ctrl-C stops",
                 file=sys.stderr,
+                flush=True,
             )
             try:
-                while True:
+                while not watch.lost():
                     report_events(engine)
                     time.sleep(0.1)
             except KeyboardInterrupt:
@@ -98,11 +121,14 @@ def run_live(args: argparse.Namespace) -> int:
         report_events(engine)
         close_quietly(inp)
         close_quietly(out)
+        close_sound(sound)
     try:
         if args.record:
             _save_take(args.record, takes, args.tempo)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if watch.fatal:
+        raise DeviceError(watch.fatal)
     return 0
 
 

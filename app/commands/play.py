@@ -4,6 +4,12 @@ The file is never changed: the quantize options (or a preset) become every track
 quantize, applied by the engine non-destructively. Ctrl-C (or SIGTERM) stops cleanly: every
 sounding note gets its note-off before the port is closed.
 
+``--audio [DEVICE]`` plays the song through Quanta's instruments on an audio device as well as
+(or instead of) the port: each track with notes on its own mixer strip, channel 10 on the drum
+kit (see :mod:`app.audio_session`). At the end of the song the last notes ring out before the
+device closes; a lost device is said once (with a port too, the MIDI keeps playing; alone, it
+ends the command with exit 2).
+
 The helpers here (optional playback quantize, port opening, the run-until-interrupted loop) are shared
 with ``quanta live``.
 """
@@ -15,6 +21,7 @@ import signal
 import sys
 from contextlib import contextmanager
 
+from app.audio_options import AudioRequest, add_audio_options, audio_request
 from app.quantize_options import add_quantize_options, quantize_options_given, settings_from_args
 from engine.errors import DeviceError, QuantaError
 from engine.quantize.settings import QuantizeSettings
@@ -81,6 +88,53 @@ def report_events(engine) -> None:
             print(f"quanta: warning: {payload}", file=sys.stderr)
 
 
+# -- sound (app.audio_session) ----------------------------------------------------------------
+def sound_request(args: argparse.Namespace) -> AudioRequest | None:
+    """The ``--audio`` request; with neither ``--out`` nor ``--audio`` there is nowhere to play."""
+    request = audio_request(args)
+    if request is None and not args.out:
+        raise QuantaError("nowhere to play: give --out PORT, --audio [DEVICE], or both")
+    return request
+
+
+def open_sound(request: AudioRequest | None, strips: list[str]):
+    """The audio session for ``request`` (``None`` without ``--audio``)."""
+    if request is None:
+        return None
+    from app.audio_session import AudioSession
+
+    return AudioSession.open(request, strips)
+
+
+def close_sound(sound) -> None:
+    """Close the audio session and print its one-line summary (stderr)."""
+    if sound is None:
+        return
+    sound.close()
+    print(f"quanta: {sound.summary()}", file=sys.stderr, flush=True)
+
+
+class SoundWatch:
+    """Says once that the audio device was lost. Alone (no MIDI port) the command has nothing
+    left to play: :attr:`fatal` then holds the message to end it with."""
+
+    def __init__(self, sound, has_midi: bool):
+        self.sound = sound
+        self.has_midi = has_midi
+        self.fatal: str | None = None
+
+    def lost(self) -> bool:
+        """Check the device; True when the command should stop (the sound was all it had)."""
+        msg = self.sound.check() if self.sound is not None else None
+        if msg is None:
+            return False
+        if self.has_midi:
+            print(f"quanta: warning: {msg}; MIDI continues", file=sys.stderr, flush=True)
+            return False
+        self.fatal = msg  # said once, as the command's error line
+        return True
+
+
 # -- quanta play ------------------------------------------------------------------------------
 def parse_loop(text: str, song) -> tuple[int, int]:
     """``A:B`` in bars (from the start of bar A to the start of bar B, as a DAW's locators),
@@ -113,13 +167,18 @@ def bar_tick(song, bar: int) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "play",
-        help="play a MIDI file to a port, quantized on the fly (the file is not changed)",
-        description="Play IN.mid to a MIDI port. Ctrl-C stops cleanly (all notes off).",
+        help="play a MIDI file to a port or an audio device, quantized on the fly (the file "
+        "is not changed)",
+        description="Play IN.mid to a MIDI port and/or through an instrument on an audio "
+        "device. Ctrl-C stops cleanly (all notes off).",
     )
     p.add_argument("file", metavar="IN.mid")
-    p.add_argument("--out", required=True, metavar="PORT", help="output port (name or number)")
+    p.add_argument(
+        "--out", metavar="PORT", help="output port (name or number); optional with --audio"
+    )
     p.add_argument("--api", help="MIDI API (default: JACK when a JACK server runs)")
     add_quantize_options(p)
+    add_audio_options(p)
     p.add_argument("--loop", metavar="A:B", help="loop bars A to B (or ticks: 0t:1920t)")
     p.add_argument("--tempo", type=float, metavar="BPM", help="play at this tempo instead")
     p.add_argument("--count-in", type=int, default=0, metavar="BARS", help="count-in bars")
@@ -128,9 +187,11 @@ def register(subparsers) -> None:
 
 
 def run_play(args: argparse.Namespace) -> int:
+    from app.audio_session import song_strips
     from engine.midifile import load_song
     from engine.transport import Engine
 
+    request = sound_request(args)
     song = load_song(args.file)
     settings = quantize_from_args(args)
     if settings is not None:
@@ -138,23 +199,37 @@ def run_play(args: argparse.Namespace) -> int:
             if track.notes.size:
                 track.quantize = settings
     loop = parse_loop(args.loop, song) if args.loop else None
+    strips = song_strips(song, clicks=args.metronome or args.count_in > 0)
+    sound = open_sound(request, strips.names)  # before the port: a bad plugin costs nothing
+    try:
+        out = open_output(args.out, args.api) if args.out else None
+    except BaseException:
+        close_sound(sound)
+        raise
+    watch = SoundWatch(sound, has_midi=out is not None)
     engine = Engine(ppq_for_live=song.ppq)
     if args.tempo is not None:
         engine.set_tempo_override(args.tempo)
-    out = open_output(args.out, args.api)
     try:
         with interrupts_as_keyboard_interrupt():
             engine.start()
-            engine.set_outputs([out])
+            midi = [out] if out is not None else []
+            click = [sound.sink(strips.click)] if sound and strips.click is not None else []
+            engine.set_outputs(midi + click)
             engine.set_song(song)
+            if sound is not None:
+                for track, strip in strips.tracks.items():
+                    engine.set_outputs([*midi, sound.sink(strip)], track=track)
             if args.metronome:
                 engine.set_metronome(True)
             engine.set_count_in(args.count_in)
             if loop:
                 engine.set_loop(*loop)
             engine.play()
+            where = [getattr(out, "name", args.out)] if out is not None else []
+            where += [sound.label] if sound is not None else []
             print(
-                f"playing {args.file} to {getattr(out, 'name', args.out)} "
+                f"playing {args.file} to {' + '.join(where)} "
                 f"({song.note_count()} notes{', quantized ' + settings.grid_label if settings else ''})"
                 "; Ctrl-C stops",
                 file=sys.stderr,
@@ -162,6 +237,12 @@ def run_play(args: argparse.Namespace) -> int:
             try:
                 while not engine.wait_until_stopped(0.2):
                     report_events(engine)
+                    if watch.lost():
+                        engine.stop()
+                        break
+                else:
+                    if sound is not None:
+                        sound.ring_out()
             except KeyboardInterrupt:
                 print("quanta: stopping (all notes off)", file=sys.stderr)
                 engine.stop()
@@ -169,4 +250,7 @@ def run_play(args: argparse.Namespace) -> int:
         engine.shutdown()
         report_events(engine)
         close_quietly(out)
+        close_sound(sound)
+    if watch.fatal:
+        raise DeviceError(watch.fatal)
     return 0

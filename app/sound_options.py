@@ -11,6 +11,9 @@ is loaded, then hands the result to :func:`app.track_mixer.build_track_mixer`.
 - anything else is a track name, matched case-insensitively and exactly (surrounding spaces
   ignored). A name shared by two tracks is an error: the musician picks one by number.
 
+``--track-mute SEL`` and ``--track-solo SEL`` take a selector alone; with any solo, only the
+soloed tracks are heard (as a DAW's solo buttons, so one command renders a stem).
+
 A track given ``--track-instrument``, ``--track-volume`` or ``--track-pan`` twice keeps the
 last value (as any repeated option does); ``--track-effect`` accumulates, and a track's effects
 run in the order given. Mistakes raise :class:`TrackOptionError`, one line that names the
@@ -43,11 +46,13 @@ class TrackSound:
     effects: list[str] = field(default_factory=list)
     volume_db: float = 0.0
     pan: float = 0.0
+    mute: bool = False
+    solo: bool = False
 
 
 def add_track_sound_options(parser: argparse.ArgumentParser) -> None:
-    """Add --track-instrument, --track-effect, --track-volume and --track-pan (all repeatable)
-    in their own help group.
+    """Add --track-instrument, --track-effect, --track-volume, --track-pan, --track-mute and
+    --track-solo (all repeatable) in their own help group.
 
     Values are kept as text here and checked by :func:`track_sounds_from_args`, because a
     selector can only be checked against the song, and every mistake should read the same.
@@ -85,6 +90,20 @@ def add_track_sound_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SEL=PAN",
         help="track pan, -1 (left) to 1 (right), constant power (default 0, centre)",
+    )
+    group.add_argument(
+        "--track-mute",
+        action="append",
+        default=[],
+        metavar="SEL",
+        help="leave a track out of the mix (repeatable)",
+    )
+    group.add_argument(
+        "--track-solo",
+        action="append",
+        default=[],
+        metavar="SEL",
+        help="hear only the soloed tracks, e.g. to render one stem (repeatable)",
     )
 
 
@@ -178,4 +197,8 @@ def track_sounds_from_args(args: argparse.Namespace, names: list[str]) -> dict[i
         sound.volume_db = parse_volume(value, where)
     for sound, value, where in entries("track_pan", "--track-pan"):
         sound.pan = parse_pan(value, where)
+    for dest, option in (("track_mute", "--track-mute"), ("track_solo", "--track-solo")):
+        for text in getattr(args, dest, None) or []:
+            index = select_track(text, names, option, text)
+            setattr(sounds.setdefault(index, TrackSound()), dest[len("track_") :], True)
     return sounds

@@ -2,7 +2,8 @@
 
 :func:`build_track_mixer` is what ``quanta render`` uses (and ``play``/``live`` can) once
 :mod:`app.sound_options` has resolved the ``--track-*`` options. It goes through the mixer's
-public API only (``Mixer``, ``add_track``, ``tracks[i].volume_db/.pan``, ``master_effects``).
+public API only (``Mixer``, ``add_track``, ``tracks[i].volume_db/.pan/.mute/.solo``,
+``master_effects``).
 
 Every third-party plugin is probed in a child process before it is loaded here (the loaders
 in :mod:`engine.plugins` do that and remember the result, so a spec used on several tracks is
@@ -101,8 +102,9 @@ def build_track_mixer(
                 )
             strip = mixer.add_track(names[index] or f"Track {index + 1}", inst, effects)
             pending.clear()  # the mixer owns them now
-            mixer.tracks[strip].volume_db = sound.volume_db
-            mixer.tracks[strip].pan = sound.pan
+            track = mixer.tracks[strip]
+            track.volume_db, track.pan = sound.volume_db, sound.pan
+            track.mute, track.solo = sound.mute, sound.solo
         for index in sorted(set(sounds) - set(tracks)):
             with _blame(track_label(index, names[index])):
                 _load_strip(sounds[index], instrument, pending, sample_rate, max_block, opts)

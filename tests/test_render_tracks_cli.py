@@ -190,6 +190,17 @@ def test_track_pan_puts_each_track_on_its_side(song_file):
     assert rms_db(apart[0, HELD]) - rms_db(centre[0, HELD]) == pytest.approx(3.01, abs=0.05)
 
 
+def test_solo_renders_a_stem_and_mute_leaves_a_track_out(song_file):
+    bass = render(song_file, "--track-volume", "Keys=-inf")
+    plain = render(song_file)
+    assert band_db(plain[0, HELD], 880) > band_db(bass[0, HELD], 880) + 20  # the keys are gone
+    assert np.array_equal(render(song_file, "--track-solo", "bass"), bass)
+    assert np.array_equal(render(song_file, "--track-mute", "2"), bass)
+    assert np.array_equal(render(song_file, "--track-solo", "2", "--track-mute", "2"), 0 * bass)
+    both = render(song_file, "--track-solo", "Keys", "--track-solo", "3")
+    assert np.array_equal(both, plain)
+
+
 def test_an_option_for_a_track_that_plays_nothing_is_a_note(song_file, capsys):
     audio = render(song_file, "--track-effect", "1=reverb")
     err = capsys.readouterr().err
@@ -208,6 +219,7 @@ def test_an_option_for_a_track_that_plays_nothing_is_a_note(song_file, capsys):
         (["--track-volume", "2=loud"], ["2=loud", "dB"]),
         (["--track-volume", "2=+40"], ["2=+40", "+24"]),
         (["--track-pan", "bass=2"], ["bass=2", "-1 (left) to 1 (right)"]),
+        (["--track-solo", "Drums"], ['--track-solo Drums: no track is named "Drums"']),
         (["--track-effect", "3=bogus"], ['track 3 "Bass"', "no stock effect 'bogus'"]),
         (["--track-instrument", "3=builtin:kazoo"], ['track 3 "Bass"', "kazoo"]),
         (

@@ -48,10 +48,12 @@ def test_options_collect_per_track_in_order():
         "--track-effect", "keys=reverb", "--track-instrument", "Bass=builtin:organ",
         "--track-effect", "2=delay:delay_seconds=0.25", "--track-volume", "5=-inf",
         "--track-pan", "4=-0.5", "--track-instrument", "4=builtin:pad",
+        "--track-solo", "keys", "--track-mute", "1",
     )  # fmt: skip
     sounds = track_sounds_from_args(args, NAMES)
     assert sounds == {
-        1: TrackSound(effects=["reverb", "delay:delay_seconds=0.25"]),
+        0: TrackSound(mute=True),
+        1: TrackSound(effects=["reverb", "delay:delay_seconds=0.25"], solo=True),
         3: TrackSound(instrument="builtin:pad", pan=-0.5),
         4: TrackSound(volume_db=-math.inf),
     }

@@ -6,9 +6,10 @@ plays the instrument named by ``--instrument`` (default: the built-in synth; cha
 the built-in drum kit unless the instrument has drums of its own) unless
 ``--track-instrument SEL=SPEC`` gives it another; ``--track-effect SEL=NAME[:k=v,...]`` puts
 effects on one track (in the order given), ``--track-volume SEL=DB`` and ``--track-pan
-SEL=PAN`` set its fader and pan. SEL is a track number as ``quanta info`` shows it or a
-track's name (see :mod:`app.sound_options`). ``--effect`` adds stock or plugin effects to the
-master bus, in the order given, before the master limiter.
+SEL=PAN`` set its fader and pan, ``--track-mute SEL`` and ``--track-solo SEL`` its buttons (a
+solo renders a stem). SEL is a track number as ``quanta info`` shows it or a track's name (see
+:mod:`app.sound_options`). ``--effect`` adds stock or plugin effects to the master bus, in
+the order given, before the master limiter.
 
 Every plugin is probed and loaded before the output file is created, so a bad plugin (on any
 track) is reported in one line and leaves no file behind; an existing OUT file is replaced only

@@ -15,6 +15,7 @@ KERNEL_MODULES = (
     "engine.quantize.core",
     "engine.plugins.synth_core",
     "engine.mixer_kernels",
+    "engine.audio_native",
 )
 
 

@@ -4,15 +4,22 @@ Live MIDI reaches instruments through :class:`TrackSink`, a ``MidiSink`` per mix
 ``AudioOutput.sink(i)`` is the sink of strip ``i`` (its instrument, plus its drum kit for
 channel 10), so the engine routes each song track to the sink of the strip built for it (see
 :func:`engine.mixer.build_mixer`). The engine calls ``send_at(when, data)`` up to
-``lookahead`` seconds early; the sink stores the event in a preallocated ring (the producer
-side may take a lock; the audio callback never does). Each callback maps the engine clock onto the stream's sample clock and queues every
-event due in the block at its exact sample offset, then runs :meth:`Mixer.process`.
+``lookahead`` seconds early; the sink stores the event in a preallocated ring (producers take
+a lock among themselves; the audio callback never does). Each callback maps the engine clock
+onto the stream's sample clock, queues every event due in the block at its exact sample
+offset, and runs the mix.
+
+Two callbacks, one behaviour. When every strip is a built-in synth without effects (the
+default sound), PortAudio calls compiled code directly (:mod:`engine.audio_native`): no
+Python and no GIL, so a busy GUI or a long numpy call cannot make the sound drop out. Mixes
+with plugins or effects need Python per block and use a Python callback that runs the same
+compiled scheduling step and then ``Mixer.process``.
 
 The clock mapping: an event at ``when`` is placed at the sample that is handed to the audio
 system at engine time ``when`` (the same convention as a JACK MIDI port: both then reach the
 speakers after the device's output latency, reported in ``latency``). The block's time comes
 from PortAudio's stream clock for the callback (on JACK, the frame clock), mapped onto the
-engine clock by the smallest recently seen offset, so waiting for the GIL does not move notes.
+engine clock by the smallest recently seen offset, so a late callback does not move notes.
 Host APIs without a stream clock fall back to a delay-locked loop on callback times.
 
 PortAudio pitfalls handled here: it lists host APIs only when it initialises, so
@@ -22,14 +29,24 @@ can hang, so :meth:`AudioOutput.close` gives up after a timeout instead of hangi
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine import clock
+from engine.audio_native import (
+    P_HEAD,
+    P_TAIL,
+    PA_OUTPUT_UNDERFLOW,
+    R_CALLBACKS,
+    R_ERRORS,
+    R_LATE,
+    R_LATENCY,
+    R_UNDERRUNS,
+    NativeBlock,
+    callback_address,
+)
 from engine.errors import DeviceError
 from engine.mixer import Mixer
 from engine.mixer_kernels import interleave
@@ -131,32 +148,27 @@ def audio_available() -> tuple[bool, str]:
 
 
 class EventRing:
-    """A fixed-size ring of timed 3-byte MIDI events: one consumer (the callback), producers
-    serialised by a lock the consumer never takes. Indices only grow; Python int stores are
-    atomic under the GIL, and the producer publishes ``write`` after filling the slot."""
+    """A fixed-size ring of timed 3-byte MIDI events for one stream: one consumer (the audio
+    callback, compiled or Python), producers serialised by a lock the consumer never takes.
+    The slots and indices live in the stream's :class:`engine.audio_native.NativeBlock`; the
+    producer fills a slot, then publishes it by storing the new head (one 8-byte store)."""
 
-    def __init__(self, capacity: int = 8192):
-        self.capacity = capacity
-        self.when = np.zeros(capacity)
-        self.track = np.zeros(capacity, dtype=np.int32)
-        self.msg = np.zeros((capacity, 3), dtype=np.uint8)
-        self.write = 0
-        self.read = 0
+    def __init__(self, block: NativeBlock):
+        self._block = block
+        self._rows = block.ring
+        self._p = block.p
+        self.capacity = block.ring.shape[0]
         self.dropped = 0
         self._lock = threading.Lock()
 
     def push(self, when: float, track: int, status: int, d1: int, d2: int) -> bool:
         with self._lock:
-            if self.write - self.read >= self.capacity:
+            head = int(self._p[P_HEAD])
+            if head - int(self._p[P_TAIL]) >= self.capacity:
                 self.dropped += 1
                 return False
-            i = self.write % self.capacity
-            self.when[i] = when
-            self.track[i] = track
-            self.msg[i, 0] = status
-            self.msg[i, 1] = d1
-            self.msg[i, 2] = d2
-            self.write += 1
+            self._rows[head % self.capacity] = (when, track, status, d1, d2)
+            self._p[P_HEAD] = head + 1
             return True
 
 
@@ -199,13 +211,20 @@ class AudioStats:
     callback_p50_us: float
     callback_p99_us: float
     latency_s: float
+    native: bool
+
+
+#: Blocks whose stream could not be closed (its server died): PortAudio may still call into
+#: them, so they are never freed.
+_abandoned: list = []
 
 
 class AudioOutput:
-    """The mixer on a sounddevice output stream; one :class:`TrackSink` per track."""
+    """The mixer on a sounddevice output stream; one :class:`TrackSink` per track.
 
-    PENDING = 8192
-    TIMING = 16384
+    ``native`` (default: whenever the mixer allows it, see ``Mixer.native``) plays through the
+    compiled, GIL-free callback of :mod:`engine.audio_native`; otherwise a Python callback
+    runs the same scheduling code and the mixer's Python path (plugins, effects)."""
 
     def __init__(
         self,
@@ -214,6 +233,7 @@ class AudioOutput:
         sample_rate: int | None = None,
         block_size: int = 256,
         lookahead: float = 0.1,
+        native: bool | None = None,
     ):
         if block_size > mixer.max_block:
             raise DeviceError(f"block size {block_size} exceeds the mixer's {mixer.max_block}")
@@ -224,28 +244,35 @@ class AudioOutput:
             raise DeviceError("the stream's sample rate must match the mixer's")
         self.block_size = block_size
         self.lookahead = lookahead
-        self.ring = EventRing()
+        self.native = mixer.native if native is None else bool(native) and mixer.native
+        self.block = NativeBlock(mixer, self.sample_rate)
+        self.ring = EventRing(self.block)
         self.stream = None
-        # Counters and meters: plain attributes the UI may read at any time.
-        self.underruns = 0
-        self.callbacks = 0
-        self.errors = 0
-        self.late_events = 0
-        self.latency = 0.0
         self.close_hung = False
-        self._durations = np.zeros(self.TIMING)
         self._buf = np.zeros((2, mixer.max_block), dtype=np.float32)
-        self._p_when = np.zeros(self.PENDING)
-        self._p_track = np.zeros(self.PENDING, dtype=np.int32)
-        self._p_msg = np.zeros((self.PENDING, 3), dtype=np.uint8)
-        self._pending = 0
-        self._frames = 0
-        self._t0: float | None = None  # DLL state: this block, next block, period estimate
-        self._t1 = 0.0
-        self._e2 = 0.0
-        self._offsets = np.zeros(16)  # engine clock minus stream clock, last 16 callbacks
-        self._anchors = np.zeros(16)  # stream-clock time of frame 0, one estimate per block
-        self._stream_frames = 0
+        self._times = np.zeros(3)
+
+    # -- counters: plain reads of what the callback stores ------------------------------------
+    @property
+    def underruns(self) -> int:
+        return int(self.block.rt[R_UNDERRUNS])
+
+    @property
+    def callbacks(self) -> int:
+        return int(self.block.rt[R_CALLBACKS])
+
+    @property
+    def errors(self) -> int:
+        return int(self.block.rt[R_ERRORS])
+
+    @property
+    def late_events(self) -> int:
+        return int(self.block.rt[R_LATE])
+
+    @property
+    def latency(self) -> float:
+        """The device's output latency in seconds, as PortAudio reports it."""
+        return float(self.block.rt[R_LATENCY])
 
     # -- control (not real-time) ------------------------------------------------------------
     def sink(self, track: int, name: str | None = None) -> TrackSink:
@@ -254,23 +281,33 @@ class AudioOutput:
         return TrackSink(self, track, name or f"Quanta audio: {self.mixer.tracks[track].name}")
 
     def start(self) -> None:
-        """Open and start the stream. Also shortens the interpreter's GIL switch interval to
-        at most 0.5 ms: with the default 5 ms, one busy Python thread (the GUI) makes the
-        callback wait longer than a 128-frame block lasts."""
+        """Open and start the stream. For the Python callback, also shortens the interpreter's
+        GIL switch interval to at most 0.5 ms: with the default 5 ms, one busy Python thread
+        (the GUI) makes the callback wait longer than a 128-frame block lasts."""
         import sys
 
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
         sd = _sd()
         index = choose_device(self.device)
+        common = dict(
+            samplerate=self.sample_rate,
+            blocksize=self.block_size,
+            device=index,
+            channels=2,
+            dtype="float32",
+        )
         try:
-            self.stream = sd.OutputStream(
-                samplerate=self.sample_rate,
-                blocksize=self.block_size,
-                device=index,
-                channels=2,
-                dtype="float32",
-                callback=self._callback,
-            )
+            if self.native:
+                ffi = sd._ffi
+                self.stream = sd._StreamBase(
+                    kind="output",
+                    callback=ffi.cast("PaStreamCallback *", callback_address()),
+                    userdata=ffi.cast("void *", self.block.p.ctypes.data),
+                    wrap_callback=None,
+                    **common,
+                )
+            else:
+                sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+                self.stream = sd.OutputStream(callback=self._callback, **common)
             self.stream.start()
         except sd.PortAudioError as exc:
             self.stream = None
@@ -293,11 +330,13 @@ class AudioOutput:
         t.start()
         t.join(timeout)
         self.close_hung = t.is_alive()
+        if self.close_hung:
+            _abandoned.append((stream, self.block, self.mixer))
         return not self.close_hung
 
     def stats(self) -> AudioStats:
-        n = min(self.callbacks, self.TIMING)
-        d = self._durations[:n]
+        n = min(self.callbacks, self.block.durations.size)
+        d = self.block.durations[:n]
         p50, p99 = (float(np.percentile(d, 50)), float(np.percentile(d, 99))) if n else (0.0, 0.0)
         return AudioStats(
             self.underruns,
@@ -308,121 +347,24 @@ class AudioOutput:
             p50,
             p99,
             self.latency,
+            self.native,
         )
 
-    # -- real-time ---------------------------------------------------------------------------
-    def _block_start_from_stream_clock(self, now: float, stream_now: float, frames: int) -> float:
-        """Engine-clock time of this block's first sample, from PortAudio's stream clock.
-
-        Two minimum filters, because delays only ever add:
-
-        - where the block starts on the stream clock: blocks follow each other exactly
-          ``frames`` apart, and PortAudio reads its clock (JACK: the frame clock) some time
-          after the block began, so the block start is the earliest ``stream_now - frames
-          done`` over the last 16 blocks. A window, not the earliest ever: the device's sample
-          clock drifts against the stream clock (the JACK dummy driver runs slow under load),
-          and an all-time minimum let notes drift by up to a period before re-anchoring.
-        - the stream clock against the engine clock: PortAudio reads its clock before Python
-          runs, so ``now - stream_now`` is the offset plus the wait for the GIL; the minimum
-          over the last 16 blocks is the offset (a short window follows a device clock that
-          runs slow, like the JACK dummy driver's under load).
-        """
-        sr = self.sample_rate
-        pos = self._stream_frames / sr
-        self._stream_frames += frames
-        slot = self.callbacks % self._anchors.size
-        filled = min(self.callbacks + 1, self._anchors.size)
-        self._anchors[slot] = stream_now - pos
-        self._offsets[slot] = now - stream_now
-        anchor = float(self._anchors[:filled].min())
-        return anchor + pos + float(self._offsets[:filled].min())
-
-    def _block_start(self, now: float, frames: int) -> float:
-        """Engine-clock time at which this block's first sample reaches the output.
-
-        A second-order delay-locked loop (as JACK uses) on callback times: it learns the
-        device's real sample rate (a dummy or cheap device is off by 0.1 % or more) and
-        filters out callback jitter. A jump of more than a few blocks resynchronises it.
-        """
-        est = now
-        period = frames / self.sample_rate
-        if self._t0 is None or abs(est - self._t1) > 4 * period + self._e2:
-            self._frames = 0  # (re)lock fast
-            self._t0 = est
-            self._t1 = est + period
-            self._e2 = period
-            return est
-        err = est - self._t1
-        self._t0 = self._t1
-        # Lock fast (4 Hz) during the first second, then follow slowly (0.5 Hz) to filter
-        # callback jitter.
-        bandwidth = 4.0 if self._frames < self.sample_rate else 0.5
-        omega = 2 * math.pi * bandwidth * period
-        self._t1 += math.sqrt(2) * omega * err + self._e2
-        self._e2 += omega * omega * err
-        return self._t0
-
-    def _collect(self) -> None:
-        ring = self.ring
-        w = ring.write
-        while ring.read < w and self._pending < self.PENDING:
-            i = ring.read % ring.capacity
-            p = self._pending
-            self._p_when[p] = ring.when[i]
-            self._p_track[p] = ring.track[i]
-            self._p_msg[p] = ring.msg[i]
-            self._pending = p + 1
-            ring.read += 1
-
-    def _queue_due(self, start: float, frames: int) -> None:
-        sr = self.sample_rate
-        end = start + frames / sr
-        n = self._pending
-        if not n:
-            return
-        when = self._p_when[:n]
-        due = when < end
-        if not due.any():
-            return
-        idx = np.flatnonzero(due)
-        idx = idx[np.argsort(when[idx], kind="stable")]
-        for i in idx:
-            off = int(round((when[i] - start) * sr))
-            if off < 0:
-                self.late_events += 1
-                off = 0
-            m = self._p_msg[i]
-            self.mixer.queue(
-                int(self._p_track[i]), min(off, frames - 1), int(m[0]), int(m[1]), int(m[2])
-            )
-        keep = np.flatnonzero(~due)
-        k = keep.size
-        self._p_when[:k] = self._p_when[keep]
-        self._p_track[:k] = self._p_track[keep]
-        self._p_msg[:k] = self._p_msg[keep]
-        self._pending = k
-
+    # -- real-time (the Python callback; the native one is engine.audio_native's) -------------
     def _callback(self, outdata, frames, time_info, status) -> None:
-        t_in = time.perf_counter()
-        now = clock.now()
+        block = self.block
+        t_in = clock.now()
         try:
-            if status.output_underflow:
-                self.underruns += 1
-            lat = time_info.outputBufferDacTime - time_info.currentTime
-            self.latency = lat if 0.0 <= lat < 1.0 else 0.0
-            stream_now = time_info.currentTime
-            if stream_now > 0.0:
-                start = self._block_start_from_stream_clock(now, stream_now, frames)
-            else:  # a host API without a stream clock: filter our own callback times
-                start = self._block_start(now, frames)
-            self._collect()
-            self._queue_due(start, frames)
+            times = self._times
+            times[0] = time_info.inputBufferAdcTime
+            times[1] = time_info.currentTime
+            times[2] = time_info.outputBufferDacTime
+            flags = PA_OUTPUT_UNDERFLOW if status.output_underflow else 0
+            block.prepare(t_in, times, flags, frames)
             buf = self._buf[:, :frames]
             self.mixer.process(buf)
             interleave(buf, frames, outdata)
         except Exception:  # never raise into PortAudio: output silence and count it
-            self.errors += 1
+            block.rt[R_ERRORS] += 1
             outdata.fill(0)
-        self._frames += frames
-        self._durations[self.callbacks % self.TIMING] = (time.perf_counter() - t_in) * 1e6
-        self.callbacks += 1
+        block.finish(t_in, frames)

@@ -31,3 +31,14 @@ def _pointer_intrinsic(dtype):
 f64_ptr = _pointer_intrinsic(types.float64)
 f32_ptr = _pointer_intrinsic(types.float32)
 i64_ptr = _pointer_intrinsic(types.int64)
+
+
+@intrinsic
+def void_ptr(typingctx, addr):
+    """The address as a ``void *`` (for external C functions)."""
+    sig = types.voidptr(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.voidptr))
+
+    return sig, codegen

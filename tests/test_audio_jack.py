@@ -43,10 +43,11 @@ def portaudio_on_jack(jack_server):
                 os.environ[k] = v
 
 
-def _play_and_record(block: int, notes: int = 8, spacing: float = 0.2):
+def _play_and_record(block: int, notes: int = 8, spacing: float = 0.2, native: bool = True):
     mixer = Mixer(SR, 1024)
     mixer.add_track("keys", BuiltinSynth(SR, 1024, program="organ"))
-    out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1)
+    out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1, native=native)
+    assert out.native == native
     rec = AudioRecorder(notes * spacing + 2.5)
     try:
         out.start()
@@ -71,9 +72,15 @@ def _play_and_record(block: int, notes: int = 8, spacing: float = 0.2):
     return np.asarray(whens), times, stats, closed
 
 
-@pytest.mark.parametrize("block", [256, 128])
-def test_notes_sound_at_the_right_times(portaudio_on_jack, block):
-    whens, times, stats, closed = _play_and_record(block)
+@pytest.mark.parametrize(
+    "block, native",
+    [(256, True), (128, True), (256, False)],
+    ids=["native256", "native128", "python256"],
+)
+def test_notes_sound_at_the_right_times(portaudio_on_jack, block, native):
+    """Both callbacks: the compiled GIL-free one (built-in mixes) and the Python one (mixes
+    with plugins) run the same scheduling code and must place notes identically."""
+    whens, times, stats, closed = _play_and_record(block, native=native)
     assert closed
     assert times.size == whens.size
     # The first note is skipped: connecting the recorder reorders the JACK graph, which
@@ -85,6 +92,35 @@ def test_notes_sound_at_the_right_times(portaudio_on_jack, block):
     # or take how late in a cycle PortAudio reads its clock.
     assert abs(np.median(lag)) < 5.0, lag
     assert stats.errors == 0 and stats.callbacks > 100
+
+
+def test_native_callback_keeps_playing_while_python_holds_the_gil(portaudio_on_jack):
+    """The point of the compiled callback: Python code that holds the GIL (here a C call
+    through ``ctypes.PyDLL``, which never releases it; in life a long numpy or Qt call) does
+    not stop the sound. A Python callback would make no progress at all in that time."""
+    import ctypes
+
+    hold_gil = ctypes.PyDLL(None).usleep  # PyDLL: the GIL stays held for the whole call
+    mixer = Mixer(SR, 1024)
+    mixer.add_track("pad", BuiltinSynth(SR, 1024, program="organ"))
+    out = audio.AudioOutput(mixer, block_size=256)
+    assert out.native
+    out.start()
+    try:
+        out.sink(0).send_at(clock.now(), bytes((0x90, 60, 100)))
+        time.sleep(0.5)
+        before = out.callbacks
+        t0 = time.monotonic()
+        hold_gil(600_000)  # 0.6 s with the GIL held
+        held = time.monotonic() - t0
+        progressed = out.callbacks - before
+        assert held >= 0.55
+        expected = held * SR / 256
+        assert progressed >= 0.6 * expected, (progressed, expected)
+        assert mixer.master_peak.max() > 0.01  # and it was making sound, not silence
+        assert out.errors == 0
+    finally:
+        assert out.close()
 
 
 def test_panic_silences_at_once(portaudio_on_jack):

@@ -1,12 +1,11 @@
 """Undoable edits of a track's notes, each named as a musician would read it in Edit > Undo.
 
-Every command holds the track's note array before and after. Note arrays are never changed in
-place once installed (every edit builds a new array), so "before" is just a reference to the
-array that was there, shared with the previous command's "after": one array per undo step,
-32 bytes a note. Swapping whole arrays makes undo/redo restore the exact bytes — ids, seq
-numbers, flags and release velocities included — which per-field inverse operations easily get
-subtly wrong. The new array is computed (and sorted) once, in the constructor, so redo after
-undo is a plain swap.
+Note arrays are never changed in place once installed (every edit builds a new array). A step
+keeps what its edit changed (ui.note_diff): the old rows and where they were, the new rows and
+where they are. Rebuilding from those restores the exact bytes — ids, seq numbers, flags and
+release velocities included — which per-field inverse operations easily get subtly wrong, and
+a step costs memory in proportion to the notes it touched, not to the track. The new array is
+computed (and sorted) once, in the constructor.
 
 Commands go through :class:`ui.song_document.SongDocument`, never a Track directly, so every
 view and the engine bridge hear about the change.
@@ -21,6 +20,7 @@ from PySide6.QtGui import QUndoCommand
 
 from engine.notes import NOTE_DTYPE
 from engine.quantize.settings import QuantizeSettings
+from ui.note_diff import splice
 from ui.song_document import SongDocument, sorted_notes
 
 MAX_TICK = 2**40
@@ -31,7 +31,14 @@ def _plural(n: int, word: str = "note") -> str:
 
 
 class NotesCommand(QUndoCommand):
-    """Swap a track's notes between two arrays (and the selection with them)."""
+    """Swap a track's notes between two arrays (and the selection with them).
+
+    The step keeps only what the edit changed (a :class:`ui.note_diff.NoteSplice`: a moved
+    note costs a few hundred bytes on a 100k-note track); an edit that changed most notes keeps
+    the two arrays. The new array is built (and sorted) once, here; the first redo installs it
+    and drops it, later redos and undos rebuild from the track's current array, which is
+    always the one this step left or found there.
+    """
 
     def __init__(
         self,
@@ -48,18 +55,50 @@ class NotesCommand(QUndoCommand):
         # that crashed PySide (seen as a segfault at exit).
         self.doc = weakref.proxy(doc)
         self.index = track_index
-        self.old_notes = doc.song.tracks[track_index].notes
-        self.new_notes = sorted_notes(new_notes)
-        self.old_selection = doc.selection.copy()
+        old = doc.song.tracks[track_index].notes
+        new = sorted_notes(new_notes)
+        self._splice = splice(old, new)
+        self._old = old if self._splice is None else None
+        self._new: np.ndarray | None = new  # dropped after the first redo when spliced
+        self._sizes = (old.size, new.size)
+        # The document replaces its selection array on every change and never writes into
+        # it, so sharing it is safe and costs nothing per step.
+        self.old_selection = doc.selection
         self.new_selection = self.old_selection if new_selection is None else new_selection
 
+    @property
+    def nbytes(self) -> int:
+        """Memory this step holds on to (tests and the undo limit's documentation)."""
+        held = [self.old_selection, np.asarray(self.new_selection)]
+        if self._splice is None:
+            held += [self._old, self._new]
+        elif self._new is not None:
+            held.append(self._new)
+        return sum(a.nbytes for a in held) + (self._splice.nbytes if self._splice else 0)
+
     def redo(self) -> None:
-        self.doc.replace_notes(self.index, self.new_notes)
+        if self._splice is None:
+            notes = self._new
+        elif self._new is not None:
+            notes, self._new = self._new, None
+        else:
+            notes = self._splice.forward(self._current(self._sizes[0]))
+        self.doc.replace_notes(self.index, notes)
         self._select(self.new_selection)
 
     def undo(self) -> None:
-        self.doc.replace_notes(self.index, self.old_notes)
+        if self._splice is None:
+            notes = self._old
+        else:
+            notes = self._splice.backward(self._current(self._sizes[1]))
+        self.doc.replace_notes(self.index, notes)
         self._select(self.old_selection)
+
+    def _current(self, size: int) -> np.ndarray:
+        notes = self.doc.song.tracks[self.index].notes
+        if notes.size != size:  # a programming error: some edit bypassed the undo stack
+            raise RuntimeError(f"undo: track {self.index} has {notes.size} notes, not {size}")
+        return notes
 
     def _select(self, ids) -> None:
         if self.doc.current_index == self.index:
@@ -101,16 +140,34 @@ def delete_notes(doc: SongDocument, track_index: int, ids) -> NotesCommand:
     return NotesCommand(doc, track_index, notes[~mask], text, np.zeros(0, np.int32))
 
 
+def clamp_move(starts: np.ndarray, pitches: np.ndarray, dtick: int, dpitch: int):
+    """``(dtick, dpitch)`` limited so that no note of the group goes before tick 0 or outside
+    MIDI pitch 0..127; the group is clamped as one, so it keeps its shape. The drag preview
+    uses this too, so what is shown during a drag is what the release does."""
+    if not starts.size:
+        return int(dtick), int(dpitch)
+    dtick = max(int(dtick), -int(starts.min()))
+    dpitch = int(np.clip(int(dpitch), -int(pitches.min()), 127 - int(pitches.max())))
+    return dtick, dpitch
+
+
+def resized(starts: np.ndarray, ends: np.ndarray, dstart: int, dend: int, min_len: int = 1):
+    """New ``(starts, ends)`` after moving starts and/or ends; each note keeps at least
+    ``min_len`` ticks and no start goes before 0 (shared by the command and the preview)."""
+    if dend:
+        ends = np.maximum(ends + int(dend), starts + min_len)
+    if dstart:
+        starts = np.minimum(np.maximum(starts + int(dstart), 0), ends - min_len)
+    return starts, ends
+
+
 def move_notes(doc: SongDocument, track_index: int, ids, dtick: int, dpitch: int) -> NotesCommand:
     """Move notes in time and pitch. The whole group is clamped as one (keeps its shape):
     nothing goes before tick 0 or outside MIDI pitch 0..127."""
     notes = doc.song.tracks[track_index].notes.copy()
     mask = _ids_mask(notes, ids)
     sel = notes[mask]
-    if sel.size:
-        dtick = max(int(dtick), -int(sel["start"].min()))
-        p = sel["pitch"].astype(np.int64)
-        dpitch = int(np.clip(int(dpitch), -int(p.min()), 127 - int(p.max())))
+    dtick, dpitch = clamp_move(sel["start"], sel["pitch"], dtick, dpitch)
     notes["start"][mask] += dtick
     notes["end"][mask] += dtick
     notes["pitch"][mask] = (notes["pitch"][mask].astype(np.int64) + dpitch).astype(np.uint8)
@@ -132,12 +189,9 @@ def resize_notes(
     """Move the starts and/or ends of notes; each note keeps at least ``min_len`` ticks."""
     notes = doc.song.tracks[track_index].notes.copy()
     mask = _ids_mask(notes, ids)
-    if dend:
-        e = notes["end"][mask] + int(dend)
-        notes["end"][mask] = np.maximum(e, notes["start"][mask] + min_len)
-    if dstart:
-        s = np.maximum(notes["start"][mask] + int(dstart), 0)
-        notes["start"][mask] = np.minimum(s, notes["end"][mask] - min_len)
+    notes["start"][mask], notes["end"][mask] = resized(
+        notes["start"][mask], notes["end"][mask], dstart, dend, min_len
+    )
     which = "start" if dstart and not dend else "end" if dend and not dstart else "length"
     text = f"Resize {_plural(int(mask.sum()))} ({which})"
     return NotesCommand(doc, track_index, notes, text)

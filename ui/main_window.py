@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(self.doc, self.recovery, self.current_project, seconds, self)
         self.autosaver.failed.connect(lambda m: self.status.showMessage(m, 8000))
 
+        self.apply_undo_limit()
         self._build_actions()
         self._connect()
         self._song_replaced()
@@ -926,7 +927,18 @@ class MainWindow(QMainWindow):
 
         dialog = SettingsDialog(self.settings, self.doc, track_index, self)
         if dialog.exec():
+            self.apply_undo_limit()
             self.apply_device_settings()
+
+    def apply_undo_limit(self) -> None:
+        """Settings → Editing → Undo steps (at start, and after the dialog's OK)."""
+        from ui.settings_dialog import undo_limit
+
+        steps = undo_limit(self.settings)
+        if steps != self.doc.undo_limit and not self.doc.set_undo_limit(steps):
+            self.status.showMessage(
+                f"Undo steps: {steps or 'unlimited'} from the next song opened or started", 8000
+            )
 
     def apply_device_settings(self) -> None:
         """Reopen ports and the audio device from the saved settings (after Settings → OK)."""

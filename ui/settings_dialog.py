@@ -1,4 +1,5 @@
-"""Settings: MIDI API and ports, audio device/rate/block size, and each track's sound.
+"""Settings: MIDI API and ports, audio device/rate/block size, editing (undo steps), and each
+track's sound.
 
 Device choices belong to the machine, not the song, so they persist in QSettings (keys below)
 and are used at the next start too. A track's instrument and effects belong to the song: they
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -33,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import QuantaError
-from ui.song_document import SongDocument
+from ui.song_document import DEFAULT_UNDO_LIMIT, SongDocument
 from ui.track_list import TrackExtraCommand, instrument_label, is_listed
 
 KEY_MIDI_API = "midi/api"
@@ -43,6 +45,8 @@ KEY_AUDIO_DEVICE = "audio/device"
 KEY_AUDIO_RATE = "audio/rate"
 KEY_AUDIO_BLOCK = "audio/block_size"
 KEY_AUDIO_ENABLED = "audio/enabled"
+KEY_UNDO_LIMIT = "edit/undo_steps"
+MAX_UNDO_LIMIT = 100_000
 
 MIDI_APIS = (("jack", "JACK"), ("alsa", "ALSA"))
 RATES = (44100, 48000, 88200, 96000)
@@ -150,8 +154,10 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._midi_tab(), "MIDI")
         self.audio_tab = self._audio_tab()
         self.tabs.addTab(self.audio_tab, "Audio")
+        self.tabs.addTab(self._editing_tab(), "Editing")
         if document is not None:
-            self.tabs.addTab(self._tracks_tab(track_index), "Track sound")
+            self.tracks_tab = self._tracks_tab(track_index)
+            self.tabs.addTab(self.tracks_tab, "Track sound")
         self.tabs.currentChanged.connect(self._tab_changed)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
@@ -161,7 +167,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(buttons)
         self.resize(560, 420)
         if track_index is not None and document is not None:
-            self.tabs.setCurrentIndex(2)
+            self.tabs.setCurrentWidget(self.tracks_tab)
 
     # -- MIDI -----------------------------------------------------------------------------
     def _midi_tab(self) -> QWidget:
@@ -290,6 +296,28 @@ class SettingsDialog(QDialog):
         if saved and saved not in names:
             self.device.addItem(f"{saved} (missing)", saved)
         self.device.setCurrentIndex(max(0, self.device.findData(saved)))
+
+    # -- editing ------------------------------------------------------------------------------
+    def _editing_tab(self) -> QWidget:
+        w = QWidget()
+        form = QFormLayout(w)
+        self.undo_steps = QSpinBox()
+        self.undo_steps.setRange(0, MAX_UNDO_LIMIT)
+        self.undo_steps.setSingleStep(50)
+        self.undo_steps.setSpecialValueText("Unlimited")
+        self.undo_steps.setValue(undo_limit(self.settings))
+        self.undo_steps.setToolTip(
+            "How many edits Edit → Undo can take back; the oldest are forgotten first"
+        )
+        note = QLabel(
+            "Each step keeps only the notes it changed. A new limit applies to the next song "
+            "opened or started when this song already has undo history."
+        )
+        note.setObjectName("dim")
+        note.setWordWrap(True)
+        form.addRow("Undo steps", self.undo_steps)
+        form.addRow(note)
+        return w
 
     # -- per-track sound --------------------------------------------------------------------
     def _tracks_tab(self, track_index: int | None) -> QWidget:
@@ -449,6 +477,7 @@ class SettingsDialog(QDialog):
         s.setValue(KEY_AUDIO_RATE, int(self.rate.currentData()))
         s.setValue(KEY_AUDIO_BLOCK, int(self.block.currentData()))
         s.setValue(KEY_AUDIO_ENABLED, "true" if self.sound_on.isChecked() else "false")
+        s.setValue(KEY_UNDO_LIMIT, int(self.undo_steps.value()))
         s.sync()
         if self.doc is not None:
             for i, e in getattr(self, "_edits", {}).items():
@@ -460,6 +489,15 @@ class SettingsDialog(QDialog):
                             TrackExtraCommand(self.doc, i, key, e[key], f"Change {key} of {name}")
                         )
         super().accept()
+
+
+def undo_limit(settings: QSettings) -> int:
+    """The saved number of undo steps (0: unlimited); the default for a missing or bad value."""
+    try:
+        steps = int(settings.value(KEY_UNDO_LIMIT, DEFAULT_UNDO_LIMIT))
+    except (TypeError, ValueError):
+        return DEFAULT_UNDO_LIMIT
+    return steps if 0 <= steps <= MAX_UNDO_LIMIT else DEFAULT_UNDO_LIMIT
 
 
 def track_sound_summary(track) -> str:

@@ -11,8 +11,11 @@ Editing follows what Logic and Cubase users expect:
   arrows move by a grid step or transpose (Shift+Up/Down: an octave), Ctrl+Up/Down velocity
   ±8, Ctrl+wheel / Ctrl+= / Ctrl+- zoom, V/D select/draw tool.
 
-Nothing here writes to a Track: every edit is a command pushed on the document's undo stack.
-While dragging, a modified copy of the notes is drawn; the command is pushed once, on release.
+Nothing here writes to a Track: every edit is a command pushed on the document's undo stack,
+once, on release. While dragging, the track's notes are drawn as they are (minus the ones being
+dragged) and the dragged notes are drawn on top at their new place, computed by the same
+functions the command uses (ui.commands.clamp_move / resized). A mouse move costs the dragged
+notes only: on a 100k-note track nothing is copied or re-sorted until the release.
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ from engine.notes import make_notes
 from ui import commands
 from ui.pianoroll.bars import BarGrid
 from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor
-from ui.pianoroll.note_painter import Columns, cull, paint_ghosts, paint_notes
+from ui.pianoroll.note_painter import Columns, cull, cull_unsorted, paint_ghosts, paint_notes
 from ui.pianoroll.viewport import RollViewport
 from ui.quantize_preview import QuantizePreview
-from ui.song_document import SongDocument, sorted_notes
+from ui.song_document import SongDocument
 from ui.theme import color
 
 EDGE_PX = 5  #: how close to a note's end the pointer must be to resize instead of move
@@ -75,7 +78,9 @@ class NoteCanvas(QWidget):
         self._bars: BarGrid | None = None
         self._maps = None  # (TempoMap, TimeSignatureMap), rebuilt with the bar grid
         self._drag: dict | None = None
-        self._display: np.ndarray | None = None  # notes drawn while a drag is in progress
+        #: The notes being dragged or drawn, at their new place (drawn over the track's notes).
+        self.overlay: Columns | None = None
+        self._overlay_hides_selection = False  # moved notes: hide them at their old place
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
@@ -179,23 +184,23 @@ class NoteCanvas(QWidget):
         self._paint_background(p)
         self._paint_loop(p)
         self._paint_grid(p)
-        if self._display is not None:
-            notes = self._display
-            cols = Columns.of(notes)
-            max_len = int((notes["end"] - notes["start"]).max()) if notes.size else 0
-            sel = self._display_sel
-        else:
-            notes = self.notes
-            if self._cols is None:
-                self._cols = Columns.of(notes)
-            if self._sel_mask is None:
-                self._sel_mask = self.doc.selection_mask()
-            cols, max_len, sel = self._cols, self._max_len, self._sel_mask
+        notes = self.notes
+        if self._cols is None:
+            self._cols = Columns.of(notes)
+        if self._sel_mask is None:
+            self._sel_mask = self.doc.selection_mask()
+        cols, max_len, sel = self._cols, self._max_len, self._sel_mask
+        overlay = self.overlay
         if notes.size:
             idx = cull(cols, max_len, self.vp)
             if sel.size != notes.size:
                 sel = np.zeros(notes.size, bool)
+            if overlay is not None and self._overlay_hides_selection:
+                idx = idx[~sel[idx]]
             self.last_paint_path = paint_notes(p, self.vp, cols, idx, sel)
+        if overlay is not None and overlay.size:
+            on = np.ones(overlay.size, dtype=bool)
+            paint_notes(p, self.vp, overlay, cull_unsorted(overlay, self.vp), on, slot=2)
         if self.preview is not None and self.preview.ghosts is not None and self._drag is None:
             # Drawn on top: an outline that sits right on its note says "already on the grid".
             paint_ghosts(p, self.vp, self.preview.ghost_columns(), self.preview.ghost_max_len)
@@ -331,7 +336,7 @@ class NoteCanvas(QWidget):
             start = snap_floor(self.doc.edit_settings, self.doc.ppq, tick)
         pitch = self.vp.y_to_pitch(pos.y())
         new = make_notes([start], [start + self._grid_step()], [pitch], self.draw_velocity)
-        self._drag = self._display = None
+        self._drag = self.overlay = None
         self.doc.push(commands.add_notes(self.doc, ti, new))
 
     def _begin_draw(self, pos: QPointF, mods) -> None:
@@ -386,28 +391,39 @@ class NoteCanvas(QWidget):
         return commands.resize_notes(self.doc, ti, ids, dstart=dt)
 
     def _show_edit(self, delta: tuple[int, int]) -> None:
-        self._drag["delta"] = delta
-        self._drag["dp"] = delta[1]
-        cmd = self._make_edit(self._drag["mode"], *delta)  # the result, not pushed
-        self._set_display(cmd.new_notes)
+        """Draw the dragged notes where the release would put them (nothing is pushed)."""
+        d = self._drag
+        d["delta"] = delta
+        d["dp"] = delta[1]
+        base = d.get("base")
+        if base is None:  # the selection's notes, gathered once per drag
+            if self._sel_mask is None:
+                self._sel_mask = self.doc.selection_mask()
+            base = d["base"] = Columns.of(self.notes[self._sel_mask])
+        dt, dp = delta
+        if d["mode"] == "move":
+            dt, dp = commands.clamp_move(base.start, base.pitch, dt, dp)
+            moved = Columns(base.start + dt, base.end + dt, base.pitch + dp, base.velocity)
+        else:
+            ds, de = (dt, 0) if d["mode"] == "resize_start" else (0, dt)
+            start, end = commands.resized(base.start, base.end, ds, de)
+            moved = Columns(start, end, base.pitch, base.velocity)
+        self._set_overlay(moved, hides_selection=True)
 
     def _show_draw(self) -> None:
         d = self._drag
-        new = make_notes([d["start"]], [d["end"]], [d["pitch"]], self.draw_velocity)
-        new["id"] = self.notes["id"].max() + 1 if self.notes.size else 0
-        self._set_display(np.concatenate((self.notes, new)), extra_sel=new["id"])
+        new = Columns.of(make_notes([d["start"]], [d["end"]], [d["pitch"]], self.draw_velocity))
+        self._set_overlay(new, hides_selection=False)
 
-    def _set_display(self, notes: np.ndarray, extra_sel=None) -> None:
-        notes = sorted_notes(notes)
-        sel_ids = self.doc.selection if extra_sel is None else extra_sel
-        self._display = notes
-        self._display_sel = np.isin(notes["id"], sel_ids)
+    def _set_overlay(self, notes: Columns, hides_selection: bool) -> None:
+        self.overlay = notes
+        self._overlay_hides_selection = hides_selection
         self.update()
 
     def mouseReleaseEvent(self, event) -> None:
         d = self._drag
         self._drag = None
-        self._display = None
+        self.overlay = None
         if d is None or event.button() != Qt.LeftButton:
             return
         mode = d.get("mode")

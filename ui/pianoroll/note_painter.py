@@ -91,6 +91,15 @@ def cull(notes: np.ndarray, max_len: int, vp: RollViewport) -> np.ndarray:
     return idx
 
 
+def cull_unsorted(notes, vp: RollViewport) -> np.ndarray:
+    """Indices of the notes with any part on screen, for a few notes in any order (the ones
+    being dragged: a resize can unsort them)."""
+    t0, t1 = vp.visible_ticks()
+    lo, hi = vp.visible_pitches()
+    p = notes["pitch"]
+    return np.flatnonzero((notes["start"] < t1) & (notes["end"] > t0) & (p >= lo) & (p <= hi))
+
+
 def _rect_columns(notes: np.ndarray, vp: RollViewport):
     x0 = (notes["start"] - vp.left_tick) / vp.ticks_per_px
     x1 = (notes["end"] - vp.left_tick) / vp.ticks_per_px
@@ -108,11 +117,13 @@ def paint_notes(
     notes: np.ndarray,
     idx: np.ndarray,
     selected: np.ndarray,
+    slot: int = 0,
 ) -> str:
     """Paint ``notes[idx]``; ``selected`` is a bool mask over ``notes``. Returns the path used
-    (``"vector"`` or ``"raster"``), which tests and the benchmark report."""
+    (``"vector"`` or ``"raster"``), which tests and the benchmark report. ``slot`` picks the
+    raster image, so a layer painted over another does not reuse its buffer."""
     if idx.size > VECTOR_LIMIT:
-        _paint_raster(painter, vp, notes[idx], selected[idx])
+        _paint_raster(painter, vp, notes[idx], selected[idx], slot)
         return "raster"
     _paint_vector(painter, vp, notes[idx], selected[idx])
     return "vector"
@@ -213,7 +224,7 @@ def _blit(
     painter.drawImage(0, 0, img)
 
 
-def _paint_raster(painter: QPainter, vp: RollViewport, sub, sel: np.ndarray) -> None:
+def _paint_raster(painter: QPainter, vp: RollViewport, sub, sel: np.ndarray, slot: int = 0) -> None:
     global _LUT
     vp, dpr = _device_view(painter, vp)
     if _LUT is None:
@@ -225,7 +236,7 @@ def _paint_raster(painter: QPainter, vp: RollViewport, sub, sel: np.ndarray) -> 
     if sel.any():
         scnt, _ = raster_layer(vp, sub[sel], None)
         rows[scnt > 0] = _argb(color("note_selected"))
-    _blit(painter, rows, vp, dpr=dpr)
+    _blit(painter, rows, vp, slot=slot, dpr=dpr)
 
 
 def paint_ghosts(painter: QPainter, vp: RollViewport, ghosts: np.ndarray, max_len: int) -> None:

@@ -238,7 +238,7 @@ class Mixer:
         """True when the whole mix is compiled code (built-in instruments, no effects): then
         the audio callback needs no Python and no GIL (see :mod:`engine.audio_native`)."""
         return (
-            self.consts is not None
+            (self.consts is not None or not self.tracks)
             and not self.master_effects
             and all(t.native for t in self.tracks)
         )
@@ -263,7 +263,8 @@ class Mixer:
         """Render one block of ``out.shape[1]`` frames into ``out`` (2, n) float32."""
         n = out.shape[1]
         if self.native:
-            mk.mix_native(self.ctl, self.table, self.consts, self.ev, self.bufs, self._dbuf, n, out)
+            cs = self.consts if self.consts is not None else self._dbuf[0, :1].astype(np.float64)
+            mk.mix_native(self.ctl, self.table, cs, self.ev, self.bufs, self._dbuf, n, out)
             return
         out.fill(0.0)
         ctl = self.ctl

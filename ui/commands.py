@@ -301,14 +301,17 @@ def _bars_beats(doc: SongDocument, tick: int) -> str:
 
 
 class LoopCommand(QUndoCommand):
-    """Set the loop range (dragging in the ruler's loop strip), named by where it runs, as
-    "Set loop 2.1 – 4.1"; None clears it."""
+    """Set, move or resize the loop range (dragging in the ruler's loop strip), named by where
+    it then runs, as "Move loop to 3.1 – 5.1"; None clears it."""
 
-    def __init__(self, doc: SongDocument, loop: tuple[int, int] | None):
+    _VERBS = {"set": "Set loop", "move": "Move loop to", "resize": "Resize loop to"}
+
+    def __init__(self, doc: SongDocument, loop: tuple[int, int] | None, action: str = "set"):
         if loop is None:
             text = "Clear loop"
         else:
-            text = f"Set loop {_bars_beats(doc, loop[0])} \u2013 {_bars_beats(doc, loop[1])}"
+            where = f"{_bars_beats(doc, loop[0])} \u2013 {_bars_beats(doc, loop[1])}"
+            text = f"{self._VERBS.get(action, 'Set loop')} {where}"
         super().__init__(text)
         self.doc = weakref.proxy(doc)  # see NotesCommand: no cycle through the undo stack
         self.old = doc.loop

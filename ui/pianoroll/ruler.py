@@ -4,11 +4,14 @@ marker at every tempo change from the tempo map, and the loop strip.
 Clicking or dragging in the upper part moves the playhead (emits ``locate``); hovering shows
 the position as bar.beat.tick and as clock time (through the tempo map).
 
-The loop strip is the lower band (as the cycle area of Logic's and Cubase's rulers): dragging
-in it chooses the loop range, snapped to bar lines (Alt: any tick). While dragging the
-ruler emits ``loopDragged`` so the roll shades the range live; on release ``loopChosen``
-(start, end) — the roll turns that into one undoable command. The range is drawn yellow when
-looping is on and grey when off, as in Logic.
+The loop strip is the lower band (as the cycle area of Logic's and Cubase's rulers). Dragging
+outside the range draws a new one; dragging the range's body moves it (its length kept);
+dragging within a few pixels of its left or right edge resizes it — as in Logic's cycle area.
+Everything snaps to bar lines; Alt or Shift places it on any tick. While dragging the ruler
+emits ``loopDragged`` so the roll shades the range live; on release ``loopChosen(start, end,
+action)`` with action "set", "move" or "resize" — the roll turns that into one undoable
+command, which the engine follows at once when looping is on (also while playing). The range
+is drawn yellow when looping is on and grey when off, as in Logic.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ui.theme import color
 
 LOOP_STRIP = 10  #: height in px of the loop strip at the bottom of the ruler
 POSITION_ROWS = 30  #: height of the bar/beat/tempo part above it
+LOOP_EDGE_PX = 5  #: how close to an end of the loop range a press resizes it instead of moving
 
 
 def snap_to_bar(bar_ticks: np.ndarray, tick: float) -> int:
@@ -41,12 +45,36 @@ def snap_to_bar(bar_ticks: np.ndarray, tick: float) -> int:
     return int(cands[int(np.argmin(np.abs(cands - tick)))])
 
 
+def bar_before(bar_ticks: np.ndarray, tick: int) -> int:
+    """The last bar line strictly before ``tick`` (0 if none)."""
+    i = int(np.searchsorted(bar_ticks, tick, side="left"))
+    return int(bar_ticks[i - 1]) if i > 0 else 0
+
+
+def bar_after(bar_ticks: np.ndarray, tick: int) -> int:
+    """The first bar line strictly after ``tick``; past the last known bar, bars keep the last
+    bar's length (as :func:`snap_to_bar`)."""
+    i = int(np.searchsorted(bar_ticks, tick, side="right"))
+    if i < bar_ticks.size:
+        return int(bar_ticks[i])
+    if bar_ticks.size < 2:
+        return int(tick) + 1
+    step = int(bar_ticks[-1] - bar_ticks[-2])
+    return int(bar_ticks[-1] + (math.floor((tick - bar_ticks[-1]) / step) + 1) * step)
+
+
+def _free(event) -> bool:
+    """Alt (as everywhere in the roll) or Shift (as Logic's finer cycle drag) turns snap off."""
+    return bool(event.modifiers() & (Qt.AltModifier | Qt.ShiftModifier))
+
+
 class Ruler(QWidget):
     locate = Signal(int)
     #: The loop range while it is being dragged (start, end); not yet an edit.
     loopDragged = Signal(int, int)
-    #: The loop range chosen by a drag in the loop strip (start < end).
-    loopChosen = Signal(int, int)
+    #: The loop range chosen by a drag in the loop strip (start < end) and how: "set" (drawn
+    #: anew), "move" (body dragged) or "resize" (an edge dragged).
+    loopChosen = Signal(int, int, str)
     #: A loop drag ended (after ``loopChosen``, or with nothing chosen): show the real range.
     loopDragEnded = Signal()
 
@@ -59,7 +87,7 @@ class Ruler(QWidget):
         self.playhead = 0
         self.loop: tuple[int, int] | None = None  #: the range drawn in the loop strip
         self.loop_enabled = False
-        self._loop_drag: int | None = None  # the anchor tick of a drag in the loop strip
+        self._loop_drag: dict | None = None  # a drag in the loop strip: mode, anchor, range
         self.setFixedHeight(POSITION_ROWS + LOOP_STRIP)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         vp.changed.connect(self.update)
@@ -148,16 +176,66 @@ class Ruler(QWidget):
             else snap_to_bar(self.bar_grid().bar_ticks, tick)
         )
 
+    def loop_part_at(self, x: float) -> str:
+        """What a press at ``x`` in the loop strip grabs: "start" or "end" (an edge: resize),
+        "body" (move) or "" (outside: draw a new range). A range too narrow for three parts
+        is moved from inside and resized from just outside its ends."""
+        if self.loop is None:
+            return ""
+        x0, x1 = (float(self.vp.tick_to_x(t)) for t in self.loop)
+        if x1 - x0 >= 3 * LOOP_EDGE_PX:
+            if abs(x - x0) <= LOOP_EDGE_PX:
+                return "start"
+            if abs(x - x1) <= LOOP_EDGE_PX:
+                return "end"
+            return "body" if x0 < x < x1 else ""
+        if x0 <= x <= x1:
+            return "body"
+        if x0 - LOOP_EDGE_PX <= x < x0:
+            return "start"
+        if x1 < x <= x1 + LOOP_EDGE_PX:
+            return "end"
+        return ""
+
     def _loop_range(self, event) -> tuple[int, int]:
-        free = bool(event.modifiers() & Qt.AltModifier)
-        here = self._loop_tick(event.position().x(), free)
-        a = self._loop_drag
-        return (min(a, here), max(a, here))
+        """The range the drag in progress makes, from the pointer and its modifiers."""
+        d = self._loop_drag
+        free = _free(event)
+        x = event.position().x()
+        bars = self.bar_grid().bar_ticks
+        if d["part"] == "":
+            here = self._loop_tick(x, free)
+            return (min(d["anchor"], here), max(d["anchor"], here))
+        start, end = d["range"]
+        shift = float(self.vp.x_to_tick(x)) - float(self.vp.x_to_tick(d["press_x"]))
+        if d["part"] == "body":
+            moved = max(0.0, start + shift)
+            new = max(0, int(math.floor(moved + 0.5))) if free else snap_to_bar(bars, moved)
+            return (new, new + end - start)
+        # An edge follows the pointer from where it was grabbed, so a click leaves it alone.
+        edge = start if d["part"] == "start" else end
+        here = max(0.0, edge + shift)
+        here = max(0, int(math.floor(here + 0.5))) if free else snap_to_bar(bars, here)
+        if d["part"] == "start":
+            if here >= end:
+                here = end - 1 if free else bar_before(bars, end)
+            return (max(0, here), end)
+        if here <= start:
+            here = start + 1 if free else bar_after(bars, start)
+        return (start, here)
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton and self.in_loop_strip(event.position().y()):
-            free = bool(event.modifiers() & Qt.AltModifier)
-            self._loop_drag = self._loop_tick(event.position().x(), free)
+            x = event.position().x()
+            part = self.loop_part_at(x)
+            self._loop_drag = {
+                "part": part,
+                "press_x": x,
+                "range": self.loop,
+                "anchor": self._loop_tick(x, _free(event)),
+            }
+            if part == "body":
+                self.setCursor(Qt.ClosedHandCursor)
             return
         self.locate.emit(max(0, int(self.vp.x_to_tick(event.position().x()))))
 
@@ -171,19 +249,36 @@ class Ruler(QWidget):
                 self.loopDragged.emit(start, end)
         elif event.buttons() & Qt.LeftButton:
             self.locate.emit(tick)
-        self.setToolTip(
-            "Drag to set the loop range (snaps to bars; Alt: free)"
-            if self.in_loop_strip(event.position().y())
-            else self.position_text(tick)
-        )
+        self._hover(event.position())
+
+    def _hover(self, pos) -> None:
+        """Cursor and tooltip for what the pointer is over."""
+        if not self.in_loop_strip(pos.y()):
+            self.unsetCursor()
+            self.setToolTip(self.position_text(max(0, int(self.vp.x_to_tick(pos.x())))))
+            return
+        part = self.loop_part_at(pos.x()) if self._loop_drag is None else self._loop_drag["part"]
+        if part in ("start", "end"):
+            self.setCursor(Qt.SizeHorCursor)
+            tip = "Drag to resize the loop (snaps to bars; Alt or Shift: free)"
+        elif part == "body":
+            self.setCursor(Qt.ClosedHandCursor if self._loop_drag else Qt.OpenHandCursor)
+            tip = "Drag to move the loop (snaps to bars; Alt or Shift: free)"
+        else:
+            self.unsetCursor()
+            tip = "Drag to set the loop range (snaps to bars; Alt or Shift: free)"
+        self.setToolTip(tip)
 
     def mouseReleaseEvent(self, event) -> None:
-        if self._loop_drag is None:
+        d = self._loop_drag
+        if d is None:
             return
         start, end = self._loop_range(event)
         self._loop_drag = None
-        if end > start:
-            self.loopChosen.emit(start, end)
+        self._hover(event.position())
+        if end > start and (start, end) != d["range"]:
+            action = {"": "set", "body": "move"}.get(d["part"], "resize")
+            self.loopChosen.emit(start, end, action)
         self.loopDragEnded.emit()
 
     def position_text(self, tick: int) -> str:

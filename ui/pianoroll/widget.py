@@ -110,11 +110,11 @@ class PianoRoll(QWidget):
         self.canvas.loop_shade = (start, end)
         self.canvas.update()
 
-    def _loop_chosen(self, start: int, end: int) -> None:
+    def _loop_chosen(self, start: int, end: int, action: str = "set") -> None:
         from ui.commands import LoopCommand
 
         if self.doc.loop != (start, end):
-            self.doc.push(LoopCommand(self.doc, (start, end)))
+            self.doc.push(LoopCommand(self.doc, (start, end), action))
 
     def _loop_changed(self) -> None:
         self.ruler.set_loop(self.doc.loop)

@@ -84,6 +84,42 @@ def render_all(folder: str | Path) -> list[Path]:
         w.transport.loop.click()
         out.append(grab_window(w, folder / "main-window-loop-drums.png"))
         w.doc.undo_stack.setClean()
+
+        # 5. Keys: the loop's body dragged one bar right (bars 3-4), then a chord being
+        #    dragged up a third — the moving notes drawn at their new place, before release.
+        a, b = (QPoint(round(roll.vp.tick_to_x(t)), y) for t in (2 * bar, 3 * bar))
+        QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, a)
+        QTest.mouseMove(ruler, b)
+        QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, b)
+        w.doc.set_current_index(3)
+        roll.zoom_to_fit()
+        notes = w.doc.track().notes
+        chord = notes["id"][notes["start"] == notes["start"][0]]
+        w.doc.set_selection(chord)
+        first = notes[0]
+        vp = roll.vp
+        grab = QPoint(
+            round(vp.tick_to_x((int(first["start"]) + int(first["end"])) / 2)),
+            round(vp.pitch_top_y(int(first["pitch"])) + vp.key_height / 2),
+        )
+        to = QPoint(
+            grab.x() + round(bar / 2 / vp.ticks_per_px), grab.y() - round(4 * vp.key_height)
+        )
+        QTest.mousePress(roll.canvas, Qt.LeftButton, Qt.NoModifier, grab)
+        QTest.mouseMove(roll.canvas, (grab + to) / 2)
+        QTest.mouseMove(roll.canvas, to)
+        out.append(grab_window(w, folder / "main-window-drag.png"))
+        QTest.mouseRelease(roll.canvas, Qt.LeftButton, Qt.NoModifier, to)
+        w.doc.undo_stack.setClean()
+
+        # 6. Settings → Editing: the undo limit.
+        from ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(w.settings, w.doc, None, w)
+        dialog.tabs.setCurrentWidget(dialog.undo_steps.parentWidget())
+        dialog.show()
+        out.append(grab_window(dialog, folder / "settings-editing.png"))
+        dialog.close()
         w.close()  # stops the engine
     return out
 

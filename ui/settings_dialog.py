@@ -305,6 +305,7 @@ class SettingsDialog(QDialog):
         self.undo_steps.setRange(0, MAX_UNDO_LIMIT)
         self.undo_steps.setSingleStep(50)
         self.undo_steps.setSpecialValueText("Unlimited")
+        self.undo_steps.setMaximumWidth(140)
         self.undo_steps.setValue(undo_limit(self.settings))
         self.undo_steps.setToolTip(
             "How many edits Edit → Undo can take back; the oldest are forgotten first"

@@ -166,31 +166,31 @@ def _live_onsets(jack_server, name: str, *options: str) -> tuple[np.ndarray, lis
     return onsets(rec.data[0, : rec.pos], 0.01, 2400), offsets, banner + err
 
 
-def test_live_quantized_notes_sound_on_the_grid(jack_server):
+def test_live_quantized_notes_sound_on_the_grid(rt_server):
     found, played, err = _live_onsets(
-        jack_server, "qla-grid", "--grid", "1/16", "--mode", "next", "--tempo", "120"
+        rt_server, "qla-grid", "--grid", "1/16", "--mode", "next", "--tempo", "120"
     )
     assert "live: " in err and "audio 'system' (builtin:organ), quantize 1/16 (next)" in err
-    assert found.size == 4, found
+    assert found.size == 4, (found, err)
     steps = np.diff(found) / 6000.0
     # Each note waited for the next 1/16 point: onsets whole steps apart, to within 1 ms.
     assert np.all(np.round(steps) >= 3), steps
-    assert np.abs(steps - np.round(steps)).max() * 6000 <= 48, steps
+    assert np.abs(steps - np.round(steps)).max() * 6000 <= 48, (steps, err)
     assert any(SUMMARY.match(line) for line in err.splitlines()), err
 
 
-def test_live_thru_keeps_the_played_timing(jack_server):
+def test_live_thru_keeps_the_played_timing(rt_server):
     """No grid: every note sounds a fixed latency after it was played, so the distances
     between onsets are the played ones (not rounded to audio blocks)."""
-    found, played, err = _live_onsets(jack_server, "qla-thru")
+    found, played, err = _live_onsets(rt_server, "qla-thru")
     assert ", thru;" in err
-    assert found.size == 4, found
+    assert found.size == 4, (found, err)
     late = int(next(SUMMARY.match(x) for x in err.splitlines() if SUMMARY.match(x)).group(2))
     gaps = np.diff(found) - np.diff(played)
     if late == 0:  # every note made its place: exact to the sample (± the clock mapping)
-        assert np.abs(gaps).max() <= 48, gaps
+        assert np.abs(gaps).max() <= 48, (gaps, err)
     else:  # a loaded machine stalled a thread: late notes sound at once, within 2 blocks
-        assert np.abs(gaps).max() <= 2 * 256 + 48, gaps
+        assert np.abs(gaps).max() <= 2 * 256 + 48, (gaps, err)
 
 
 # -- problems: one line, exit 2 -----------------------------------------------------------

@@ -68,7 +68,8 @@ class NotesCommand(QUndoCommand):
 
     @property
     def nbytes(self) -> int:
-        """Memory this step holds on to (tests and the undo limit's documentation)."""
+        """Memory this step holds on to (an upper bound: a step that keeps whole arrays shares
+        them with its neighbours, so consecutive such steps cost about one array each)."""
         held = [self.old_selection, np.asarray(self.new_selection)]
         if self._splice is None:
             held += [self._old, self._new]

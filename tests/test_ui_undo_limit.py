@@ -137,6 +137,19 @@ def test_a_splice_rebuilds_both_arrays_exactly(seed, n, kind, frac):
     assert s.old_rows.size <= pick.sum() and s.new_rows.size <= pick.sum() + 3
 
 
+def test_scattered_changes_are_compared_row_by_row_and_still_exact():
+    """Over 256 separate runs of untouched notes, rows are gathered and compared at once."""
+    n = 3000
+    starts = np.arange(n) * 10
+    old = make_notes(starts, starts + 5, 60, 64)
+    new = old.copy()
+    new["velocity"][::3] = 100  # 1000 changes, 1000 runs
+    s = splice(old, new)
+    assert s is not None and s.old_at.tolist() == list(range(0, n, 3))
+    assert as_bytes(s.forward(old)) == as_bytes(new)
+    assert as_bytes(s.backward(new)) == as_bytes(old)
+
+
 # -- the setting, in the window -------------------------------------------------------------
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):

@@ -3,9 +3,21 @@
 Reading keeps everything: every event's tick and position in its track (``seq``), running
 status and "note-on velocity 0" note-offs (flags), sysex and every meta event (payload
 bytes). Loading then saving an unchanged file gives the same bytes whenever the source used
-the shortest variable-length numbers (the only form this writer produces). Unknown chunks
-are skipped as the SMF spec asks; SMPTE time division is refused (the model counts ticks per
-quarter note). Type 0, 1 and 2 files keep their format number.
+the shortest variable-length numbers (the only form this writer produces). Type 0, 1 and 2
+files keep their format number.
+
+What is not events is kept too (:mod:`engine.smf_container`), because the SMF spec's "readers
+may skip unknown chunks" would lose a vendor's data on the first save: foreign chunks (e.g.
+Yamaha XF's ``XFIH``/``XFKM``) go back where they were among the tracks, header bytes beyond
+the six defined ones and bytes after the last chunk are written back verbatim, and a RIFF
+``RMID`` file is read and saved as RMID again (``song_to_bytes(song, rmid=False)`` gives the
+plain SMF). A cut-off foreign chunk before the last promised track is an error naming the
+chunk; after it, the bytes are kept as trailing bytes and the file opens.
+
+SMPTE time division (-24/-25/-29/-30 fps × ticks per frame) is read: ``Song.smpte`` keeps
+it for saving and the song gets ``ppq = fps × ticks_per_frame`` (30 × for 29, the 29.97
+drop-frame rate) with a fixed tempo of one second per quarter (1.001 s for 29), so a tick
+lasts exactly as long as SMPTE says and tempo events (kept) do not change timing.
 
 Note pairing: note-ons and note-offs of the same channel and pitch pair first-in-first-out
 (the oldest sounding note ends first, like Logic and Cubase import). A note still sounding
@@ -509,6 +521,7 @@ def song_info(song: Song) -> dict:
     return {
         "format": int(song.format),
         "ppq": int(song.ppq),
+        "smpte": song.smpte.describe() if song.smpte is not None else None,
         "tracks": len(song.tracks),
         "notes": song.note_count(),
         "events": sum(int(t.events.size) for t in song.tracks),

@@ -10,7 +10,12 @@ Format (documented for users and other tools in ``docs/project-format.md``): a z
   reopened from it is identical array for array;
 - ``song.mid`` — the same music as a standard MIDI file, written when :mod:`engine.midifile`
   is available, so any DAW (or ``unzip``) can get the music out without Quanta. It is never
-  read back.
+  read back (and never RIFF-wrapped, so every tool reads it).
+
+A song read from a MIDI file may carry what the file held besides its tracks (SMPTE timing,
+foreign chunks, an RMID envelope: :mod:`engine.smf_container`); ``project.json`` keeps it in
+an optional ``midi_file`` object, so exporting MIDI from a reopened project still gives the
+source's bytes.
 
 Saves are atomic (temporary file in the same folder, fsync, rename), so a crash or a full disk
 mid-save leaves the previous file intact. Loading is strict: every problem is a
@@ -34,6 +39,7 @@ import numpy as np
 from engine.errors import QuantaError
 from engine.notes import EVENT_DTYPE, NOTE_DTYPE
 from engine.quantize.settings import QuantizeSettings
+from engine.smf_container import NO_EXTRAS, ChunkRun, FileExtras, RiffWrapper, SmpteDivision
 from engine.song import Song, Track
 
 FORMAT_NAME = "quanta-project"
@@ -119,7 +125,30 @@ def _midi_bytes(song: Song) -> bytes | None:
         from engine.midifile import song_to_bytes
     except ImportError:  # the MIDI file module is optional for projects
         return None
-    return song_to_bytes(song)
+    return song_to_bytes(song, rmid=False)
+
+
+def _midi_file_doc(song: Song) -> dict | None:
+    """The ``midi_file`` object: only what the song carries, ``None`` when it is plain."""
+    extras = song.file_extras
+    out: dict = {}
+    if song.smpte is not None:
+        out["smpte"] = {"fps": song.smpte.fps, "ticks_per_frame": song.smpte.ticks_per_frame}
+    if extras.chunks:
+        out["chunks"] = [
+            {"before_track": int(r.before_track), "raw": _encode(r.raw, "midi_file.chunks")}
+            for r in extras.chunks
+        ]
+    if extras.header_tail:
+        out["header_tail"] = _encode(extras.header_tail, "midi_file.header_tail")
+    if extras.trailing:
+        out["trailing"] = _encode(extras.trailing, "midi_file.trailing")
+    if extras.riff is not None:
+        out["rmid"] = {
+            "before": _encode(extras.riff.before, "midi_file.rmid.before"),
+            "after": _encode(extras.riff.after, "midi_file.rmid.after"),
+        }
+    return out or None
 
 
 def _document(project: Project) -> dict:
@@ -135,7 +164,7 @@ def _document(project: Project) -> dict:
             }
         )
     loop = project.loop
-    return {
+    doc = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "ppq": int(song.ppq),
@@ -150,6 +179,10 @@ def _document(project: Project) -> dict:
         "current_track": int(project.current_track),
         "ui": _encode(project.ui, "ui"),
     }
+    midi_file = _midi_file_doc(song)
+    if midi_file is not None:
+        doc["midi_file"] = midi_file
+    return doc
 
 
 def project_to_bytes(project: Project) -> bytes:
@@ -277,6 +310,69 @@ def project_from_bytes(data: bytes, name: str = "project") -> Project:
             raise ProjectError(msg if msg.startswith(name) else f"{name}: {msg}") from None
 
 
+def _bytes_field(d: dict, key: str, where: str) -> bytes:
+    if key not in d:
+        return b""
+    value = _decode(d[key], f"{where}.{key}")
+    if not isinstance(value, bytes):
+        raise ProjectError(f'{where}.{key}: expected binary data {{"{_BYTES_KEY}": ...}}')
+    return value
+
+
+def _smpte(d, ppq: int) -> SmpteDivision | None:
+    if d is None:
+        return None
+    where = "midi_file.smpte"
+    if not isinstance(d, dict):
+        raise ProjectError(f"{where}: expected an object")
+    try:
+        smpte = SmpteDivision(_need(d, "fps", int, where), _need(d, "ticks_per_frame", int, where))
+    except QuantaError as exc:
+        raise ProjectError(f"{where}: {exc}") from None
+    if smpte.ppq != ppq:
+        raise ProjectError(f"{where}: {smpte.describe()} needs ppq {smpte.ppq}, not {ppq}")
+    return smpte
+
+
+def _midi_file(d, ppq: int) -> tuple[SmpteDivision | None, FileExtras]:
+    """SMPTE timing and file extras from the optional ``midi_file`` object."""
+    if d is None:
+        return None, NO_EXTRAS
+    if not isinstance(d, dict):
+        raise ProjectError("midi_file: expected an object")
+    chunks_doc = d.get("chunks", [])
+    if not isinstance(chunks_doc, list):
+        raise ProjectError("midi_file.chunks: expected a list")
+    runs = []
+    for i, c in enumerate(chunks_doc):
+        where = f"midi_file.chunks[{i}]"
+        if not isinstance(c, dict):
+            raise ProjectError(f"{where}: expected an object")
+        before = _need(c, "before_track", int, where)
+        if before < 0:
+            raise ProjectError(f"{where}.before_track: {before} is negative")
+        run = ChunkRun(before, _bytes_field(c, "raw", where))
+        if not run.is_well_formed():
+            raise ProjectError(f"{where}.raw: not whole MIDI file chunks")
+        runs.append(run)
+    rmid = d.get("rmid")
+    riff = None
+    if rmid is not None:
+        if not isinstance(rmid, dict):
+            raise ProjectError("midi_file.rmid: expected an object")
+        riff = RiffWrapper(
+            _bytes_field(rmid, "before", "midi_file.rmid"),
+            _bytes_field(rmid, "after", "midi_file.rmid"),
+        )
+    extras = FileExtras(
+        chunks=tuple(runs),
+        header_tail=_bytes_field(d, "header_tail", "midi_file"),
+        trailing=_bytes_field(d, "trailing", "midi_file"),
+        riff=riff,
+    )
+    return _smpte(d.get("smpte"), ppq), (NO_EXTRAS if extras == NO_EXTRAS else extras)
+
+
 def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ProjectError("format: not a Quanta project")
@@ -295,6 +391,7 @@ def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
     if smf_format not in (0, 1, 2):
         raise ProjectError(f"smf_format: {smf_format} is not 0, 1 or 2")
     tracks_doc = _need(doc, "tracks", list, "project")
+    smpte, file_extras = _midi_file(doc.get("midi_file"), ppq)
     try:
         npz = np.load(io.BytesIO(z.read(_ARRAYS)), allow_pickle=False)
     except KeyError:
@@ -341,7 +438,7 @@ def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
     if isinstance(current, bool) or not isinstance(current, int):
         raise ProjectError(f"current_track: {current!r} is not a whole number")
     return Project(
-        song=Song(ppq=ppq, format=smf_format, tracks=tracks),
+        song=Song(ppq, smf_format, tracks, smpte=smpte, file_extras=file_extras),
         loop=loop,
         loop_enabled=bool(transport.get("loop_enabled", False)),
         metronome=bool(transport.get("metronome", False)),

@@ -107,6 +107,16 @@ class ChunkRun:
     before_track: int
     raw: bytes
 
+    def is_well_formed(self) -> bool:
+        """Whole chunks with printable ids, none of them a track: safe to write into a file."""
+        pos = 0
+        while pos < len(self.raw):
+            cid = self.raw[pos : pos + 4]
+            if pos + 8 > len(self.raw) or not _printable_id(cid) or cid == b"MTrk":
+                return False
+            pos += 8 + int.from_bytes(self.raw[pos + 4 : pos + 8], "big")
+        return pos == len(self.raw) and pos > 0
+
     def chunks(self) -> list[tuple[str, bytes]]:
         """``(id, body)`` of each chunk in the run (ids decoded as Latin-1)."""
         out = []

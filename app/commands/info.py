@@ -2,6 +2,11 @@
 
 Tracks (name, channels, notes), PPQ, tempos, time signatures, length in bars and seconds, and
 how far note starts sit off the grid (1/16 unless ``--grid``), as text or ``--json``.
+
+A file timed in SMPTE frames shows its division as such; its ticks are mapped onto a fixed
+tempo (one quarter note = one second, see :class:`engine.smf_container.SmpteDivision`), so
+bars and grid steps are counted in those quarters: harmless, but not musical. Foreign chunks
+and an RMID wrapper (both kept on save) are listed too.
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ def describe(song, grid: QuantizeSettings, name: str = "") -> dict:
         "file": name,
         "format": int(song.format),
         "ppq": int(song.ppq),
+        "division": _division(song),
+        "container": "RMID" if song.file_extras.riff is not None else "SMF",
+        "other_chunks": song.file_extras.chunk_ids(),
         "tempos": [
             {"tick": int(t), "bpm": round(60e6 / float(u), 3)}
             for t, u in zip(tempo.ticks, tempo.usec, strict=True)
@@ -83,6 +91,38 @@ def describe(song, grid: QuantizeSettings, name: str = "") -> dict:
     }
 
 
+def _division(song) -> dict:
+    if song.smpte is None:
+        return {"kind": "ppq", "ppq": int(song.ppq)}
+    return {
+        "kind": "smpte",
+        "fps": song.smpte.fps,
+        "ticks_per_frame": song.smpte.ticks_per_frame,
+        "ticks_per_second": round(song.smpte.ticks_per_second, 6),
+        "text": song.smpte.describe(),
+    }
+
+
+def _timing_lines(info: dict) -> list[str]:
+    div = info["division"]
+    if div["kind"] != "smpte":
+        return []
+    return [
+        f"timing: {div['text']}; Quanta treats {info['ppq']} ticks as a quarter note at the "
+        f"fixed tempo shown (tempo events are kept but do not change timing): bars and grid "
+        f"steps count those quarters, so they are harmless but not musical"
+    ]
+
+
+def _file_lines(info: dict) -> list[str]:
+    lines = []
+    if info["container"] == "RMID":
+        lines.append("container: RIFF RMID (kept on save)")
+    if info["other_chunks"]:
+        lines.append(f"other chunks: {_shorten(info['other_chunks'])} (kept on save)")
+    return lines
+
+
 def _shorten(items: list[str]) -> str:
     if len(items) <= SHOW_MAX:
         return ", ".join(items)
@@ -93,9 +133,13 @@ def format_text(info: dict) -> str:
     tempos = [f"{t['bpm']:g} BPM at {t['tick']}" for t in info["tempos"]]
     sigs = [f"{s['signature']} at {s['tick']}" for s in info["time_signatures"]]
     secs = info["length_seconds"]
+    div = info["division"]
+    timing = div["text"] if div["kind"] == "smpte" else f"{info['ppq']} PPQ"
     lines = [
-        f"{info['file']}: MIDI format {info['format']}, {info['ppq']} PPQ, "
+        f"{info['file']}: MIDI format {info['format']}, {timing}, "
         f"{len(info['tracks'])} tracks, {info['notes']} notes",
+        *_timing_lines(info),
+        *_file_lines(info),
         f"tempo: {_shorten(tempos)}",
         f"time signature: {_shorten(sigs)}",
         f"length: {info['length_bars']} bar{'' if info['length_bars'] == 1 else 's'}, {int(secs // 60)}:{secs % 60:06.3f} "

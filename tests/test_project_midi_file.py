@@ -1,0 +1,73 @@
+"""A song read from a MIDI file keeps its SMPTE timing, foreign chunks and RMID envelope
+through a .quanta project, so exporting MIDI from the reopened project gives the same bytes."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from engine.demo import demo_song
+from engine.midifile import load_song_bytes, song_to_bytes
+from engine.project import Project, ProjectError, project_from_bytes, project_to_bytes
+from engine.smf_container import SmpteDivision
+from tests.test_midifile_container import XFIH, XFKM, keys_track, rmid
+from tests.test_project_file import _rewrite
+
+
+def _source() -> bytes:
+    """RMID around an SMPTE (-25 x 40) file with a long header, chunks and trailing bytes."""
+    header = b"MThd" + (8).to_bytes(4, "big") + b"\x00\x01\x00\x02\xe7\x28\x01\x02"
+    smf = header + XFIH + keys_track() + XFKM + keys_track((250, 500), b"Two") + b"\x00\x00"
+    return rmid(smf, before=b"DISP" + (4).to_bytes(4, "little") + b"\x01\x00\x00\x00")
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def test_everything_the_file_held_survives_a_project_round_trip():
+    source = _source()
+    song = load_song_bytes(source)
+    data = project_to_bytes(Project(song=song))
+    again = project_from_bytes(data, "film.quanta").song
+    assert again.smpte == SmpteDivision(25, 40) and again.ppq == 1000
+    assert again.file_extras == song.file_extras
+    assert song_to_bytes(again) == source
+    assert project_to_bytes(Project(song=again)) == data
+    doc = json.loads(_members(data)["project.json"])
+    assert doc["midi_file"]["smpte"] == {"fps": 25, "ticks_per_frame": 40}
+    assert [c["before_track"] for c in doc["midi_file"]["chunks"]] == [0, 1]
+    # The MIDI copy inside the archive is a plain SMF (no RIFF) that keeps the rest.
+    assert _members(data)["song.mid"] == song_to_bytes(song, rmid=False)
+
+
+def test_a_plain_song_writes_no_midi_file_object():
+    doc = json.loads(_members(project_to_bytes(Project(song=demo_song())))["project.json"])
+    assert "midi_file" not in doc
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda m: m.update(smpte={"fps": 31, "ticks_per_frame": 40}), r"midi_file\.smpte: SMPTE"),
+        (lambda m: m.update(smpte={"fps": 25, "ticks_per_frame": 8}), r"needs ppq 200, not 1000"),
+        (lambda m: m["smpte"].pop("fps"), r"midi_file\.smpte\.fps is missing"),
+        (lambda m: m["chunks"][1].update(before_track=-1), r"chunks\[1\]\.before_track: -1"),
+        (lambda m: m["chunks"][0].update(raw={"$bytes": "TVRyawAAAAA="}), r"chunks\[0\]\.raw"),
+        (lambda m: m["chunks"][0].update(raw="text"), r"chunks\[0\]\.raw: expected binary"),
+        (lambda m: m.update(rmid=[1]), r"midi_file\.rmid: expected an object"),
+        (lambda m: m.update(chunks={}), r"midi_file\.chunks: expected a list"),
+    ],
+)
+def test_bad_midi_file_fields_are_named(change, field):
+    data = _rewrite(
+        project_to_bytes(Project(song=load_song_bytes(_source()))),
+        lambda d: change(d["midi_file"]),
+    )
+    with pytest.raises(ProjectError, match=field) as info:
+        project_from_bytes(data, "bad.quanta")
+    assert "\n" not in str(info.value) and str(info.value).startswith("bad.quanta: ")

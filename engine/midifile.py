@@ -142,14 +142,14 @@ def load_song(path: str | os.PathLike) -> Song:
 def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
     """Parse MIDI file bytes into a :class:`Song` (``name`` is used in error messages).
 
-    A RIFF ``RMID`` file is unwrapped first (its envelope is kept for saving); error
-    positions inside it count from the start of its MIDI data, which the message says.
+    A RIFF ``RMID`` file is unwrapped first (its envelope is kept for saving); byte positions
+    in errors inside it count from the start of its MIDI data, as the message says.
     """
     _check_size(name, len(data))
     riff = None
     if data[:4] == b"RIFF":
         data, riff = unwrap_rmid(bytes(data), name)
-        name = f"{name} (MIDI data in RMID)"
+        name = f"{name}: RMID data"
     buf = np.frombuffer(data, dtype=np.uint8)
     if buf.size == 0:
         raise MidiFileError(f"{name}: file is empty (0 bytes)")

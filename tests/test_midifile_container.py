@@ -238,7 +238,7 @@ def test_errors_inside_rmid_say_the_position_is_in_the_midi_data():
     smf, _ = rmid_song()
     broken = smf[:-3] + b"\x90\x90\x00"  # a status byte where a data byte belongs
     message = _error(rmid(broken))
-    assert message.startswith("song.rmi (MIDI data in RMID): track 2:"), message
+    assert message.startswith("song.rmi: RMID data: track 2:"), message
 
 
 # -- SMPTE division -----------------------------------------------------------------------

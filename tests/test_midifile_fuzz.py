@@ -71,6 +71,64 @@ def test_random_valid_files_round_trip_exactly(data):
     assert mc.song_view(song) == mc.mido_view(data)
 
 
+foreign_chunk = st.builds(
+    lambda cid, body: cid + len(body).to_bytes(4, "big") + body,
+    st.sampled_from([b"XFIH", b"XFKM", b"MThd", b"abcd", b"    "]),
+    st.binary(max_size=12),
+)
+
+
+def _split_chunks(data: bytes) -> list[bytes]:
+    out, pos = [], 0
+    while pos < len(data):
+        size = int.from_bytes(data[pos + 4 : pos + 8], "big")
+        out.append(data[pos : pos + 8 + size])
+        pos += 8 + size
+    return out
+
+
+@st.composite
+def dressed_files(draw) -> tuple[bytes, bytes]:
+    """``(file, plain)``: a valid file with foreign chunks between any chunks, maybe a longer
+    header, trailing bytes, an SMPTE division and an RMID envelope, and the same music plain."""
+    plain = draw(valid_files())
+    header, *tracks = _split_chunks(plain)
+    if draw(st.booleans()):
+        smpte = draw(st.sampled_from([0xE728, 0xE350, 0xE804, 0xE201]))
+        header = header[:12] + smpte.to_bytes(2, "big")
+    tail = draw(st.binary(max_size=3))
+    long_header = b"MThd" + (6 + len(tail)).to_bytes(4, "big") + header[8:] + tail
+    parts = [long_header]
+    for tr in tracks:
+        parts += draw(st.lists(foreign_chunk, max_size=2)) + [tr]
+    parts += draw(st.lists(foreign_chunk, max_size=2))
+    parts.append(draw(st.sampled_from([b"", bytes(3), b"\x1a" * 7, b"\xff" * 20])))
+    data = b"".join(parts)
+    if draw(st.booleans()):
+        body = b"RMID" + b"data" + len(data).to_bytes(4, "little") + data
+        body += b"\x00" * (len(data) % 2) + draw(
+            st.sampled_from([b"", b"LIST\x04\x00\x00\x00INFO"])
+        )
+        data = b"RIFF" + len(body).to_bytes(4, "little") + body
+    return data, plain
+
+
+@FUZZ
+@given(dressed_files())
+def test_files_with_chunks_stray_bytes_smpte_and_rmid_round_trip_exactly(files):
+    data, plain = files
+    song = load_song_bytes(data)
+    assert song_to_bytes(song) == data
+    assert mc.song_view(song) == mc.song_view(load_song_bytes(plain))
+
+
+@FUZZ
+@given(st.binary(max_size=60), st.sampled_from([b"RMID", b"WAVE", b"RMI"]), st.binary(max_size=300))
+def test_random_riff_files_only_raise_midifile_error(riff_body, form, midi):
+    body = form + riff_body + b"data" + len(midi).to_bytes(4, "little") + midi
+    _assert_only_midifile_error(b"RIFF" + len(body).to_bytes(4, "little") + body)
+
+
 def _assert_only_midifile_error(data: bytes) -> None:
     try:
         song = load_song_bytes(data, name="fuzz.mid")

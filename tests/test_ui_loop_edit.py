@@ -117,6 +117,15 @@ def test_an_edge_dragged_past_the_other_keeps_one_bar_or_one_tick(roll, doc):
     assert doc.loop == (BAR, BAR + 1)
 
 
+def test_a_click_on_a_free_range_leaves_it_where_it_is(roll, doc):
+    drag(roll.ruler, strip(700), strip(2500), Qt.AltModifier)  # off the bar lines
+    assert doc.loop == (700, 2500)
+    for tick in (1600, 700 + 20, 2500 - 20):  # body, left edge, right edge
+        QTest.mouseClick(roll.ruler, Qt.LeftButton, Qt.NoModifier, strip(tick))
+        assert doc.loop == (700, 2500)
+    assert doc.undo_stack.count() == 2
+
+
 def test_outside_the_range_a_drag_still_draws_a_new_one(roll, doc):
     drag(roll.ruler, strip(4 * BAR + 500), strip(6 * BAR))
     assert doc.loop == (4 * BAR, 6 * BAR)

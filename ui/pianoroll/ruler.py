@@ -29,6 +29,7 @@ from ui.theme import color
 LOOP_STRIP = 10  #: height in px of the loop strip at the bottom of the ruler
 POSITION_ROWS = 30  #: height of the bar/beat/tempo part above it
 LOOP_EDGE_PX = 5  #: how close to an end of the loop range a press resizes it instead of moving
+DRAG_START_PX = 3  #: the pointer must travel this far before a press on the range moves it
 
 
 def snap_to_bar(bar_ticks: np.ndarray, tick: float) -> int:
@@ -207,6 +208,8 @@ class Ruler(QWidget):
             here = self._loop_tick(x, free)
             return (min(d["anchor"], here), max(d["anchor"], here))
         start, end = d["range"]
+        if abs(x - d["press_x"]) < DRAG_START_PX:
+            return (start, end)  # a click, or a hand's tremor, does not snap a free range
         shift = float(self.vp.x_to_tick(x)) - float(self.vp.x_to_tick(d["press_x"]))
         if d["part"] == "body":
             moved = max(0.0, start + shift)

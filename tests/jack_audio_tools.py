@@ -1,9 +1,10 @@
 """A JACK audio recorder for tests: captures what another client plays, with frame times.
 
 Real JACK, not a fake: a JACK-Client with two audio input ports copies each period into a
-preallocated array and remembers the JACK frame time of the first recorded frame, so a
-recorded sample can be turned into a time on the engine clock (JACK time is CLOCK_MONOTONIC,
-the clock ``time.monotonic`` reads).
+preallocated array and remembers each cycle's JACK frame time, so a recorded sample can be
+turned into a time on the engine clock. The process callback is compiled (a numba cfunc that
+libjack calls directly), so the recorder never waits for the GIL: a Python callback lost or
+misplaced whole periods whenever the test process or the machine was busy.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ import ctypes.util
 import time
 
 import jack
+import numba
 import numpy as np
+from llvmlite import binding as llvm_binding
+from numba import types
+
+from engine.native_ptr import f32_ptr, i64_ptr
 
 
 def _libjack():
@@ -51,43 +57,97 @@ def jack_clock_offset() -> float:
     return best[1]
 
 
+# libjack's functions as external symbols (numba caches code that calls symbols by name).
+# Pointers travel as int64: the same registers in the x86-64/AArch64 C ABIs.
+llvm_binding.load_library_permanently(jack._libname)
+_port_buffer = types.ExternalFunction(
+    "jack_port_get_buffer", types.int64(types.int64, types.uint32)
+)
+_last_frame_time = types.ExternalFunction("jack_last_frame_time", types.uint32(types.int64))
+_frames_to_time = types.ExternalFunction(
+    "jack_frames_to_time", types.uint64(types.int64, types.uint32)
+)
+
+# the recorder's control array (int64)
+C_CLIENT, C_PORT0, C_PORT1, C_DATA, C_LEN, C_REC, C_FIRST, C_POS = range(8)
+C_CYC_START, C_CYC_US, C_CYC_CAP, C_NCYC = range(8, 12)
+N_CTL = 16
+
+
+@numba.cfunc(types.int32(types.uint32, types.CPointer(types.int64)), nopython=True, cache=True)
+def _record_process(nframes, arg):
+    ctl = numba.carray(arg, N_CTL)
+    if ctl[C_REC] == 0:
+        return 0
+    now = np.int64(_last_frame_time(ctl[C_CLIENT]))
+    if ctl[C_FIRST] < 0:
+        ctl[C_FIRST] = now
+    # Place each period by its frame time, so a skipped cycle leaves a gap, not a shift.
+    start = (now - ctl[C_FIRST]) & 0xFFFFFFFF
+    k = ctl[C_NCYC]
+    if k < ctl[C_CYC_CAP]:
+        # Each cycle's first frame and its time on JACK's clock, read during that cycle: a
+        # late frames-to-time conversion extrapolates with JACK's current period estimate.
+        numba.carray(i64_ptr(ctl[C_CYC_START]), ctl[C_CYC_CAP])[k] = start
+        us = np.int64(_frames_to_time(ctl[C_CLIENT], np.uint32(now & 0xFFFFFFFF)))
+        numba.carray(i64_ptr(ctl[C_CYC_US]), ctl[C_CYC_CAP])[k] = us
+        ctl[C_NCYC] = k + 1
+    length = ctl[C_LEN]
+    n = max(0, min(np.int64(nframes), length - start))
+    data = numba.carray(f32_ptr(ctl[C_DATA]), (2, length))
+    for ch in range(2):
+        buf = numba.carray(f32_ptr(_port_buffer(ctl[C_PORT0 + ch], nframes)), max(n, 1))
+        for i in range(n):
+            data[ch, start + i] = buf[i]
+    if start + n > ctl[C_POS]:
+        ctl[C_POS] = start + n
+    return 0
+
+
+def _pointer(obj) -> int:
+    return int(jack._ffi.cast("uintptr_t", obj._ptr))
+
+
 class AudioRecorder:
     def __init__(self, seconds: float = 5.0, name: str = "quanta-audio-rec"):
         self.client = jack.Client(name, no_start_server=True)
         self.rate = self.client.samplerate
         self.inports = [self.client.inports.register(f"in_{i + 1}") for i in range(2)]
         self.data = np.zeros((2, int(seconds * self.rate)), dtype=np.float32)
-        self.pos = 0
-        self.first_frame: int | None = None
-        self.recording = False
-        # Each cycle's first frame and its time on JACK's clock, read during that cycle: a
-        # late frames-to-time conversion extrapolates with JACK's current period estimate,
-        # which on a loaded dummy driver puts seconds-old frames tens of ms off.
         cycles = int(seconds * self.rate) // 16 + 16
         self._cyc_start = np.zeros(cycles, dtype=np.int64)
-        self._cyc_us = np.zeros(cycles, dtype=np.float64)
-        self._ncyc = 0
-        self._lib = _libjack()
-        self._ptr = int(jack._ffi.cast("uintptr_t", self.client._ptr))
-        self.client.set_process_callback(self._process)
+        self._cyc_us = np.zeros(cycles, dtype=np.int64)
+        ctl = self._ctl = np.zeros(N_CTL, dtype=np.int64)
+        ctl[C_CLIENT] = _pointer(self.client)
+        ctl[C_PORT0] = _pointer(self.inports[0])
+        ctl[C_PORT1] = _pointer(self.inports[1])
+        ctl[C_DATA] = self.data.ctypes.data
+        ctl[C_LEN] = self.data.shape[1]
+        ctl[C_FIRST] = -1
+        ctl[C_CYC_START] = self._cyc_start.ctypes.data
+        ctl[C_CYC_US] = self._cyc_us.ctypes.data
+        ctl[C_CYC_CAP] = cycles
+        lib = ctypes.CDLL(jack._libname)
+        lib.jack_set_process_callback.argtypes = [ctypes.c_void_p] * 3
+        lib.jack_set_process_callback.restype = ctypes.c_int
+        if lib.jack_set_process_callback(
+            int(ctl[C_CLIENT]), _record_process.address, ctl.ctypes.data
+        ):
+            raise RuntimeError("cannot set the recorder's JACK process callback")
         self.client.activate()
 
-    def _process(self, frames: int) -> None:
-        if not self.recording:
-            return
-        now = self.client.last_frame_time
-        if self.first_frame is None:
-            self.first_frame = now
-        # Place each period by its frame time, so a skipped cycle leaves a gap, not a shift.
-        start = (now - self.first_frame) & 0xFFFFFFFF
-        if self._ncyc < self._cyc_start.size:
-            self._cyc_start[self._ncyc] = start
-            self._cyc_us[self._ncyc] = self._lib.jack_frames_to_time(self._ptr, now)
-            self._ncyc += 1
-        n = max(0, min(frames, self.data.shape[1] - start))
-        for ch, port in enumerate(self.inports):
-            self.data[ch, start : start + n] = port.get_array()[:n]
-        self.pos = max(self.pos, start + n)
+    @property
+    def pos(self) -> int:
+        return int(self._ctl[C_POS])
+
+    @property
+    def first_frame(self) -> int | None:
+        f = int(self._ctl[C_FIRST])
+        return None if f < 0 else f
+
+    @property
+    def _ncyc(self) -> int:
+        return int(self._ctl[C_NCYC])
 
     def connect_from(self, client_prefix: str) -> None:
         """Connect every audio output port whose name starts with ``client_prefix``."""
@@ -102,11 +162,11 @@ class AudioRecorder:
             self.client.connect(port, inport)
 
     def start(self) -> None:
-        self.recording = True
+        self._ctl[C_REC] = 1
 
     def wait(self, seconds: float) -> None:
         time.sleep(seconds)
-        self.recording = False
+        self._ctl[C_REC] = 0
 
     def sample_time(self, index: np.ndarray | int) -> np.ndarray:
         """Engine-clock seconds of recorded samples."""

@@ -42,14 +42,25 @@ def walk_chunks(data):
     file (recorded, and the ``short`` flag is True). Fewer than eight trailing bytes are left
     unrecorded (padding). Returns ``(kinds, starts, lengths, short, too_many, end)``;
     ``too_many`` means more than 65535 tracks; ``end`` is where the walk stopped.
+
+    Two walks (count, then fill) keep the arrays as small as the file's chunk list.
     """
+    z8, z64 = np.empty(0, np.int8), np.empty(0, np.int64)
+    count, _, _, _ = _walk(data, False, z8, z64, z64)
+    kinds = np.empty(count, np.int8)
+    starts = np.empty(count, np.int64)
+    lengths = np.empty(count, np.int64)
+    count, short, too_many, end = _walk(data, True, kinds, starts, lengths)
+    return kinds, starts, lengths, short, too_many, end
+
+
+@njit(cache=True, nogil=True)
+def _walk(data, fill, kinds, starts, lengths):
+    """One walk of :func:`walk_chunks`; with ``fill`` False it only counts the entries."""
     n = data.shape[0]
-    size = 2 * (MAX_CHUNKS + 1) + 2
-    kinds = np.empty(size, np.int8)
-    starts = np.empty(size, np.int64)
-    lengths = np.empty(size, np.int64)
     count = 0
     tracks = 0
+    in_run = False
     pos = 0
     while pos + 8 <= n:
         printable = True
@@ -73,26 +84,31 @@ def walk_chunks(data):
             kind = CHUNK_MTHD
         short = kind != CHUNK_GARBAGE and pos + 8 + length > n
         if kind == CHUNK_OTHER and not short:
-            if count > 0 and kinds[count - 1] == CHUNK_RUN:
-                lengths[count - 1] += 8 + length
+            if in_run:
+                if fill:
+                    lengths[count - 1] += 8 + length
             else:
-                kinds[count] = CHUNK_RUN
-                starts[count] = pos
-                lengths[count] = 8 + length
+                if fill:
+                    kinds[count] = CHUNK_RUN
+                    starts[count] = pos
+                    lengths[count] = 8 + length
                 count += 1
+                in_run = True
             pos += 8 + length
             continue
+        in_run = False
         if tracks == MAX_CHUNKS + 1:
-            return kinds[:count], starts[:count], lengths[:count], False, True, pos
+            return count, False, True, pos
         tracks += 1
-        kinds[count] = kind
-        starts[count] = pos + 8
-        lengths[count] = length
+        if fill:
+            kinds[count] = kind
+            starts[count] = pos + 8
+            lengths[count] = length
         count += 1
         if kind == CHUNK_GARBAGE or short:
-            return kinds[:count], starts[:count], lengths[:count], short, False, pos
+            return count, short, False, pos
         pos += 8 + length
-    return kinds[:count], starts[:count], lengths[:count], False, False, pos
+    return count, False, False, pos
 
 
 @njit(cache=True, nogil=True)

@@ -10,8 +10,8 @@ What is not events is kept too (:mod:`engine.smf_container`), because the SMF sp
 may skip unknown chunks" would lose a vendor's data on the first save: foreign chunks (e.g.
 Yamaha XF's ``XFIH``/``XFKM``) go back where they were among the tracks, header bytes beyond
 the six defined ones and bytes after the last chunk are written back verbatim, and a RIFF
-``RMID`` file is read and saved as RMID again (``song_to_bytes(song, rmid=False)`` gives the
-plain SMF). A cut-off foreign chunk before the last promised track is an error naming the
+``RMID`` file is read and saved as RMID again (see :func:`save_song` for how the file name
+decides the container). A cut-off foreign chunk before the last promised track is an error naming the
 chunk; after it, the bytes are kept as trailing bytes and the file opens.
 
 SMPTE time division (-24/-25/-29/-30 fps × ticks per frame) is read: ``Song.smpte`` keeps
@@ -70,6 +70,7 @@ from engine.smf_container import (
     NO_EXTRAS,
     ChunkRun,
     FileExtras,
+    RiffWrapper,
     SmpteDivision,
     unwrap_rmid,
     wrap_rmid,
@@ -301,12 +302,13 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
 _G_MOVED_OFF, _G_SOURCE, _G_NEW_EVENT, _G_MOVED_ON = 0, 1, 2, 3
 
 
-def song_to_bytes(song: Song, rmid: bool = True) -> bytes:
+def song_to_bytes(song: Song, rmid: bool | None = None) -> bytes:
     """The song as Standard MIDI File bytes (see the module doc for the event order).
 
     What the source file held besides its tracks comes back where it was: its SMPTE
-    division, foreign chunks, stray header and trailing bytes, and (unless ``rmid`` is False,
-    e.g. for a plain copy other tools read) its RIFF ``RMID`` envelope.
+    division, foreign chunks, stray header and trailing bytes. ``rmid`` chooses the
+    container: ``None`` keeps the source's (RIFF ``RMID`` if it was one), ``False`` writes a
+    plain SMF, ``True`` an RMID file (with the source's RIFF chunks, if any).
     """
     division = _division_word(song)
     if int(song.format) not in (0, 1, 2):
@@ -332,8 +334,10 @@ def song_to_bytes(song: Song, rmid: bool = True) -> bytes:
     parts += runs.get(len(song.tracks), ())
     parts.append(extras.trailing)
     data = b"".join(parts)
-    if rmid and extras.riff is not None:
-        return wrap_rmid(data, extras.riff)
+    if rmid is None:
+        rmid = extras.riff is not None
+    if rmid:
+        return wrap_rmid(data, extras.riff or RiffWrapper())
     return data
 
 
@@ -351,14 +355,36 @@ def _division_word(song: Song) -> int:
     return int(song.ppq)
 
 
+#: File name suffixes that choose the container on save (others keep the source's).
+PLAIN_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
+RMID_SUFFIX = ".rmi"
+
+
+def container_for(path: Path) -> bool | None:
+    """``rmid`` for :func:`song_to_bytes` when saving to ``path``.
+
+    The name decides, as in any Save As: ``.rmi`` is RMID; ``.mid``/``.midi``/``.smf``/``.kar``
+    is a plain Standard MIDI File every DAW reads (an RMID source saved under such a name
+    drops only its RIFF tags; music, chunks and timing stay). Any other name keeps the
+    source's container, so an unchanged ``.rmi`` saves byte for byte.
+    """
+    suffix = path.suffix.lower()
+    if suffix == RMID_SUFFIX:
+        return True
+    if suffix in PLAIN_SUFFIXES:
+        return False
+    return None
+
+
 def save_song(song: Song, path: str | os.PathLike) -> None:
     """Write atomically: a temp file in the same folder, fsync, then rename over ``path``.
 
-    A crash or full disk half-way leaves the old file untouched.
+    A crash or full disk half-way leaves the old file untouched. The name's suffix picks
+    plain SMF or RMID (:func:`container_for`).
     """
     path = Path(path)
     try:
-        data = song_to_bytes(song)
+        data = song_to_bytes(song, rmid=container_for(path))
     except MidiFileError as exc:
         raise MidiFileError(f"{path.name}: {exc}") from None
     folder = path.parent if str(path.parent) else Path(".")

@@ -187,6 +187,20 @@ def test_rmid_is_read_and_saved_back_as_rmid(tmp_path):
     assert out.read_bytes() == data
 
 
+def test_the_file_name_chooses_the_container_on_save(tmp_path):
+    smf, data = rmid_song()
+    song = load_song_bytes(data)
+    for name, want in [("a.RMI", data), ("a.mid", smf), ("a.midi", smf), ("a.kar", smf)]:
+        save_song(song, tmp_path / name)
+        assert (tmp_path / name).read_bytes() == want, name
+    save_song(song, tmp_path / "no-suffix")  # no say in the name: the source's container
+    assert (tmp_path / "no-suffix").read_bytes() == data
+    plain = load_song_bytes(smf)
+    save_song(plain, tmp_path / "new.rmi")  # a plain song saved as .rmi gets an envelope
+    assert (tmp_path / "new.rmi").read_bytes() == rmid(smf)
+    assert song_to_bytes(load_song(tmp_path / "new.rmi"), rmid=False) == smf
+
+
 def test_rmid_with_odd_sized_midi_data_is_padded_and_round_trips():
     head, (one, _) = with_two_tracks(1)
     smf = head + one + chunk(b"ODD!", b"x")

@@ -381,6 +381,18 @@ def test_quanta_quantize_keeps_smpte_chunks_and_rmid(tmp_path, capsys):
     assert out.read_bytes() == src.read_bytes()
 
 
+def test_quanta_quantize_of_a_folder_includes_rmi_files(tmp_path, capsys):
+    src, dst = tmp_path / "takes", tmp_path / "tight"
+    src.mkdir()
+    _, data = rmid_song()
+    (src / "a.rmi").write_bytes(data)
+    (src / "b.mid").write_bytes(rmid_song()[0])
+    assert main(["quantize", str(src), "-o", str(dst), "--grid", "1/4", "--strength", "0"]) == 0
+    capsys.readouterr()
+    assert (dst / "a.rmi").read_bytes() == data
+    assert (dst / "b.mid").read_bytes() == rmid_song()[0]
+
+
 def test_render_of_an_smpte_file_sounds_at_the_fixed_tempo(tmp_path):
     # Hits at 1.0, 1.5 and 2.25 s at -25 x 40 (a tick = 1 ms); the file's 120/240 BPM tempo
     # events would put them elsewhere if they were used.

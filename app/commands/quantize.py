@@ -21,7 +21,7 @@ from app.quantize_options import add_quantize_options, settings_from_args, setti
 from engine.errors import QuantaError
 from engine.quantize.apply import NoteFilter, quantize_song
 
-MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar")
+MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
 
 
 def register(subparsers) -> None:

@@ -3,7 +3,8 @@
 As in Logic's cycle area: drag the range's body to move it (its length kept), drag within a
 few pixels of either end to resize it; both snap to bar lines, Alt or Shift places freely.
 Each drag is one undoable edit named by what it did, and the engine loops the new range at
-once, also while playing (checked in the real engine's state snapshot).
+once, also while playing — already during the drag, as the range under the pointer
+(checked in the real engine's state snapshot).
 """
 
 from __future__ import annotations
@@ -178,8 +179,14 @@ def test_moving_the_loop_while_playing_loops_the_new_range(window, qtbot):
         lambda: w.link.state().playing and w.link.state().loop == (0, BAR), timeout=3000
     )
     qtbot.waitUntil(lambda: w.link.state().loop_pass >= 1, timeout=5000)  # it wraps in bar 1
-    drag(ruler, strip(BAR // 2), strip(BAR // 2 + BAR))  # the body, one bar right
-    assert w.loop == (BAR, 2 * BAR)
+    # Mid-drag the engine already loops the range under the pointer (not yet an edit).
+    QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, strip(BAR // 2))
+    QTest.mouseMove(ruler, strip(BAR // 2 + 2 * BAR))
+    qtbot.waitUntil(lambda: w.link.state().loop == (2 * BAR, 3 * BAR), timeout=3000)
+    assert w.loop == (0, BAR) and w.doc.undo_stack.count() == 1
+    QTest.mouseMove(ruler, strip(BAR // 2 + BAR))  # the body, one bar right
+    QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, strip(BAR // 2 + BAR))
+    assert w.loop == (BAR, 2 * BAR) and w.doc.undo_stack.count() == 2
     qtbot.waitUntil(lambda: w.link.state().loop == (BAR, 2 * BAR), timeout=3000)
     passes = w.link.state().loop_pass
     qtbot.waitUntil(lambda: w.link.state().loop_pass > passes, timeout=5000)
@@ -190,3 +197,10 @@ def test_moving_the_loop_while_playing_loops_the_new_range(window, qtbot):
     drag(ruler, strip(2 * BAR - 20), strip(3 * BAR))
     qtbot.waitUntil(lambda: w.link.state().loop == (BAR, 3 * BAR), timeout=3000)
     assert w.link.state().playing
+    # A drag that ends where it began is no edit, and the engine keeps the document's range.
+    QTest.mousePress(ruler, Qt.LeftButton, Qt.NoModifier, strip(2 * BAR))
+    QTest.mouseMove(ruler, strip(4 * BAR))
+    qtbot.waitUntil(lambda: w.link.state().loop == (3 * BAR, 5 * BAR), timeout=3000)
+    QTest.mouseRelease(ruler, Qt.LeftButton, Qt.NoModifier, strip(2 * BAR))  # back: no move
+    qtbot.waitUntil(lambda: w.link.state().loop == (BAR, 3 * BAR), timeout=3000)
+    assert w.loop == (BAR, 3 * BAR) and w.doc.undo_stack.count() == 3

@@ -379,6 +379,10 @@ class MainWindow(QMainWindow):
             roll.quantizeRequested.connect(self.quantize)
         if hasattr(roll, "audition"):
             roll.audition.connect(self.audition)
+        ruler = getattr(roll, "ruler", None)
+        if ruler is not None and hasattr(ruler, "loopDragged"):
+            ruler.loopDragged.connect(self._loop_dragged)
+            ruler.loopDragEnded.connect(self._loop_changed)  # back to the document's range
         self._lateness_timer = QTimer(self)
         self._lateness_timer.setInterval(500)
         self._lateness_timer.timeout.connect(self._refresh_status)
@@ -500,6 +504,13 @@ class MainWindow(QMainWindow):
             self.transport.loop.setChecked(False)
         else:
             self.link.set_loop(self.doc.loop)
+
+    def _loop_dragged(self, start: int, end: int) -> None:
+        """While the loop is dragged in the ruler with looping on, the engine loops the range
+        under the pointer, so playing follows the drag; the release makes it an edit (or, with
+        nothing chosen, hands back the document's range)."""
+        if self.transport.loop.isChecked():
+            self.link.set_loop((start, end))
 
     def _default_loop(self) -> tuple[int, int]:
         """The whole song, rounded up to a whole bar."""

@@ -10,8 +10,9 @@ dragging within a few pixels of its left or right edge resizes it — as in Logi
 Everything snaps to bar lines; Alt or Shift places it on any tick. While dragging the ruler
 emits ``loopDragged`` so the roll shades the range live; on release ``loopChosen(start, end,
 action)`` with action "set", "move" or "resize" — the roll turns that into one undoable
-command, which the engine follows at once when looping is on (also while playing). The range
-is drawn yellow when looping is on and grey when off, as in Logic.
+command, which the engine follows at once when looping is on (also while playing; the window
+hands the engine ``loopDragged`` ranges too, so playing follows the drag). The range is drawn
+yellow when looping is on and grey when off, as in Logic.
 """
 
 from __future__ import annotations

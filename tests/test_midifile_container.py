@@ -20,7 +20,9 @@ from engine.quantize.apply import quantize_song
 from engine.quantize.settings import QuantizeSettings
 from engine.schedule import KIND_NOTE_ON, build_schedule
 from engine.smf_container import ChunkRun, SmpteDivision
+from engine.transport import Engine
 from tests import midi_corpus as mc
+from tests.engine_fakes import FakeSink
 from tests.jack_audio_tools import onsets
 
 
@@ -412,6 +414,31 @@ def test_render_of_an_smpte_file_sounds_at_the_fixed_tempo(tmp_path):
     found = onsets(audio[:, 0] + audio[:, 1], 1e-3, 2400)
     expected = np.array(ticks) * rate // 1000
     assert found.size == 3 and np.all(np.abs(found - expected) <= rate // 1000), found
+
+
+def test_the_engine_plays_an_smpte_song_at_its_fixed_tempo_after_a_quantize_change():
+    # -24 x 4: 96 ticks a second. Notes at 0, 26, 47 with 1/16 (24 ticks) playback quantize
+    # land on 0, 0.25, 0.5 s; the file's 120/240 BPM tempo events must not be used, also
+    # after the engine rebuilt the track's schedule for the new quantize.
+    events = [(0, mc.meta(0x51, (500_000).to_bytes(3, "big")))]
+    for t, p in [(0, 60), (26, 62), (47, 64)]:
+        events += [(t, bytes((0x90, p, 100))), (t + 10, bytes((0x80, p, 0)))]
+    song = load_song_bytes(mc.raw_smf(0, 0xE804, [track_at(events)]))
+    engine = Engine().start()
+    try:
+        sink = FakeSink(lookahead=0.05)
+        engine.set_outputs([sink])
+        engine.set_song(song)
+        engine.set_track_quantize(0, QuantizeSettings(division=16))
+        assert engine.wait_rebuilt(10)
+        engine.set_tempo_override(None)  # a full rebuild from the engine's copy of the song
+        engine.play()
+        assert engine.wait_until_stopped(10)
+    finally:
+        engine.shutdown()
+    ons = sink.note_ons()
+    assert [p for _, p in ons] == [60, 62, 64]
+    assert [w - ons[0][0] for w, _ in ons] == pytest.approx([0, 0.25, 0.5], abs=1e-9)
 
 
 def test_make_notes_in_an_smpte_song_save_with_the_smpte_division():

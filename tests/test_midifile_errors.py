@@ -210,7 +210,7 @@ def test_size_limit_is_overridable(tmp_path, monkeypatch):
     assert load_song(path).note_count() == 3
 
 
-def test_trailing_padding_and_junk_after_the_last_track_are_ignored():
+def test_trailing_padding_and_junk_after_the_last_track_do_not_stop_loading():
     for tail in (bytes(7), bytes(300), b"\x1a" * 9, b"JUNK\x00\x00\x10\x00abc"):
         song = load_song_bytes(GOOD + tail)
         assert mc.song_view(song) == mc.mido_view(GOOD)
@@ -230,11 +230,12 @@ def test_failed_save_leaves_the_old_file_alone(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["song.mid"]
 
 
-def test_many_unknown_chunks_are_skipped_without_cost():
+def test_many_unknown_chunks_are_kept_as_one_run():
     junk = (b"XJNK" + (0).to_bytes(4, "big")) * 200_000
     first_track = GOOD.index(b"MTrk")
     song = load_song_bytes(GOOD[:first_track] + junk + GOOD[first_track:])
     assert mc.song_view(song) == mc.mido_view(GOOD)
+    assert [len(r.raw) for r in song.file_extras.chunks] == [len(junk)]
 
 
 def test_too_many_track_chunks():

@@ -79,3 +79,16 @@ def test_live_latency_counts_a_jack_inputs_period(jack_server):
     finally:
         port.close()
     assert input_period(object()) == 0.0  # rtmidi ports stamp messages when they arrive
+
+
+def test_audio_before_the_file_does_not_swallow_it():
+    from app.commands.play import _file_taken_by_audio
+    from engine.errors import QuantaError
+
+    args = parse("play", "--audio", "Song.MID")  # --audio took the file as a device name
+    _file_taken_by_audio(args)
+    assert args.file == "Song.MID"
+    assert audio_request(args).device is None  # the default device, as `--audio` alone
+    args = parse("play", "--audio", "JACK")
+    with pytest.raises(QuantaError, match="give the MIDI file to play"):
+        _file_taken_by_audio(args)

@@ -172,7 +172,9 @@ def register(subparsers) -> None:
         description="Play IN.mid to a MIDI port and/or through an instrument on an audio "
         "device. Ctrl-C stops cleanly (all notes off).",
     )
-    p.add_argument("file", metavar="IN.mid")
+    # Optional only so that `quanta play --audio song.mid` (where --audio took the file name
+    # for a device) can be understood; run_play insists on a file.
+    p.add_argument("file", metavar="IN.mid", nargs="?")
     p.add_argument(
         "--out", metavar="PORT", help="output port (name or number); optional with --audio"
     )
@@ -186,11 +188,24 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_play)
 
 
+def _file_taken_by_audio(args: argparse.Namespace) -> None:
+    """``quanta play --audio song.mid``: the file went to ``--audio`` as a device name; give
+    it back (default device) when it names a MIDI file, else say the file is missing."""
+    if args.file is not None:
+        return
+    taken = args.audio or ""
+    if taken.lower().endswith((".mid", ".midi", ".smf", ".kar")):
+        args.file, args.audio = taken, ""
+        return
+    raise QuantaError("play: give the MIDI file to play (quanta play IN.mid ...)")
+
+
 def run_play(args: argparse.Namespace) -> int:
     from app.audio_session import song_strips
     from engine.midifile import load_song
     from engine.transport import Engine
 
+    _file_taken_by_audio(args)
     request = sound_request(args)
     song = load_song(args.file)
     settings = quantize_from_args(args)

@@ -8,11 +8,12 @@ files keep their format number.
 
 What is not events is kept too (:mod:`engine.smf_container`), because the SMF spec's "readers
 may skip unknown chunks" would lose a vendor's data on the first save: foreign chunks (e.g.
-Yamaha XF's ``XFIH``/``XFKM``) go back where they were among the tracks, header bytes beyond
-the six defined ones and bytes after the last chunk are written back verbatim, and a RIFF
-``RMID`` file is read and saved as RMID again (see :func:`save_song` for how the file name
-decides the container). A cut-off foreign chunk before the last promised track is an error naming the
-chunk; after it, the bytes are kept as trailing bytes and the file opens.
+Yamaha XF's ``XFIH``/``XFKM``) go back where they were among the tracks; header bytes beyond
+the six defined ones, bytes after the last chunk and bytes a track chunk holds after its
+end-of-track event (``Track.smf_tail``) are written back verbatim; a RIFF ``RMID`` file is
+read and saved as RMID again (:func:`save_song` lets the file name choose the container). A
+cut-off foreign chunk before the last promised track is an error naming the chunk; after it,
+its bytes are kept as trailing bytes and the file opens.
 
 SMPTE time division (-24/-25/-29/-30 fps × ticks per frame) is read: ``Song.smpte`` keeps
 it for saving and the song gets ``ppq = fps × ticks_per_frame`` (30 × for 29, the 29.97
@@ -258,6 +259,7 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
     )
     if not has_end and n:
         end_tick = int(tick[-1])
+    tail = bytes(buf[pos:end]) if has_end else b""
     on_idx, off_idx, _ = rd.pair_notes(tick, status, d1, d2)
     is_note = np.zeros(n, dtype=bool)
     is_note[on_idx] = True
@@ -293,7 +295,7 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
     events["flags"] = np.where(flags[keep] != 0, EVENT_RUNNING, 0)
     events["offset"] = poff[keep]
     events["length"] = plen[keep]
-    return Track(notes=notes, events=events, payload=payload, end_tick=int(end_tick))
+    return Track(notes=notes, events=events, payload=payload, end_tick=int(end_tick), smf_tail=tail)
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -524,7 +526,7 @@ def _encode_track(track: Track, number: int) -> bytes:
         raise MidiFileError(
             f"cannot save: track {number} has a gap between events longer than MIDI allows"
         )
-    return body.tobytes()
+    return body.tobytes() + track.smf_tail
 
 
 def _write_order(tick: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarray:

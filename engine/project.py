@@ -159,6 +159,7 @@ def _document(project: Project) -> dict:
             {
                 "name": tr.name,
                 "end_tick": int(tr.end_tick),
+                **({"smf_tail": _encode(tr.smf_tail, "smf_tail")} if tr.smf_tail else {}),
                 "quantize": tr.quantize.to_dict() if tr.quantize is not None else None,
                 "extra": _encode(tr.extra, f"tracks[{i}].extra"),
             }
@@ -411,6 +412,7 @@ def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
             events=_array(npz, f"t{i}_events", EVENT_DTYPE, "events"),
             payload=_array(npz, f"t{i}_payload", np.dtype(np.uint8), "payload"),
             end_tick=_need(td, "end_tick", int, where),
+            smf_tail=_bytes_field(td, "smf_tail", where),
             quantize=_settings(td.get("quantize"), f"{where}.quantize"),
             extra=_decode(extra, f"{where}.extra"),
         )

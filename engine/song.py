@@ -42,6 +42,8 @@ class Track:
     quantize: QuantizeSettings | None = None
     #: User-facing state that is not in the MIDI file (instrument, mute, ...), owned by the app.
     extra: dict = field(default_factory=dict)
+    #: Bytes the source's MTrk chunk held after its end-of-track event, written back verbatim.
+    smf_tail: bytes = b""
 
     def __post_init__(self) -> None:
         assert self.notes.dtype == NOTE_DTYPE and self.events.dtype == EVENT_DTYPE
@@ -88,6 +90,7 @@ class Track:
             end_tick=self.end_tick,
             quantize=self.quantize,
             extra=copy.deepcopy(self.extra),
+            smf_tail=self.smf_tail,
         )
 
     def with_notes(self, notes: np.ndarray) -> Track:

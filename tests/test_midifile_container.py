@@ -129,6 +129,21 @@ def test_header_bytes_beyond_six_and_trailing_bytes_round_trip():
         assert song_to_bytes(song) == data
 
 
+def with_tail(track: bytes, tail: bytes) -> bytes:
+    """The MTrk chunk with ``tail`` after its end-of-track event (inside the chunk)."""
+    return chunk(b"MTrk", track[8:] + tail)
+
+
+def test_bytes_after_end_of_track_inside_a_track_chunk_round_trip():
+    head, (one, two) = with_two_tracks()
+    data = head + with_tail(one, b"\x00\x00\x00") + with_tail(two, b"\x00\xff\x2f\x00junk")
+    song = load_song_bytes(data)
+    assert mc.song_view(song) == mc.song_view(load_song_bytes(head + one + two))
+    assert [t.smf_tail for t in song.tracks] == [b"\x00\x00\x00", b"\x00\xff\x2f\x00junk"]
+    assert song_to_bytes(song) == data
+    assert song_to_bytes(song.copy()) == data
+
+
 def test_a_cut_off_foreign_chunk_before_the_last_track_is_a_clear_error():
     head, (one, two) = with_two_tracks()
     data = head + one + XFKM[:12]

@@ -90,7 +90,8 @@ def _split_chunks(data: bytes) -> list[bytes]:
 @st.composite
 def dressed_files(draw) -> tuple[bytes, bytes]:
     """``(file, plain)``: a valid file with foreign chunks between any chunks, maybe a longer
-    header, trailing bytes, an SMPTE division and an RMID envelope, and the same music plain."""
+    header, bytes after end-of-track in its tracks, trailing bytes, an SMPTE division and an
+    RMID envelope; and the same music plain."""
     plain = draw(valid_files())
     header, *tracks = _split_chunks(plain)
     if draw(st.booleans()):
@@ -100,6 +101,8 @@ def dressed_files(draw) -> tuple[bytes, bytes]:
     long_header = b"MThd" + (6 + len(tail)).to_bytes(4, "big") + header[8:] + tail
     parts = [long_header]
     for tr in tracks:
+        tail = draw(st.sampled_from([b"", b"\x00", b"\x00\xff\x2f\x00", b"\x90junk"]))
+        tr = b"MTrk" + (len(tr) - 8 + len(tail)).to_bytes(4, "big") + tr[8:] + tail
         parts += draw(st.lists(foreign_chunk, max_size=2)) + [tr]
     parts += draw(st.lists(foreign_chunk, max_size=2))
     parts.append(draw(st.sampled_from([b"", bytes(3), b"\x1a" * 7, b"\xff" * 20])))

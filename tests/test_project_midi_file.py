@@ -13,14 +13,15 @@ from engine.demo import demo_song
 from engine.midifile import load_song_bytes, song_to_bytes
 from engine.project import Project, ProjectError, project_from_bytes, project_to_bytes
 from engine.smf_container import SmpteDivision
-from tests.test_midifile_container import XFIH, XFKM, keys_track, rmid
+from tests.test_midifile_container import XFIH, XFKM, keys_track, rmid, with_tail
 from tests.test_project_file import _rewrite
 
 
 def _source() -> bytes:
     """RMID around an SMPTE (-25 x 40) file with a long header, chunks and trailing bytes."""
     header = b"MThd" + (8).to_bytes(4, "big") + b"\x00\x01\x00\x02\xe7\x28\x01\x02"
-    smf = header + XFIH + keys_track() + XFKM + keys_track((250, 500), b"Two") + b"\x00\x00"
+    two = with_tail(keys_track((250, 500), b"Two"), b"\x00\x00")
+    smf = header + XFIH + keys_track() + XFKM + two + b"\x00\x00"
     return rmid(smf, before=b"DISP" + (4).to_bytes(4, "little") + b"\x01\x00\x00\x00")
 
 
@@ -36,6 +37,7 @@ def test_everything_the_file_held_survives_a_project_round_trip():
     again = project_from_bytes(data, "film.quanta").song
     assert again.smpte == SmpteDivision(25, 40) and again.ppq == 1000
     assert again.file_extras == song.file_extras
+    assert [t.smf_tail for t in again.tracks] == [b"", b"\x00\x00"]
     assert song_to_bytes(again) == source
     assert project_to_bytes(Project(song=again)) == data
     doc = json.loads(_members(data)["project.json"])
@@ -71,3 +73,12 @@ def test_bad_midi_file_fields_are_named(change, field):
     with pytest.raises(ProjectError, match=field) as info:
         project_from_bytes(data, "bad.quanta")
     assert "\n" not in str(info.value) and str(info.value).startswith("bad.quanta: ")
+
+
+def test_a_bad_track_tail_is_named():
+    data = _rewrite(
+        project_to_bytes(Project(song=load_song_bytes(_source()))),
+        lambda d: d["tracks"][1].update(smf_tail=[1, 2]),
+    )
+    with pytest.raises(ProjectError, match=r"bad\.quanta: tracks\[1\]\.smf_tail: expected binary"):
+        project_from_bytes(data, "bad.quanta")

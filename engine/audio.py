@@ -43,6 +43,7 @@ from engine.audio_native import (
     R_ERRORS,
     R_LATE,
     R_LATENCY,
+    R_PDC,
     R_UNDERRUNS,
     NativeBlock,
     callback_address,
@@ -179,7 +180,12 @@ class TrackSink:
         self.name = name
         self.track = track
         self._out = output
-        self.lookahead = output.lookahead
+
+    @property
+    def lookahead(self) -> float:
+        """How early the engine should send: the stream's lookahead plus the mix's plugin
+        latency, which the stream schedules ahead of (see ``AudioOutput.plugin_latency``)."""
+        return self._out.lookahead + self._out.plugin_latency
 
     def send_at(self, when: float, data: bytes) -> None:
         if not data or data[0] < 0x80 or data[0] >= 0xF0:
@@ -251,6 +257,7 @@ class AudioOutput:
         self.close_hung = False
         self._buf = np.zeros((2, mixer.max_block), dtype=np.float32)
         self._times = np.zeros(3)
+        self.block.rt[R_PDC] = mixer.update_latency() / self.sample_rate
 
     # -- counters: plain reads of what the callback stores ------------------------------------
     @property
@@ -273,6 +280,12 @@ class AudioOutput:
     def latency(self) -> float:
         """The device's output latency in seconds, as PortAudio reports it."""
         return float(self.block.rt[R_LATENCY])
+
+    @property
+    def plugin_latency(self) -> float:
+        """Seconds the mix's plugins delay it by (after delay compensation between tracks);
+        events are rendered that much earlier so they are heard on time."""
+        return float(self.block.rt[R_PDC])
 
     # -- control (not real-time) ------------------------------------------------------------
     def sink(self, track: int, name: str | None = None) -> TrackSink:
@@ -363,6 +376,7 @@ class AudioOutput:
             block.prepare(t_in, times, flags, frames)
             buf = self._buf[:, :frames]
             self.mixer.process(buf)
+            block.rt[R_PDC] = self.mixer.pdc_samples / self.sample_rate
             interleave(buf, frames, outdata)
         except Exception:  # never raise into PortAudio: output silence and count it
             block.rt[R_ERRORS] += 1

@@ -49,7 +49,7 @@ from engine.native_ptr import void_ptr as _voidptr
 N_PTRS = 32
 # -- the float64 ``rt`` array: counters and clock state
 (R_UNDERRUNS, R_CALLBACKS, R_LATE, R_LATENCY, R_STREAM_FRAMES, R_SR, R_PENDING, R_ERRORS,
- R_DLL_ON, R_DLL_T0, R_DLL_T1, R_DLL_E2, R_FRAMES, R_LAST_US, R_BLOCK_START) = range(15)  # fmt: skip
+ R_DLL_ON, R_DLL_T0, R_DLL_T1, R_DLL_E2, R_FRAMES, R_LAST_US, R_BLOCK_START, R_PDC) = range(16)  # fmt: skip
 N_RT = 16
 WINDOW = 16  # blocks in the clock mapping's minimum filters
 RING_FIELDS = 5  # when, track, status, data1, data2
@@ -190,7 +190,8 @@ def prepare_block(p, rt, ring, pend, due, anchors, offsets, mctl, table, ev, now
     else:  # a host API without a stream clock: filter our own callback times
         start = _start_from_dll(rt, now, n)
     _collect(p, ring, pend, rt)
-    _queue_due(rt, pend, due, mctl, table, ev, start, n)
+    # Plugin delay compensation: what is rendered now is heard R_PDC seconds later.
+    _queue_due(rt, pend, due, mctl, table, ev, start + rt[R_PDC], n)
     return start
 
 

@@ -118,6 +118,13 @@ class Track:
         return int(self.__dict__.get("_dropped", lambda: 0)())
 
     @property
+    def latency(self) -> int:
+        """Samples this strip's plugins delay it by (instrument + effect chain)."""
+        return int(getattr(self.instrument, "latency", 0) or 0) + sum(
+            int(getattr(fx, "latency", 0) or 0) for fx in self.effects
+        )
+
+    @property
     def native(self) -> bool:
         """True when the compiled mix can play this strip (built-in instruments, no effects)."""
         return (
@@ -146,6 +153,12 @@ class Mixer:
         self._dbuf = np.zeros((2, self.max_block), dtype=np.float32)
         self._records = np.zeros(EVENT_CAPACITY, dtype=BLOCK_EVENT_DTYPE)
         self.consts: np.ndarray | None = None  # the built-in synths' shared data, once any
+        #: Plugin delay compensation: every strip is delayed to the slowest one's latency, so
+        #: the mix as a whole is late by this many samples (plus the master effects'); live
+        #: playback schedules that much earlier and offline render trims it off.
+        self.pdc_samples = 0
+        self._pdc_key: tuple | None = None
+        self._delays: list[tuple[np.ndarray, np.ndarray] | None] = []
         mk.warm_up()
 
     def _alloc(self, capacity: int) -> None:
@@ -243,6 +256,31 @@ class Mixer:
             and all(t.native for t in self.tracks)
         )
 
+    def latency_key(self) -> tuple:
+        return (
+            tuple(t.latency for t in self.tracks),
+            sum(int(getattr(fx, "latency", 0) or 0) for fx in self.master_effects),
+        )
+
+    def update_latency(self) -> int:
+        """Recompute plugin delay compensation if a latency changed (a plugin may change its
+        latency with a setting); returns the whole mix's latency in samples. Delay lines are
+        (re)allocated only then, which a live stream hears as one glitch, as in any DAW."""
+        key = self.latency_key()
+        if key == self._pdc_key:
+            return self.pdc_samples
+        per_track, master = key
+        slowest = max(per_track, default=0)
+        self._delays = []
+        for lat in per_track:
+            d = slowest - lat
+            self._delays.append(
+                (np.zeros((2, d), np.float32), np.zeros(1, np.int64)) if d > 0 else None
+            )
+        self._pdc_key = key
+        self.pdc_samples = slowest + master
+        return self.pdc_samples
+
     def close(self) -> None:
         for t in self.tracks:
             for p in (t.instrument, t.drums, *t.effects):
@@ -268,11 +306,13 @@ class Mixer:
             return
         out.fill(0.0)
         ctl = self.ctl
+        self.update_latency()
         for i, t in enumerate(self.tracks):
             row = mk.M_HEADER + i * mk.TF
             evn, kevn = int(ctl[row + mk.T_EVN]), int(ctl[row + mk.T_KEVN])
             idle = (
                 not t.effects
+                and self._delays[i] is None
                 and evn == 0
                 and kevn == 0
                 and t.instrument.is_silent()
@@ -291,6 +331,9 @@ class Mixer:
                 buf += d
             for fx in t.effects:
                 fx.process(buf)
+            delay = self._delays[i]
+            if delay is not None:
+                mk.delay_line(buf, n, delay[0], delay[1])
             mk.strip_to_bus(
                 buf, n, ctl[row + mk.T_GL], ctl[row + mk.T_GR], t.peak, out,
                 ctl[row + mk.T_AUDIBLE] != 0.0,

@@ -99,6 +99,25 @@ def peaks(buf, n, peak_out):
 
 
 @numba.njit(cache=True)
+def delay_line(buf, n, line, pos):
+    """Delay ``buf`` (2, n) in place by ``line.shape[1]`` samples (plugin delay compensation);
+    ``line`` holds the delayed samples and ``pos[0]`` where the next one goes."""
+    d = line.shape[1]
+    p = pos[0]
+    for i in range(n):
+        left = buf[0, i]
+        right = buf[1, i]
+        buf[0, i] = line[0, p]
+        buf[1, i] = line[1, p]
+        line[0, p] = left
+        line[1, p] = right
+        p += 1
+        if p == d:
+            p = 0
+    pos[0] = p
+
+
+@numba.njit(cache=True)
 def interleave(buf, n, out):
     """Planar (2, n) → the stream's interleaved (n, 2) buffer."""
     for i in range(n):
@@ -209,6 +228,7 @@ def warm_up() -> None:
         limit(b, 4, lim, p)
         peaks(b, 4, p)
         interleave(b, 4, np.zeros((4, 2), np.float32))
+        delay_line(b, 4, np.zeros((2, 3), np.float32), np.zeros(1, np.int64))
     m = Mixer(48000, 8)
     m.add_track("warm-up", BuiltinSynth(48000, 8, voices=2, drum_voices=2))
     m.queue(0, 0, 0x90, 60, 100)

@@ -81,26 +81,38 @@ def _render_blocks(schedule, mixer, strips, tail, block, progress, on_block):
     audio = np.zeros((2, total), dtype=np.float32) if on_block is None else None
     scratch = np.zeros((2, block), dtype=np.float32)
     status, d1, d2, track = rows["status"], rows["data1"], rows["data2"], rows["track"]
-    bounds = np.searchsorted(at, np.arange(0, total + block, block), side="left")
+    # Plugin delay compensation: the mix comes out ``lat`` samples late, so render that much
+    # longer and drop the first ``lat`` samples; every note lands on its own sample.
+    lat = mixer.update_latency()
+    span = total + lat
+    bounds = np.searchsorted(at, np.arange(0, span + block, block), side="left")
     lut = np.full(int(rows["track"].max()) + 1 if rows.size else 1, -1, dtype=np.int64)
     for song_track, strip in strips.items():
         if song_track < lut.size:
             lut[song_track] = strip
     strip_of = lut[track] if rows.size else np.zeros(0, np.int64)
     last_report = -1.0
-    for b, start in enumerate(range(0, total, block)):
-        n = min(block, total - start)
+    for b, start in enumerate(range(0, span, block)):
+        n = min(block, span - start)
         for r in range(int(bounds[b]), int(bounds[b + 1])):
             mixer.queue(
                 int(strip_of[r]), int(at[r]) - start, int(status[r]), int(d1[r]), int(d2[r])
             )
-        buf = audio[:, start : start + n] if audio is not None else scratch[:, :n]
+        out_at = start - lat  # where this block's first sample goes in the output
+        if audio is not None and out_at >= 0:
+            buf = audio[:, out_at : out_at + n]  # render in place
+        else:
+            buf = scratch[:, :n]
         mixer.process(buf)
-        if on_block is not None:
-            on_block(buf)
+        skip = max(0, -out_at)
+        if skip < n:
+            if audio is not None and out_at < 0:
+                audio[:, : n - skip] = buf[:, skip:]
+            if on_block is not None:
+                on_block(buf[:, skip:])
         if progress is not None:
-            frac = (start + n) / total
-            if frac - last_report >= 0.01 or start + n == total:
+            frac = (start + n) / span
+            if frac - last_report >= 0.01 or start + n == span:
                 progress(frac)
                 last_report = frac
     stats = RenderStats(total, total / sr, int(rows.size), time.perf_counter() - t0)

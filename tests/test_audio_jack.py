@@ -15,6 +15,7 @@ from engine import audio, clock
 from engine.errors import DeviceError
 from engine.mixer import Mixer
 from engine.plugins.builtin_synth import BuiltinSynth
+from engine.plugins.effects import make_effect
 from tests.jack_audio_tools import AudioRecorder, onsets
 
 pytestmark = pytest.mark.jack
@@ -55,11 +56,15 @@ def portaudio_on_rt_jack(jack_server_factory):
     yield from _portaudio_on(jack_server_factory(realtime=True))
 
 
-def _play_and_record(block: int, notes: int = 8, spacing: float = 0.2, native: bool = True):
+def _play_and_record(
+    block: int, notes: int = 8, spacing: float = 0.2, native: bool = True, effect: str = ""
+):
     mixer = Mixer(SR, 1024)
-    mixer.add_track("keys", BuiltinSynth(SR, 1024, program="organ"))
+    fx = [make_effect(effect, SR, 1024)] if effect else []
+    mixer.add_track("keys", BuiltinSynth(SR, 1024, program="organ"), fx)
     out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1, native=native)
     assert out.native == native
+    assert out.plugin_latency == mixer.update_latency() / SR
     rec = AudioRecorder(notes * spacing + 2.5)
     try:
         out.start()
@@ -85,14 +90,21 @@ def _play_and_record(block: int, notes: int = 8, spacing: float = 0.2, native: b
 
 
 @pytest.mark.parametrize(
-    "block, native",
-    [(256, True), (128, True), (256, False)],
-    ids=["native256", "native128", "python256"],
+    "block, native, effect",
+    [
+        (256, True, ""),
+        (128, True, ""),
+        (256, False, ""),
+        (256, False, "vst3:/usr/lib/vst3/ZaMaximX2.vst3"),
+    ],
+    ids=["native256", "native128", "python256", "python256-latent-plugin"],
 )
-def test_notes_sound_at_the_right_times(portaudio_on_rt_jack, block, native):
+def test_notes_sound_at_the_right_times(portaudio_on_rt_jack, block, native, effect):
     """Both callbacks: the compiled GIL-free one (built-in mixes) and the Python one (mixes
-    with plugins) run the same scheduling code and must place notes identically."""
-    whens, times, stats, closed = _play_and_record(block, native=native)
+    with plugins) run the same scheduling code and must place notes identically. With a
+    plugin of 480 samples (10 ms) latency on the strip, notes are rendered that much earlier
+    (plugin delay compensation) and still sound on time."""
+    whens, times, stats, closed = _play_and_record(block, native=native, effect=effect)
     assert closed
     assert times.size == whens.size
     # The first note is skipped: connecting the recorder reorders the JACK graph, which

@@ -431,6 +431,8 @@ class MainWindow(QMainWindow):
             "audio_device": self.link.audio_device,
             "sample_rate": self.link.audio.sample_rate if self.link.audio else None,
             "block_size": self.link.audio.block_size if self.link.audio else None,
+            "plugin_latency_ms": self.link.audio.plugin_latency * 1000 if self.link.audio else 0,
+            "audio_native": self.link.audio.native if self.link.audio else None,
             "underruns": self.link.underruns,
         }
 

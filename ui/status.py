@@ -92,8 +92,20 @@ class StatusPanel(QStatusBar):
             block = snapshot_value(state, "block_size")
             detail = f" · {rate} Hz" if rate else ""
             detail += f" · {block} frames" if block else ""
+            pdc = float(snapshot_value(state, "plugin_latency_ms", 0) or 0)
+            detail += f" · plugins +{pdc:.1f} ms" if pdc > 0 else ""
             self.audio.setText(f"Audio: {device}{detail}")
             self.audio.setStyleSheet("")
+            native = snapshot_value(state, "audio_native")
+            self.audio.setToolTip(
+                "Built-in sound: the audio thread runs compiled code only, so a busy window "
+                "cannot cause dropouts."
+                if native
+                else "Plugins or effects in use: the audio thread runs Python each block; heavy "
+                "work elsewhere in the app can cause dropouts (underruns)."
+                if native is not None
+                else ""
+            )
             self._no_audio_said = False
         elif not self._no_audio_said:
             self.audio.setText("no audio device")

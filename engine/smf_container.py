@@ -193,8 +193,8 @@ def unwrap_rmid(data: bytes, name: str) -> tuple[bytes, RiffWrapper]:
     form = data[8:12]
     if form != b"RMID":
         kind = form.decode("latin-1") if _printable_id(form) else form.hex()
-        what = " (a WAV audio file)" if form == b"WAVE" else ""
-        raise MidiFileError(f"{name}: not a MIDI file (a RIFF file of type {kind!r}{what})")
+        what = "WAV audio" if form == b"WAVE" else f"a RIFF file of type {kind!r}"
+        raise MidiFileError(f"{name}: not a MIDI file (it is {what}, not RIFF MIDI 'RMID')")
     pos = 12
     while True:
         if pos + 8 > len(data):

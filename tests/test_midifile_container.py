@@ -241,11 +241,15 @@ def _error(data: bytes, name: str = "song.rmi") -> str:
 
 
 def test_broken_riff_files_give_one_line_errors():
+    avi = b"RIFF" + (4).to_bytes(4, "little") + b"AVI LIST"
+    assert _error(avi, "x.mid") == (
+        "x.mid: not a MIDI file (it is a RIFF file of type 'AVI ', not RIFF MIDI 'RMID')"
+    )
     smf, good = rmid_song()
     assert _error(good[:10]) == "song.rmi: RIFF header is truncated (10 bytes in the file)"
     wave = b"RIFF" + (4).to_bytes(4, "little") + b"WAVEfmt "
     assert _error(wave, "take.mid") == (
-        "take.mid: not a MIDI file (a RIFF file of type 'WAVE' (a WAV audio file))"
+        "take.mid: not a MIDI file (it is WAV audio, not RIFF MIDI 'RMID')"
     )
     assert _error(rmid(b"", before=riff_chunk(b"LIST", b"INFO"))[:-8]) == (
         "song.rmi: RMID file has no 'data' chunk holding the MIDI music"
@@ -355,8 +359,11 @@ def test_quanta_info_shows_smpte_and_the_file_extras(tmp_path, capsys):
         f"{path}: MIDI format 1, SMPTE 25 fps × 40 ticks per frame (1000 ticks a second), "
         "1 tracks, 1 notes"
     )
-    assert "tempo events are kept but do not change timing" in text
-    assert "not musical" in text
+    assert (
+        "timing: SMPTE, fixed: 1000 ticks make a quarter note at 60 BPM; tempo events are "
+        "kept but do not change timing" in text
+    )
+    assert "(bars and grid steps count those quarters: harmless, but not musical)" in text
     assert "container: RIFF RMID (kept on save)" in text
     assert "other chunks: XFIH (kept on save)" in text
     assert "tempo: 60 BPM at 0" in text

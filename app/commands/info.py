@@ -107,10 +107,11 @@ def _timing_lines(info: dict) -> list[str]:
     div = info["division"]
     if div["kind"] != "smpte":
         return []
+    bpm = info["tempos"][0]["bpm"]
     return [
-        f"timing: {div['text']}; Quanta treats {info['ppq']} ticks as a quarter note at the "
-        f"fixed tempo shown (tempo events are kept but do not change timing): bars and grid "
-        f"steps count those quarters, so they are harmless but not musical"
+        f"timing: SMPTE, fixed: {info['ppq']} ticks make a quarter note at {bpm:g} BPM; "
+        "tempo events are kept but do not change timing",
+        "  (bars and grid steps count those quarters: harmless, but not musical)",
     ]
 
 

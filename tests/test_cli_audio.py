@@ -132,6 +132,37 @@ def test_play_to_a_port_and_the_audio_device_at_once(jack_server, midi_recorder,
     assert any(SUMMARY.match(line) for line in err.splitlines()), err
 
 
+def test_play_metronome_clicks_on_the_audio_device(jack_server, tmp_path):
+    """With no port at all, --metronome still clicks: on its own strip, on the drum kit."""
+    song = new_song(ppq=480, bpm=120)
+    add_track(song, make_notes([2880], [2940], [72]))  # one note on beat 7
+    path = save(song, tmp_path / "click.mid")
+    rec = AudioRecorder(8.0)
+    proc = quanta("play", str(path), "--audio", "--metronome")
+    try:
+        wait_for_ports(rec.client, "PortAudio", is_audio=True, is_output=True)
+        rec.connect_from("PortAudio")
+        rec.start()
+        out, err = proc.communicate(timeout=40)
+        rec.wait(0.0)
+    finally:
+        stop(proc)
+        rec.close()
+    assert proc.returncode == 0, err
+    # The kit's wood blocks ring longer than a beat: find attacks as sharp rises of the
+    # envelope (5 ms windows) over the 20 ms before the window before them (an attack may
+    # straddle two windows).
+    x = np.abs(rec.data[0, : rec.pos])
+    env = x[: x.size // 240 * 240].reshape(-1, 240).max(axis=1)
+    before = np.max([np.roll(env, k) for k in (2, 3, 4, 5)], axis=0)
+    rises = np.flatnonzero((env > 1.4 * before) & (env > 0.01)) * 240
+    assert rises.size, "no sound"
+    beats = (rises - rises[0]) / 24000  # 0.5 s per beat at 120 BPM
+    on_beat = np.round(beats[np.abs(beats - np.round(beats)) < 0.03]).astype(int)
+    # A click on every beat up to the note (beat 6; the recorder may join after beat 0).
+    assert set(range(5)) <= set(on_beat.tolist()), (rises, err)
+
+
 # -- quanta live --audio ------------------------------------------------------------------
 def _live_onsets(jack_server, name: str, *options: str):
     """Start `quanta live --in NAME --virtual --audio ...`, play four notes into it at known

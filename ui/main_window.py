@@ -47,7 +47,7 @@ from ui.transport_bar import TransportBar
 
 APP_NAME = "Quanta"
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
-OPEN_FILTER = "MIDI files and Quanta projects (*.mid *.midi *.smf *.kar *.quanta);;All files (*)"
+OPEN_FILTER = "MIDI files and Quanta projects (*.mid *.midi *.smf *.kar *.rmi *.quanta);;All files (*)"
 PROJECT_FILTER = "Quanta project (*.quanta)"
 MIDI_FILTER = "Standard MIDI file (*.mid)"
 AUDIO_FILTER = "WAV audio (*.wav);;FLAC audio (*.flac)"

@@ -48,6 +48,9 @@ from engine.audio_native import (
     NativeBlock,
     callback_address,
 )
+from engine.audio_native import (
+    SUPPORTED as NATIVE_SUPPORTED,
+)
 from engine.errors import DeviceError
 from engine.mixer import Mixer
 from engine.mixer_kernels import interleave
@@ -250,7 +253,8 @@ class AudioOutput:
             raise DeviceError("the stream's sample rate must match the mixer's")
         self.block_size = block_size
         self.lookahead = lookahead
-        self.native = mixer.native if native is None else bool(native) and mixer.native
+        can = mixer.native and NATIVE_SUPPORTED
+        self.native = can if native is None else bool(native) and can
         self.block = NativeBlock(mixer, self.sample_rate)
         self.ring = EventRing(self.block)
         self.stream = None
@@ -381,4 +385,4 @@ class AudioOutput:
         except Exception:  # never raise into PortAudio: output silence and count it
             block.rt[R_ERRORS] += 1
             outdata.fill(0)
-        block.finish(t_in, frames)
+        block.finish(t_in, clock.now(), frames)

@@ -31,7 +31,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
+import sys
 import threading
+import time
 
 import numba
 import numpy as np
@@ -56,11 +58,15 @@ RING_FIELDS = 5  # when, track, status, data1, data2
 PA_OUTPUT_UNDERFLOW = 0x4
 PA_CONTINUE = 0
 
-# libc's clock_gettime as an external symbol, not a ctypes pointer: numba can cache code
-# that calls a symbol by name, and the callback must load from the cache, not compile.
-llvm_binding.load_library_permanently(ctypes.util.find_library("c"))
-_clock_gettime = types.ExternalFunction("clock_gettime", types.int32(types.int32, types.voidptr))
+#: The compiled callback needs CLOCK_MONOTONIC (what ``time.monotonic`` reads) from libc:
+#: Linux. Elsewhere the Python callback (same scheduling code) is used.
+SUPPORTED = sys.platform.startswith("linux")
 CLOCK_MONOTONIC = 1
+if SUPPORTED:
+    # libc's clock_gettime as an external symbol, not a ctypes pointer: numba can cache code
+    # that calls a symbol by name, and the callback must load from the cache, not compile.
+    llvm_binding.load_library_permanently(ctypes.util.find_library("c"))
+_clock_gettime = types.ExternalFunction("clock_gettime", types.int32(types.int32, types.voidptr))
 
 
 @numba.njit(cache=True)
@@ -196,11 +202,11 @@ def prepare_block(p, rt, ring, pend, due, anchors, offsets, mctl, table, ev, now
 
 
 @numba.njit(cache=True)
-def finish_block(p, rt, t_in, n):
+def finish_block(p, rt, t_in, t_out, n):
     """Count the block and record how long the callback took (microseconds)."""
     dur = numba.carray(f64_ptr(p[P_DUR]), p[P_DUR_CAP])
     cb = int(rt[R_CALLBACKS])
-    us = (_now(p) - t_in) * 1e6
+    us = (t_out - t_in) * 1e6
     dur[cb % dur.shape[0]] = us
     rt[R_LAST_US] = us
     rt[R_CALLBACKS] = cb + 1
@@ -229,7 +235,7 @@ def _native_callback(inp, output, frames, time_info, flags, user):
         for i in range(n):
             out[i, 0] = 0.0
             out[i, 1] = 0.0
-        finish_block(p, rt, t_in, n)
+        finish_block(p, rt, t_in, _now(p), n)
         return PA_CONTINUE
     tcap = p[P_TRACK_CAP]
     start = prepare_block(
@@ -263,7 +269,7 @@ def _native_callback(inp, output, frames, time_info, flags, user):
         out[i, 0] = mix[0, i]
         out[i, 1] = mix[1, i]
     rt[R_BLOCK_START] = start
-    finish_block(p, rt, t_in, n)
+    finish_block(p, rt, t_in, _now(p), n)
     return PA_CONTINUE
 
 
@@ -340,8 +346,8 @@ class NativeBlock:
             m.ctl, m.table, m.ev, now, times, flags, n,
         )  # fmt: skip
 
-    def finish(self, t_in: float, n: int) -> None:
-        finish_block(self.p, self.rt, t_in, n)
+    def finish(self, t_in: float, t_out: float, n: int) -> None:
+        finish_block(self.p, self.rt, t_in, t_out, n)
 
 
 def warm_up() -> None:
@@ -349,11 +355,12 @@ def warm_up() -> None:
     from engine.mixer import Mixer
     from engine.plugins.builtin_synth import BuiltinSynth
 
-    callback_address()
+    if SUPPORTED:
+        callback_address()
     m = Mixer(48000, 64)
     m.add_track("warm-up", BuiltinSynth(48000, 64, voices=2, drum_voices=2))
     nb = NativeBlock(m, 48000, 16, 16)
-    t = float(_now(nb.p))
+    t = time.monotonic()
     nb.prepare(t, np.array([0.0, 1.0, 1.01]), 0, 64)
     nb.prepare(t, np.zeros(3), 0, 64)
-    nb.finish(t, 64)
+    nb.finish(t, time.monotonic(), 64)

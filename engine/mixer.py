@@ -32,6 +32,7 @@ from engine.plugins.base import BLOCK_EVENT_DTYPE, Effect, Instrument
 DRUM_CHANNEL = 9
 EVENT_CAPACITY = 2048  # per track and block; more in one block are dropped (and counted)
 _TRACK_PARAMS = frozenset(("volume_db", "pan", "mute", "solo"))
+_PLUGINS = frozenset(("instrument", "drums"))
 
 
 def db_to_gain(db: float) -> float:
@@ -101,10 +102,10 @@ class Track:
 
     def __setattr__(self, name, value) -> None:
         object.__setattr__(self, name, value)
-        if name in _TRACK_PARAMS:
-            on_change = self.__dict__.get("_on_change")
-            if on_change is not None:
-                on_change()
+        hook = "_on_change" if name in _TRACK_PARAMS else "_on_plugins" if name in _PLUGINS else ""
+        on_change = self.__dict__.get(hook)
+        if on_change is not None:
+            on_change()
 
     def gains(self) -> tuple[float, float]:
         """Left/right gains: volume and a constant-power pan law (unity at centre)."""
@@ -196,24 +197,32 @@ class Mixer:
             self._alloc(self.capacity * 2)
         t = Track(name, instrument, list(effects or []), drums)
         self.tracks.append(t)
-        for col, plugin in ((mk.TT_STATE, instrument), (mk.TT_KIT, drums)):
+        self._bind(i, t)
+        self.ctl[mk.M_NTRACKS] = len(self.tracks)
+        self._sync_params()
+        return i
+
+    def _set_table(self, i: int) -> None:
+        """Where compiled code finds strip ``i``'s synth states (0: none, -1: a kit that is a
+        plugin; channel 10 is still routed to it). Setup only, as for ``add_track``."""
+        t = self.tracks[i]
+        self.table[i] = 0
+        for col, plugin in ((mk.TT_STATE, t.instrument), (mk.TT_KIT, t.drums)):
             state = getattr(plugin, "state", None) if getattr(plugin, "native", False) else None
             if state is not None:
                 self.table[i, col] = state.ctypes.data
                 self.table[i, col + 1] = state.size
                 self.consts = plugin.consts
-        if drums is not None and self.table[i, mk.TT_KIT] == 0:
-            self.table[i, mk.TT_KIT] = -1  # a kit that is not built-in: still routed there
-        self._bind(i, t)
-        self.ctl[mk.M_NTRACKS] = len(self.tracks)
-        self._sync_params()
-        return i
+        if t.drums is not None and self.table[i, mk.TT_KIT] == 0:
+            self.table[i, mk.TT_KIT] = -1
 
     def _bind(self, i: int, t: Track) -> None:
         row = mk.M_HEADER + i * mk.TF
         object.__setattr__(t, "peak", self.ctl[row + mk.T_PEAK_L : row + mk.T_PEAK_R + 1])
         t.__dict__["_dropped"] = lambda: self.ctl[row + mk.T_DROPPED]
         t.__dict__["_on_change"] = self._sync_params
+        t.__dict__["_on_plugins"] = lambda: self._set_table(i)
+        self._set_table(i)
 
     def _sync_params(self) -> None:
         """Store every strip's gains and audible flag where the audio thread reads them."""

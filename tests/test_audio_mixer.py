@@ -154,3 +154,14 @@ def test_compiled_mix_equals_the_python_mix_sample_for_sample():
     assert np.abs(a).max() > 0.05
     assert np.array_equal(a, b)
     assert native.meters() == python.meters()
+
+
+def test_replacing_a_strips_instrument_reaches_the_compiled_mix():
+    m = _mixer(1)
+    m.tracks[0].instrument = BuiltinSynth(SR, 512, program="bass")
+    fresh = Mixer(SR, 512)
+    fresh.add_track("t0", BuiltinSynth(SR, 512, program="bass"))
+    a = _render(m, notes=((0, 40),))
+    b = _render(fresh, notes=((0, 40),))
+    assert m.native and np.abs(a).max() > 0.01
+    assert np.array_equal(a, b)

@@ -98,10 +98,12 @@ def song_strips(song, clicks: bool) -> SongStrips:
 class AudioSession:
     """A mixer (one strip per name) playing on an audio device, for the length of a command."""
 
-    def __init__(self, output, device_name: str, request: AudioRequest):
+    def __init__(self, output, device_name: str, request: AudioRequest, hostapi: str = "") -> None:
         self.output = output
         self.device_name = device_name
         self.request = request
+        #: The device is a JACK server's (PortAudio's JACK host API).
+        self.on_jack = "JACK" in hostapi
         self.lost = False
         self._closed = False
 
@@ -139,7 +141,7 @@ class AudioSession:
         except BaseException:
             mixer.close()
             raise
-        return cls(output, info["name"], request)
+        return cls(output, info["name"], request, info["hostapi"])
 
     # -- what the engine plays to ----------------------------------------------------------
     def sink(self, strip: int):
@@ -149,8 +151,11 @@ class AudioSession:
     def live_sink(self, source, strip: int = 0) -> ConstantLatencySink:
         """The sink for live input from ``source``: a constant latency (see the class)."""
         out = self.output
-        delay = input_period(source) + out.block_size / out.sample_rate
-        return ConstantLatencySink(out.sink(strip), delay)
+        period = input_period(source)
+        # On the input's JACK server the audio runs in that server's periods too, however
+        # small the stream's blocks: a note can only sound in the period after it arrived.
+        block = max(out.block_size / out.sample_rate, period if self.on_jack else 0.0)
+        return ConstantLatencySink(out.sink(strip), period + block)
 
     @property
     def label(self) -> str:

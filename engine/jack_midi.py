@@ -17,6 +17,7 @@ refresh, reconnecting, reporting, the engine's input callback) runs on other thr
 from __future__ import annotations
 
 import ctypes
+import errno
 import sys
 import threading
 import time
@@ -64,6 +65,15 @@ def _load_libjack():
 
 _lib = _load_libjack()
 _FRAME_WRAP = 1 << 32
+
+
+def _port_exists(client: jack.Client, name: str) -> bool:
+    """Whether the server's port table holds ``name`` (read directly, never a stale graph)."""
+    try:
+        client.get_port_by_name(name)
+    except jack.JackError:
+        return False
+    return True
 
 
 def _client_pointer(client: jack.Client) -> int:
@@ -190,13 +200,38 @@ class _JackPort(WatchedPort):
         self.xruns += 1
 
     def _check_alive(self) -> str | None:
-        if self._client is None:
+        """Loss needs evidence: a peer gone from the server's port table (or the server gone,
+        which the shutdown callback reports). "Not connected" is not evidence: a connection
+        just made lives in JACK's *next* graph until every client has finished its cycle, so
+        on a loaded machine ``jack_port_connected_to`` reads "no" for a while after
+        ``jack_connect`` (tests/test_ports_watch_load.py). A peer that is there but reads as
+        unconnected is connected again, quietly."""
+        client = self._client
+        if client is None:
             return "the JACK server stopped"
         self.clock.refresh()
         for peer in self._peers:
-            if not self._port.is_connected_to(peer):
+            if not _port_exists(client, peer):
                 return f"the connection to '{peer}' was lost (port gone)"
+        self._restore_connections(client)
         return None
+
+    def _restore_connections(self, client: jack.Client) -> bool:
+        """Connect to every peer that reads as unconnected; ``True`` when all are connected."""
+        ok = True
+        for peer in self._peers:
+            if self._port.is_connected_to(peer):
+                continue
+            try:
+                if self._is_input:
+                    client.connect(peer, self._port)
+                else:
+                    client.connect(self._port, peer)
+            except jack.JackErrorCode as exc:
+                ok = ok and exc.code == errno.EEXIST  # it was connected: the read was stale
+            except jack.JackError:
+                ok = False
+        return ok
 
     def _drop_connection(self) -> None:
         if self._server_gone:
@@ -220,16 +255,7 @@ class _JackPort(WatchedPort):
             except DeviceError:
                 return False
             return True
-        for peer in self._peers:
-            if not self._port.is_connected_to(peer):
-                try:
-                    if self._is_input:
-                        self._client.connect(peer, self._port)
-                    else:
-                        self._client.connect(self._port, peer)
-                except jack.JackError:
-                    return False
-        return True
+        return self._restore_connections(self._client)
 
     def connect(self, peer: str) -> None:
         """Connect to another JACK MIDI port (full name); remembered for reconnection."""

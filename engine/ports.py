@@ -405,6 +405,7 @@ class WatchedPort:
         self.events: list[PortEvent] = []
         self.dropped = 0
         self.panic_attempts = 0
+        self.check_failures = 0  #: watcher checks that could not decide (not counted as loss)
 
     @property
     def status(self) -> str:
@@ -442,8 +443,13 @@ class WatchedPort:
         if self._status == STATUS_OK:
             try:
                 reason = self._check_alive()
-            except Exception as exc:  # a probe failing is itself a sign of loss
-                reason = f"lost ({exc})"
+            except Exception as exc:
+                # A probe that fails (a listing that timed out on a loaded machine) is not
+                # evidence that the port is gone: ask again next pass. Real loss shows as the
+                # port missing from a listing, the server's shutdown, or a failed send.
+                log.debug("checking %s failed: %s", self.name, exc)
+                self.check_failures += 1
+                reason = None
             if reason:
                 self._mark_lost(reason, server_gone=self._server_gone)
         if self._status == STATUS_LOST and not self._loss_reported:
@@ -527,6 +533,8 @@ class PortWatcher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._probes: dict[str | None, _JackProbe] = {}
+        #: servers a probe could not join because nothing listens there (JackServerFailed)
+        self._no_server: set[str | None] = set()
 
     def register(self, port: WatchedPort) -> None:
         with self._lock:
@@ -559,12 +567,23 @@ class PortWatcher:
 
             try:
                 probe = _JackProbe(servername)
+            except jack.JackOpenError as exc:
+                if exc.status.server_failed:  # no server socket to connect to: it is gone
+                    self._no_server.add(servername)
+                return None
             except jack.JackError:
                 return None
+            self._no_server.discard(servername)
             self._probes[servername] = probe
         if port is not None and port not in probe.listeners:
             probe.listeners.append(port)
         return probe
+
+    def server_missing(self, servername: str | None) -> bool:
+        """Whether the last attempt to join ``servername`` found no server at all (evidence
+        of a stopped server; a join that failed for another reason, e.g. a timeout under
+        load, is not)."""
+        return servername in self._no_server
 
     def _close_dead_probes(self) -> None:
         # Close a dead server's probe at once, on this thread: closing it later, at the same
@@ -679,9 +698,13 @@ class _RtMidiPort(WatchedPort):
     def _check_alive(self) -> str | None:
         if self.api == "jack":
             probe = WATCHER.jack_probe(self._servername, self)
-            if probe is None or probe.dead:
+            if (probe is not None and probe.dead) or (
+                probe is None and WATCHER.server_missing(self._servername)
+            ):
                 self._server_gone = True
                 return "the JACK server stopped"
+            if probe is None:
+                return None  # could not look (busy server?): no evidence either way
         if self._virtual:
             return None
         names = self._peer_names()

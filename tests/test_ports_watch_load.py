@@ -1,0 +1,119 @@
+"""The port watcher under load: a working JACK port is never reported lost without evidence.
+
+Seen once in tests/test_ui_audition_jack.py: a JACK output that worked was marked "lost" on a
+loaded machine. The cause (reproduced here): right after ``jack_connect`` the new connection
+lives in JACK's *next* graph, and the server switches graphs only once every client has
+finished its cycle (or a timeout passes). With a client that is late — a Python JACK callback
+waiting for a busy GIL, a starved process — ``jack_port_connected_to`` keeps reading the old
+graph, so a watcher pass that asked "still connected?" just after opening read "no" and called
+it a loss. Loss now needs evidence: the peer gone from the server's port list, or the server
+gone (shutdown callback, or no server to connect to).
+
+The load: a JACK client with a slow *Python* process callback (the graph finishes late, as on
+an overloaded machine), busy threads holding the GIL, and the watcher polling every 5 ms, while
+outputs are opened and connected again and again. Real loss is tested in test_ports_loss.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import jack
+import pytest
+
+from engine import ports
+from engine.ports import STATUS_OK, open_output
+from tests.jack_tools import JackMidiRecorder
+
+pytestmark = pytest.mark.jack
+
+RECONNECTS = 40
+
+
+def _hog(stop: threading.Event) -> None:
+    """Pure-Python work that holds the GIL between switch intervals."""
+    while not stop.is_set():
+        sum(i * i for i in range(30_000))
+
+
+SLOW_CLIENT = """
+import sys, time, jack
+c = jack.Client("quanta-slow", no_start_server=True)
+n = [0]
+def process(frames):  # overruns every other period: the graph finishes late
+    n[0] += 1
+    if n[0] % 2:
+        time.sleep(0.008)
+c.set_process_callback(process)
+c.activate()
+print("ready", flush=True)
+sys.stdin.readline()
+c.deactivate()
+c.close()
+"""
+
+
+@pytest.fixture
+def loaded(jack_server):
+    """A late JACK client (its own process) plus two GIL-hogging threads here."""
+    env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name)
+    slow = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLIENT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert slow.stdout.readline().strip() == "ready"
+    stop = threading.Event()
+    hogs = [threading.Thread(target=_hog, args=(stop,), daemon=True) for _ in range(2)]
+    for t in hogs:
+        t.start()
+
+    def stop_hogs():
+        stop.set()
+        for t in hogs:
+            t.join(5)
+
+    slow.stop_hogs = stop_hogs
+    yield slow
+    stop_hogs()
+    slow.communicate("stop\n", timeout=10)
+
+
+@pytest.fixture
+def fast_watcher(monkeypatch):
+    monkeypatch.setattr(ports.WATCHER, "interval", 0.005)
+    ports.WATCHER.wake()
+
+
+def test_a_working_output_is_never_reported_lost_under_load(jack_server, loaded, fast_watcher):
+    rec = JackMidiRecorder("quanta-busy-peer", servername=jack_server.name).start()
+    reports = []
+    out = open_output(rec.port_name, api="jack", on_status=reports.append)
+    try:
+        for k in range(RECONNECTS):
+            # The connection is made again (as at open, or when a synth comes back); the
+            # watcher looks at once (and its own thread every 5 ms) while JACK's graph is late.
+            out.client.disconnect(out._port, rec.port_name)
+            try:
+                out.client.connect(out._port, rec.port_name)
+            except jack.JackErrorCode:  # the watcher was quicker (it restores connections)
+                pass
+            out._service()
+            out._service()
+            assert out.status == STATUS_OK, (k, [r.message for r in reports])
+            out.send_at(time.monotonic() + out.lookahead, bytes((0x90, 40 + k % 40, 1)))
+            time.sleep(0.02)
+            assert out.status == STATUS_OK, (k, [r.message for r in reports])
+        assert [r.message for r in reports] == []
+        # every note reached the peer: none was dropped as "lost"
+        assert len(rec.wait_for(RECONNECTS, timeout=5)) == RECONNECTS
+    finally:
+        loaded.stop_hogs()  # closing a JACK client while threads hog the GIL can stall libjack
+        out.close()
+        rec.close()

@@ -8,10 +8,20 @@ default switch interval). These callbacks are ``numba.cfunc``s that libjack call
 no GIL, no allocation, no Python objects.
 
 Shared state is one int64 numpy array per port (the "control" array):
-header fields (below), then ``cap`` frame slots, then ``cap`` length slots. Message bytes live
+header fields (below), then ``cap`` frame slots, then ``cap`` length slots, then (outputs) the
+callback's own ``cap``-slot frame-ordered list and ``cap`` "written" flags. Message bytes live
 in a separate uint8 array of ``cap`` × ``MAX_MESSAGE`` bytes. The ring is single-producer,
 single-consumer: the producer advances ``HEAD`` after writing a slot, the consumer advances
 ``TAIL``; 8-byte aligned stores are atomic and, on x86-64, seen in order.
+
+Output order is by frame, not by hand-over: the engine hands song events over up to its
+lookahead early, so a live note handed over "now" comes after song events due later. The
+output callback therefore takes every new slot into a list ordered by frame (an insertion
+that is almost always an append; a live note moves past the few song events queued ahead of
+it) and writes from the front of that list whatever falls in the period. Slots are freed in
+ring order once written, so a slot written early waits (at most a lookahead) for older ones.
+Only the callback touches the list: no lock, no allocation, and the producer side is
+unchanged.
 """
 
 from __future__ import annotations
@@ -30,7 +40,8 @@ MAX_MESSAGE = 256
 # header fields of the control array
 PORT, CLIENT, DATA, CAP, HEAD, TAIL, FLUSH, LATE, WRITE_ERRORS, DROPPED, CYCLES = range(11)
 SELF, SCRATCH, SEM = 11, 12, 15  # input: own address, jack_midi_event_t scratch, sem_t*
-HEADER = 16
+SCAN, OHEAD, OCOUNT = 16, 17, 18  # output: next slot to take in, the frame-ordered list
+HEADER = 24
 
 _jack = ctypes.CDLL(jack._libname)
 _libc = ctypes.CDLL(ctypes.util.find_library("c"))
@@ -70,37 +81,89 @@ _WRAP = 1 << 32
 def _output_process(nframes, arg):
     head_view = numba.carray(arg, HEADER)
     cap = head_view[CAP]
-    ctl = numba.carray(arg, HEADER + 2 * cap)
+    ctl = numba.carray(arg, HEADER + 4 * cap)
     buf = jack_port_get_buffer(ctl[PORT], nframes)
     jack_midi_clear_buffer(buf)
     ctl[CYCLES] += 1
+    order = HEADER + 2 * cap
+    done = HEADER + 3 * cap
     tail = ctl[TAIL]
+    scan = ctl[SCAN]
+    ohead = ctl[OHEAD]
+    ocount = ctl[OCOUNT]
     flush = ctl[FLUSH]
-    if flush > tail:
+    if flush > tail:  # drop everything handed over before the flush (panic, reopen)
+        keep = 0
+        for k in range(ohead, ohead + ocount):
+            s = ctl[order + k]
+            if s >= flush:
+                ctl[order + keep] = s
+                keep += 1
+        ohead = 0
+        ocount = keep
+        stop = scan if scan < flush else flush
+        for s in range(tail, stop):
+            ctl[done + s % cap] = 0
         tail = flush
+        if scan < flush:
+            scan = flush
+    # Take every newly handed-over event into the frame-ordered list (stable: equal frames
+    # keep their hand-over order). Mostly an append; an event due earlier than queued ones
+    # (a live note behind song events handed over ahead) moves past them.
     head = ctl[HEAD]
-    if tail >= head:
-        ctl[TAIL] = tail
-        return 0
-    start = np.int64(jack_last_frame_time(ctl[CLIENT]))
-    data = ctl[DATA]
-    last = 0
-    while tail < head:
-        i = tail % cap
-        d = (ctl[HEADER + i] - start) & _MASK
-        if d >= _HALF:
-            d -= _WRAP
-        if d >= nframes:
-            break
-        if d < last:
-            if d < 0:
-                ctl[LATE] += 1
-            d = last
-        if jack_midi_event_write(buf, d, data + i * MAX_MESSAGE, ctl[HEADER + cap + i]) != 0:
-            ctl[WRITE_ERRORS] += 1  # the period's MIDI buffer is full: rest next period
-            break
-        last = d
+    while scan < head:
+        if ohead + ocount >= cap:
+            if ohead == 0:
+                break  # cannot happen (the producer never has more than cap outstanding)
+            for k in range(ocount):
+                ctl[order + k] = ctl[order + ohead + k]
+            ohead = 0
+        f = ctl[HEADER + scan % cap]
+        pos = ohead + ocount
+        while pos > ohead:
+            prev = ctl[order + pos - 1]
+            d = (ctl[HEADER + prev % cap] - f) & _MASK
+            if d >= _HALF:
+                d -= _WRAP
+            if d <= 0:
+                break
+            ctl[order + pos] = prev
+            pos -= 1
+        ctl[order + pos] = scan
+        ocount += 1
+        scan += 1
+    if ocount > 0:
+        start = np.int64(jack_last_frame_time(ctl[CLIENT]))
+        data = ctl[DATA]
+        last = 0
+        k = ohead
+        end = ohead + ocount
+        while k < end:
+            i = ctl[order + k] % cap
+            d = (ctl[HEADER + i] - start) & _MASK
+            if d >= _HALF:
+                d -= _WRAP
+            if d >= nframes:
+                break
+            if d < last:
+                if d < 0:
+                    ctl[LATE] += 1
+                d = last
+            if jack_midi_event_write(buf, d, data + i * MAX_MESSAGE, ctl[HEADER + cap + i]) != 0:
+                ctl[WRITE_ERRORS] += 1  # the period's MIDI buffer is full: rest next period
+                break
+            last = d
+            ctl[done + i] = 1
+            k += 1
+        ocount -= k - ohead
+        ohead = k if ocount > 0 else 0
+    # Free ring slots up to the oldest event not yet written.
+    while tail < scan and ctl[done + tail % cap] != 0:
+        ctl[done + tail % cap] = 0
         tail += 1
+    ctl[OHEAD] = ohead
+    ctl[OCOUNT] = ocount
+    ctl[SCAN] = scan
     ctl[TAIL] = tail
     return 0
 
@@ -147,7 +210,7 @@ class MidiRing:
 
     def __init__(self, capacity: int):
         self.cap = capacity
-        self.ctl = np.zeros(HEADER + 2 * capacity, dtype=np.int64)
+        self.ctl = np.zeros(HEADER + 4 * capacity, dtype=np.int64)
         self.data = np.zeros(capacity * MAX_MESSAGE, dtype=np.uint8)
         self.ctl[CAP] = capacity
         self.ctl[DATA] = self.data.ctypes.data

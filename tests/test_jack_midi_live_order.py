@@ -1,0 +1,135 @@
+"""A live note is not held behind the song on a frame-exact JACK output.
+
+The engine hands song events to a JACK output up to its lookahead early; a live note handed
+over "now" used to queue behind them (the output ring was first-in-first-out), so the player
+heard it up to a lookahead late. The output callback now writes by frame. Measured on a real
+JACK server (dummy driver) with the frame recorder; bounds are whole periods, which a correct
+output meets with margin even on a loaded 2-core machine, and a FIFO output misses by the
+lookahead (8 periods here).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from engine import clock
+from engine.build import add_track, new_song
+from engine.jack_midi import JackMidiInput, JackMidiOutput
+from engine.notes import make_notes
+from engine.transport import Engine
+from tests.jack_tools import JackMidiRecorder, JackMidiSender, unmatched_notes
+
+pytestmark = pytest.mark.jack
+
+LOOKAHEAD_PERIODS = 8
+LIVE = 0x64  # the live notes' pitch; the song never uses it
+
+
+@pytest.fixture
+def recorder(jack_server):
+    rec = JackMidiRecorder("quanta-order-rec", servername=jack_server.name).start()
+    yield rec
+    rec.close()
+
+
+@pytest.fixture
+def out(jack_server, recorder):
+    port = JackMidiOutput(
+        recorder.port_name,
+        client_name="quanta-order-out",
+        servername=jack_server.name,
+        lookahead_periods=LOOKAHEAD_PERIODS,
+    )
+    yield port
+    port.close()
+
+
+def _frame_of(events, data: bytes) -> int:
+    [frame] = [f for f, d in events if d == data]
+    return frame
+
+
+def test_an_event_due_now_overtakes_events_handed_over_for_later(out, recorder):
+    p = out.period
+    base = out.client.frame_time
+    song = []
+    for k in range(4 * LOOKAHEAD_PERIODS):  # two events a period, up to 16 periods ahead
+        frame = base + 4 * p + k * p // 2
+        data = bytes((0x90 if k % 2 == 0 else 0x80, 40 + (k // 2) % 30, 90 if k % 2 == 0 else 0))
+        out.send_at_frame(frame, data)
+        song.append((frame, data))
+    pushed_at = out.client.frame_time
+    out.send_at(clock.now(), bytes((0x90, LIVE, 100)))  # the live path: due at once
+    events = recorder.wait_for(len(song) + 1)
+    live = _frame_of(events, bytes((0x90, LIVE, 100)))
+    assert pushed_at < song[-1][0] - 4 * p, "the machine stalled: nothing was queued ahead"
+    assert live <= pushed_at + 2 * p  # the next period (one more of margin), not the song's
+    assert [e for e in events if e[1][1] != LIVE] == song  # the song keeps its exact frames
+    assert out.late == 1  # the live note was due in the past: it went at a period start
+
+
+def test_the_order_of_events_on_one_frame_is_kept_and_a_panic_still_drops_the_queue(out, recorder):
+    p = out.period
+    base = out.client.frame_time + 6 * p
+    plan = [(base + 10, b"\x90\x3c\x64"), (base + 10, b"\x90\x40\x64"), (base + 5, b"\xb0\x07\x50")]
+    for frame, data in plan:  # the last is handed over last but due first
+        out.send_at_frame(frame, data)
+    assert recorder.wait_for(3) == [plan[2], plan[0], plan[1]]
+    out.send_at_frame(out.client.frame_time + 200 * p, b"\x90\x50\x64")  # far ahead
+    out.panic()
+    time.sleep(0.2)
+    events = recorder.events
+    assert b"\x90\x50\x64" not in [d for _, d in events]
+    assert unmatched_notes(recorder.notes()) == []
+    assert out.pending() == 0
+
+
+def dense_song(seconds: float):
+    """A note every ~10 ms (PPQ 480 at 120 BPM: 10 ticks), pitches 40–79."""
+    song = new_song(ppq=480, bpm=120)
+    n = int(seconds * 96)
+    starts = np.arange(n, dtype=np.int64) * 10 + 480  # from the second beat
+    add_track(song, make_notes(starts, starts + 8, 40 + np.arange(n) % 40))
+    return song
+
+
+def test_a_live_note_through_the_engine_is_heard_within_periods_while_a_dense_song_plays(
+    jack_server, out, recorder
+):
+    keys = JackMidiSender("quanta-order-keys", servername=jack_server.name)
+    inp = JackMidiInput(keys.port_name, client_name="quanta-order-in", servername=jack_server.name)
+    engine = Engine().start()
+    p = out.period
+    sent = []
+    try:
+        engine.set_outputs([out])
+        engine.set_input(inp)  # live thru, quantize off: the note goes out at once
+        engine.set_song(dense_song(3.0))
+        engine.play()
+        time.sleep(0.8)  # well into the song: the output always holds song events ahead
+        for k in range(6):
+            frame = keys.now_frame() + 2 * p
+            keys.send_at_frame(frame, bytes((0x90, LIVE, 1 + k)))
+            keys.send_at_frame(frame + p // 2, bytes((0x80, LIVE, 0)))
+            sent.append(frame)
+            time.sleep(0.15)
+        assert engine.wait_until_stopped(10)
+    finally:
+        engine.shutdown()
+        time.sleep(0.1)
+        inp.close()
+        keys.close()
+    events = recorder.settle()
+    live = [f for f, d in events if d[0] == 0x90 and d[1] == LIVE]
+    song_ons = [f for f, d in events if d[0] == 0x90 and d[1] != LIVE]
+    assert len(live) == len(sent)
+    for played, heard in zip(sent, live, strict=True):
+        # key → JACK input → engine → output: the input's period, the dispatcher, the next
+        # output period. Behind the song it would be 8 periods (the lookahead) more.
+        assert heard - played <= 4 * p, [h - s for s, h in zip(sent, live, strict=True)]
+        # the song was playing around it, with notes queued after it
+        assert any(played < f <= played + LOOKAHEAD_PERIODS * p for f in song_ons)
+    assert unmatched_notes(recorder.notes()) == []

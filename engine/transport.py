@@ -12,7 +12,9 @@ Heavy work never runs on the engine thread: a settings change rebuilds the affec
 part of the :class:`~engine.schedule.Schedule` on the caller's thread, and the engine swaps the
 finished timeline in. Notes already dispatched keep their note-offs; notes not yet played take
 the new positions; a note already played in this pass is never played again even if the new
-quantize moved it later (no doubled notes).
+quantize moved it later (no doubled notes). What was played is the stretch the cursor has
+covered this pass, plus the few notes a change moved across it (:mod:`engine.pass_memory`):
+memory bounded by what moves, not by the song.
 
 Keeping time (measured in bench/bench_engine.py): the thread sleeps on an Event until ~2 ms
 before the next deadline, then spins with ``time.sleep(0)``, and the process switch interval
@@ -46,6 +48,7 @@ from engine.live_quantize import LiveQuantizer, LiveSettings, MusicalClock
 from engine.live_thru import LiveThru
 from engine.metronome import METRONOME_TRACK, ClickSettings, click_rows, count_in_clicks
 from engine.midi_io import MidiSink, MidiSource
+from engine.pass_memory import PassMemory, TrackMoves, track_moves
 from engine.quantize.settings import QuantizeSettings
 from engine.recorder import Recorder
 from engine.schedule import (
@@ -169,7 +172,7 @@ class _RT:
     max_lookahead: float = 0.0
     heap: list = field(default_factory=list)
     sounding: dict = field(default_factory=dict)
-    played: set = field(default_factory=set)
+    played: PassMemory = field(default_factory=PassMemory)
 
 
 class Engine:
@@ -340,17 +343,21 @@ class Engine:
             with self._model_lock:
                 dirty, self._dirty = self._dirty, set()
                 song, schedule, generation = self._song, self._schedule, self._generation
+            base, moves = schedule, []
             if dirty and schedule is not None:
                 try:
                     for i in sorted(dirty):
+                        old_part = schedule.parts[i]
                         schedule = schedule.with_track(i, song.tracks[i])
+                        moves.append(track_moves(i, old_part, schedule.parts[i]))
                 except Exception as exc:  # a bad setting must not kill the builder
                     self._events.append(("error", f"playback quantize failed: {exc}"))
                     schedule = None
             with self._model_lock:
                 if schedule is not None and generation == self._generation:
                     self._schedule = schedule
-                    self._post("timeline", make_timeline(schedule, self._clicks))
+                    tl = make_timeline(schedule, self._clicks)
+                    self._post("timeline", tl, tuple(moves), base)
                 if not self._dirty:
                     self._building = False
 
@@ -557,7 +564,7 @@ class Engine:
             rt.loop = args[0]
             self._update_loop_sec()
         elif name == "timeline":
-            self._swap(args[0], now)
+            self._swap(now, *args)
         elif name == "tempo_override":
             rt.tempo_override = args[0]
         elif name == "outputs":
@@ -647,7 +654,7 @@ class Engine:
         self._set_anchor(now + lead + pre, start_sec)
         rt.cursor = int(np.searchsorted(tl.secs, start_sec, side="left"))
         rt.horizon_sec = start_sec
-        rt.played.clear()
+        rt.played.new_pass(start_sec)
         rt.playing = True
         if rt.armed and not self.recorder.active:
             self.recorder.start()
@@ -668,7 +675,7 @@ class Engine:
             rt.pos_tick = float(rt.timeline.tempo.seconds_to_tick(sec))
         rt.playing = False
         rt.heap.clear()
-        rt.played.clear()
+        rt.played.new_pass(0.0)
         closed = set()
         for sink, _, _ in rt.sounding:
             closed.add(sink)
@@ -685,15 +692,28 @@ class Engine:
         if tracks:
             self._events.append(("takes", len(tracks)))
 
-    def _swap(self, tl: Timeline, now: float) -> None:
+    def _swap(
+        self,
+        now: float,
+        tl: Timeline,
+        moves: tuple[TrackMoves, ...] = (),
+        base: Schedule | None = None,
+    ) -> None:
+        """Play ``tl`` from the current position. ``moves`` (from a quantize change made on
+        ``base``) tell :class:`PassMemory` which notes crossed the horizon."""
         rt = self._rt
         old = rt.timeline
         rt.timeline = tl
+        if rt.playing and old is not None and old.schedule is base:
+            for m in moves:
+                rt.played.apply(m, rt.horizon_sec)
         if old is not None and old.tempo is not tl.tempo:
             if rt.playing:
                 pos_tick = float(old.tempo.seconds_to_tick(self._pos_sec_old(old, now)))
                 hor_tick = float(old.tempo.seconds_to_tick(rt.horizon_sec))
+                start_tick = float(old.tempo.seconds_to_tick(rt.played.start_sec))
                 rt.horizon_sec = float(tl.tempo.tick_to_seconds(hor_tick))
+                rt.played.start_sec = float(tl.tempo.tick_to_seconds(start_tick))
                 self._set_anchor(now, float(tl.tempo.tick_to_seconds(pos_tick)))
         self._update_loop_sec()
         if rt.playing:
@@ -721,7 +741,7 @@ class Engine:
             if in_loop and h_sec >= loop[1]:
                 self._dispatch_until(tl, loop[1], loop_end_wall)
                 rt.loop_pass += 1
-                rt.played.clear()
+                rt.played.new_pass(loop[0])
                 self._set_anchor(loop_end_wall, loop[0], new_pass=True)
                 rt.cursor = int(np.searchsorted(tl.secs, loop[0], side="left"))
                 rt.horizon_sec = loop[0]
@@ -749,6 +769,7 @@ class Engine:
         rt.cursor = j
         aw, asec = rt.anchor_wall, rt.anchor_sec
         played = rt.played
+        skip = played.skip
         routes, default = rt.routes, rt.default_out
         clicks = (rt.click_out if rt.click_out is not None else default) if rt.metronome else ()
         for k, r in enumerate(tl.rows[i0:j].tolist()):
@@ -761,10 +782,8 @@ class Engine:
             due = aw + (sec - asec)
             off = None
             if kind == KIND_NOTE_ON:
-                key = (track, note)
-                if key in played:
+                if skip and played.already_played((track, note)):
                     continue
-                played.add(key)
                 data = bytes((status, d1, d2))
                 off_due = aw + (off_sec - asec)
                 if loop_end_wall is not None and off_due > loop_end_wall:

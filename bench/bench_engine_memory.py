@@ -108,6 +108,7 @@ def run(n: int, tracks: int, change_every: float, step: float) -> dict:
     drain(engine, now)
     rss0 = rss_mb()
     engine._command("play", (), now)
+    engine._publish(now)
     end = now + n * seconds_per_note + 1.0
     peak_entries, peak_bytes, next_change, k = 0, 0, now + change_every, 0
     t0 = time.perf_counter()
@@ -122,6 +123,7 @@ def run(n: int, tracks: int, change_every: float, step: float) -> dict:
         drain(engine, now)
         engine._dispatch(now)
         engine._release(now)
+        engine._publish(now)
         entries = sum(len(s) for s in bookkeeping(engine))
         if entries > peak_entries:
             peak_entries = entries

@@ -47,23 +47,26 @@ class TrackMoves:
 
     track: int
     later_old: np.ndarray  #: old positions of notes moved later, ascending
-    later_new: np.ndarray
     later_ids: np.ndarray
     later_reach: float  #: the largest move later (s)
     earlier_new: np.ndarray  #: new positions of notes moved earlier, ascending
-    earlier_old: np.ndarray
     earlier_ids: np.ndarray
     earlier_reach: float  #: the largest move earlier (s)
-    ids: np.ndarray  #: every note id in either schedule, ascending
-    old_sec: np.ndarray  #: by ``ids``; NaN where the note is not in the old schedule
-    new_sec: np.ndarray  #: by ``ids``; NaN where the note is not in the new schedule
+    old_sec: np.ndarray  #: position by note id (see ``ids``); NaN where absent
+    new_sec: np.ndarray
+    ids: np.ndarray | None  #: the note id of each slot; ``None``: slot i is note id i
 
     def positions(self, note: int) -> tuple[float, float]:
         """``(old, new)`` position of ``note`` (NaN where absent)."""
-        i = int(np.searchsorted(self.ids, note))
-        if i < self.ids.size and self.ids[i] == note:
-            return float(self.old_sec[i]), float(self.new_sec[i])
-        return math.nan, math.nan
+        if self.ids is None:
+            i = note if 0 <= note < self.old_sec.size else -1
+        else:
+            i = int(np.searchsorted(self.ids, note))
+            if i >= self.ids.size or self.ids[i] != note:
+                i = -1
+        if i < 0:
+            return math.nan, math.nan
+        return float(self.old_sec[i]), float(self.new_sec[i])
 
 
 def _note_ons(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,34 +75,46 @@ def _note_ons(part: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def track_moves(track: int, old_part: np.ndarray, new_part: np.ndarray) -> TrackMoves:
-    """Compare one track's schedule part before and after a change (builder thread)."""
+    """Compare one track's schedule part before and after a change (builder thread).
+
+    Note ids are small whole numbers in practice (the editor numbers notes from 0), so
+    positions are laid out by id directly (no sort: ~0.15 s for 1M notes); sparse or negative
+    ids fall back to a sorted id table.
+    """
     old_ids, old_secs = _note_ons(old_part)
     new_ids, new_secs = _note_ons(new_part)
-    ids = np.union1d(old_ids, new_ids)
-    old_sec = np.full(ids.size, np.nan)
-    new_sec = np.full(ids.size, np.nan)
-    old_sec[np.searchsorted(ids, old_ids)] = old_secs
-    new_sec[np.searchsorted(ids, new_ids)] = new_secs
+    both = np.concatenate([old_ids, new_ids])
+    lo = int(both.min()) if both.size else 0
+    hi = int(both.max()) if both.size else -1
+    if lo >= 0 and hi < 4 * both.size + 1024:
+        ids, old_at, new_at, size = None, old_ids, new_ids, hi + 1
+    else:
+        ids = np.unique(both)
+        old_at, new_at, size = (
+            np.searchsorted(ids, old_ids),
+            np.searchsorted(ids, new_ids),
+            ids.size,
+        )
+    old_sec = np.full(size, np.nan)
+    new_sec = np.full(size, np.nan)
+    old_sec[old_at] = old_secs
+    new_sec[new_at] = new_secs
     with np.errstate(invalid="ignore"):
         later = np.flatnonzero(new_sec > old_sec)  # NaN compares False: both present
         earlier = np.flatnonzero(new_sec < old_sec)
-    o = np.argsort(old_sec[later], kind="stable")
-    later = later[o]
-    e = np.argsort(new_sec[earlier], kind="stable")
-    earlier = earlier[e]
+    later = later[np.argsort(old_sec[later], kind="stable")]
+    earlier = earlier[np.argsort(new_sec[earlier], kind="stable")]
     return TrackMoves(
         track=track,
         later_old=old_sec[later],
-        later_new=new_sec[later],
-        later_ids=ids[later],
+        later_ids=later if ids is None else ids[later],
         later_reach=float((new_sec[later] - old_sec[later]).max()) if later.size else 0.0,
         earlier_new=new_sec[earlier],
-        earlier_old=old_sec[earlier],
-        earlier_ids=ids[earlier],
+        earlier_ids=earlier if ids is None else ids[earlier],
         earlier_reach=float((old_sec[earlier] - new_sec[earlier]).max()) if earlier.size else 0.0,
-        ids=ids,
         old_sec=old_sec,
         new_sec=new_sec,
+        ids=ids,
     )
 
 

@@ -344,12 +344,14 @@ class Engine:
                 dirty, self._dirty = self._dirty, set()
                 song, schedule, generation = self._song, self._schedule, self._generation
             base, moves = schedule, []
+            playing = self._state.playing  # moves only matter to a pass in progress
             if dirty and schedule is not None:
                 try:
                     for i in sorted(dirty):
                         old_part = schedule.parts[i]
                         schedule = schedule.with_track(i, song.tracks[i])
-                        moves.append(track_moves(i, old_part, schedule.parts[i]))
+                        if playing:
+                            moves.append(track_moves(i, old_part, schedule.parts[i]))
                 except Exception as exc:  # a bad setting must not kill the builder
                     self._events.append(("error", f"playback quantize failed: {exc}"))
                     schedule = None

@@ -49,6 +49,7 @@ class Sim:
 
     def command(self, name, *args):
         self.engine._command(name, args, self.now)
+        self.engine._publish(self.now)
 
     def quantize(self, track, settings):
         self.engine.set_track_quantize(track, settings)
@@ -64,6 +65,7 @@ class Sim:
             if e._rt.playing:
                 e._dispatch(self.now)
             e._release(self.now)
+            e._publish(self.now)  # the state snapshot (the builder asks if a pass is on)
 
     def close(self):
         self.engine._closing = True

@@ -287,9 +287,10 @@ class JackMidiOutput(_JackPort):
     """A :class:`~engine.midi_io.MidiSink` that writes events at their exact frame.
 
     The engine may hand events over up to ``lookahead`` seconds early (``lookahead_periods``
-    periods), in time order. An event whose frame has already passed goes out at the start of
-    the next period and counts in ``late``; a full ring drops the event and counts
-    ``overflows``. The process callback is compiled (:mod:`engine.jack_rt`): it never waits
+    periods), in any order: the callback writes them by frame, so an event due now (a live
+    note) goes out in the next period even behind song events handed over for later. An event
+    whose frame has already passed goes out at the start of the next period and counts in
+    ``late``; a full ring drops the event and counts ``overflows``. The process callback is compiled (:mod:`engine.jack_rt`): it never waits
     for the GIL, so a busy Python thread cannot make it miss a period.
     """
 

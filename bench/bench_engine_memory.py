@@ -9,7 +9,7 @@ song of ``--notes`` notes on a simulated clock, with a quantize change every ``-
 seconds of song time, and reports:
 
 - ``bookkeeping_peak``: the most entries the "already played" bookkeeping held at once, and its
-  deep size in bytes at that moment;
+  deep size in bytes (measured at geometric steps, so within 25 % of the peak);
 - ``rss_growth_mb``: how much the process grew during the pass (after the song was built);
 - ``notes_sent``: note-ons that reached the sink (every note once; a change may skip a note
   moved behind the playhead, never double one).
@@ -111,6 +111,7 @@ def run(n: int, tracks: int, change_every: float, step: float) -> dict:
     engine._publish(now)
     end = now + n * seconds_per_note + 1.0
     peak_entries, peak_bytes, next_change, k = 0, 0, now + change_every, 0
+    measured = 0
     t0 = time.perf_counter()
     while engine._rt.playing and now < end:
         now += step
@@ -127,12 +128,10 @@ def run(n: int, tracks: int, change_every: float, step: float) -> dict:
         entries = sum(len(s) for s in bookkeeping(engine))
         if entries > peak_entries:
             peak_entries = entries
-            if entries <= 10_000:  # deep_size walks every entry: only while it is cheap
-                peak_bytes = sum(deep_size(s) for s in bookkeeping(engine))
-        if entries > 10_000 and entries == peak_entries and not engine._rt.playing:
-            peak_bytes = sum(deep_size(s) for s in bookkeeping(engine))
-    if peak_entries > 10_000:  # a structure that only grows peaks at the end of the pass
-        peak_bytes = max(peak_bytes, sum(deep_size(s) for s in bookkeeping(engine)))
+            if entries >= measured * 1.25 or entries <= 10_000:
+                # deep_size walks every entry: measured at geometric steps of the peak
+                peak_bytes = max(peak_bytes, sum(deep_size(s) for s in bookkeeping(engine)))
+                measured = entries
     elapsed = time.perf_counter() - t0
     rss1 = rss_mb()
     engine._closing = True

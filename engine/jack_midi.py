@@ -290,8 +290,9 @@ class JackMidiOutput(_JackPort):
     periods), in any order: the callback writes them by frame, so an event due now (a live
     note) goes out in the next period even behind song events handed over for later. An event
     whose frame has already passed goes out at the start of the next period and counts in
-    ``late``; a full ring drops the event and counts ``overflows``. The process callback is compiled (:mod:`engine.jack_rt`): it never waits
-    for the GIL, so a busy Python thread cannot make it miss a period.
+    ``late``; a full ring drops the event and counts ``overflows``. The process callback is
+    compiled (:mod:`engine.jack_rt`): it never waits for the GIL, so a busy Python thread
+    cannot make it miss a period.
     """
 
     def __init__(

@@ -44,6 +44,7 @@ from engine.audio_native import (
     R_LATE,
     R_LATENCY,
     R_PDC,
+    R_STARVED,
     R_UNDERRUNS,
     NativeBlock,
     callback_address,
@@ -54,6 +55,7 @@ from engine.audio_native import (
 from engine.errors import DeviceError
 from engine.mixer import Mixer
 from engine.mixer_kernels import interleave
+from engine.render_ahead import RenderAhead
 
 NO_DEVICE_MESSAGE = "no audio output device found: sound is off (MIDI, editing and render work)"
 _warned_no_device = False
@@ -221,6 +223,8 @@ class AudioStats:
     callback_p99_us: float
     latency_s: float
     native: bool
+    mode: str
+    starved: int
 
 
 #: Blocks whose stream could not be closed (its server died): PortAudio may still call into
@@ -231,9 +235,20 @@ _abandoned: list = []
 class AudioOutput:
     """The mixer on a sounddevice output stream; one :class:`TrackSink` per track.
 
-    ``native`` (default: whenever the mixer allows it, see ``Mixer.native``) plays through the
-    compiled, GIL-free callback of :mod:`engine.audio_native`; otherwise a Python callback
-    runs the same scheduling code and the mixer's Python path (plugins, effects)."""
+    Three ways to run, all with the same scheduling code and the same sound:
+
+    - ``native`` (default whenever ``Mixer.native``: built-in instruments, no effects): the
+      compiled, GIL-free callback of :mod:`engine.audio_native` renders each block.
+    - render-ahead (default otherwise, ``render_ahead`` seconds, see
+      :mod:`engine.render_ahead`): a Python thread renders the plugin mix that much early
+      and the GIL-free callback plays it; Python work elsewhere cannot cause dropouts unless
+      it holds the GIL longer than that.
+    - ``render_ahead=0``: a Python callback renders each block (lowest latency with plugins,
+      but the GUI can starve it).
+    """
+
+    #: Default render-ahead for mixes with plugins: enough to ride over a GUI repaint.
+    RENDER_AHEAD = 0.02
 
     def __init__(
         self,
@@ -243,6 +258,7 @@ class AudioOutput:
         block_size: int = 256,
         lookahead: float = 0.1,
         native: bool | None = None,
+        render_ahead: float | None = None,
     ):
         if block_size > mixer.max_block:
             raise DeviceError(f"block size {block_size} exceeds the mixer's {mixer.max_block}")
@@ -257,6 +273,11 @@ class AudioOutput:
         self.native = can if native is None else bool(native) and can
         self.block = NativeBlock(mixer, self.sample_rate)
         self.ring = EventRing(self.block)
+        self.ahead: RenderAhead | None = None
+        ahead = self.RENDER_AHEAD if render_ahead is None else max(float(render_ahead), 0.0)
+        if not self.native and ahead > 0 and NATIVE_SUPPORTED:
+            blocks = max(1, int(np.ceil(ahead * self.sample_rate / block_size)))
+            self.ahead = RenderAhead(self.block, mixer, block_size, blocks * block_size)
         self.stream = None
         self.close_hung = False
         self._buf = np.zeros((2, mixer.max_block), dtype=np.float32)
@@ -287,9 +308,21 @@ class AudioOutput:
 
     @property
     def plugin_latency(self) -> float:
-        """Seconds the mix's plugins delay it by (after delay compensation between tracks);
-        events are rendered that much earlier so they are heard on time."""
-        return float(self.block.rt[R_PDC])
+        """Seconds a plugin mix is heard late by: its plugins' latency (after compensation
+        between tracks) plus the render-ahead buffer. Playback schedules that much earlier so
+        notes sound on time; live input hears it."""
+        ahead = self.ahead.ahead / self.sample_rate if self.ahead is not None else 0.0
+        return float(self.block.rt[R_PDC]) + ahead
+
+    @property
+    def mode(self) -> str:
+        """How blocks are made: "compiled", "render-ahead" or "python" (see the class)."""
+        return "compiled" if self.native else "render-ahead" if self.ahead else "python"
+
+    @property
+    def starved(self) -> int:
+        """Blocks the render-ahead thread did not deliver in time (played as silence)."""
+        return int(self.block.rt[R_STARVED])
 
     # -- control (not real-time) ------------------------------------------------------------
     def sink(self, track: int, name: str | None = None) -> TrackSink:
@@ -313,7 +346,10 @@ class AudioOutput:
             dtype="float32",
         )
         try:
-            if self.native:
+            if self.native or self.ahead is not None:
+                if self.ahead is not None:
+                    sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
+                    self.ahead.start()
                 ffi = sd._ffi
                 self.stream = sd._StreamBase(
                     kind="output",
@@ -328,6 +364,8 @@ class AudioOutput:
             self.stream.start()
         except sd.PortAudioError as exc:
             self.stream = None
+            if self.ahead is not None:
+                self.ahead.stop()
             raise DeviceError(f"audio device {index} could not be opened: {exc}") from None
 
     def close(self, timeout: float = 2.0) -> bool:
@@ -347,8 +385,12 @@ class AudioOutput:
         t.start()
         t.join(timeout)
         self.close_hung = t.is_alive()
+        if self.ahead is not None:
+            self.ahead.stop()
         if self.close_hung:
-            _abandoned.append((stream, self.block, self.mixer))
+            _abandoned.append((stream, self.block, self.mixer, self.ahead))
+        elif self.ahead is not None:
+            self.ahead.close()
         return not self.close_hung
 
     def stats(self) -> AudioStats:
@@ -365,6 +407,8 @@ class AudioOutput:
             p99,
             self.latency,
             self.native,
+            self.mode,
+            self.starved,
         )
 
     # -- real-time (the Python callback; the native one is engine.audio_native's) -------------

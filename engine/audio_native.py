@@ -47,12 +47,15 @@ from engine.native_ptr import void_ptr as _voidptr
 # -- the address array (int64)
 (P_SELF, P_TS_SEC, P_TS_NSEC, P_HEAD, P_TAIL, P_RT, P_RING, P_RING_CAP, P_PEND, P_PEND_CAP,
  P_DUE, P_DUR, P_DUR_CAP, P_MCTL, P_MCTL_LEN, P_TABLE, P_TRACK_CAP, P_CS, P_CS_LEN, P_EV,
- P_EV_CAP, P_BUFS, P_MAX_BLOCK, P_DBUF, P_MIXBUF, P_ANCHORS, P_OFFSETS) = range(27)  # fmt: skip
-N_PTRS = 32
+ P_EV_CAP, P_BUFS, P_MAX_BLOCK, P_DBUF, P_MIXBUF, P_ANCHORS, P_OFFSETS, P_MODE, P_AR, P_AR_CAP,
+ P_AR_WRITE, P_AR_READ, P_SEM) = range(33)  # fmt: skip
+N_PTRS = 40
+MODE_MIX, MODE_AHEAD = 0, 1  # mix in the callback / play what the render-ahead thread made
 # -- the float64 ``rt`` array: counters and clock state
 (R_UNDERRUNS, R_CALLBACKS, R_LATE, R_LATENCY, R_STREAM_FRAMES, R_SR, R_PENDING, R_ERRORS,
- R_DLL_ON, R_DLL_T0, R_DLL_T1, R_DLL_E2, R_FRAMES, R_LAST_US, R_BLOCK_START, R_PDC) = range(16)  # fmt: skip
-N_RT = 16
+ R_DLL_ON, R_DLL_T0, R_DLL_T1, R_DLL_E2, R_FRAMES, R_LAST_US, R_BLOCK_START, R_PDC, R_STARVED,
+ R_SEQ, R_READ_START) = range(19)  # fmt: skip
+N_RT = 24
 WINDOW = 16  # blocks in the clock mapping's minimum filters
 RING_FIELDS = 5  # when, track, status, data1, data2
 PA_OUTPUT_UNDERFLOW = 0x4
@@ -67,6 +70,7 @@ if SUPPORTED:
     # that calls a symbol by name, and the callback must load from the cache, not compile.
     llvm_binding.load_library_permanently(ctypes.util.find_library("c"))
 _clock_gettime = types.ExternalFunction("clock_gettime", types.int32(types.int32, types.voidptr))
+_sem_post = types.ExternalFunction("sem_post", types.int32(types.voidptr))
 
 
 @numba.njit(cache=True)
@@ -183,22 +187,72 @@ def _queue_due(rt, pend, due, mctl, table, ev, start, n):
 
 
 @numba.njit(cache=True)
-def prepare_block(p, rt, ring, pend, due, anchors, offsets, mctl, table, ev, now, times, flags, n):
-    """Everything a callback does before mixing: count an underrun, note the latency, map the
-    block onto the engine clock, and queue the events due in it. ``times`` is PortAudio's
-    (adc, current, dac) time info. Returns the block's engine-clock start."""
+def map_block(rt, anchors, offsets, now, times, flags, n):
+    """Count an underrun, note the latency, and map the block onto the engine clock.
+    ``times`` is PortAudio's (adc, current, dac) time info. Returns the block's start."""
     if flags & PA_OUTPUT_UNDERFLOW:
         rt[R_UNDERRUNS] += 1
     lat = times[2] - times[1]
     rt[R_LATENCY] = lat if 0.0 <= lat < 1.0 else 0.0
     if times[1] > 0.0:
-        start = _start_from_stream_clock(rt, anchors, offsets, now, times[1], n)
-    else:  # a host API without a stream clock: filter our own callback times
-        start = _start_from_dll(rt, now, n)
+        return _start_from_stream_clock(rt, anchors, offsets, now, times[1], n)
+    return _start_from_dll(rt, now, n)  # a host API without a stream clock
+
+
+@numba.njit(cache=True)
+def queue_block(p, rt, ring, pend, due, mctl, table, ev, start, n):
+    """Queue the events due in the ``n`` frames heard from engine time ``start`` on."""
     _collect(p, ring, pend, rt)
     # Plugin delay compensation: what is rendered now is heard R_PDC seconds later.
     _queue_due(rt, pend, due, mctl, table, ev, start + rt[R_PDC], n)
+
+
+@numba.njit(cache=True)
+def prepare_block(p, rt, ring, pend, due, anchors, offsets, mctl, table, ev, now, times, flags, n):
+    """Everything a callback does before mixing: :func:`map_block`, then queue the events due
+    in the block. Returns the block's engine-clock start."""
+    start = map_block(rt, anchors, offsets, now, times, flags, n)
+    queue_block(p, rt, ring, pend, due, mctl, table, ev, start, n)
     return start
+
+
+@numba.njit(cache=True)
+def _play_ahead(p, rt, out, n, start):
+    """Render-ahead mode: copy ``n`` frames the render thread made into ``out`` (silence and
+    a count when it fell behind), publish where the device is, and wake the thread."""
+    cap = p[P_AR_CAP]
+    ar = numba.carray(f32_ptr(p[P_AR]), (2, cap))
+    read = p[P_AR_READ]
+    # Seqlock: odd while (block start, frames read) change together.
+    rt[R_SEQ] += 1
+    rt[R_BLOCK_START] = start
+    rt[R_READ_START] = read
+    rt[R_SEQ] += 1
+    if p[P_AR_WRITE] - read >= n:
+        for i in range(n):
+            j = (read + i) % cap
+            out[i, 0] = ar[0, j]
+            out[i, 1] = ar[1, j]
+        p[P_AR_READ] = read + n
+    else:
+        rt[R_STARVED] += 1
+        for i in range(n):
+            out[i, 0] = 0.0
+            out[i, 1] = 0.0
+    _sem_post(_voidptr(p[P_SEM]))
+
+
+@numba.njit(cache=True)
+def write_ahead(p, buf, n):
+    """The render thread's side: append ``n`` rendered frames and publish them."""
+    cap = p[P_AR_CAP]
+    ar = numba.carray(f32_ptr(p[P_AR]), (2, cap))
+    w = p[P_AR_WRITE]
+    for i in range(n):
+        j = (w + i) % cap
+        ar[0, j] = buf[0, i]
+        ar[1, j] = buf[1, i]
+    p[P_AR_WRITE] = w + n
 
 
 @numba.njit(cache=True)
@@ -238,6 +292,19 @@ def _native_callback(inp, output, frames, time_info, flags, user):
         finish_block(p, rt, t_in, _now(p), n)
         return PA_CONTINUE
     tcap = p[P_TRACK_CAP]
+    if p[P_MODE] == MODE_AHEAD:
+        start = map_block(
+            rt,
+            numba.carray(f64_ptr(p[P_ANCHORS]), WINDOW),
+            numba.carray(f64_ptr(p[P_OFFSETS]), WINDOW),
+            t_in,
+            numba.carray(time_info, 3),
+            flags,
+            n,
+        )
+        _play_ahead(p, rt, out, n, start)
+        finish_block(p, rt, t_in, _now(p), n)
+        return PA_CONTINUE
     start = prepare_block(
         p,
         rt,
@@ -364,3 +431,7 @@ def warm_up() -> None:
     nb.prepare(t, np.array([0.0, 1.0, 1.01]), 0, 64)
     nb.prepare(t, np.zeros(3), 0, 64)
     nb.finish(t, time.monotonic(), 64)
+    ring = np.zeros((2, 128), np.float32)  # the render-ahead thread's two kernels
+    nb.p[P_AR], nb.p[P_AR_CAP] = ring.ctypes.data, 128
+    queue_block(nb.p, nb.rt, nb.ring, nb.pending, nb.due, m.ctl, m.table, m.ev, t, 64)
+    write_ahead(nb.p, nb.mix[:, :64], 64)

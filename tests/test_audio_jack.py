@@ -57,14 +57,23 @@ def portaudio_on_rt_jack(jack_server_factory):
 
 
 def _play_and_record(
-    block: int, notes: int = 8, spacing: float = 0.2, native: bool = True, effect: str = ""
+    block: int,
+    notes: int = 8,
+    spacing: float = 0.2,
+    native: bool = True,
+    effect: str = "",
+    ahead: float | None = None,
 ):
     mixer = Mixer(SR, 1024)
     fx = [make_effect(effect, SR, 1024)] if effect else []
     mixer.add_track("keys", BuiltinSynth(SR, 1024, program="organ"), fx)
-    out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1, native=native)
+    out = audio.AudioOutput(
+        mixer, block_size=block, lookahead=0.1, native=native, render_ahead=ahead
+    )
     assert out.native == native
-    assert out.plugin_latency == mixer.update_latency() / SR
+    assert out.mode == ("compiled" if native else "python" if ahead == 0 else "render-ahead")
+    ahead_s = out.ahead.ahead / SR if out.ahead else 0.0
+    assert out.plugin_latency == mixer.update_latency() / SR + ahead_s
     rec = AudioRecorder(notes * spacing + 2.5)
     try:
         out.start()
@@ -89,22 +98,35 @@ def _play_and_record(
     return np.asarray(whens), times, stats, closed
 
 
+MAXIMIZER = "vst3:/usr/lib/vst3/ZaMaximX2.vst3"
+
+
 @pytest.mark.parametrize(
-    "block, native, effect",
+    "block, native, effect, ahead",
     [
-        (256, True, ""),
-        (128, True, ""),
-        (256, False, ""),
-        (256, False, "vst3:/usr/lib/vst3/ZaMaximX2.vst3"),
+        (256, True, "", None),
+        (128, True, "", None),
+        (256, False, "", 0.0),
+        (256, False, "", None),
+        (256, False, MAXIMIZER, 0.0),
+        (256, False, MAXIMIZER, 0.05),
     ],
-    ids=["native256", "native128", "python256", "python256-latent-plugin"],
+    ids=[
+        "compiled256",
+        "compiled128",
+        "python256",
+        "render-ahead256",
+        "python256-latent-plugin",
+        "render-ahead256-latent-plugin",
+    ],
 )
-def test_notes_sound_at_the_right_times(portaudio_on_rt_jack, block, native, effect):
-    """Both callbacks: the compiled GIL-free one (built-in mixes) and the Python one (mixes
-    with plugins) run the same scheduling code and must place notes identically. With a
-    plugin of 480 samples (10 ms) latency on the strip, notes are rendered that much earlier
-    (plugin delay compensation) and still sound on time."""
-    whens, times, stats, closed = _play_and_record(block, native=native, effect=effect)
+def test_notes_sound_at_the_right_times(portaudio_on_rt_jack, block, native, effect, ahead):
+    """Every way of making blocks: the compiled GIL-free callback (built-in mixes), the
+    render-ahead thread and the Python callback (mixes with plugins) run the same scheduling
+    code and must place notes identically. With a plugin of 480 samples (10 ms) latency on
+    the strip, and with render-ahead, notes are rendered that much earlier and still sound on
+    time."""
+    whens, times, stats, closed = _play_and_record(block, native=native, effect=effect, ahead=ahead)
     assert closed
     assert times.size == whens.size
     # The first note is skipped: connecting the recorder reorders the JACK graph, which
@@ -115,7 +137,7 @@ def test_notes_sound_at_the_right_times(portaudio_on_rt_jack, block, native, eff
     # ...and play when the engine asked, on JACK's timeline (as a JACK MIDI port would), give
     # or take how late in a cycle PortAudio reads its clock.
     assert abs(np.median(lag)) < 5.0, lag
-    assert stats.errors == 0 and stats.callbacks > 100
+    assert stats.errors == 0 and stats.callbacks > 100 and stats.starved == 0
 
 
 def test_native_callback_keeps_playing_while_python_holds_the_gil(portaudio_on_jack):
@@ -143,6 +165,33 @@ def test_native_callback_keeps_playing_while_python_holds_the_gil(portaudio_on_j
         assert progressed >= 0.6 * expected, (progressed, expected)
         assert mixer.master_peak.max() > 0.01  # and it was making sound, not silence
         assert out.errors == 0
+    finally:
+        assert out.close()
+
+
+def test_render_ahead_keeps_a_plugin_mix_playing_while_python_holds_the_gil(portaudio_on_jack):
+    """A mix with an effect needs Python each block. Rendered 0.3 s ahead, a 0.2 s GIL hold
+    costs nothing: the compiled callback keeps playing what was rendered."""
+    import ctypes
+
+    hold_gil = ctypes.PyDLL(None).usleep
+    mixer = Mixer(SR, 1024)
+    mixer.add_track("pad", BuiltinSynth(SR, 1024, program="organ"), [make_effect("gain", SR, 1024)])
+    out = audio.AudioOutput(mixer, block_size=256, render_ahead=0.3)
+    assert out.mode == "render-ahead"
+    out.start()
+    try:
+        out.sink(0).send_at(clock.now(), bytes((0x90, 60, 100)))
+        time.sleep(0.8)
+        before, starved = out.callbacks, out.starved
+        t0 = time.monotonic()
+        hold_gil(200_000)
+        held = time.monotonic() - t0
+        progressed = out.callbacks - before
+        assert progressed >= 0.6 * held * SR / 256, progressed
+        assert out.starved == starved  # every block played was rendered in time
+        time.sleep(0.5)
+        assert mixer.master_peak.max() > 0.01 and out.errors == 0 and out.ahead.errors == 0
     finally:
         assert out.close()
 

@@ -536,9 +536,13 @@ def test_track_sound_choose_instrument_effect_and_parameters(make_window, qtbot,
 def test_status_shows_plugin_latency_and_which_audio_path(make_window):
     st = make_window().status
     base = {"playing": False, "outputs": [], "audio_device": "JACK", "sample_rate": 48000}
-    st.show_state({**base, "block_size": 256, "plugin_latency_ms": 0.0, "audio_native": True})
+    st.show_state({**base, "block_size": 256, "plugin_latency_ms": 0.0, "audio_mode": "compiled"})
     assert st.audio.text() == "Audio: JACK · 48000 Hz · 256 frames"
     assert "compiled code" in st.audio.toolTip()
-    st.show_state({**base, "block_size": 256, "plugin_latency_ms": 10.0, "audio_native": False})
-    assert st.audio.text() == "Audio: JACK · 48000 Hz · 256 frames · plugins +10.0 ms"
+    st.show_state(
+        {**base, "block_size": 256, "plugin_latency_ms": 31.3, "audio_mode": "render-ahead"}
+    )
+    assert st.audio.text() == "Audio: JACK · 48000 Hz · 256 frames · plugins +31.3 ms"
+    assert "render a little ahead" in st.audio.toolTip()
+    st.show_state({**base, "block_size": 256, "audio_mode": "python"})
     assert "runs Python" in st.audio.toolTip()

@@ -4,6 +4,7 @@ argument layout, and a compile inside the first audio callback was seconds of si
 import numpy as np
 
 from app.warmup import warm_up
+from engine import audio_native as an
 from engine import mixer_kernels as mk
 from engine.mixer import Mixer
 from engine.plugins import synth_core as sc
@@ -14,6 +15,7 @@ from engine.plugins.effects import make_effect
 def _kernels():
     return [
         mk.strip_to_bus, mk.limit, mk.peaks, mk.interleave, mk.queue_event, mk.mix_native,
+        mk.delay_line, an.queue_block, an.write_ahead, an.prepare_block, an.finish_block,
         sc.process_rows, sc.process_records, sc.event, sc.render,
     ]  # fmt: skip
 

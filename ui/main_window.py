@@ -47,7 +47,9 @@ from ui.transport_bar import TransportBar
 
 APP_NAME = "Quanta"
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
-OPEN_FILTER = "MIDI files and Quanta projects (*.mid *.midi *.smf *.kar *.rmi *.quanta);;All files (*)"
+OPEN_FILTER = (
+    "MIDI files and Quanta projects (*.mid *.midi *.smf *.kar *.rmi *.quanta);;All files (*)"
+)
 PROJECT_FILTER = "Quanta project (*.quanta)"
 MIDI_FILTER = "Standard MIDI file (*.mid)"
 AUDIO_FILTER = "WAV audio (*.wav);;FLAC audio (*.flac)"
@@ -432,7 +434,7 @@ class MainWindow(QMainWindow):
             "sample_rate": self.link.audio.sample_rate if self.link.audio else None,
             "block_size": self.link.audio.block_size if self.link.audio else None,
             "plugin_latency_ms": self.link.audio.plugin_latency * 1000 if self.link.audio else 0,
-            "audio_native": self.link.audio.native if self.link.audio else None,
+            "audio_mode": self.link.audio.mode if self.link.audio else None,
             "underruns": self.link.underruns,
         }
 

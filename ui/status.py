@@ -13,6 +13,15 @@ from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from ui.theme import COLORS
 
+AUDIO_MODE_TIPS = {
+    "compiled": "Built-in sound: the audio thread runs compiled code only, so a busy window "
+    "cannot cause dropouts.",
+    "render-ahead": "Plugins in use: they render a little ahead of the device (shown in "
+    "'plugins +ms'), so a busy window cannot cause dropouts; live input hears that latency.",
+    "python": "Plugins in use without render-ahead: the audio thread runs Python each block, "
+    "so heavy work elsewhere in the app can cause dropouts (underruns).",
+}
+
 
 def snapshot_value(state, name: str, default=None):
     """A field of an engine state snapshot (a dataclass, namedtuple or dict)."""
@@ -96,16 +105,7 @@ class StatusPanel(QStatusBar):
             detail += f" · plugins +{pdc:.1f} ms" if pdc > 0 else ""
             self.audio.setText(f"Audio: {device}{detail}")
             self.audio.setStyleSheet("")
-            native = snapshot_value(state, "audio_native")
-            self.audio.setToolTip(
-                "Built-in sound: the audio thread runs compiled code only, so a busy window "
-                "cannot cause dropouts."
-                if native
-                else "Plugins or effects in use: the audio thread runs Python each block; heavy "
-                "work elsewhere in the app can cause dropouts (underruns)."
-                if native is not None
-                else ""
-            )
+            self.audio.setToolTip(AUDIO_MODE_TIPS.get(snapshot_value(state, "audio_mode"), ""))
             self._no_audio_said = False
         elif not self._no_audio_said:
             self.audio.setText("no audio device")

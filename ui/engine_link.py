@@ -250,7 +250,9 @@ class EngineLink(QObject):
 
     @property
     def underruns(self) -> int:
-        return int(self.audio.underruns) if self.audio is not None else 0
+        """Dropouts: the device's underruns plus blocks render-ahead did not make in time."""
+        a = self.audio
+        return int(a.underruns) + int(a.starved) if a is not None else 0
 
     # -- forwarding the document ----------------------------------------------------------
     def _song_changed(self, *_):

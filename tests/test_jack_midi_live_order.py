@@ -68,7 +68,7 @@ def test_an_event_due_now_overtakes_events_handed_over_for_later(out, recorder):
     assert pushed_at < song[-1][0] - 4 * p, "the machine stalled: nothing was queued ahead"
     assert live <= pushed_at + 2 * p  # the next period (one more of margin), not the song's
     assert [e for e in events if e[1][1] != LIVE] == song  # the song keeps its exact frames
-    assert out.late == 1  # the live note was due in the past: it went at a period start
+    assert out.late <= 1  # only the live note can be late (due "now": a period start)
 
 
 def test_the_order_of_events_on_one_frame_is_kept_and_a_panic_still_drops_the_queue(out, recorder):

@@ -37,20 +37,26 @@ class ConstantLatencySink:
 
     Why: a note played during one audio block can only sound in a later one, and a JACK input
     delivers it a period after it was played. Placed at ``when + delay`` (``delay`` = the
-    input's period + one audio block, see :func:`live_latency`) each note keeps its distance to
-    the others, as a soft synth with timestamped input plays it, instead of 0 to 2 blocks of
-    jitter; and the audio output's late-event count means what it says: messages that still
-    missed their place (a stalled thread), which then sound at once.
+    input's period + one audio block, see :meth:`AudioSession.live_sink`) each note keeps its
+    distance to the others, as a soft synth with timestamped input plays it, instead of 0 to 2
+    blocks of jitter; and the audio output's late-event count means what it says: messages
+    that still missed their place (a stalled thread), which then sound at once. Plugins that
+    delay the mix (``plugin_latency``, read per message as it may change) add to the delay: the
+    stream renders events that much early, which live input cannot be.
     """
 
-    def __init__(self, sink, delay: float):
+    def __init__(self, sink, delay: float, plugin_latency=lambda: 0.0):
         self.sink = sink
         self.name = sink.name
-        self.lookahead = sink.lookahead
         self.delay = delay
+        self._plugin_latency = plugin_latency
+
+    @property
+    def lookahead(self) -> float:
+        return self.sink.lookahead
 
     def send_at(self, when: float, data: bytes) -> None:
-        self.sink.send_at(when + self.delay, data)
+        self.sink.send_at(when + self.delay + self._plugin_latency(), data)
 
     def panic(self) -> None:
         self.sink.panic()
@@ -108,9 +114,15 @@ class AudioSession:
         self._closed = False
 
     @classmethod
-    def open(cls, request: AudioRequest, strips: list[str]) -> AudioSession:
+    def open(cls, request: AudioRequest, strips: list[str], live: bool = False) -> AudioSession:
         """Choose the device, load the instrument on every strip and start the stream; a
-        missing device, a failing plugin or a device that will not open raise one line."""
+        missing device, a failing plugin or a device that will not open raise one line.
+
+        ``live``: the sound of live input, where every ms of latency is heard. A mix with
+        plugins then renders each block in the audio callback instead of a little ahead
+        (``render_ahead=0``): ahead-rendering rides over a busy GUI, which the headless
+        command does not have, and it would add its buffer to every note played.
+        """
         from app.paths import plugin_cache_file
         from engine.audio import AudioOutput, choose_device, output_devices
         from engine.mixer import build_mixer
@@ -130,7 +142,8 @@ class AudioSession:
             cache_path=plugin_cache_file(),
         )
         try:
-            output = AudioOutput(mixer, index, rate, request.block)
+            ahead = {"render_ahead": 0.0} if live else {}
+            output = AudioOutput(mixer, index, rate, request.block, **ahead)
             output.start()
         except DeviceError as exc:
             mixer.close()
@@ -155,7 +168,9 @@ class AudioSession:
         # On the input's JACK server the audio runs in that server's periods too, however
         # small the stream's blocks: a note can only sound in the period after it arrived.
         block = max(out.block_size / out.sample_rate, period if self.on_jack else 0.0)
-        return ConstantLatencySink(out.sink(strip), period + block)
+        return ConstantLatencySink(
+            out.sink(strip), period + block, lambda: float(getattr(out, "plugin_latency", 0.0))
+        )
 
     @property
     def label(self) -> str:

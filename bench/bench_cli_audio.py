@@ -55,18 +55,22 @@ def _summary(err: str) -> dict:
     return {"underruns": int(m.group(1)), "late_events": int(m.group(2))} if m else {}
 
 
-def bench_live(server: JackServer, block: int, notes: int, spacing: float = 0.4) -> dict:
+def bench_live(
+    server: JackServer, block: int, notes: int, spacing: float = 0.4, effects: tuple = ()
+) -> dict:
     """Latency from played frame to recorded onset, note by note."""
     rec = AudioRecorder(notes * spacing + 6.0, name="bench-rec")
     sender = JackMidiSender("bench-player", servername=server.name)
     proc = _quanta(
         "live", "--in", "bench-in", "--virtual", "--audio", "--instrument", "builtin:organ",
-        "--block", str(block),
+        "--block", str(block), *(a for fx in effects for a in ("--effect", fx)),
     )  # fmt: skip
     try:
-        banner = proc.stderr.readline()
-        if not banner.startswith("live:"):
-            raise RuntimeError(banner + proc.stderr.read())
+        seen = [proc.stderr.readline() for _ in range(1)]
+        while not seen[-1].startswith("live:"):  # plugins may print their own lines first
+            if not seen[-1] or len(seen) > 50:
+                raise RuntimeError("".join(seen))
+            seen.append(proc.stderr.readline())
         rec.connect_from("PortAudio")
         sender.connect_to(next(p.name for p in rec.client.get_ports("bench-in", is_midi=True)))
         rec.start()
@@ -88,6 +92,7 @@ def bench_live(server: JackServer, block: int, notes: int, spacing: float = 0.4)
     lat = (found - np.asarray(sent)) / SR * 1000
     return {
         "block": block,
+        "effects": list(effects),
         "notes": notes,
         "latency_ms_p50": round(float(np.percentile(lat, 50)), 3),
         "latency_ms_p99": round(float(np.percentile(lat, 99)), 3),
@@ -120,6 +125,10 @@ def main() -> int:
     ap.add_argument("--notes", type=int, default=12)
     ap.add_argument("--blocks", type=int, nargs="+", default=[256, 128])
     ap.add_argument("--realtime", action="store_true", help="SCHED_FIFO JACK server")
+    ap.add_argument(
+        "--effect", action="append", default=[], help="master effect for the live runs, e.g. "
+        "vst3:/usr/lib/vst3/ZaMaximX2.vst3 (a latent plugin: its delay adds to the latency)",
+    )  # fmt: skip
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     free_stale_jack_slots()
@@ -130,7 +139,9 @@ def main() -> int:
     os.environ["JACK_DEFAULT_SERVER"] = server.name
     try:
         results = {
-            "live": [bench_live(server, b, args.notes) for b in args.blocks],
+            "live": [
+                bench_live(server, b, args.notes, effects=tuple(args.effect)) for b in args.blocks
+            ],
             "play_startup": bench_play_startup(),
         }
     finally:

@@ -213,10 +213,12 @@ def test_live_quantized_notes_sound_on_the_grid(rt_server):
     assert any(SUMMARY.match(line) for line in err.splitlines()), err
 
 
-def test_live_thru_keeps_the_played_timing(rt_server):
+@pytest.mark.parametrize("effect", [[], ["--effect", "gain"]], ids=["compiled", "plugin-mix"])
+def test_live_thru_keeps_the_played_timing(rt_server, effect):
     """No grid: every note sounds a fixed latency after it was played, so the distances
-    between onsets are the played ones (not rounded to audio blocks)."""
-    found, played, err = _live_onsets(rt_server, "qla-thru")
+    between onsets are the played ones (not rounded to audio blocks). Also through a mix
+    with an effect, which needs Python every block (rendered in the callback for live)."""
+    found, played, err = _live_onsets(rt_server, "qla-thru", *effect)
     assert ", thru;" in err
     assert found.size == 4, (found, err)
     gaps = np.diff(found) - np.diff(played)

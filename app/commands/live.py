@@ -72,7 +72,7 @@ def run_live(args: argparse.Namespace) -> int:
     live = LiveSettings(quantize, mode=args.mode, max_delay_ms=args.max_delay)
     if args.record:
         _check_writable(args.record)
-    sound = open_sound(request, ["Live"])  # before the ports: a bad plugin costs nothing
+    sound = open_sound(request, ["Live"], live=True)  # before the ports: a bad plugin costs nothing
     out = inp = None
     try:
         if args.out:

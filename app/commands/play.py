@@ -97,13 +97,14 @@ def sound_request(args: argparse.Namespace) -> AudioRequest | None:
     return request
 
 
-def open_sound(request: AudioRequest | None, strips: list[str]):
-    """The audio session for ``request`` (``None`` without ``--audio``)."""
+def open_sound(request: AudioRequest | None, strips: list[str], live: bool = False):
+    """The audio session for ``request`` (``None`` without ``--audio``); ``live`` for the
+    sound of live input (see :meth:`app.audio_session.AudioSession.open`)."""
     if request is None:
         return None
     from app.audio_session import AudioSession
 
-    return AudioSession.open(request, strips)
+    return AudioSession.open(request, strips, live=live)
 
 
 def close_sound(sound) -> None:

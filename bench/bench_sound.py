@@ -7,7 +7,7 @@ a busy GUI-like thread; offline render of a 5-minute multitrack song at >= 20x r
     .venv/bin/python bench/bench_sound.py              # everything (about 2.5 minutes)
     .venv/bin/python bench/bench_sound.py --quick      # 10 s callback runs
     .venv/bin/python bench/bench_sound.py --only synth|callback|render
-    .venv/bin/python bench/bench_sound.py --only callback --path native --blocks 256
+    .venv/bin/python bench/bench_sound.py --only callback --path compiled --blocks 256
 """
 
 from __future__ import annotations
@@ -72,12 +72,12 @@ def _busy_gui(stop: threading.Event) -> None:
 
 
 def bench_callback(
-    block: int, seconds: float, realtime: bool = False, tracks: int = 4, native: bool = True
+    block: int, seconds: float, realtime: bool = False, tracks: int = 4, mode: str = "compiled"
 ) -> dict:
     """Callback durations and underruns with ``tracks`` synth tracks playing (``tracks=0``:
     an empty mixer, the baseline that shows the xruns the machine makes by itself).
-    ``native``: the compiled GIL-free callback (built-in mixes) or the Python one (mixes with
-    plugins)."""
+    ``mode``: "compiled" (the GIL-free callback of built-in mixes), "render-ahead" or
+    "python" (the two ways mixes with plugins run; see engine.audio.AudioOutput)."""
     from engine import audio, clock
     from tests.conftest import JackServer
 
@@ -88,8 +88,14 @@ def bench_callback(
     mixer = Mixer(SR, 1024)
     for prog in ("piano", "bass", "pad", "e-piano")[:tracks]:
         mixer.add_track(prog, BuiltinSynth(SR, 1024, program=prog))
-    out = audio.AudioOutput(mixer, block_size=block, lookahead=0.1, native=native)
-    assert out.native == native
+    out = audio.AudioOutput(
+        mixer,
+        block_size=block,
+        lookahead=0.1,
+        native=mode == "compiled",
+        render_ahead=0.0 if mode == "python" else None,
+    )
+    assert out.mode == mode
     stop = threading.Event()
     gui = threading.Thread(target=_busy_gui, args=(stop,), daemon=True)
     out.start()
@@ -129,7 +135,8 @@ def bench_callback(
         "underruns_at_start": warmup_underruns,
         "late_events": stats.late_events,
         "notes": n * tracks,
-        "native": native,
+        "mode": mode,
+        "starved": stats.starved,
     }
 
 
@@ -195,7 +202,7 @@ def main() -> int:
     ap.add_argument(
         "--realtime", action="store_true", help="jackd --realtime (SCHED_FIFO; needs rtprio)"
     )
-    ap.add_argument("--path", choices=("both", "native", "python"), default="both")
+    ap.add_argument("--path", choices=("all", "compiled", "render-ahead", "python"), default="all")
     ap.add_argument("--blocks", type=int, nargs="+", default=[128, 256])
     args = ap.parse_args()
     if args.only in (None, "synth"):
@@ -207,19 +214,21 @@ def main() -> int:
         )
     if args.only in (None, "callback"):
         secs = 10.0 if args.quick else 60.0
-        paths = {"both": (True, False), "native": (True,), "python": (False,)}[args.path]
-        for native in paths:
-            label = "compiled GIL-free" if native else "Python"
+        modes = ("compiled", "render-ahead", "python") if args.path == "all" else (args.path,)
+        for mode in modes:
+            label = {"compiled": "compiled GIL-free", "render-ahead": "render-ahead 20 ms"}.get(
+                mode, "Python"
+            )
             for block in args.blocks:
-                base = bench_callback(block, secs, args.realtime, tracks=0, native=native)
-                r = bench_callback(block, secs, args.realtime, native=native)
+                base = bench_callback(block, secs, args.realtime, tracks=0, mode=mode)
+                r = bench_callback(block, secs, args.realtime, mode=mode)
                 print(
                     f"{label} callback @{block}{' (RT JACK)' if args.realtime else ''}: "
                     f"p50 {r['callback_p50_us']:.0f} us, p99 {r['callback_p99_us']:.0f} us "
                     f"(budget {r['budget_us']:.0f} us); underruns in {secs:.0f} s with a busy "
                     f"GUI thread: {r['underruns']} (+{r['underruns_at_start']} at stream "
                     f"start); late events {r['late_events']}; baseline with an empty mixer: "
-                    f"{base['underruns']} underruns",
+                    f"{base['underruns']} underruns; blocks not rendered in time {r['starved']}",
                     flush=True,
                 )
     if args.only in (None, "render"):

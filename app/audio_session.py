@@ -111,6 +111,8 @@ class AudioSession:
         #: The device is a JACK server's (PortAudio's JACK host API).
         self.on_jack = "JACK" in hostapi
         self.lost = False
+        #: A loss :meth:`close` found that nobody said yet (see :func:`close_sound`).
+        self.unsaid: str | None = None
         self._closed = False
 
     @classmethod
@@ -180,40 +182,34 @@ class AudioSession:
     def check(self) -> str | None:
         """The first time the stream stopped on its own (its device or JACK server went
         away): the message to show; ``None`` while it plays, and after that first time."""
-        if self.lost or self._closed:
+        if self.lost or self._closed or self._alive():
             return None
-        stream = self.output.stream
-        try:
-            if stream is not None and stream.active:
-                return None
-        except Exception:  # PortAudio cannot even tell: the device is gone all the same
-            pass
-        self._mark_lost()
-        return f"audio output lost: {self.device_name!r} stopped (did the JACK server quit?)"
+        return self._lose()
 
     def ring_out(self, limit: float = RING_OUT_SECONDS) -> None:
         """Let the last notes sound before closing: wait out the events handed over early,
         then until the master is silent (release and effect tails), at most ``limit`` s."""
         out = self.output
         deadline = clock.now() + limit
-        time.sleep(min(limit, out.lookahead + 2 * out.block_size / out.sample_rate))
+        early = out.lookahead + float(getattr(out, "plugin_latency", 0.0))
+        time.sleep(min(limit, early + 2 * out.block_size / out.sample_rate))
         quiet = 0
-        while quiet < 3 and clock.now() < deadline and not self.lost:
+        while quiet < 3 and clock.now() < deadline and self._alive():
             quiet = quiet + 1 if float(out.mixer.master_peak.max()) < SILENT_PEAK else 0
             time.sleep(0.02)
-            if self.check():  # lost while ringing out: nothing more will sound
-                return
 
     # -- the end -----------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the stream and the plugins; never hangs on a device that went away."""
+        """Stop the stream and the plugins; never hangs on a device that went away. A loss
+        not yet said (it happened since the last :meth:`check`) waits in :attr:`unsaid`."""
         if self._closed:
             return
-        self.check()
+        self.unsaid = self.check()
         self._closed = True
         closed = self.output.close(LOST_CLOSE_TIMEOUT if self.lost else CLOSE_TIMEOUT)
-        if not closed:
-            self._mark_lost()
+        if not closed:  # it looked alive, but stopping it hung: its server is gone
+            if not self.lost:
+                self.unsaid = self._lose()
             return  # the stream may still call into the plugins: leave them to the exit
         self.output.mixer.close()
 
@@ -232,6 +228,18 @@ class AudioSession:
             f"{self.request.instrument}"
         )
         return f"audio: {', '.join(parts)} ({where}){'; device lost' if self.lost else ''}"
+
+    def _alive(self) -> bool:
+        stream = self.output.stream
+        try:
+            return stream is not None and bool(stream.active)
+        except Exception:  # PortAudio cannot even tell: the device is gone all the same
+            return False
+
+    def _lose(self) -> str:
+        """Mark the device lost; the message that says so."""
+        self._mark_lost()
+        return f"audio output lost: {self.device_name!r} stopped (did the JACK server quit?)"
 
     def _mark_lost(self) -> None:
         self.lost = True

@@ -192,8 +192,6 @@ def _live_onsets(jack_server, name: str, *options: str):
         sender.close()
         rec.close()
     assert proc.returncode == 0, err
-    if not np.abs(rec.data[0, : rec.pos]).max(initial=0.0) > 0.01:
-        np.save(f"/tmp/quanta-{name}-silent.npy", rec.data[:, : rec.pos])  # for a post-mortem
     return onsets(rec.data[0, : rec.pos], 0.01, 2400), offsets, banner + err
 
 
@@ -311,5 +309,7 @@ def test_server_dies_midi_goes_on_as_before(jack_server_factory, tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert err.count("audio output lost") == 1, err
-    assert "audio output lost: 'system' stopped (did the JACK server quit?); MIDI continues" in err
+    # Said while playing ("; MIDI continues") or, if PortAudio still called the stream active
+    # until it was closed, at the end: once either way.
+    assert "quanta: warning: audio output lost: 'system' stopped (did the JACK server quit?)" in err
     assert "Traceback" not in err

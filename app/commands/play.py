@@ -112,6 +112,8 @@ def close_sound(sound) -> None:
     if sound is None:
         return
     sound.close()
+    if sound.unsaid:  # lost after the last look (e.g. at the very end): still said once
+        print(f"quanta: warning: {sound.unsaid}", file=sys.stderr, flush=True)
     print(f"quanta: {sound.summary()}", file=sys.stderr, flush=True)
 
 
@@ -257,7 +259,7 @@ def run_play(args: argparse.Namespace) -> int:
                         engine.stop()
                         break
                 else:
-                    if sound is not None:
+                    if sound is not None and not watch.lost() and not sound.lost:
                         sound.ring_out()
             except KeyboardInterrupt:
                 print("quanta: stopping (all notes off)", file=sys.stderr)

@@ -41,8 +41,12 @@ class RenderAhead:
         self.mixer = mixer
         self.block_size = int(block_size)
         self.ahead = max(int(ahead_frames), self.block_size)
+        # Render in chunks of a quarter of the window (at least one device block): each chunk
+        # costs one pass of Python and its GIL hand-overs, so small device blocks are grouped,
+        # while four chunks in the window leave slack for a late one.
+        self.chunk = min(mixer.max_block, max(self.block_size, self.ahead // 4))
         cap = 1
-        while cap < self.ahead + 2 * mixer.max_block:
+        while cap < self.ahead + self.chunk + 2 * mixer.max_block:
             cap *= 2
         self.ring = np.zeros((2, cap), dtype=np.float32)
         self._sem = np.zeros(64, dtype=np.uint8)  # holds a sem_t (32 bytes on Linux)
@@ -94,7 +98,7 @@ class RenderAhead:
     def _fill(self) -> None:
         b, p, m = self.block, self.block.p, self.mixer
         sr = b.rt[an.R_SR]
-        n = self.block_size
+        n = self.chunk
         while int(p[an.P_AR_WRITE]) - int(p[an.P_AR_READ]) < self.ahead and not self._stop:
             where = self._device_position()
             if where is None:

@@ -218,6 +218,8 @@ class AudioSession:
         s = self.output.stats()
         dropped = s.dropped_events + sum(t.dropped_events for t in self.output.mixer.tracks)
         parts = [f"{s.underruns} underruns", f"{s.late_events} late events"]
+        if s.starved:
+            parts.append(f"{s.starved} blocks rendered too late")
         if dropped:
             parts.append(f"{dropped} dropped events")
         if s.errors:

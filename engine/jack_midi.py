@@ -139,7 +139,6 @@ class _JackPort(WatchedPort):
         self._port_name = port_name
         self._servername = servername or current_jack_server()
         self._init_watch(on_status)
-        self.xruns = 0
         self._client = None
         self._open()
         self.name = self._port.name
@@ -164,7 +163,6 @@ class _JackPort(WatchedPort):
         self._prepare(client)
         self._install(client, port)
         client.set_shutdown_callback(self._on_shutdown)
-        client.set_xrun_callback(self._on_xrun)
         client.activate()
         for peer in self._peers:
             try:
@@ -196,8 +194,10 @@ class _JackPort(WatchedPort):
     def _on_shutdown(self, status, reason) -> None:
         self._mark_lost("the JACK server stopped", server_gone=True)
 
-    def _on_xrun(self, delay) -> None:
-        self.xruns += 1
+    @property
+    def xruns(self) -> int:
+        """Xruns the server reported to this port's client (counted without Python)."""
+        return self._ring.counter(jack_rt.XRUNS)
 
     def _check_alive(self) -> str | None:
         """Loss needs evidence: a peer gone from the server's port table (or the server gone,
@@ -259,6 +259,10 @@ class _JackPort(WatchedPort):
 
     def connect(self, peer: str) -> None:
         """Connect to another JACK MIDI port (full name); remembered for reconnection."""
+        with self._op_lock:
+            self._connect_locked(peer)
+
+    def _connect_locked(self, peer: str) -> None:
         if peer not in self._peers:
             self._peers.append(peer)
         try:
@@ -270,11 +274,12 @@ class _JackPort(WatchedPort):
             raise DeviceError(f"JACK: cannot connect '{self.name}' to '{peer}'") from None
 
     def close(self) -> None:
-        if self._status == STATUS_CLOSED:
-            return
-        self._status = STATUS_CLOSED
-        WATCHER.unregister(self)
-        self._close_client()
+        with self._op_lock:
+            if self._status == STATUS_CLOSED:
+                return
+            self._status = STATUS_CLOSED
+            WATCHER.unregister(self)
+            self._close_client()
 
     def __enter__(self):
         return self

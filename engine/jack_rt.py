@@ -41,6 +41,7 @@ MAX_MESSAGE = 256
 PORT, CLIENT, DATA, CAP, HEAD, TAIL, FLUSH, LATE, WRITE_ERRORS, DROPPED, CYCLES = range(11)
 SELF, SCRATCH, SEM = 11, 12, 15  # input: own address, jack_midi_event_t scratch, sem_t*
 SCAN, OHEAD, OCOUNT = 16, 17, 18  # output: next slot to take in, the frame-ordered list
+XRUNS = 19  # xruns the server reported to this client
 HEADER = 24
 
 _jack = ctypes.CDLL(jack._libname)
@@ -70,6 +71,7 @@ _sem_destroy = _fn(_libc, "sem_destroy", _i32, _i64)
 _sem_wait = _fn(_libc, "sem_wait", _i32, _i64)  # CDLL: releases the GIL while waiting
 
 _set_process_callback = _fn(_jack, "jack_set_process_callback", _i32, _i64, _i64, _i64)
+_set_xrun_callback = _fn(_jack, "jack_set_xrun_callback", _i32, _i64, _i64, _i64)
 
 _SIG = types.int32(types.uint32, types.CPointer(types.int64))
 _MASK = 0xFFFFFFFF
@@ -168,6 +170,17 @@ def _output_process(nframes, arg):
     return 0
 
 
+@numba.cfunc(types.int32(types.CPointer(types.int64)), nopython=True)
+def _count_xrun(arg):
+    """The xrun callback: a count, no Python. A Python xrun callback runs in libjack's
+    notification thread, and ``jack_client_close`` cancels that thread: cancelled while it
+    waited for the GIL, it left the GIL's mutex locked and the whole process hung (reproduced
+    closing a port with busy Python threads while a slow client caused xruns)."""
+    ctl = numba.carray(arg, HEADER)
+    ctl[XRUNS] += 1
+    return 0
+
+
 @numba.cfunc(_SIG, nopython=True)
 def _input_process(nframes, arg):
     head_view = numba.carray(arg, HEADER)
@@ -228,6 +241,8 @@ class MidiRing:
         func = _input_process if is_input else _output_process
         if _set_process_callback(_pointer(client), func.address, self.ctl.ctypes.data) != 0:
             raise jack.JackError("cannot set the JACK process callback")
+        if _set_xrun_callback(_pointer(client), _count_xrun.address, self.ctl.ctypes.data) != 0:
+            raise jack.JackError("cannot set the JACK xrun callback")
 
     # --- producer side (engine thread) for outputs ------------------------------------------
     def push(self, frame: int, data: bytes) -> bool:

@@ -406,6 +406,9 @@ class WatchedPort:
         self.dropped = 0
         self.panic_attempts = 0
         self.check_failures = 0  #: watcher checks that could not decide (not counted as loss)
+        #: one thread at a time asks the server about this port (watcher pass, close, connect):
+        #: libjack requests on one client from two threads at once got the client killed
+        self._op_lock = threading.RLock()
 
     @property
     def status(self) -> str:
@@ -438,6 +441,10 @@ class WatchedPort:
 
     def _service(self) -> None:
         """One watcher pass: detect, report once, try to reconnect."""
+        with self._op_lock:
+            self._service_locked()
+
+    def _service_locked(self) -> None:
         if self._status == STATUS_CLOSED:
             return
         if self._status == STATUS_OK:
@@ -756,6 +763,10 @@ class _RtMidiPort(WatchedPort):
         return True
 
     def close(self) -> None:
+        with self._op_lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
         if self._status == STATUS_CLOSED:
             return
         self._status = STATUS_CLOSED

@@ -91,14 +91,17 @@ class JackMidiRecorder:
         self._ring.install(self.client, self.port, is_input=True)
         self._events: list[tuple[int, bytes]] = []
         self._recording = False
-        self.xruns = 0
         self.shutdown_reason: str | None = None
-        self.client.set_xrun_callback(self._xrun)
         self.client.set_shutdown_callback(self._shutdown)
         self.client.activate()
 
-    def _xrun(self, delay_usecs: float) -> None:
-        self.xruns += 1
+    @property
+    def xruns(self) -> int:
+        """Xruns reported to the recorder's client (counted by a compiled callback: a Python
+        xrun callback can hang the process when the client closes, see engine.jack_rt)."""
+        from engine.jack_rt import XRUNS
+
+        return self._ring.counter(XRUNS)
 
     def _shutdown(self, status, reason: str) -> None:
         self.shutdown_reason = reason

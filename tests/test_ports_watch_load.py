@@ -99,11 +99,9 @@ def test_a_working_output_is_never_reported_lost_under_load(jack_server, loaded,
         for k in range(RECONNECTS):
             # The connection is made again (as at open, or when a synth comes back); the
             # watcher looks at once (and its own thread every 5 ms) while JACK's graph is late.
-            out.client.disconnect(out._port, rec.port_name)
-            try:
+            with out._op_lock:  # one thread at a time makes requests on the port's client
+                out.client.disconnect(out._port, rec.port_name)
                 out.client.connect(out._port, rec.port_name)
-            except jack.JackErrorCode:  # the watcher was quicker (it restores connections)
-                pass
             out._service()
             out._service()
             assert out.status == STATUS_OK, (k, [r.message for r in reports])
@@ -116,8 +114,7 @@ def test_a_working_output_is_never_reported_lost_under_load(jack_server, loaded,
         assert out.dropped == 0
         assert rec.wait_for(RECONNECTS, timeout=2)
     finally:
-        loaded.stop_hogs()  # closing a JACK client while threads hog the GIL can stall libjack
-        out.close()
+        out.close()  # with the hogs still running (see the close test below)
         rec.close()
 
 
@@ -151,3 +148,46 @@ def test_a_watcher_probe_that_cannot_open_is_loss_only_when_no_server_answers(
         out._server_gone = False
         out.close()
         rec.close()
+
+
+CLOSE_UNDER_LOAD = """
+import sys, threading, time
+from engine.ports import open_output
+from tests.jack_tools import JackMidiRecorder
+from tests.test_ports_watch_load import _hog
+
+stop = threading.Event()
+for _ in range(2):
+    threading.Thread(target=_hog, args=(stop,), daemon=True).start()
+rec = JackMidiRecorder("quanta-close-peer").start()
+for k in range(12):
+    out = open_output(rec.port_name, api="jack")
+    out.send_at(time.monotonic() + out.lookahead, bytes((0x90, 60, 1)))
+    time.sleep(0.05)
+    out.close()
+    print("closed", k, flush=True)
+stop.set()
+rec.close()
+"""
+
+
+def test_closing_ports_while_xruns_and_busy_threads_never_hangs(jack_server, loaded):
+    """Closing a JACK client cancels libjack's notification thread. With a Python xrun
+    callback that thread was often waiting for the GIL when cancelled, leaving the GIL's mutex
+    locked: the whole process hung (3 runs in 4 here). Xruns are now counted by a compiled
+    callback. Run in a child process so that a hang is a failed test, not a stuck run."""
+    env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", CLOSE_UNDER_LOAD],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"closing ports hung: {exc.stdout!r}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("closed") == 12

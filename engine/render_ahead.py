@@ -25,6 +25,7 @@ import threading
 import numpy as np
 
 from engine import audio_native as an
+from engine.rt_priority import raise_thread_priority
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"))
 _libc.sem_init.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint]
@@ -62,6 +63,7 @@ class RenderAhead:
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="quanta-render-ahead", daemon=True)
         self.errors = 0
+        self.realtime = False
 
     def start(self) -> None:
         self._thread.start()
@@ -85,6 +87,7 @@ class RenderAhead:
     def _run(self) -> None:
         from engine.plugins.fpenv import preserved_fp_env
 
+        self.realtime = raise_thread_priority()  # woken on time even on a busy machine
         with preserved_fp_env():  # plugins may switch this thread's FP mode (see fpenv)
             while True:
                 _libc.sem_wait(self._sem.ctypes.data)

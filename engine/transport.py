@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import os
 import queue
 import sys
 import threading
@@ -51,6 +50,7 @@ from engine.midi_io import MidiSink, MidiSource
 from engine.pass_memory import PassMemory, TrackMoves, track_moves
 from engine.quantize.settings import QuantizeSettings
 from engine.recorder import Recorder
+from engine.rt_priority import RT_PRIORITY, raise_thread_priority
 from engine.schedule import (
     KIND_NOTE_OFF,
     KIND_NOTE_ON,
@@ -67,7 +67,6 @@ from engine.tempo import TempoMap
 
 SPIN_SECONDS = 0.002  #: the last stretch before a deadline is spun, not slept
 RT_SPIN_SECONDS = 0.0003  #: the spin with SCHED_FIFO
-RT_PRIORITY = 5  #: SCHED_FIFO priority of the engine thread (below JACK's own, 10 and up)
 SWITCH_INTERVAL = 0.0005  #: GIL switch interval while the engine runs
 START_LEAD = 0.005  #: play starts this far ahead so the first events are not late
 STATE_PERIOD = 0.005  #: the state snapshot is refreshed at most this often (200 Hz)
@@ -867,16 +866,5 @@ __all__ = ["Engine", "EngineState", "Timeline", "make_timeline", "SCHED_DTYPE"]
 
 
 def _raise_thread_priority() -> bool:
-    """Ask for SCHED_FIFO for the calling thread (Linux; needs root or an rtprio limit).
-
-    A normal-priority thread waits for a CPU behind every busy process on a small machine;
-    a real-time one is woken on time and then only has to win the GIL (0.5 ms switch
-    interval). Refused → the engine still runs, at normal priority.
-    """
-    if os.environ.get("QUANTA_NO_RT") or not hasattr(os, "sched_setscheduler"):
-        return False
-    try:
-        os.sched_setscheduler(threading.get_native_id(), os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
-    except (OSError, AttributeError):
-        return False
-    return True
+    """SCHED_FIFO for the engine thread when allowed (see engine.rt_priority)."""
+    return raise_thread_priority(RT_PRIORITY)

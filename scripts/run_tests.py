@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Files whose tests measure real-time behaviour on real JACK servers (frame times, lateness).
 #: On a shared 2-core machine one scheduling hiccup can push one note past its bound, so such
 #: a file that fails is run once more; the output says so, and a second failure fails the run.
-REALTIME_FILES = re.compile(r"jack|engine|audition|audio")
+REALTIME_FILES = re.compile(r"jack|engine|audition|audio|ports|pdc")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 
 

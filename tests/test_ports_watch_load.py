@@ -100,8 +100,13 @@ def test_a_working_output_is_never_reported_lost_under_load(jack_server, loaded,
             # The connection is made again (as at open, or when a synth comes back); the
             # watcher looks at once (and its own thread every 5 ms) while JACK's graph is late.
             with out._op_lock:  # one thread at a time makes requests on the port's client
-                out.client.disconnect(out._port, rec.port_name)
-                out.client.connect(out._port, rec.port_name)
+                for request in (out.client.disconnect, out.client.connect):
+                    try:
+                        request(out._port, rec.port_name)
+                    except jack.JackError:
+                        # Under load JACK may still be applying the watcher's own quiet
+                        # reconnect: the connection reads as absent or present a little late.
+                        pass
             out._service()
             out._service()
             assert out.status == STATUS_OK, (k, [r.message for r in reports])

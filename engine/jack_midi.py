@@ -162,7 +162,6 @@ class _JackPort(WatchedPort):
         self._client = client
         self._prepare(client)
         self._install(client, port)
-        client.set_shutdown_callback(self._on_shutdown)
         client.activate()
         for peer in self._peers:
             try:
@@ -191,9 +190,6 @@ class _JackPort(WatchedPort):
     def period(self) -> int:
         return self._client.blocksize
 
-    def _on_shutdown(self, status, reason) -> None:
-        self._mark_lost("the JACK server stopped", server_gone=True)
-
     @property
     def xruns(self) -> int:
         """Xruns the server reported to this port's client (counted without Python)."""
@@ -207,7 +203,8 @@ class _JackPort(WatchedPort):
         ``jack_connect`` (tests/test_ports_watch_load.py). A peer that is there but reads as
         unconnected is connected again, quietly."""
         client = self._client
-        if client is None:
+        if client is None or self._ring.counter(jack_rt.SHUTDOWN):
+            self._server_gone = True  # (set by the compiled shutdown callback, see jack_rt)
             return "the JACK server stopped"
         self.clock.refresh()
         for peer in self._peers:

@@ -42,6 +42,7 @@ PORT, CLIENT, DATA, CAP, HEAD, TAIL, FLUSH, LATE, WRITE_ERRORS, DROPPED, CYCLES 
 SELF, SCRATCH, SEM = 11, 12, 15  # input: own address, jack_midi_event_t scratch, sem_t*
 SCAN, OHEAD, OCOUNT = 16, 17, 18  # output: next slot to take in, the frame-ordered list
 XRUNS = 19  # xruns the server reported to this client
+SHUTDOWN = 20  # 1 once the server shut this client down
 HEADER = 24
 
 _jack = ctypes.CDLL(jack._libname)
@@ -72,6 +73,7 @@ _sem_wait = _fn(_libc, "sem_wait", _i32, _i64)  # CDLL: releases the GIL while w
 
 _set_process_callback = _fn(_jack, "jack_set_process_callback", _i32, _i64, _i64, _i64)
 _set_xrun_callback = _fn(_jack, "jack_set_xrun_callback", _i32, _i64, _i64, _i64)
+_on_shutdown = _fn(_jack, "jack_on_shutdown", None, _i64, _i64, _i64)
 
 _SIG = types.int32(types.uint32, types.CPointer(types.int64))
 _MASK = 0xFFFFFFFF
@@ -181,6 +183,24 @@ def _count_xrun(arg):
     return 0
 
 
+@numba.cfunc(types.void(types.CPointer(types.int64)), nopython=True)
+def _note_shutdown(arg):
+    """The shutdown callback: a flag the port watcher reads, and a wake-up for an input's
+    dispatcher; no Python, for the reason given at :func:`_count_xrun` (a Python shutdown
+    callback runs exactly while libjack is tearing its threads down)."""
+    ctl = numba.carray(arg, HEADER)
+    ctl[SHUTDOWN] = 1
+    if ctl[SEM] != 0:
+        sem_post(ctl[SEM])
+
+
+def watch_shutdown(client: jack.Client, ctl: np.ndarray) -> None:
+    """Have ``ctl[SHUTDOWN]`` set (by compiled code) when the server shuts ``client`` down;
+    ``ctl`` is an int64 array of at least ``HEADER`` fields that outlives the client."""
+    ctl[SHUTDOWN] = 0
+    _on_shutdown(_pointer(client), _note_shutdown.address, ctl.ctypes.data)
+
+
 @numba.cfunc(_SIG, nopython=True)
 def _input_process(nframes, arg):
     head_view = numba.carray(arg, HEADER)
@@ -243,6 +263,7 @@ class MidiRing:
             raise jack.JackError("cannot set the JACK process callback")
         if _set_xrun_callback(_pointer(client), _count_xrun.address, self.ctl.ctypes.data) != 0:
             raise jack.JackError("cannot set the JACK xrun callback")
+        watch_shutdown(client, self.ctl)
 
     # --- producer side (engine thread) for outputs ------------------------------------------
     def push(self, frame: int, data: bytes) -> bool:

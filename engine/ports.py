@@ -60,22 +60,52 @@ _jack_quiet = False
 _native_handlers: list = []  # ctypes callbacks must outlive the libraries' use of them
 
 
-def _quiet_bundled_libjack() -> None:
-    # python-rtmidi wheels bundle their own libjack copy, with its own error printer.
+def _silent_printer() -> int:
+    """The address of a compiled C function that ignores libjack's message.
+
+    Why not a Python callback: libjack prints from its own threads, and a Python printer
+    takes the GIL there. When a client closes (or the server dies) libjack cancels those
+    threads, and one cancelled inside the printer never gives the GIL back: every Python
+    thread in Quanta then hangs (seen in CI closing a port while the server stopped).
+    """
+    import numba
+    from numba import types
+
+    @numba.cfunc(types.void(types.voidptr), nopython=True, cache=True)
+    def ignore(msg):
+        return
+
+    _native_handlers.append(ignore)
+    return ignore.address
+
+
+def _quiet_libjacks() -> None:
+    # The system libjack (JACK-Client) and python-rtmidi's bundled copy each have their own
+    # printer; both get the silent one. Quanta reports JACK trouble itself, in one line.
     import ctypes
     import glob
 
+    paths = []
+    try:
+        import jack
+
+        paths.append(jack._libname)
+    except (ImportError, OSError):
+        pass
     here = os.path.dirname(rtmidi.__file__)
-    printer = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
-    for path in glob.glob(os.path.join(here, "..", "python_rtmidi*", "libjack*.so*")):
+    paths += glob.glob(os.path.join(here, "..", "python_rtmidi*", "libjack*.so*"))
+    if not paths:
+        return
+    address = ctypes.c_void_p(_silent_printer())
+    for path in paths:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        handler = printer(lambda msg: log.debug("rtmidi libjack: %s", msg))
-        _native_handlers.append(handler)
-        lib.jack_set_error_function(handler)
-        lib.jack_set_info_function(handler)
+        for setter in (lib.jack_set_error_function, lib.jack_set_info_function):
+            setter.argtypes = [ctypes.c_void_p]
+            setter.restype = None
+            setter(address)
 
 
 def _quiet_alsa_lib() -> None:
@@ -100,23 +130,17 @@ def _quiet_alsa_lib() -> None:
 
 
 def quiet_libjack() -> None:
-    """Route libjack's and alsa-lib's own printing (process-wide, rtmidi's bundled libjack
-    included) to the ``quanta.jack`` logger: a dying server or a missing ALSA device must
-    not spray the terminal; Quanta reports it once, in one line."""
+    """Silence libjack's and alsa-lib's own printing (process-wide, rtmidi's bundled libjack
+    included): a dying server or a missing ALSA device must not spray the terminal; Quanta
+    reports it once, in one line. libjack's printer is compiled code (see
+    :func:`_silent_printer`)."""
     global _jack_quiet
     if _jack_quiet:
         return
     _jack_quiet = True
     if sys.platform.startswith("linux"):
         _quiet_alsa_lib()
-        _quiet_bundled_libjack()
-    try:
-        import jack
-    except (ImportError, OSError):
-        return
-    jlog = logging.getLogger("quanta.jack")
-    jack.set_error_function(lambda msg: jlog.debug("libjack: %s", msg))
-    jack.set_info_function(lambda msg: jlog.debug("libjack: %s", msg))
+    _quiet_libjacks()
 
 
 def current_jack_server() -> str | None:
@@ -499,22 +523,27 @@ class WatchedPort:
 
 
 class _JackProbe:
-    """A JACK client the watcher uses to list ports and to hear that a server went away."""
+    """A JACK client the watcher uses to list ports and to hear that a server went away
+    (a flag set by compiled code: see engine.jack_rt.watch_shutdown for why not Python)."""
 
     def __init__(self, servername: str | None):
         import jack
+        import numpy as np
+
+        from engine import jack_rt
 
         quiet_libjack()
-        self.dead = False
+        self._ctl = np.zeros(jack_rt.HEADER, dtype=np.int64)
         self.client = jack.Client("quanta-watch", no_start_server=True, servername=servername)
-        self.client.set_shutdown_callback(self._on_shutdown)
+        jack_rt.watch_shutdown(self.client, self._ctl)
         self.client.activate()
         self.listeners: list[WatchedPort] = []
 
-    def _on_shutdown(self, status, reason) -> None:
-        self.dead = True
-        for port in list(self.listeners):
-            port._mark_lost("the JACK server stopped", server_gone=True)
+    @property
+    def dead(self) -> bool:
+        from engine import jack_rt
+
+        return bool(self._ctl[jack_rt.SHUTDOWN])
 
     def names(self, *, is_input: bool) -> set[str]:
         ports = self.client.get_ports(is_midi=True, is_input=is_input, is_output=not is_input)
@@ -597,6 +626,8 @@ class PortWatcher:
         # time as another thread closes a client, has crashed libjack.
         for servername, probe in list(self._probes.items()):
             if probe.dead:
+                for port in list(probe.listeners):
+                    port._mark_lost("the JACK server stopped", server_gone=True)
                 probe.close()
                 del self._probes[servername]
 

@@ -57,13 +57,26 @@ class RenderAhead:
         p[an.P_AR_CAP] = cap
         p[an.P_SEM] = self._sem.ctypes.data
         p[an.P_AR_READ] = 0
-        p[an.P_AR_WRITE] = self.ahead  # starts with ``ahead`` frames of silence queued
+        p[an.P_AR_WRITE] = 0
         p[an.P_MODE] = an.MODE_AHEAD
         self._buf = np.zeros((2, mixer.max_block), dtype=np.float32)
+        self._prime()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="quanta-render-ahead", daemon=True)
         self.errors = 0
         self.realtime = False
+
+    def _prime(self) -> None:
+        """Queue ``ahead`` frames of silence, and run each kernel the thread uses once, here:
+        loading compiled code from numba's cache in the render thread's first block stalled
+        it for ~150 ms on a fresh install (a burst of starved blocks at the first note)."""
+        b, p, m = self.block, self.block.p, self.mixer
+        silence = self._buf[:, : self.chunk]
+        while int(p[an.P_AR_WRITE]) < self.ahead:
+            an.write_ahead(p, silence, min(self.chunk, self.ahead - int(p[an.P_AR_WRITE])))
+        an.queue_block(p, b.rt, b.ring, b.pending, b.due, m.ctl, m.table, m.ev, 0.0, self.chunk)
+        m.process(silence)  # nothing queued and nothing sounding: a silent block
+        silence.fill(0.0)
 
     def start(self) -> None:
         self._thread.start()

@@ -207,9 +207,16 @@ class _JackPort(WatchedPort):
             self._server_gone = True  # (set by the compiled shutdown callback, see jack_rt)
             return "the JACK server stopped"
         self.clock.refresh()
-        for peer in self._peers:
-            if not _port_exists(client, peer):
-                return f"the connection to '{peer}' was lost (port gone)"
+        missing = [peer for peer in self._peers if not _port_exists(client, peer)]
+        if missing:
+            # Two looks in a row, a watcher pass apart: a lookup of a live peer has read as
+            # missing once on a loaded machine (seen in CI); a peer really gone stays gone.
+            self._missing_looks = getattr(self, "_missing_looks", 0) + 1
+            if self._missing_looks >= 2:
+                self._missing_looks = 0
+                return f"the connection to '{missing[0]}' was lost (port gone)"
+            return None
+        self._missing_looks = 0
         self._restore_connections(client)
         return None
 

@@ -12,10 +12,15 @@ from ui.main_window import MainWindow
 
 
 @pytest.fixture
-def recorder(jack_server):
+def recorder(jack_server_factory):
     """The recorder in its own process: an in-process Python JACK callback would need this
-    process's GIL while rtmidi lists ports holding it (a deadlock no user setup has)."""
-    rec = ExternalMidiRecorder(servername=jack_server.name)
+    process's GIL while rtmidi lists ports holding it (a deadlock no user setup has).
+
+    On its own real-time JACK server (JACK_DEFAULT_SERVER names it, so the window's port
+    opens there too): on the shared non-real-time one, a loaded 2-core machine made JACK
+    drop the test's clients mid-test (seen in CI as a peer "gone" and lost clicks)."""
+    server = jack_server_factory(realtime=True)
+    rec = ExternalMidiRecorder(servername=server.name)
     yield rec
     rec.close()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from app.sound_options import add_instrument_options
 from engine.errors import DeviceError
 
 #: ``--audio`` given without a device name.
@@ -43,18 +44,7 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
         help="sound on this audio output (index or part of its name; default device when "
         "omitted). Put it after IN.mid, or give a device, so it does not take the file name",
     )
-    g.add_argument(
-        "--instrument",
-        metavar="SPEC",
-        help="builtin[:PROGRAM] | lv2:URI | vst3:PATH | sf2[:PATH] (default builtin)",
-    )
-    g.add_argument(
-        "--effect",
-        action="append",
-        default=[],
-        metavar="NAME[:k=v,...]",
-        help="master effect, as in `quanta render` (repeatable, applied in order)",
-    )
+    add_instrument_options(g)  # default None: given without --audio is an error
     g.add_argument("--rate", type=int, metavar="HZ", help="sample rate (default: the device's own)")
     g.add_argument(
         "--block",

@@ -50,6 +50,24 @@ class TrackSound:
     solo: bool = False
 
 
+INSTRUMENT_HELP = "builtin[:PROGRAM] | lv2:URI | vst3:PATH | sf2[:PATH] (default builtin)"
+EFFECT_HELP = (
+    "master effect: reverb, delay, chorus, compressor, limiter, highpass, lowpass, ... or "
+    "vst3:PATH / lv2:URI (repeatable, applied in order)"
+)
+
+
+def add_instrument_options(group, instrument_default: str | None = None) -> None:
+    """``--instrument SPEC`` and repeatable ``--effect SPEC`` (the master bus), as every
+    command that makes sound spells them."""
+    group.add_argument(
+        "--instrument", default=instrument_default, metavar="SPEC", help=INSTRUMENT_HELP
+    )
+    group.add_argument(
+        "--effect", action="append", default=[], metavar="NAME[:k=v,...]", help=EFFECT_HELP
+    )
+
+
 def add_track_sound_options(parser: argparse.ArgumentParser) -> None:
     """Add --track-instrument, --track-effect, --track-volume, --track-pan, --track-mute and
     --track-solo (all repeatable) in their own help group.

@@ -38,24 +38,11 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="IN.mid")
     p.add_argument("-o", "--output", required=True, metavar="OUT.wav", help=".wav or .flac")
     from app.quantize_options import add_quantize_options
-    from app.sound_options import add_track_sound_options
+    from app.sound_options import add_instrument_options, add_track_sound_options
 
     add_quantize_options(p)
     g = p.add_argument_group("sound")
-    g.add_argument(
-        "--instrument",
-        default="builtin",
-        metavar="SPEC",
-        help="builtin[:PROGRAM] | lv2:URI | vst3:PATH | sf2[:PATH] (default builtin)",
-    )
-    g.add_argument(
-        "--effect",
-        action="append",
-        default=[],
-        metavar="NAME[:k=v,...]",
-        help="master effect: reverb, delay, chorus, compressor, limiter, highpass, lowpass, "
-        "... or vst3:PATH / lv2:URI (repeatable, applied in order)",
-    )
+    add_instrument_options(g, "builtin")
     g.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
     g.add_argument("--bit-depth", choices=BIT_DEPTHS, default="16", help="16, 24 or 32f")
     g.add_argument("--dither", choices=DITHERS, help="default: tpdf at 16-bit, none at 24")

@@ -53,8 +53,8 @@ N_PTRS = 40
 MODE_MIX, MODE_AHEAD = 0, 1  # mix in the callback / play what the render-ahead thread made
 # -- the float64 ``rt`` array: counters and clock state
 (R_UNDERRUNS, R_CALLBACKS, R_LATE, R_LATENCY, R_STREAM_FRAMES, R_SR, R_PENDING, R_ERRORS,
- R_DLL_ON, R_DLL_T0, R_DLL_T1, R_DLL_E2, R_FRAMES, R_LAST_US, R_BLOCK_START, R_PDC, R_STARVED,
- R_SEQ, R_READ_START) = range(19)  # fmt: skip
+ R_DLL_ON, R_DLL_T0, R_DLL_T1, R_DLL_E2, R_FRAMES, R_BLOCK_START, R_PDC, R_STARVED, R_SEQ,
+ R_READ_START) = range(18)  # fmt: skip
 N_RT = 24
 WINDOW = 16  # blocks in the clock mapping's minimum filters
 RING_FIELDS = 5  # when, track, status, data1, data2
@@ -262,7 +262,6 @@ def finish_block(p, rt, t_in, t_out, n):
     cb = int(rt[R_CALLBACKS])
     us = (t_out - t_in) * 1e6
     dur[cb % dur.shape[0]] = us
-    rt[R_LAST_US] = us
     rt[R_CALLBACKS] = cb + 1
     rt[R_FRAMES] += n
 
@@ -305,7 +304,7 @@ def _native_callback(inp, output, frames, time_info, flags, user):
         _play_ahead(p, rt, out, n, start)
         finish_block(p, rt, t_in, _now(p), n)
         return PA_CONTINUE
-    start = prepare_block(
+    prepare_block(
         p,
         rt,
         numba.carray(f64_ptr(p[P_RING]), (p[P_RING_CAP], RING_FIELDS)),
@@ -335,7 +334,6 @@ def _native_callback(inp, output, frames, time_info, flags, user):
     for i in range(n):
         out[i, 0] = mix[0, i]
         out[i, 1] = mix[1, i]
-    rt[R_BLOCK_START] = start
     finish_block(p, rt, t_in, _now(p), n)
     return PA_CONTINUE
 

@@ -29,7 +29,6 @@ import numpy as np
 from engine import mixer_kernels as mk
 from engine.plugins.base import BLOCK_EVENT_DTYPE, Effect, Instrument
 
-DRUM_CHANNEL = 9
 EVENT_CAPACITY = 2048  # per track and block; more in one block are dropped (and counted)
 _TRACK_PARAMS = frozenset(("volume_db", "pan", "mute", "solo"))
 _PLUGINS = frozenset(("instrument", "drums"))

@@ -31,7 +31,7 @@ TF = 8
 # -- the track table (int64): synth state address and length, drum kit's (0 when none)
 TT_STATE, TT_STATE_LEN, TT_KIT, TT_KIT_LEN = range(4)
 TTF = 4
-DRUM_CHANNEL = 9
+DRUM_CHANNEL = sc.DRUM_CHANNEL
 
 
 @numba.njit(cache=True)

@@ -23,8 +23,6 @@ from engine.plugins.base import KIND_INSTRUMENT, Instrument, Parameter, PluginIn
 from engine.plugins.builtin_programs import PROGRAM_NAMES, PROGRAMS, gm_to_program, program_by_name
 from engine.plugins.synth_consts import consts_for
 
-DRUM_CHANNEL = sc.DRUM_CHANNEL
-
 
 class BuiltinSynth(Instrument):
     """The embedded default instrument. ``voices`` melodic voices plus ``drum_voices`` hits."""

@@ -32,17 +32,8 @@ def consts_for(sample_rate: int) -> np.ndarray:
     return _CACHE[sr]
 
 
-_KITS: dict[int, dict[str, np.ndarray]] = {}
-
-
-def synthesize_kit_cached(sample_rate: int) -> dict[str, np.ndarray]:
-    if sample_rate not in _KITS:
-        _KITS[sample_rate] = synthesize_kit(sample_rate)
-    return _KITS[sample_rate]
-
-
 def _build(sr: int) -> np.ndarray:
-    kit = synthesize_kit_cached(sr)
+    kit = synthesize_kit(sr)
     names = list(kit)
     npiece = len(names)
     progs = np.array(

@@ -12,25 +12,13 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
 from engine.project import load_project
-from tests.ui_roll_helpers import KEY_H, TPP, make_doc, make_roll
+from tests.ui_roll_helpers import KEY_H, STRIP_Y, TPP, drag, make_doc, make_roll, strip
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
-from ui.pianoroll.ruler import LOOP_STRIP, POSITION_ROWS, snap_to_bar
+from ui.pianoroll.ruler import snap_to_bar
 
 BAR = 1920  # 4/4 at 480 PPQ
-STRIP_Y = POSITION_ROWS + LOOP_STRIP // 2
-
-
-def strip(tick: float) -> QPoint:
-    return QPoint(round(tick / TPP), STRIP_Y)
-
-
-def drag(widget, a: QPoint, b: QPoint, mods=Qt.NoModifier) -> None:
-    QTest.mousePress(widget, Qt.LeftButton, mods, a)
-    QTest.mouseMove(widget, QPoint((a.x() + b.x()) // 2, a.y()))
-    QTest.mouseMove(widget, b)
-    QTest.mouseRelease(widget, Qt.LeftButton, mods, b)
 
 
 @pytest.fixture

@@ -4,11 +4,13 @@ fixed, known zoom so tests can click on exact ticks and pitches."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
 from engine.build import add_track, new_song
 from engine.notes import make_notes
 from ui.pianoroll import PianoRoll
+from ui.pianoroll.ruler import LOOP_STRIP, POSITION_ROWS
 from ui.song_document import SongDocument
 
 TPP = 10.0  # ticks per pixel
@@ -54,3 +56,20 @@ def pt(tick: float, pitch: int, dy: float = KEY_H / 2) -> QPoint:
 def by_id(doc: SongDocument, nid: int):
     n = doc.track().notes
     return n[n["id"] == nid][0]
+
+
+#: The ruler's loop strip, where loops are drawn, moved and resized.
+STRIP_Y = POSITION_ROWS + LOOP_STRIP // 2
+
+
+def strip(tick: float) -> QPoint:
+    """A point in the ruler's loop strip at ``tick`` (at the helpers' zoom)."""
+    return QPoint(round(tick / TPP), STRIP_Y)
+
+
+def drag(widget, a: QPoint, b: QPoint, mods=Qt.NoModifier) -> None:
+    """A mouse drag from ``a`` to ``b`` with one move halfway, as a hand makes it."""
+    QTest.mousePress(widget, Qt.LeftButton, mods, a)
+    QTest.mouseMove(widget, QPoint((a.x() + b.x()) // 2, a.y()))
+    QTest.mouseMove(widget, b)
+    QTest.mouseRelease(widget, Qt.LeftButton, mods, b)

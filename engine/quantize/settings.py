@@ -19,7 +19,7 @@ GRID_TYPES = ("straight", "triplet", "dotted", "tuplet")
 ENDS_MODES = ("keep-length", "quantize-ends", "quantize-lengths", "keep-ends")
 NOISE_KINDS = ("pink", "white")
 CONTROLLER_MODES = ("stay", "follow")
-MAX_HUMANIZE_MS = 1000.0  #: a second of random timing is already far beyond any feel
+MAX_HUMANIZE_MS = 1000  #: a second of random timing is already far beyond any feel
 MAX_SEED = 2**63 - 1
 #: Part-2 fields and their "off" values: settings equal to these behave exactly as part 1.
 PART2_DEFAULTS = {

@@ -141,3 +141,15 @@ def test_owner_shifts_fallback_for_huge_ticks_agrees():
     big = 1 << 45
     b = owner_shifts(ns + big, nc, sh, et + big, ec)
     assert a.tolist() == b.tolist()
+
+
+def test_playback_plays_what_the_offline_apply_writes():
+    from engine.schedule import playback_notes_and_events
+
+    notes = make_notes([5, 30, 50], [20, 45, 70], [60, 62, 64])
+    song = song_with(notes, [(6, 0xE0, 0, 1), (31, 0xB0, 1, 1)])
+    st = S(controllers="follow", humanize_ms=12, humanize_seed=3)
+    out, _ = quantize_song(song, st)
+    played, events = playback_notes_and_events(song.tracks[1], 96, st, song.tempo_map(), 1)
+    assert played[["start", "end"]].tolist() == out.tracks[1].notes[["start", "end"]].tolist()
+    assert events.tolist() == out.tracks[1].events.tolist()

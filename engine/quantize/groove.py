@@ -401,3 +401,42 @@ def groove_positions(
         "no_point": empty,
     }
     return new_start, new_end, new_vel.astype(np.uint8), moved, cats, fixed
+
+
+def live_groove_target(
+    t: float, settings: QuantizeSettings, template: GrooveTemplate, ppq: int, mode: str
+) -> float | None:
+    """Live input (float ticks): where a note arriving at tick ``t`` should sound, by the same
+    rules as the offline apply, or ``None`` when the ranges leave it alone.
+
+    The caller sends at once when the target is not in the future. ``mode = "next"``: a note
+    whose point already passed is held for the next slot that holds a point (the groove's
+    equivalent of "the next grid point").
+    """
+    b_step = float(template.step * ppq)
+    slots = template.slot_count
+    offs = {j: float(off * ppq) for j, off, _p in template.slots()}
+    origin = float(settings.offset)
+    u = t - origin
+    b = b_step * math.ceil(u / b_step - 0.5)  # nearest base point, ties to the earlier
+    b = max(b, -origin)
+    t1 = u + settings.pre_quantize / 100.0 * (b - u)
+    k = math.ceil(t1 / b_step - 0.5)
+    j = k % slots
+    if j not in offs:
+        return t1 + origin
+    p_real = k * b_step + offs[j]
+    d = abs(u - p_real)
+    exclude = settings.exclude_within / 100.0 * b_step
+    if settings.exclude_within > 0 and d <= exclude:
+        return None
+    if settings.catch_within is not None and d > settings.catch_within / 100.0 * b_step:
+        return None
+    p = max(p_real, -origin)
+    if mode == "next" and p < u:
+        for step in range(1, 2 * slots + 1):
+            jj = (k + step) % slots
+            if jj in offs and (k + step) * b_step + offs[jj] >= u:
+                p = (k + step) * b_step + offs[jj]
+                break
+    return t1 + settings.strength / 100.0 * (p - t1) + origin

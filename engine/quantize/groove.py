@@ -35,6 +35,7 @@ Choices where the spec is silent (each has a test in tests/test_groove_apply.py)
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -43,6 +44,7 @@ import numpy as np
 from numba import njit
 
 from engine.errors import SettingsError
+from engine.quantize import kernels
 from engine.quantize.grid import percent
 from engine.quantize.groove_template import GrooveTemplate
 from engine.quantize.settings import QuantizeSettings
@@ -174,14 +176,28 @@ def groove_lattice(template: GrooveTemplate, settings: QuantizeSettings, ppq: in
     )
 
 
+_fd = kernels._floordiv
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _b(flag):
+    """A condition as a whole number 0 or 1 (``int`` in the Python-int version)."""
+    return np.int64(flag)
+
+
+def _py_fd(x, d, inv):
+    return x // d
+
+
 @njit(cache=True, nogil=True)
 def _groove_kernel(t, e, v, sel, has_sel, lat, has, off, pvel, plen, amounts, mode, out):
     """Steps 1–5 and the end guard for every note (int64, or Python ints via ``py_func``).
 
     ``lat`` = (scale, base, slots, origin, exclude, catch, length, len_num, len_den, len_fix);
     ``amounts`` = (pre n, pre d, strength n, strength d, velocity n, velocity d, length n,
-    length d, velocity denominator). Only ``//`` and ``%`` (floor semantics in numba as in
-    Python) and no calls, so the Python version runs the same code on unbounded integers.
+    length d, velocity denominator). Every floor division goes through ``_fd`` (a float
+    quotient corrected to exact, see engine.quantize.kernels._floordiv); the Python-int
+    fallback runs this same code with ``_fd`` bound to plain ``//`` (:data:`_py_kernel`).
     ``out`` = (new_start, new_end, new_velocity, moved, counts) with counts = selected, on
     point, excluded, outside catch, empty slot, ends fixed.
     """
@@ -198,115 +214,131 @@ def _groove_kernel(t, e, v, sel, has_sel, lat, has, off, pvel, plen, amounts, mo
     den = spd * sd
     bp = base * pd
     zero = -origin  # tick 0, relative to the origin
+    gvd2 = vden * gvd
+    # reciprocals for _fd's float quotient (Python floats in the Python-int version: unused)
+    i_base = 1.0 / base
+    i_bp = 1.0 / bp
+    i_slots = 1.0 / slots
+    i_2spd = 1.0 / (2 * spd)
+    i_2den = 1.0 / (2 * den)
+    i_2vd2 = 1.0 / (2 * gvd2)
+    i_2dg = 1.0 / (2 * den * gld)
+    i_2ssd = 1.0 / (2 * scale * sd)
+    i_2ln = 1.0 / (2 * len_num)
+    opd = origin * pd
+    opsd = opd * sd
+    use_vel = gvn != 0
+    use_len = gln > 0
+    excl_on = exclude > 0
     for i in range(t.size):
         ti = t[i]
         ei = e[i]
         vi = v[i]
-        ns = ti
-        ne = ei
-        nv = vi
-        if has_sel and not sel[i]:
-            new_start[i] = ns
-            new_end[i] = ne
-            new_vel[i] = nv
-            moved[i] = False
-            continue
-        n_sel += 1
+        s_i = _b(sel[i]) if has_sel else 1
+        # Every path is computed and the result picked by 0/1 flags: the branches are random on
+        # human timing and a mispredict costs more than the arithmetic.
         a = ti * scale - origin
         # 1. pre-quantize toward the straight base lattice (ties to the earlier point)
-        r = a % base
-        d0 = r if 2 * r <= base else r - base
-        b = a - d0
-        if b < zero:
-            b = zero
+        r = a - _fd(a, base, i_base) * base
+        b = max(a - r + base * _b(2 * r > base), zero)
         t1 = a * pd + pn * (b - a)  # units 1/(scale*pd)
         # 2. the slot: the base point nearest t1, ties earlier
-        r1 = t1 % bp
-        k = (t1 - r1) // bp
-        if 2 * r1 > bp:
-            k += 1
-        j = k % slots
-        if not has[j]:
-            n_empty += 1
-            x = t1 + origin * pd
-            ns = (2 * x + spd) // (2 * spd)
-            if mode != 3:
-                ne = ei - ti + ns
+        k = _fd(t1, bp, i_bp)
+        k += _b(2 * (t1 - k * bp) > bp)
+        j = k - _fd(k, slots, i_slots) * slots
+        hp = _b(has[j])
+        ns_empty = _fd(2 * (t1 + opd) + spd, 2 * spd, i_2spd)
+        # 3. ranges (to the real point) and timing (to the point clamped at tick 0)
+        p = k * base + off[j]
+        ad = abs(a - p)
+        excl = _b(excl_on and ad <= exclude)
+        outside = _b(ad > catch) * (1 - excl)
+        alone = hp * max(excl, outside)
+        go = hp * (1 - alone) * s_i
+        empty = (1 - hp) * s_i
+        keep = 1 - go - empty
+        x = t1 * sd + sn * (max(p, zero) * pd - t1)  # units 1/den
+        xo = x + opsd
+        ns_point = xo if den == 1 else _fd(2 * xo + den, 2 * den, i_2den)
+        ns = ti * keep + ns_empty * empty + ns_point * go
+        # 4. velocity
+        nv = vi
+        if use_vel:
+            pv = pvel[j]
+            vn = vi * gvd2 + gvn * (pv - vi * vden)
+            cand = min(max(_fd(2 * vn + gvd2, 2 * gvd2, i_2vd2), 1), 127)
+            use = go * _b(pv >= 0)
+            nv = cand * use + vi * (1 - use)
+        # 5. length, or the ends mode on the straight base lattice
+        ln = ei - ti
+        if mode == 0:
+            ne_point = ln + ns_point
+        elif mode == 1:
+            ae = ei * scale - origin
+            re = ae - _fd(ae, base, i_base) * base
+            de = re - base * _b(2 * re > base)
+            ade = abs(de)
+            caught_e = _b(ade > exclude) * _b(ade <= catch)
+            qe = max(ae - de, zero)
+            xe = ae * sd + sn * (qe - ae) * caught_e + origin * sd
+            ne_point = _fd(2 * xe + scale * sd, 2 * scale * sd, i_2ssd)
+        elif mode == 2:
+            mult = max(_fd(2 * ln * len_den + len_num, 2 * len_num, i_2ln), 1)
+            nl = ln * scale * sd + sn * (mult * length_s - ln * scale)  # units 1/(scale*sd)
+            ne_point = _fd(2 * (xo + nl * pd) + den, 2 * den, i_2den)
         else:
-            p = k * base + off[j]
-            d = a - p
-            ad = d if d >= 0 else -d
-            if ad == 0:
-                n_on += 1
-            if exclude > 0 and ad <= exclude:
-                if ad != 0:
-                    n_excl += 1
-            elif ad > catch:
-                n_out += 1
-            else:
-                if p < zero:
-                    p = zero
-                # 3. timing
-                x = t1 * sd + sn * (p * pd - t1)  # units 1/den
-                xo = x + origin * pd * sd
-                ns = (2 * xo + den) // (2 * den)
-                # 4. velocity
-                if gvn != 0 and pvel[j] >= 0:
-                    vn = vi * vden * gvd + gvn * (pvel[j] - vi * vden)
-                    vd2 = vden * gvd
-                    nv = (2 * vn + vd2) // (2 * vd2)
-                    if nv < 1:
-                        nv = 1
-                    elif nv > 127:
-                        nv = 127
-                # 5. length, or the ends mode on the straight base lattice
-                ln = ei - ti
-                if gln > 0 and plen[j] >= 0:
-                    nl = ln * scale * gld + gln * (plen[j] - ln * scale)  # units 1/(scale*gld)
-                    ne = (2 * (xo * gld + nl * pd * sd) + den * gld) // (2 * den * gld)
-                elif mode == 0:
-                    ne = ln + ns
-                elif mode == 1:
-                    ae = ei * scale - origin
-                    re = ae % base
-                    de = re if 2 * re <= base else re - base
-                    ade = de if de >= 0 else -de
-                    if (ade > exclude) and (ade <= catch):
-                        qe = ae - de
-                        if qe < zero:
-                            qe = zero
-                        xe = ae * sd + sn * (qe - ae) + origin * sd
-                        ne = (2 * xe + scale * sd) // (2 * scale * sd)
-                elif mode == 2:
-                    mult = (2 * ln * len_den + len_num) // (2 * len_num)
-                    if mult < 1:
-                        mult = 1
-                    lq = mult * length_s
-                    nl = ln * scale * sd + sn * (lq - ln * scale)  # units 1/(scale*sd)
-                    ne = (2 * (xo + nl * pd) + den) // (2 * den)
-        mv = ns != ti or ne != ei
-        if mv and ne <= ns:
-            n_fixed += 1
-            if mode == 2 and not (gln > 0 and has[j] and plen[j] >= 0):
-                ne = ns + len_fix
-            else:
-                # first straight base point that rounds to a tick after ns
-                need = ns * scale + (scale + 1) // 2 - origin
-                rr = need % base
-                pt = need if rr == 0 else need - rr + base
-                ne = (2 * (pt + origin) + scale) // (2 * scale)
-                if ne < ns + 1:
-                    ne = ns + 1
+            ne_point = ei
+        if use_len:
+            pl = plen[j]
+            nl = ln * scale * gld + gln * (pl - ln * scale)  # units 1/(scale*gld)
+            ne_len = _fd(2 * (xo * gld + nl * pd * sd) + den * gld, 2 * den * gld, i_2dg)
+            has_len = _b(pl >= 0)
+            ne_point = ne_len * has_len + ne_point * (1 - has_len)
+        ne_empty = ei if mode == 3 else ln + ns_empty
+        ne = ei * keep + ne_empty * empty + ne_point * go
+        mv = _b(ns != ti) | _b(ne != ei)
+        n_sel += s_i
+        on = _b(ad == 0) * hp * s_i
+        n_on += on
+        n_excl += hp * excl * s_i * (1 - on)
+        n_out += hp * outside * s_i
+        n_empty += empty
+        n_fixed += mv * _b(ne <= ns)
         new_start[i] = ns
         new_end[i] = ne
         new_vel[i] = nv
-        moved[i] = mv
+        moved[i] = mv != 0
+    if n_fixed:  # the end guard, in a second pass (rare)
+        for i in range(t.size):
+            ns = new_start[i]
+            if moved[i] and new_end[i] <= ns:
+                a = t[i] * scale - origin
+                r = a - _fd(a, base, i_base) * base
+                b = max(a - r + base * _b(2 * r > base), zero)
+                t1 = a * pd + pn * (b - a)
+                k = _fd(t1, bp, i_bp)
+                k += _b(2 * (t1 - k * bp) > bp)
+                j = k - _fd(k, slots, i_slots) * slots
+                if mode == 2 and not (use_len and has[j] and plen[j] >= 0):
+                    new_end[i] = ns + len_fix
+                else:
+                    # first straight base point that rounds to a tick after ns
+                    need = ns * scale + _fd(scale + 1, 2, 0.5) - origin
+                    rr = need - _fd(need, base, i_base) * base
+                    pt = need if rr == 0 else need - rr + base
+                    new_end[i] = max(_fd(2 * (pt + origin) + scale, 2 * scale, 0.5 / scale), ns + 1)
     counts[0] = n_sel
     counts[1] = n_on
     counts[2] = n_excl
     counts[3] = n_out
     counts[4] = n_empty
     counts[5] = n_fixed
+
+
+#: The kernel's Python code on Python integers (exact at any size): same source, plain ``//``.
+_py_kernel = types.FunctionType(
+    _groove_kernel.py_func.__code__, {**globals(), "_fd": _py_fd, "_b": int}, "_py_kernel"
+)
 
 
 def _amounts(settings: QuantizeSettings) -> tuple:
@@ -384,7 +416,7 @@ def groove_positions(
         new_end = np.empty(n, object)
         new_vel = np.empty(n, object)
         out = (new_start, new_end, new_vel, moved, counts)
-        _groove_kernel.py_func(
+        _py_kernel(
             t.astype(object), e.astype(object), velocity.astype(object), sel_arr, has_sel,
             tuple(int(x) for x in params), lat.has, lat.off.astype(object),
             lat.vel.astype(object), lat.len.astype(object), tuple(int(x) for x in amounts),

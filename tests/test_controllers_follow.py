@@ -9,7 +9,6 @@ from engine.build import add_channel_event, add_meta, add_track, new_song
 from engine.midifile import load_song_bytes, song_to_bytes
 from engine.notes import make_notes
 from engine.quantize.apply import NoteFilter, quantize_song
-from engine.quantize.controllers import owner_shifts
 from engine.quantize.groove_template import GrooveTemplate
 from engine.quantize.settings import QuantizeSettings as S
 
@@ -130,17 +129,15 @@ def test_unselected_notes_hold_their_controllers():
     assert [e[0] for e in ev(out.tracks[1])] == [6, 25]
 
 
-def test_owner_shifts_fallback_for_huge_ticks_agrees():
-    rng = np.random.default_rng(1)
-    ns = np.sort(rng.integers(0, 10_000, 200))
-    nc = rng.integers(0, 3, 200)
-    sh = rng.integers(-20, 20, 200)
-    et = np.sort(rng.integers(0, 10_000, 300))
-    ec = rng.integers(0, 3, 300)
-    a = owner_shifts(ns, nc, sh, et, ec)
-    big = 1 << 45
-    b = owner_shifts(ns + big, nc, sh, et + big, ec)
-    assert a.tolist() == b.tolist()
+def test_huge_ticks_follow_too():
+    big = 24 * 2**36
+    notes = make_notes([big + 5, big + 30], [big + 20, big + 45], [60, 62])
+    song = new_song(ppq=96)
+    tr = add_track(song, notes)
+    add_channel_event(tr, big + 31, 0xB0, 1, 1)
+    out, _ = quantize_song(song, S(controllers="follow"))
+    assert out.tracks[1].notes["start"].tolist() == [big, big + 24]  # a 1/16 point
+    assert [e[0] for e in ev(out.tracks[1])] == [big + 25]
 
 
 def test_playback_plays_what_the_offline_apply_writes():

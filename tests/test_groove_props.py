@@ -186,3 +186,42 @@ def test_controllers_keep_their_order_and_their_note(data, ppq, g):
         want = max(tick + shift, 0, last.get(ch, 0))
         last[ch] = want
         assert int(e_a["tick"]) == want
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), ppq=st.sampled_from([24, 96]), g=templates())
+def test_residue_tables_agree_with_the_exact_kernel(data, ppq, g):
+    """groove_positions' table path (big clips) gives exactly what the per-note kernel gives."""
+    from engine.quantize import groove as gm
+
+    period = gm._period_ticks(g, ppq)
+    n = 4 * period + data.draw(st.integers(1, 200))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32)))
+    starts = np.sort(rng.integers(0, 40 * period + 500, n))
+    lens = rng.integers(1, 3 * ppq, n)
+    notes = make_notes(starts, starts + lens, rng.integers(0, 128, n), rng.integers(1, 128, n))
+    st_ = S(
+        groove=g,
+        strength=data.draw(st.sampled_from([0, 50, 80, 100])),
+        pre_quantize=data.draw(st.sampled_from([0, 30, 100])),
+        groove_velocity=data.draw(st.sampled_from([0, 60, -40])),
+        groove_length=data.draw(st.sampled_from([0, 50])),
+        exclude_within=data.draw(st.sampled_from([0, 5])),
+        catch_within=data.draw(st.sampled_from([None, 45])),
+        ends=data.draw(st.sampled_from(ENDS_MODES)),
+        offset=data.draw(st.integers(-50, 50)),
+    )
+    sel = rng.random(n) < 0.9 if data.draw(st.booleans()) else None
+    t, e, v = notes["start"], notes["end"], notes["velocity"]
+    fast = gm.groove_positions(t, e, v, sel, st_, g, ppq)
+    saved = gm.MAX_TABLE_TICKS
+    gm.MAX_TABLE_TICKS = 0
+    try:
+        exact = gm.groove_positions(t, e, v, sel, st_, g, ppq)
+    finally:
+        gm.MAX_TABLE_TICKS = saved
+    for a, b in zip(fast, exact, strict=True):
+        if isinstance(a, np.ndarray):
+            assert a.tolist() == b.tolist()
+        else:
+            assert a == b

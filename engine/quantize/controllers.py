@@ -22,10 +22,10 @@ Choices where the spec is silent (tests in tests/test_controllers_follow.py):
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 #: Status nibbles of the events that follow their notes.
 FOLLOW_KINDS = (0xA0, 0xB0, 0xD0, 0xE0)
-_CH_SHIFT = 44  #: channel << 44 | tick packs both while ticks stay below 2**44
 
 
 def follower_mask(events: np.ndarray) -> np.ndarray:
@@ -34,61 +34,40 @@ def follower_mask(events: np.ndarray) -> np.ndarray:
     return (kind == 0xA0) | (kind == 0xB0) | (kind == 0xD0) | (kind == 0xE0)
 
 
-def owner_shifts(
-    note_start: np.ndarray,
-    note_channel: np.ndarray,
-    note_shift: np.ndarray,
-    ev_tick: np.ndarray,
-    ev_channel: np.ndarray,
-) -> np.ndarray:
-    """The shift of each event's owner note (0 where the channel has no note at or before it).
-
-    ``note_start`` are the notes' *original* starts, ``note_shift`` their final start minus
-    original start.
-    """
-    out = np.zeros(ev_tick.size, dtype=np.int64)
-    if note_start.size == 0 or ev_tick.size == 0:
-        return out
-    top = max(int(note_start.max()), int(ev_tick.max()))
-    if top >= 1 << _CH_SHIFT or int(note_start.min()) < 0 or int(ev_tick.min()) < 0:
-        for c in np.unique(ev_channel):
-            nm = note_channel == c
-            em = ev_channel == c
-            out[em] = _owner_slow(note_start[nm], note_shift[nm], ev_tick[em])
-        return out
-    nkey = (note_channel.astype(np.int64) << _CH_SHIFT) | note_start
-    order = np.argsort(nkey, kind="stable")
-    ks = nkey[order]
-    sh = note_shift[order]
-    first = np.ones(ks.size, dtype=bool)
-    first[1:] = ks[1:] != ks[:-1]
-    heads = np.flatnonzero(first)
-    gkey = ks[heads]
-    gshift = np.minimum.reduceat(sh, heads)
-    ekey = (ev_channel.astype(np.int64) << _CH_SHIFT) | ev_tick
-    pos = np.searchsorted(gkey, ekey, side="right") - 1
-    ok = pos >= 0
-    pos_c = np.maximum(pos, 0)
-    ok &= (gkey[pos_c] >> _CH_SHIFT) == ev_channel
-    out[ok] = gshift[pos_c[ok]]
-    return out
-
-
-def _owner_slow(note_start, note_shift, ev_tick):
-    """One channel, any tick range (lexsort instead of packed keys)."""
-    out = np.zeros(ev_tick.size, dtype=np.int64)
-    if note_start.size == 0:
-        return out
-    order = np.lexsort((note_shift, note_start))
-    s = note_start[order]
-    first = np.ones(s.size, dtype=bool)
-    first[1:] = s[1:] != s[:-1]
-    heads = np.flatnonzero(first)
-    gs = s[heads]
-    gsh = note_shift[order][heads]  # lexsort by shift within a start: head is the minimum
-    pos = np.searchsorted(gs, ev_tick, side="right") - 1
-    ok = pos >= 0
-    out[ok] = gsh[pos[ok]]
+@njit(cache=True, nogil=True)
+def _follow_kernel(ev_tick, ev_status, note_start, note_channel, note_shift, order):
+    """New event ticks: one merge walk over events (sorted by tick, seq) and notes (in
+    ``order``, ascending start). Per channel it keeps the current owner (latest start; among
+    notes on that start the smallest shift) and the last new tick (the order rule)."""
+    own_start = np.full(16, -(2**62), np.int64)
+    own_shift = np.zeros(16, np.int64)
+    has_owner = np.zeros(16, np.bool_)
+    last = np.zeros(16, np.int64)
+    out = ev_tick.copy()
+    p = 0
+    n_notes = order.size
+    for i in range(ev_tick.size):
+        tick = ev_tick[i]
+        while p < n_notes and note_start[order[p]] <= tick:
+            r = order[p]
+            c = note_channel[r]
+            s = note_start[r]
+            if not has_owner[c] or s > own_start[c]:
+                own_start[c] = s
+                own_shift[c] = note_shift[r]
+                has_owner[c] = True
+            elif note_shift[r] < own_shift[c]:
+                own_shift[c] = note_shift[r]
+            p += 1
+        st = ev_status[i]
+        kind = st & 0xF0
+        if kind != 0xA0 and kind != 0xB0 and kind != 0xD0 and kind != 0xE0:
+            continue
+        c = st & 0x0F
+        new = tick + own_shift[c] if has_owner[c] else tick
+        new = max(new, 0, last[c])
+        last[c] = new
+        out[i] = new
     return out
 
 
@@ -102,43 +81,30 @@ def follow_notes(
     """
     if events.size == 0 or notes.size == 0 or not shift.any():
         return events
-    fol = np.flatnonzero(follower_mask(events))
-    if fol.size == 0:
-        return events
-    tick = events["tick"][fol]
-    ch = (events["status"][fol] & 0x0F).astype(np.int64)
-    s = owner_shifts(
-        np.ascontiguousarray(notes["start"]),
-        notes["channel"].astype(np.int64),
-        shift,
-        tick,
-        ch,
-    )
-    if not s.any():
-        return events
-    new = tick + s
-    np.maximum(new, 0, out=new)
-    # keep each channel's order: a running maximum along each channel in source order
-    by_ch = np.argsort(ch, kind="stable")  # source order (events are sorted) within a channel
-    nc = new[by_ch]
-    cc = ch[by_ch]
-    top = int(nc.max()) + 1
-    if top < 1 << 58:
-        packed = nc + cc * top
-        np.maximum.accumulate(packed, out=packed)
-        nc = packed - cc * top
+    start = np.ascontiguousarray(notes["start"])
+    if start.size > 1 and np.any(start[1:] < start[:-1]):
+        order = np.argsort(start, kind="stable")
     else:
-        for c in np.unique(cc):
-            m = cc == c
-            nc[m] = np.maximum.accumulate(nc[m])
-    new[by_ch] = nc
+        order = np.arange(start.size, dtype=np.int64)
+    tick = np.ascontiguousarray(events["tick"])
+    new = _follow_kernel(
+        tick,
+        np.ascontiguousarray(events["status"]),
+        start,
+        np.ascontiguousarray(notes["channel"]).astype(np.int64) & 15,
+        np.ascontiguousarray(shift, dtype=np.int64),
+        order,
+    )
     if np.array_equal(new, tick):
         return events
     out = events.copy()
-    out["tick"][fol] = new
-    key_tick = out["tick"]
-    if key_tick.size and int(key_tick.max()) < 1 << 31 and int(out["seq"].min()) >= 0:
-        order = np.argsort((key_tick << 31) | out["seq"].astype(np.int64), kind="stable")
+    out["tick"] = new
+    seq = out["seq"]
+    if int(new.max()) < 1 << 31 and int(seq.min()) >= 0:
+        key = (new << 31) | seq.astype(np.int64)
+        if np.all(key[1:] >= key[:-1]):
+            return out
+        order = np.argsort(key, kind="stable")
     else:
-        order = np.lexsort((out["seq"], key_tick))
+        order = np.lexsort((seq, new))
     return out[order]

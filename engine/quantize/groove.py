@@ -190,7 +190,7 @@ def _py_fd(x, d, inv):
 
 
 @njit(cache=True, nogil=True)
-def _groove_kernel(t, e, v, sel, has_sel, lat, has, off, pvel, plen, amounts, mode, out):
+def _groove_kernel(t, e, v, sel, has_sel, lat, has, off, pvel, plen, amounts, mode, out, diag):
     """Steps 1–5 and the end guard for every note (int64, or Python ints via ``py_func``).
 
     ``lat`` = (scale, base, slots, origin, exclude, catch, length, len_num, len_den, len_fix);
@@ -199,11 +199,13 @@ def _groove_kernel(t, e, v, sel, has_sel, lat, has, off, pvel, plen, amounts, mo
     quotient corrected to exact, see engine.quantize.kernels._floordiv); the Python-int
     fallback runs this same code with ``_fd`` bound to plain ``//`` (:data:`_py_kernel`).
     ``out`` = (new_start, new_end, new_velocity, moved, counts) with counts = selected, on
-    point, excluded, outside catch, empty slot, ends fixed.
+    point, excluded, outside catch, empty slot, ends fixed. ``diag`` = (wanted, kind, exact
+    start numerator, slot, flags) per note, for building the residue tables.
     """
     scale, base, slots, origin, exclude, catch, length_s, len_num, len_den, len_fix = lat
     pn, pd, sn, sd, gvn, gvd, gln, gld, vden = amounts
     new_start, new_end, new_vel, moved, counts = out
+    want_diag, d_kind, d_xo, d_slot, d_flags = diag
     n_sel = 0
     n_on = 0
     n_excl = 0
@@ -308,6 +310,11 @@ def _groove_kernel(t, e, v, sel, has_sel, lat, has, off, pvel, plen, amounts, mo
         new_end[i] = ne
         new_vel[i] = nv
         moved[i] = mv != 0
+        if want_diag:  # for the residue tables of groove_positions
+            d_kind[i] = empty + 2 * go
+            d_xo[i] = xo
+            d_slot[i] = j
+            d_flags[i] = on + 2 * _b(hp * excl * (1 - on) != 0) + 4 * _b(hp * outside != 0)
     if n_fixed:  # the end guard, in a second pass (rare)
         for i in range(t.size):
             ns = new_start[i]
@@ -361,6 +368,56 @@ def _amounts(settings: QuantizeSettings) -> tuple:
     )
 
 
+#: Residue tables are used when the pattern period is at most this many ticks.
+MAX_TABLE_TICKS = 1 << 20
+_NO_DIAG = (False, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+            np.zeros(0, np.int64))  # fmt: skip
+
+
+def _exact(t, e, v, sel, params, lat, amounts, mode, fast, diag=_NO_DIAG):
+    """Run the exact kernel (int64, or Python ints when ``fast`` is False)."""
+    n = t.size
+    has_sel = sel is not None
+    sel_arr = sel if has_sel else np.zeros(0, dtype=bool)
+    counts = np.zeros(6, dtype=np.int64)
+    moved = np.empty(n, dtype=np.bool_)
+    if fast:
+        new_start = np.empty(n, np.int64)
+        new_end = np.empty(n, np.int64)
+        new_vel = np.empty(n, np.int64)
+        out = (new_start, new_end, new_vel, moved, counts)
+        _groove_kernel(
+            t, e, v.astype(np.int64), sel_arr, has_sel, params,
+            lat.has, lat.off.astype(np.int64), lat.vel, lat.len.astype(np.int64),
+            amounts, mode, out, diag,
+        )  # fmt: skip
+        return new_start, new_end, new_vel, moved, counts
+    new_start = np.empty(n, object)
+    new_end = np.empty(n, object)
+    new_vel = np.empty(n, object)
+    out = (new_start, new_end, new_vel, moved, counts)
+    _py_kernel(
+        t.astype(object), e.astype(object), v.astype(object), sel_arr, has_sel,
+        tuple(int(x) for x in params), lat.has, lat.off.astype(object),
+        lat.vel.astype(object), lat.len.astype(object), tuple(int(x) for x in amounts),
+        mode, out, _NO_DIAG,
+    )  # fmt: skip
+    return (
+        new_start.astype(np.int64),
+        new_end.astype(np.int64),
+        new_vel.astype(np.int64),
+        moved,
+        counts,
+    )
+
+
+def _period_ticks(template: GrooveTemplate, ppq: int) -> int | None:
+    """A whole number of ticks after which the pattern repeats exactly (None if too long)."""
+    p = template.length * ppq
+    period = p.numerator  # p.denominator repetitions are a whole number of ticks
+    return period if period <= MAX_TABLE_TICKS else None
+
+
 def groove_positions(
     t: np.ndarray,
     e: np.ndarray,
@@ -371,7 +428,15 @@ def groove_positions(
     ppq: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict, int]:
     """New starts, ends and velocities (before the same-pitch guards), which notes moved, the
-    report's categories and the number of ends fixed by the end guard."""
+    report's categories and the number of ends fixed by the end guard.
+
+    Everything a note's start depends on repeats with the pattern: moving a note by a whole
+    period ``P`` (ticks) moves its result by exactly ``P``. So for a large clip the exact kernel
+    runs once per residue ``t mod P`` (on notes far enough from tick 0 that no target clamps),
+    and each note then takes its start shift, kind, slot and exact start numerator from those
+    tables: one division per note instead of seven. Notes near tick 0, and clips too small to
+    pay for the tables, take the exact kernel directly; a test checks both agree.
+    """
     lat = groove_lattice(template, settings, ppq)
     amounts = _amounts(settings)
     ls = lat.length_step
@@ -389,42 +454,30 @@ def groove_positions(
         len_fix,
     )
     n = t.size
-    has_sel = sel is not None
-    sel_arr = sel if has_sel else np.zeros(0, dtype=bool)
     mode = MODE_CODES[settings.ends]
     top = 1
     if n:
         top = max(abs(int(t.min())), abs(int(e.max())), 1)
-    top = max(top, abs(lat.origin) // lat.scale + 1, int(ls) + 1) + 4 * int(lat.base_ticks) + 4
+    period = _period_ticks(template, ppq)
+    base_ticks = int(lat.base_ticks) + 1
+    r0 = None
+    if period is not None:
+        reps = -(-(abs(settings.offset) + 2 * period + 4 * base_ticks) // period)
+        r0 = reps * period
+    top = max(top, abs(lat.origin) // lat.scale + 1, int(ls) + 1, (r0 or 0) + 3 * (period or 0))
+    top += 4 * base_ticks + 4
     pn, pd, sn, sd, gvn, gvd, gln, gld, _ = amounts
     bound = 16 * top * lat.scale * pd * sd * gld * max(1, ls.denominator)
     fast = bound < _INT64_SAFE and lat.scale <= 2**40
-    counts = np.zeros(6, dtype=np.int64)
-    moved = np.empty(n, dtype=np.bool_)
-    if fast:
-        new_start = np.empty(n, np.int64)
-        new_end = np.empty(n, np.int64)
-        new_vel = np.empty(n, np.int64)
-        out = (new_start, new_end, new_vel, moved, counts)
-        _groove_kernel(
-            t, e, velocity.astype(np.int64), sel_arr, has_sel, params,
-            lat.has, lat.off.astype(np.int64), lat.vel, lat.len.astype(np.int64),
-            amounts, mode, out,
-        )  # fmt: skip
+    use_table = fast and period is not None and n > 4 * period
+    if use_table:
+        new_start, new_end, new_vel, moved, counts = _table_path(
+            t, e, velocity, sel, params, lat, amounts, mode, period, r0
+        )
     else:
-        new_start = np.empty(n, object)
-        new_end = np.empty(n, object)
-        new_vel = np.empty(n, object)
-        out = (new_start, new_end, new_vel, moved, counts)
-        _py_kernel(
-            t.astype(object), e.astype(object), velocity.astype(object), sel_arr, has_sel,
-            tuple(int(x) for x in params), lat.has, lat.off.astype(object),
-            lat.vel.astype(object), lat.len.astype(object), tuple(int(x) for x in amounts),
-            mode, out,
-        )  # fmt: skip
-        new_start = new_start.astype(np.int64)
-        new_end = new_end.astype(np.int64)
-        new_vel = new_vel.astype(np.int64)
+        new_start, new_end, new_vel, moved, counts = _exact(
+            t, e, velocity, sel, params, lat, amounts, mode, fast
+        )
     selected, on_point, excluded, outside, empty, fixed = (int(c) for c in counts)
     cats = {
         "on_grid": on_point,
@@ -433,6 +486,153 @@ def groove_positions(
         "no_point": empty,
     }
     return new_start, new_end, new_vel.astype(np.uint8), moved, cats, fixed
+
+
+def _table_path(t, e, velocity, sel, params, lat, amounts, mode, period, r0):
+    """Residue tables from the exact kernel, then one compiled pass over the notes."""
+    r = np.arange(period, dtype=np.int64)
+    ts = r0 + r
+    kind = np.empty(period, np.int64)
+    xo = np.empty(period, np.int64)
+    slot = np.empty(period, np.int64)
+    flags = np.empty(period, np.int64)
+    ns, _, _, _, _ = _exact(
+        ts, ts + 1, np.full(period, 64), None, params, lat, amounts, 3, True,
+        (True, kind, xo, slot, flags),
+    )  # fmt: skip
+    ds = ns - ts
+    den = lat.scale * amounts[1] * amounts[3]
+    xo -= ts * den
+    de = np.zeros(period, np.int64)
+    go = np.flatnonzero(kind == 2)
+    if mode == 1 and go.size:  # end shifts of quantize-ends, from a note starting on a point
+        start = r0 + go[0]
+        ends = r0 + 2 * period + r
+        no_len = amounts[:6] + (0,) + amounts[7:]  # the ends rule alone, not the point length
+        _, ne, _, _, _ = _exact(
+            np.full(period, start), ends, np.full(period, 64), None, params, lat, no_len, 1,
+            True,
+        )  # fmt: skip
+        de = ne - ends
+    n = t.size
+    has_sel = sel is not None
+    sel_arr = sel if has_sel else np.zeros(0, dtype=bool)
+    new_start = np.empty(n, np.int64)
+    new_end = np.empty(n, np.int64)
+    new_vel = np.empty(n, np.int64)
+    moved = np.empty(n, np.bool_)
+    counts = np.zeros(6, np.int64)
+    near = _table_kernel(
+        t, e, velocity, sel_arr, has_sel, r0, period, (kind, ds, xo, slot, flags, de),
+        params, lat.vel, lat.len.astype(np.int64), amounts, mode,
+        (new_start, new_end, new_vel, moved, counts),
+    )  # fmt: skip
+    if near.size:  # notes close to tick 0: the exact kernel
+        sub_sel = None if sel is None else sel[near]
+        s2, e2, v2, m2, c2 = _exact(
+            t[near], e[near], velocity[near], sub_sel, params, lat, amounts, mode, True
+        )
+        new_start[near], new_end[near], new_vel[near], moved[near] = s2, e2, v2, m2
+        counts += c2
+    return new_start, new_end, new_vel, moved, counts
+
+
+@njit(cache=True, nogil=True)
+def _table_kernel(t, e, v, sel, has_sel, r0, period, tables, lat, pvel, plen, amounts, mode,
+                  out):  # fmt: skip
+    """Each note from the residue tables (see :func:`groove_positions`); returns the indexes of
+    the notes before ``r0`` (left for the exact kernel)."""
+    kind_t, ds_t, xo_t, slot_t, flag_t, de_t = tables
+    scale, base, slots, origin, exclude, catch, length_s, len_num, len_den, len_fix = lat
+    pn, pd, sn, sd, gvn, gvd, gln, gld, vden = amounts
+    new_start, new_end, new_vel, moved, counts = out
+    den = scale * pd * sd
+    gvd2 = vden * gvd
+    i_p = 1.0 / period
+    i_2den = 1.0 / (2 * den)
+    i_2vd2 = 1.0 / (2 * gvd2)
+    i_2dg = 1.0 / (2 * den * gld)
+    i_2ln = 1.0 / (2 * len_num)
+    i_base = 1.0 / base
+    use_vel = gvn != 0
+    use_len = gln > 0
+    near = np.empty(t.size, np.int64)
+    n_near = 0
+    n_sel = 0
+    n_on = 0
+    n_excl = 0
+    n_out = 0
+    n_empty = 0
+    n_fixed = 0
+    for i in range(t.size):
+        ti = t[i]
+        ei = e[i]
+        vi = np.int64(v[i])
+        if ti < r0:
+            near[n_near] = i
+            n_near += 1
+            continue
+        ns = ti
+        ne = ei
+        nv = vi
+        if has_sel and not sel[i]:
+            new_start[i] = ns
+            new_end[i] = ne
+            new_vel[i] = nv
+            moved[i] = False
+            continue
+        n_sel += 1
+        r = ti - _fd(ti, period, i_p) * period
+        k = kind_t[r]
+        fl = flag_t[r]
+        n_on += fl & 1
+        n_excl += (fl >> 1) & 1
+        n_out += (fl >> 2) & 1
+        if k == 1:  # empty slot: the start moves, the end with it (not in keep-ends)
+            n_empty += 1
+            ns = ti + ds_t[r]
+            if mode != 3:
+                ne = ei + ds_t[r]
+        elif k == 2:
+            ns = ti + ds_t[r]
+            j = slot_t[r]
+            xo = ti * den + xo_t[r]
+            if use_vel and pvel[j] >= 0:
+                vn = vi * gvd2 + gvn * (pvel[j] - vi * vden)
+                nv = min(max(_fd(2 * vn + gvd2, 2 * gvd2, i_2vd2), 1), 127)
+            ln = ei - ti
+            if use_len and plen[j] >= 0:
+                nl = ln * scale * gld + gln * (plen[j] - ln * scale)
+                ne = _fd(2 * (xo * gld + nl * pd * sd) + den * gld, 2 * den * gld, i_2dg)
+            elif mode == 0:
+                ne = ln + ns
+            elif mode == 1:
+                ne = ei + de_t[ei - _fd(ei, period, i_p) * period]
+            elif mode == 2:
+                mult = max(_fd(2 * ln * len_den + len_num, 2 * len_num, i_2ln), 1)
+                nl = ln * scale * sd + sn * (mult * length_s - ln * scale)
+                ne = _fd(2 * (xo + nl * pd) + den, 2 * den, i_2den)
+        mv = ns != ti or ne != ei
+        if mv and ne <= ns:
+            n_fixed += 1
+            if mode == 2 and not (k == 2 and use_len and plen[slot_t[r]] >= 0):
+                ne = ns + len_fix
+            else:
+                need = ns * scale + (scale + 1) // 2 - origin
+                rr = need - _fd(need, base, i_base) * base
+                pt = need if rr == 0 else need - rr + base
+                ne = max((2 * (pt + origin) + scale) // (2 * scale), ns + 1)
+        new_start[i] = ns
+        new_end[i] = ne
+        new_vel[i] = nv
+        moved[i] = mv
+    counts[0] = n_sel
+    counts[1] = n_on
+    counts[2] = n_excl
+    counts[3] = n_out
+    counts[4] = n_empty
+    counts[5] = n_fixed
+    return near[:n_near]
 
 
 def live_groove_target(

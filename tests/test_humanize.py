@@ -176,3 +176,17 @@ def test_flam_range_is_ppq():
     with pytest.raises(SettingsError, match="flam"):
         quantize_notes(chord(), S(flam=97), 96)
     quantize_notes(chord(), S(flam=-96), 96)
+
+
+def test_tempo_map_converts_at_each_note():
+    """Same deviation sequence, two tempos: ticks per ms differ by the tempo at the note."""
+    notes = grid_clip(200)
+    two = TempoMap(96, [0, 96 * 100], [500_000, 1_000_000])  # 120 BPM, then 60 BPM
+    res = quantize_notes(notes, S(strength=0, humanize_ms=50), 96, tempo=two)
+    ref = quantize_notes(notes, S(strength=0, humanize_ms=50), 96)  # 120 BPM throughout
+    dev = res.notes["start"] - notes["start"][res.source]
+    dev_ref = ref.notes["start"] - notes["start"][ref.source]
+    assert dev[:100].tolist() == dev_ref[:100].tolist()
+    z = np.asarray(deviation_sequence(200, "pink", 0, 0, 0))[100:]
+    want = np.floor(z * 50 * 0.096 + 0.5).astype(int)  # 60 BPM: 0.096 tick/ms
+    assert dev[100:].tolist() == want.tolist()

@@ -142,3 +142,11 @@ def test_settings_messages_name_field_and_range():
         with pytest.raises(SettingsError) as e:
             S(**kw)
         assert str(e.value) == words
+
+
+def test_settings_dict_can_leave_unused_part2_fields_out():
+    assert set(S(swing=58).to_dict(True)) == set(pf.V1_DEFAULTS)
+    d = S(flam=3).to_dict(True)
+    assert d["flam"] == 3 and "groove" not in d
+    assert S.from_dict(d) == S(flam=3)
+    assert S.from_dict(S(groove=G).to_dict(True)) == S(groove=G)

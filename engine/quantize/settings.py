@@ -244,13 +244,21 @@ class QuantizeSettings:
     def replace(self, **changes) -> QuantizeSettings:
         return replace(self, **changes)
 
-    def to_dict(self) -> dict:
-        """The preset ``settings`` object (JSON-ready)."""
+    def to_dict(self, drop_unused_part2: bool = False) -> dict:
+        """The preset ``settings`` object (JSON-ready).
+
+        ``drop_unused_part2`` leaves out the part-2 fields that are "off", so a file that uses
+        none of them (a project) stays readable by a Quanta from before part 2.
+        """
         groove = self.groove
         d = asdict(replace(self, groove=None))
         d["groove"] = groove.to_document() if isinstance(groove, GrooveTemplate) else groove
         d["grid"] = f"1/{d.pop('division')}"
         d["tuplet"] = f"{self.tuplet[0]}:{self.tuplet[1]}" if self.tuplet else None
+        if drop_unused_part2:
+            for key, off in PART2_DEFAULTS.items():
+                if d[key] == off:
+                    del d[key]
         return d
 
     @classmethod

@@ -168,11 +168,12 @@ class LiveQuantizer:
         self.clock = clock
         self.ppq = ppq
         self.settings = _resolved(settings)
-        #: (channel, pitch) -> FIFO of (arrival, send time) of notes whose note-off is pending
-        self._open: dict[tuple[int, int], deque[tuple[float, float]]] = {}
         self._noise: np.ndarray | None = None
         self._noise_key: tuple | None = None
         self._noise_i = 0
+        self._prepare_noise()
+        #: (channel, pitch) -> FIFO of (arrival, send time) of notes whose note-off is pending
+        self._open: dict[tuple[int, int], deque[tuple[float, float]]] = {}
         self._group_when = -math.inf  #: arrival of the current onset group's first note
         self._group_delay = 0.0  #: its humanize delay in seconds
         self._group_count: dict[int, int] = {}  #: notes per channel in the current group
@@ -180,6 +181,7 @@ class LiveQuantizer:
     def set_settings(self, settings: LiveSettings) -> None:
         """New settings apply to the next note-on; open notes keep their pairing and delay."""
         self.settings = _resolved(settings)
+        self._prepare_noise()
 
     def reset(self) -> None:
         """Forget open notes (after stop/panic sent their note-offs)."""
@@ -188,14 +190,20 @@ class LiveQuantizer:
         self._group_count.clear()
 
     # -- humanize / flam (delays only) ----------------------------------------------------
-    def _humanize_value(self, q: QuantizeSettings) -> float:
+    def _prepare_noise(self) -> None:
+        """Draw the humanize sequence now, not when a note arrives (no work on the note path)."""
+        q = self.settings.quantize
+        if q is None or q.humanize_ms <= 0:
+            return
         key = (q.humanize_noise, q.humanize_seed)
-        if self._noise_key != key:
+        if getattr(self, "_noise_key", None) != key:
             from engine.quantize.humanize import deviation_sequence
 
             self._noise = deviation_sequence(LIVE_SEQUENCE, q.humanize_noise, q.humanize_seed, 0, 0)
             self._noise_key = key
             self._noise_i = 0
+
+    def _humanize_value(self, q: QuantizeSettings) -> float:
         value = float(self._noise[self._noise_i % LIVE_SEQUENCE])
         self._noise_i += 1
         return value

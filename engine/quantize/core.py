@@ -446,3 +446,32 @@ def warm_up() -> None:
     sel = np.ones(2, dtype=bool)
     for ends in ("keep-length", "quantize-ends", "quantize-lengths", "keep-ends"):
         quantize_notes(notes, QuantizeSettings(ends=ends), 96, sel)
+    _warm_up_part2()
+
+
+def _warm_up_part2() -> None:
+    """The groove (exact and residue-table paths), humanize, flam, controllers and extraction
+    kernels."""
+    from engine.notes import EVENT_DTYPE
+    from engine.quantize.controllers import follow_notes
+    from engine.quantize.groove_extract import extract_groove
+    from engine.quantize.groove_template import GrooveTemplate
+
+    g = GrooveTemplate("warm-up", "1/16", 1, ({"beat": 0.3, "velocity": 90, "length": 0.2},))
+    many = np.zeros(500, dtype=NOTE_DTYPE)
+    many["start"] = np.arange(500) * 7
+    many["end"] = many["start"] + 20
+    many["velocity"] = 64
+    for ends in ("keep-length", "quantize-ends", "quantize-lengths", "keep-ends"):
+        st = QuantizeSettings(
+            groove=g, ends=ends, groove_velocity=50, groove_length=50, humanize_ms=5, flam=3,
+            humanize_velocity=2, controllers="follow",
+        )  # fmt: skip
+        for clip in (many[:2], many):
+            res = quantize_notes(clip, st, 96)
+            quantize_notes(clip, st, 96, np.ones(clip.size, dtype=bool))
+    events = np.zeros(2, dtype=EVENT_DTYPE)
+    events["tick"] = (8, 30)
+    events["status"] = 0xB0
+    follow_notes(events, many, res.shift)
+    extract_groove(many["start"], many["velocity"], many["end"] - many["start"], ppq=96)

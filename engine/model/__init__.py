@@ -1,0 +1,1 @@
+"""The song model: note and event arrays, songs and tracks, the tempo and meter maps."""

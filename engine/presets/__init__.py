@@ -1,0 +1,1 @@
+"""Presets and their formats: the JSON preset file, validation and names."""

@@ -1,0 +1,1 @@
+"""The project file: a song with its quantize, mixer and view settings in one document."""

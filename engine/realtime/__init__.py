@@ -1,0 +1,1 @@
+"""The real-time engine: transport, schedule, clock, live quantize and thru, recording."""

@@ -1,0 +1,1 @@
+"""Standard MIDI Files: the compiled reader and writer kernels and load/save of songs."""

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.sound_options import TrackSound
+from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
-from engine.mixer import Mixer
 from engine.plugins.base import Effect, Instrument, Plugin
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
-from engine.mixer import Mixer
 from engine.plugins import lv2
 from engine.plugins.builtin_synth import BuiltinDrumKit
 from tests.sound_helpers import peak_frequency, rms_db, run_instrument

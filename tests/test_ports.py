@@ -12,11 +12,9 @@ import time
 import pytest
 
 from app.cli import main as quanta
-from engine import clock
 from engine.errors import DeviceError
-from engine.jack_midi import JackClock, JackMidiInput, JackMidiOutput
-from engine.midi_io import MidiSink, MidiSource
-from engine.ports import (
+from engine.ports.jack_midi import JackClock, JackMidiInput, JackMidiOutput
+from engine.ports.ports import (
     RtMidiInput,
     RtMidiOutput,
     SoundingNotes,
@@ -28,6 +26,8 @@ from engine.ports import (
     open_input,
     open_output,
 )
+from engine.realtime import clock
+from engine.realtime.midi_io import MidiSink, MidiSource
 from tests.jack_tools import unmatched_notes
 
 pytestmark = pytest.mark.jack

@@ -11,8 +11,8 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
-from engine.project import Project, load_project, save_project
+from engine.model.notes import make_notes
+from engine.project.project import Project, load_project, save_project
 from tests.ui_roll_helpers import KEY_H, known_notes, make_roll
 from ui.app import create_app
 from ui.autosave import RecoveryStore

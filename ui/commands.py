@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from engine.notes import NOTE_DTYPE
+from engine.model.notes import NOTE_DTYPE
 from engine.quantize.settings import QuantizeSettings
 from ui.note_diff import splice
 from ui.song_document import SongDocument, sorted_notes

@@ -1,6 +1,6 @@
 """The narrow bridge between the window and the real-time engine.
 
-The GUI thread never touches the engine thread's data: it calls :class:`engine.transport.Engine`
+The GUI thread never touches the engine thread's data: it calls :class:`engine.realtime.transport.Engine`
 commands (which only post messages) and reads the engine's immutable state snapshot from a
 QTimer at 30 Hz. Document changes are forwarded as commands: a new song or edited notes hand
 the engine the song (coalesced, so a burst of edits costs one rebuild), a playback-quantize
@@ -10,11 +10,11 @@ output, so its notes are not sent at all; auditioning follows the same rule, :me
 Auditioning (a key or note clicked in the piano roll) sends a note-on/off straight to the
 current track's outputs — its MIDI out ports and its instrument on the audio device — from the
 GUI thread, without going through the engine thread. That is safe because every output is
-handed to the engine wrapped in a :class:`engine.sounding.TrackedSink` made here: the engine
+handed to the engine wrapped in a :class:`engine.realtime.sounding.TrackedSink` made here: the engine
 and the audition share that wrapper's lock, so their messages never interleave on a port, and
 the engine's stop/panic also closes an auditioned note it did not start.
 
-Ports are opened here from the saved settings through :mod:`engine.ports`; whatever fails is
+Ports are opened here from the saved settings through :mod:`engine.ports.ports`; whatever fails is
 reported once, by name, in :attr:`port_errors` and the status bar, and the engine keeps
 running without it.
 """
@@ -26,9 +26,9 @@ from collections import deque
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine import clock
 from engine.errors import QuantaError
-from engine.sounding import TrackedSink
+from engine.realtime import clock
+from engine.realtime.sounding import TrackedSink
 from ui.song_document import SongDocument
 
 POLL_HZ = 30
@@ -72,7 +72,7 @@ class EngineLink(QObject):
     stateChanged = Signal(object)
     #: A one-line message for the user (port lost, end of song, take recorded...).
     message = Signal(str)
-    #: Recorded takes (list of engine.song.Track) to add to the song.
+    #: Recorded takes (list of engine.model.song.Track) to add to the song.
     takesRecorded = Signal(list)
 
     def __init__(self, document: SongDocument, engine=None, parent: QObject | None = None):
@@ -85,7 +85,7 @@ class EngineLink(QObject):
         self.input_label = ""
         self.port_errors: list[str] = []
         self.error: str | None = None
-        self.audio = None  # engine.audio.AudioOutput while sound is on
+        self.audio = None  # engine.audio.output.AudioOutput while sound is on
         self.audio_device: str | None = None
         self.audio_error = ""
         self._audio_conf: tuple | None = None
@@ -109,7 +109,7 @@ class EngineLink(QObject):
         """Create and start the engine (if not given one). False, with :attr:`error`, if not."""
         try:
             if self.engine is None:
-                from engine.transport import Engine
+                from engine.realtime.transport import Engine
 
                 self.engine = Engine(ppq_for_live=self.doc.ppq)
             self.engine.start()
@@ -152,7 +152,7 @@ class EngineLink(QObject):
         """Open the named ports (from Settings); failures are named in :attr:`port_errors`."""
         self.port_errors = []
         try:
-            from engine import ports
+            from engine.ports import ports
         except ImportError:
             self.port_errors.append("MIDI ports are not available in this build")
             return
@@ -198,8 +198,8 @@ class EngineLink(QObject):
         self._audio_conf = (device, rate, block)
         self.audio_error = ""
         try:
-            from engine.audio import AudioOutput, audio_available, output_devices
-            from engine.mixer import Mixer
+            from engine.audio.mixer import Mixer
+            from engine.audio.output import AudioOutput, audio_available, output_devices
 
             ok, why = audio_available()
             if not ok:

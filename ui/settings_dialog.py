@@ -58,7 +58,7 @@ GM_BUILTIN = "Built-in GM sounds"
 def _port_names(kind: str, api: str) -> tuple[list[str], str]:
     """Names of MIDI ``kind`` ("output"/"input") ports and an error line ('' if none)."""
     try:
-        from engine import ports
+        from engine.ports import ports
     except ImportError:
         return [], "MIDI port support is not installed"
     try:
@@ -275,7 +275,7 @@ class SettingsDialog(QDialog):
         saved = self.device.currentData()
         names: list[str] = []
         try:
-            from engine.audio import list_devices
+            from engine.audio.output import list_devices
 
             names = [str(getattr(d, "name", d)) for d in list_devices()]
         except ImportError:

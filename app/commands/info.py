@@ -4,7 +4,7 @@ Tracks (name, channels, notes), PPQ, tempos, time signatures, length in bars and
 how far note starts sit off the grid (1/16 unless ``--grid``), as text or ``--json``.
 
 A file timed in SMPTE frames shows its division as such; its ticks are mapped onto a fixed
-tempo (one quarter note = one second, see :class:`engine.smf_container.SmpteDivision`), so
+tempo (one quarter note = one second, see :class:`engine.model.smf_container.SmpteDivision`), so
 bars and grid steps are counted in those quarters: harmless, but not musical. Foreign chunks
 and an RMID wrapper (both kept on save) are listed too.
 """
@@ -175,7 +175,7 @@ def format_text(info: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.midifile import load_song
+    from engine.smf.midifile import load_song
 
     grid = _grid(args.grid)
     song = load_song(args.input)

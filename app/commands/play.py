@@ -49,7 +49,7 @@ def open_input(name: str, api: str | None = None, virtual: bool = False):
 
 def _ports():
     try:
-        from engine import ports
+        from engine.ports import ports
     except ImportError as exc:
         raise DeviceError(f"MIDI ports are not available: {exc}") from None
     return ports
@@ -59,7 +59,7 @@ def close_quietly(port) -> None:
     """Close a port after it delivered what it holds (final note-offs); never raise."""
     if port is None:
         return
-    from engine.sounding import wait_delivered
+    from engine.realtime.sounding import wait_delivered
 
     wait_delivered(port)
     try:
@@ -205,8 +205,8 @@ def _file_taken_by_audio(args: argparse.Namespace) -> None:
 
 def run_play(args: argparse.Namespace) -> int:
     from app.audio_session import song_strips
-    from engine.midifile import load_song
-    from engine.transport import Engine
+    from engine.realtime.transport import Engine
+    from engine.smf.midifile import load_song
 
     _file_taken_by_audio(args)
     request = sound_request(args)

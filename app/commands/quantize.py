@@ -186,7 +186,7 @@ class ProgressBar:
 # -- the command --------------------------------------------------------------------------------
 def quantize_file(src: Path, dst: Path | None, settings, flt: NoteFilter) -> str:
     """Quantize one file (``dst=None``: dry run) and return its summary line."""
-    from engine.midifile import load_song, save_song
+    from engine.smf.midifile import load_song, save_song
 
     song = load_song(src)
     if flt.tracks is not None and max(flt.tracks) >= len(song.tracks):

@@ -6,7 +6,7 @@ underruns, even with an empty mixer (measured here: 48 underruns in 60 s at 256 
 GUI-like thread and no sound at all). :func:`callback_address` is a ``numba.cfunc`` with
 PortAudio's ``PaStreamCallback`` signature that sounddevice hands to PortAudio directly (its
 documented C-function-pointer form): no Python, no GIL, no allocation, no locks. It runs when
-the mixer is :attr:`engine.mixer.Mixer.native` (every strip a built-in synth, no effects);
+the mixer is :attr:`engine.audio.mixer.Mixer.native` (every strip a built-in synth, no effects);
 mixes with plugins keep a Python callback, which shares :func:`prepare_block` with it.
 
 Every array the callback touches is reached through one int64 array of addresses
@@ -18,9 +18,9 @@ Every array the callback touches is reached through one int64 array of addresses
   release semantics numpy's stores do not give: the producer writes the slot, then the head);
 - ``pending``: events taken from the ring but due in a later block;
 - ``rt``: counters, meters of the callback itself, and the clock mapping's state;
-- the mixer's arrays (:mod:`engine.mixer_kernels` layout) and the synths' consts.
+- the mixer's arrays (:mod:`engine.audio.mixer_kernels` layout) and the synths' consts.
 
-The clock mapping is that of :mod:`engine.audio`: an event at engine time ``when`` plays at
+The clock mapping is that of :mod:`engine.audio.output`: an event at engine time ``when`` plays at
 the sample handed to the device at ``when``; the block's start comes from PortAudio's stream
 clock (JACK: the frame clock) mapped onto the engine clock (CLOCK_MONOTONIC, which is
 ``time.monotonic``) by minimum filters, or, without a stream clock, a delay-locked loop.
@@ -40,9 +40,9 @@ import numpy as np
 from llvmlite import binding as llvm_binding
 from numba import types
 
-from engine import mixer_kernels as mk
-from engine.native_ptr import f32_ptr, f64_ptr, i64_ptr
-from engine.native_ptr import void_ptr as _voidptr
+from engine.audio import mixer_kernels as mk
+from engine.audio.native_ptr import f32_ptr, f64_ptr, i64_ptr
+from engine.audio.native_ptr import void_ptr as _voidptr
 
 # -- the address array (int64)
 (P_SELF, P_TS_SEC, P_TS_NSEC, P_HEAD, P_TAIL, P_RT, P_RING, P_RING_CAP, P_PEND, P_PEND_CAP,
@@ -355,7 +355,7 @@ def callback_address() -> int:
 class NativeBlock:
     """The arrays one audio stream's callback uses, and the int64 array of their addresses
     (the callback's ``userdata``). Python reads counters from ``rt`` and pushes events into
-    ``ring`` (see :class:`engine.audio.EventRing`); it never writes anything else while the
+    ``ring`` (see :class:`engine.audio.output.EventRing`); it never writes anything else while the
     stream runs. ``mixer`` must not gain tracks while a stream uses this."""
 
     def __init__(self, mixer, sample_rate: int, ring_capacity: int = 8192, pending: int = 8192):
@@ -417,7 +417,7 @@ class NativeBlock:
 
 def warm_up() -> None:
     """Compile (or load) the callback and the Python path's kernels."""
-    from engine.mixer import Mixer
+    from engine.audio.mixer import Mixer
     from engine.plugins.builtin_synth import BuiltinSynth
 
     if SUPPORTED:

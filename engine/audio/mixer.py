@@ -1,15 +1,15 @@
 """The mixer: per track an instrument, an effect chain, volume, pan, mute/solo; a master bus.
 
 The same ``Mixer.process`` renders live (from the audio callback) and offline (from
-:mod:`engine.render`), so a song sounds the same both ways. MIDI for the next block is queued
+:mod:`engine.audio.render`), so a song sounds the same both ways. MIDI for the next block is queued
 per track with :meth:`Mixer.queue` (sample offset + bytes) into preallocated arrays; channel-10
 notes go to the track's drum kit when its instrument does not play drums itself.
 
-Everything the audio thread reads or writes lives in flat arrays (:mod:`engine.mixer_kernels`
+Everything the audio thread reads or writes lives in flat arrays (:mod:`engine.audio.mixer_kernels`
 defines the layout): volume/pan/mute/solo as gains and an audible flag, meters, the limiter's
 state, event queues. Setting ``Track.volume_db`` (or pan, mute, solo) from the UI stores new
 gains there at once, one float store each. When every strip is a built-in synth with no
-effects the whole mix is one compiled call, :func:`engine.mixer_kernels.mix_native`, that the
+effects the whole mix is one compiled call, :func:`engine.audio.mixer_kernels.mix_native`, that the
 GIL-free audio callback also runs (see :attr:`Mixer.native`); otherwise strips with plugins
 and effects run in Python, per block.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine import mixer_kernels as mk
+from engine.audio import mixer_kernels as mk
 from engine.plugins.base import BLOCK_EVENT_DTYPE, Effect, Instrument
 
 EVENT_CAPACITY = 2048  # per track and block; more in one block are dropped (and counted)
@@ -44,7 +44,7 @@ class MasterLimiter:
     Each block's gain is the lower of the previous gain (recovering with ``release`` seconds)
     and what keeps the block's peak under ``ceiling``; a rising gain is ramped across the
     block to avoid zipper noise, a falling one applies at once, and a final clip guarantees
-    the ceiling. One compiled pass (:func:`engine.mixer_kernels.limit`), no allocation.
+    the ceiling. One compiled pass (:func:`engine.audio.mixer_kernels.limit`), no allocation.
     ``state`` (gain, ceiling, release, rate) may be a view into a mixer's control array.
     """
 
@@ -257,7 +257,7 @@ class Mixer:
     @property
     def native(self) -> bool:
         """True when the whole mix is compiled code (built-in instruments, no effects): then
-        the audio callback needs no Python and no GIL (see :mod:`engine.audio_native`)."""
+        the audio callback needs no Python and no GIL (see :mod:`engine.audio.audio_native`)."""
         return (
             (self.consts is not None or not self.tracks)
             and not self.master_effects

@@ -5,8 +5,8 @@ A numpy statement on a (2, 256) block releases the GIL around its loop; in the a
 every release lets a busy Python thread in, and getting the GIL back costs up to a switch
 interval. Doing gain, pan, metering and summing in one call avoids that and allocates nothing.
 
-:func:`mix_native` is the mixer of :mod:`engine.mixer` written against flat arrays only, so
-the GIL-free audio callback (:mod:`engine.audio_native`) can run it with no Python at all;
+:func:`mix_native` is the mixer of :mod:`engine.audio.mixer` written against flat arrays only, so
+the GIL-free audio callback (:mod:`engine.audio.audio_native`) can run it with no Python at all;
 ``Mixer.process`` runs the same function when it can, so offline render and live playback
 share it. The layout of the mixer's control array ``ctl`` is defined here (``M_*`` header,
 then ``TF`` fields per track); the track table holds each track's synth state address.
@@ -19,7 +19,7 @@ import math
 import numba
 import numpy as np
 
-from engine.native_ptr import f64_ptr
+from engine.audio.native_ptr import f64_ptr
 from engine.plugins import synth_core as sc
 
 # -- the mixer control array: header, then TF fields per track
@@ -57,7 +57,7 @@ def strip_to_bus(buf, n, gl, gr, peak, out, add):
 
 @numba.njit(cache=True)
 def limit(buf, n, lim, peak_out):
-    """Block-rate peak limiter (see :class:`engine.mixer.MasterLimiter`).
+    """Block-rate peak limiter (see :class:`engine.audio.mixer.MasterLimiter`).
 
     ``lim`` is (gain, ceiling, release seconds, sample rate); the new gain is stored back.
     Meters the post-limiter peaks into ``peak_out``."""
@@ -217,7 +217,7 @@ def warm_up() -> None:
     if _warm:
         return
     _warm = True
-    from engine.mixer import Mixer
+    from engine.audio.mixer import Mixer
     from engine.plugins.builtin_synth import BuiltinSynth
 
     p = np.zeros(2)

@@ -3,14 +3,14 @@
 Live MIDI reaches instruments through :class:`TrackSink`, a ``MidiSink`` per mixer strip:
 ``AudioOutput.sink(i)`` is the sink of strip ``i`` (its instrument, plus its drum kit for
 channel 10), so the engine routes each song track to the sink of the strip built for it (see
-:func:`engine.mixer.build_mixer`). The engine calls ``send_at(when, data)`` up to
+:func:`engine.audio.mixer.build_mixer`). The engine calls ``send_at(when, data)`` up to
 ``lookahead`` seconds early; the sink stores the event in a preallocated ring (producers take
 a lock among themselves; the audio callback never does). Each callback maps the engine clock
 onto the stream's sample clock, queues every event due in the block at its exact sample
 offset, and runs the mix.
 
 Two callbacks, one behaviour. When every strip is a built-in synth without effects (the
-default sound), PortAudio calls compiled code directly (:mod:`engine.audio_native`): no
+default sound), PortAudio calls compiled code directly (:mod:`engine.audio.audio_native`): no
 Python and no GIL, so a busy GUI or a long numpy call cannot make the sound drop out. Mixes
 with plugins or effects need Python per block and use a Python callback that runs the same
 compiled scheduling step and then ``Mixer.process``.
@@ -34,8 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import clock
-from engine.audio_native import (
+from engine.audio.audio_native import (
     P_HEAD,
     P_TAIL,
     PA_OUTPUT_UNDERFLOW,
@@ -49,13 +48,14 @@ from engine.audio_native import (
     NativeBlock,
     callback_address,
 )
-from engine.audio_native import (
+from engine.audio.audio_native import (
     SUPPORTED as NATIVE_SUPPORTED,
 )
+from engine.audio.mixer import Mixer
+from engine.audio.mixer_kernels import interleave
+from engine.audio.render_ahead import RenderAhead
 from engine.errors import DeviceError
-from engine.mixer import Mixer
-from engine.mixer_kernels import interleave
-from engine.render_ahead import RenderAhead
+from engine.realtime import clock
 
 NO_DEVICE_MESSAGE = "no audio output device found: sound is off (MIDI, editing and render work)"
 _warned_no_device = False
@@ -156,7 +156,7 @@ def audio_available() -> tuple[bool, str]:
 class EventRing:
     """A fixed-size ring of timed 3-byte MIDI events for one stream: one consumer (the audio
     callback, compiled or Python), producers serialised by a lock the consumer never takes.
-    The slots and indices live in the stream's :class:`engine.audio_native.NativeBlock`; the
+    The slots and indices live in the stream's :class:`engine.audio.audio_native.NativeBlock`; the
     producer fills a slot, then publishes it by storing the new head (one 8-byte store)."""
 
     def __init__(self, block: NativeBlock):
@@ -238,9 +238,9 @@ class AudioOutput:
     Three ways to run, all with the same scheduling code and the same sound:
 
     - ``native`` (default whenever ``Mixer.native``: built-in instruments, no effects): the
-      compiled, GIL-free callback of :mod:`engine.audio_native` renders each block.
+      compiled, GIL-free callback of :mod:`engine.audio.audio_native` renders each block.
     - render-ahead (default otherwise, ``render_ahead`` seconds, see
-      :mod:`engine.render_ahead`): a Python thread renders the plugin mix that much early
+      :mod:`engine.audio.render_ahead`): a Python thread renders the plugin mix that much early
       and the GIL-free callback plays it; Python work elsewhere cannot cause dropouts unless
       it holds the GIL longer than that.
     - ``render_ahead=0``: a Python callback renders each block (lowest latency with plugins,
@@ -411,7 +411,7 @@ class AudioOutput:
             self.starved,
         )
 
-    # -- real-time (the Python callback; the native one is engine.audio_native's) -------------
+    # -- real-time (the Python callback; the native one is engine.audio.audio_native's) -------------
     def _callback(self, outdata, frames, time_info, status) -> None:
         block = self.block
         t_in = clock.now()

@@ -1,8 +1,8 @@
 """Offline render: a song through the same schedule and mixer as live playback, to a file.
 
-The event list comes from :func:`engine.schedule.build_schedule` (playback quantize applied,
+The event list comes from :func:`engine.realtime.schedule.build_schedule` (playback quantize applied,
 ticks to seconds through the song's tempo map), exactly what the real-time engine plays. Each
-event is queued at its exact sample offset and the :class:`engine.mixer.Mixer` renders block
+event is queued at its exact sample offset and the :class:`engine.audio.mixer.Mixer` renders block
 by block, so a rendered note lands on the same sample it would in playback.
 
 Writing is quantization too: :func:`to_pcm` rounds to 16 or 24 bits with optional TPDF dither
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
-from engine.mixer import Mixer
+from engine.model.song import Song
 from engine.plugins.fpenv import preserved_fp_env
-from engine.schedule import KIND_SYSEX, Schedule, build_schedule
-from engine.song import Song
+from engine.realtime.schedule import KIND_SYSEX, Schedule, build_schedule
 
 BIT_DEPTHS = ("16", "24", "32f")
 DITHERS = ("tpdf", "none")

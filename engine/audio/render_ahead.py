@@ -24,8 +24,8 @@ import threading
 
 import numpy as np
 
-from engine import audio_native as an
-from engine.rt_priority import raise_thread_priority
+from engine.audio import audio_native as an
+from engine.realtime.rt_priority import raise_thread_priority
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"))
 _libc.sem_init.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint]

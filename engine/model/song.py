@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.notes import EVENT_DTYPE, NOTE_DTYPE, STATUS_META, empty_events, empty_notes
-from engine.smf_container import NO_EXTRAS, FileExtras, SmpteDivision
-from engine.tempo import TempoMap, TimeSignature, TimeSignatureMap
+from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE, STATUS_META, empty_events, empty_notes
+from engine.model.smf_container import NO_EXTRAS, FileExtras, SmpteDivision
+from engine.model.tempo import TempoMap, TimeSignature, TimeSignatureMap
 
 if TYPE_CHECKING:
     from engine.quantize.settings import QuantizeSettings

@@ -28,7 +28,7 @@ class BuiltinSynth(Instrument):
     """The embedded default instrument. ``voices`` melodic voices plus ``drum_voices`` hits."""
 
     handles_drums = True
-    #: The GIL-free audio path can play this instrument itself (see engine.audio_native).
+    #: The GIL-free audio path can play this instrument itself (see engine.audio.audio_native).
     native = True
 
     def __init__(

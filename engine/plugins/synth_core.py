@@ -4,7 +4,7 @@ Why flat arrays: the whole instrument (voices, drum hits, channel state) lives i
 ``state`` array and everything it reads (programs, wavetables, drum samples, GM maps) in one
 float64 ``consts`` array per sample rate. Compiled code that knows only two addresses can then
 play it: :class:`engine.plugins.builtin_synth.BuiltinSynth` calls these functions from Python,
-and the GIL-free audio callback (:mod:`engine.audio_native`) calls the very same functions
+and the GIL-free audio callback (:mod:`engine.audio.audio_native`) calls the very same functions
 with no Python at all, so a song sounds identical rendered offline and played live.
 
 Why numba and the maths: see the recurrences below. The envelope is closed-form (a function of

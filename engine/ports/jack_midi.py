@@ -7,7 +7,7 @@ CLOCK_MONOTONIC_RAW), so :class:`JackClock` measures the offset between the two 
 it from the port watcher, then uses libjack's own ``jack_time_to_frames`` /
 ``jack_frames_to_time`` (the server's filtered frame clock) for the rest.
 
-Real-time rules: the process callbacks are compiled (:mod:`engine.jack_rt`, numba cfuncs that
+Real-time rules: the process callbacks are compiled (:mod:`engine.ports.jack_rt`, numba cfuncs that
 libjack calls without the GIL), so a busy Python thread cannot make them miss a period. They
 only move events between a preallocated ring and the JACK port buffer. Anything slow (clock
 refresh, reconnecting, reporting, the engine's input callback) runs on other threads.
@@ -24,11 +24,10 @@ import time
 
 import jack
 
-from engine import jack_rt
 from engine.errors import DeviceError
-from engine.jack_rt import MidiRing
-from engine.midi_io import MidiCallback
-from engine.ports import (
+from engine.ports import jack_rt
+from engine.ports.jack_rt import MidiRing
+from engine.ports.ports import (
     STATUS_CLOSED,
     STATUS_OK,
     WATCHER,
@@ -38,6 +37,7 @@ from engine.ports import (
     current_jack_server,
     quiet_libjack,
 )
+from engine.realtime.midi_io import MidiCallback
 
 #: Seconds between GIL hand-overs that keep a Python JACK callback on time under load.
 RT_SWITCH_INTERVAL = 0.0005
@@ -293,14 +293,14 @@ class _JackPort(WatchedPort):
 
 
 class JackMidiOutput(_JackPort):
-    """A :class:`~engine.midi_io.MidiSink` that writes events at their exact frame.
+    """A :class:`~engine.realtime.midi_io.MidiSink` that writes events at their exact frame.
 
     The engine may hand events over up to ``lookahead`` seconds early (``lookahead_periods``
     periods), in any order: the callback writes them by frame, so an event due now (a live
     note) goes out in the next period even behind song events handed over for later. An event
     whose frame has already passed goes out at the start of the next period and counts in
     ``late``; a full ring drops the event and counts ``overflows``. The process callback is
-    compiled (:mod:`engine.jack_rt`): it never waits for the GIL, so a busy Python thread
+    compiled (:mod:`engine.ports.jack_rt`): it never waits for the GIL, so a busy Python thread
     cannot make it miss a period.
     """
 
@@ -379,7 +379,7 @@ class JackMidiOutput(_JackPort):
 
 
 class JackMidiInput(_JackPort):
-    """A :class:`~engine.midi_io.MidiSource` on a JACK MIDI port.
+    """A :class:`~engine.realtime.midi_io.MidiSource` on a JACK MIDI port.
 
     The compiled process callback copies events into a ring and posts a semaphore; a
     dispatcher thread maps each event's frame to engine time (its true arrival time, to the

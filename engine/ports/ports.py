@@ -2,7 +2,7 @@
 
 Which API: an explicit name wins (``choose_api("alsa")``, ``quanta ports --api``, or the
 ``QUANTA_MIDI_API`` environment variable); otherwise JACK when a JACK server is running (it is
-the only API that gives sample-exact MIDI, through :mod:`engine.jack_midi`), else the
+the only API that gives sample-exact MIDI, through :mod:`engine.ports.jack_midi`), else the
 platform's own (ALSA, CoreMIDI, WinMM). Port names are rtmidi's: on JACK the full
 ``client:port`` name, on ALSA ``client:port`` followed by an address that may change between
 sessions (matching ignores it).
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import rtmidi
 
-from engine import clock
 from engine.errors import DeviceError
-from engine.midi_io import MidiCallback
+from engine.realtime import clock
+from engine.realtime.midi_io import MidiCallback
 
 log = logging.getLogger("quanta.ports")
 
@@ -524,14 +524,13 @@ class WatchedPort:
 
 class _JackProbe:
     """A JACK client the watcher uses to list ports and to hear that a server went away
-    (a flag set by compiled code: see engine.jack_rt.watch_shutdown for why not Python)."""
+    (a flag set by compiled code: see engine.ports.jack_rt.watch_shutdown for why not Python)."""
 
     def __init__(self, servername: str | None):
         import jack
         import numpy as np
 
-        from engine import jack_rt
-
+        from engine.ports import jack_rt
         quiet_libjack()
         self._ctl = np.zeros(jack_rt.HEADER, dtype=np.int64)
         self.client = jack.Client("quanta-watch", no_start_server=True, servername=servername)
@@ -541,8 +540,7 @@ class _JackProbe:
 
     @property
     def dead(self) -> bool:
-        from engine import jack_rt
-
+        from engine.ports import jack_rt
         return bool(self._ctl[jack_rt.SHUTDOWN])
 
     def names(self, *, is_input: bool) -> set[str]:
@@ -819,7 +817,7 @@ class _RtMidiPort(WatchedPort):
 
 
 class RtMidiOutput(_RtMidiPort):
-    """A :class:`~engine.midi_io.MidiSink` on an rtmidi port. ``lookahead`` is 0: rtmidi has no
+    """A :class:`~engine.realtime.midi_io.MidiSink` on an rtmidi port. ``lookahead`` is 0: rtmidi has no
     timestamps, so the engine calls ``send_at`` when an event is due and it goes out at once
     (on JACK at the start of the next period; elsewhere as soon as the OS delivers)."""
 
@@ -876,7 +874,7 @@ class RtMidiOutput(_RtMidiPort):
 
 
 class RtMidiInput(_RtMidiPort):
-    """A :class:`~engine.midi_io.MidiSource` on an rtmidi port. rtmidi's thread only queues
+    """A :class:`~engine.realtime.midi_io.MidiSource` on an rtmidi port. rtmidi's thread only queues
     ``(arrival time, bytes)``; a dispatcher thread calls the engine's callback, so a slow
     callback never holds rtmidi's (on JACK: real-time) thread."""
 
@@ -963,11 +961,11 @@ def open_output(
     frame_exact: bool = True,
     on_status: StatusCallback | None = None,
 ):
-    """Open an output (a :class:`~engine.midi_io.MidiSink`) by name or index, or create a
+    """Open an output (a :class:`~engine.realtime.midi_io.MidiSink`) by name or index, or create a
     virtual port named ``port`` (default ``"out"``) that other programs connect to.
 
     On JACK with ``frame_exact`` (the default) the sink is a
-    :class:`engine.jack_midi.JackMidiOutput` (sample-exact, ``lookahead`` > 0); otherwise an
+    :class:`engine.ports.jack_midi.JackMidiOutput` (sample-exact, ``lookahead`` > 0); otherwise an
     :class:`RtMidiOutput` (``lookahead`` 0).
     """
     return _open("output", port, api, virtual, client_name, frame_exact, on_status)
@@ -982,9 +980,9 @@ def open_input(
     frame_exact: bool = True,
     on_status: StatusCallback | None = None,
 ):
-    """Open an input (a :class:`~engine.midi_io.MidiSource`) by name or index, or create a
+    """Open an input (a :class:`~engine.realtime.midi_io.MidiSource`) by name or index, or create a
     virtual input port. On JACK with ``frame_exact`` arrival times come from the event's frame
-    (:class:`engine.jack_midi.JackMidiInput`); otherwise from the clock when rtmidi hands it
+    (:class:`engine.ports.jack_midi.JackMidiInput`); otherwise from the clock when rtmidi hands it
     over."""
     return _open("input", port, api, virtual, client_name, frame_exact, on_status)
 
@@ -997,7 +995,7 @@ def _open(kind, port, api, virtual, client_name, frame_exact, on_status):
     is_input = kind == "input"
     default_port = "in" if is_input else "out"
     if name == "jack" and frame_exact:
-        from engine.jack_midi import JackMidiInput, JackMidiOutput
+        from engine.ports.jack_midi import JackMidiInput, JackMidiOutput
 
         cls = JackMidiInput if is_input else JackMidiOutput
         if virtual:

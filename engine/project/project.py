@@ -8,12 +8,12 @@ Format (documented for users and other tools in ``docs/project-format.md``): a z
   is the authoritative copy: a standard MIDI file cannot hold note ids (which the editor's
   selection and undo rely on) or a note's place among events when it was edited, so a project
   reopened from it is identical array for array;
-- ``song.mid`` — the same music as a standard MIDI file, written when :mod:`engine.midifile`
+- ``song.mid`` — the same music as a standard MIDI file, written when :mod:`engine.smf.midifile`
   is available, so any DAW (or ``unzip``) can get the music out without Quanta. It is never
   read back (and never RIFF-wrapped, so every tool reads it).
 
 A song read from a MIDI file may carry what the file held besides its tracks (SMPTE timing,
-foreign chunks, an RMID envelope: :mod:`engine.smf_container`); ``project.json`` keeps it in
+foreign chunks, an RMID envelope: :mod:`engine.model.smf_container`); ``project.json`` keeps it in
 an optional ``midi_file`` object, so exporting MIDI from a reopened project still gives the
 source's bytes.
 
@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import QuantaError
-from engine.notes import EVENT_DTYPE, NOTE_DTYPE
+from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE
+from engine.model.smf_container import NO_EXTRAS, ChunkRun, FileExtras, RiffWrapper, SmpteDivision
+from engine.model.song import Song, Track
 from engine.quantize.settings import QuantizeSettings
-from engine.smf_container import NO_EXTRAS, ChunkRun, FileExtras, RiffWrapper, SmpteDivision
-from engine.song import Song, Track
 
 FORMAT_NAME = "quanta-project"
 FORMAT_VERSION = 1
@@ -122,7 +122,7 @@ def _arrays(song: Song) -> bytes:
 
 def _midi_bytes(song: Song) -> bytes | None:
     try:
-        from engine.midifile import song_to_bytes
+        from engine.smf.midifile import song_to_bytes
     except ImportError:  # the MIDI file module is optional for projects
         return None
     return song_to_bytes(song, rmid=False)

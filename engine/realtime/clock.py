@@ -2,7 +2,7 @@
 
 All times the engine hands to sinks, and sources report, are ``time.monotonic()`` seconds.
 Other clocks are mapped onto it where they meet it: JACK's ``jack_get_time()`` is not the same
-clock here (measured ~250 ms apart), so ``engine.jack_midi.JackClock`` measures and refreshes
+clock here (measured ~250 ms apart), so ``engine.ports.jack_midi.JackClock`` measures and refreshes
 the offset; the audio output maps PortAudio's stream time the same way.
 """
 

@@ -3,7 +3,7 @@
 A live note cannot move into the past, so the spec's live rules only ever delay notes
 (QUANTIZE_SPEC, "Live input (causal) quantize"). This module is pure logic on a clock that maps
 engine-clock seconds to musical ticks (:class:`MusicalClock`), so it is tested on a virtual
-clock with exact numbers; :mod:`engine.live_thru` wires it between real ports.
+clock with exact numbers; :mod:`engine.realtime.live_thru` wires it between real ports.
 
 Choices where the spec is silent (as a Logic/Cubase player would expect):
 
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.errors import SettingsError
+from engine.model.tempo import TempoMap
 from engine.quantize.settings import QuantizeSettings
-from engine.tempo import TempoMap
 
 LIVE_MODES = ("nearest", "next")
 

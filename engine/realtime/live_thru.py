@@ -17,9 +17,9 @@ import itertools
 import threading
 from collections.abc import Callable
 
-from engine import clock
-from engine.live_quantize import LiveQuantizer, LiveSettings, MusicalClock
-from engine.sounding import TrackedSink
+from engine.realtime import clock
+from engine.realtime.live_quantize import LiveQuantizer, LiveSettings, MusicalClock
+from engine.realtime.sounding import TrackedSink
 
 RawCallback = Callable[[bytes, float], None]
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.schedule import KIND_NOTE_ON, SCHED_DTYPE
-from engine.tempo import TempoMap, TimeSignatureMap
+from engine.model.tempo import TempoMap, TimeSignatureMap
+from engine.realtime.schedule import KIND_NOTE_ON, SCHED_DTYPE
 
 METRONOME_TRACK = -1
 

@@ -1,7 +1,7 @@
 """The narrow interfaces between the engine and whatever carries MIDI in and out.
 
 Outputs (rtmidi ports, JACK MIDI ports, the audio instrument host) are ``MidiSink``s; inputs
-are ``MidiSource``s. Times are on the engine clock (:mod:`engine.clock`, seconds).
+are ``MidiSource``s. Times are on the engine clock (:mod:`engine.realtime.clock`, seconds).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ MidiCallback = Callable[[bytes, float], None]
 class MidiSink(Protocol):
     """Something the engine sends timed MIDI to.
 
-    ``lookahead`` says how far ahead of ``engine.clock.now()`` the sink accepts events: a JACK
+    ``lookahead`` says how far ahead of ``engine.realtime.clock.now()`` the sink accepts events: a JACK
     port or the audio host places them at their exact frame/sample, so the engine may hand them
     over early; a sink with ``lookahead == 0`` (a plain rtmidi port) sends on arrival, so the
     engine calls ``send_at`` when the event is due.

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.schedule import KIND_NOTE_ON
+from engine.realtime.schedule import KIND_NOTE_ON
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,9 +20,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.notes import EVENT_DTYPE, STATUS_SYSEX, empty_notes
+from engine.model.notes import EVENT_DTYPE, STATUS_SYSEX, empty_notes
+from engine.model.song import Track
 from engine.quantize.settings import QuantizeSettings
-from engine.song import Track
 
 TickMapper = Callable[[float], tuple[float, int]]
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.notes import STATUS_ESCAPE, STATUS_META, STATUS_SYSEX
+from engine.model.notes import STATUS_ESCAPE, STATUS_META, STATUS_SYSEX
+from engine.model.song import Song, Track
+from engine.model.tempo import TempoMap
 from engine.quantize.settings import QuantizeSettings
-from engine.song import Song, Track
-from engine.tempo import TempoMap
 
 #: Row kinds. At one instant note-offs go first, then other messages (a program change
 #: or CC applies before the note it belongs to), then note-ons.

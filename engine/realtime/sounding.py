@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.midi_io import MidiSink
+from engine.realtime.midi_io import MidiSink
 
 
 class TrackedSink:

@@ -9,11 +9,11 @@ reference read, no lock), :meth:`Engine.poll_events` drains messages for the use
 end of song, takes recorded). Nothing outside the engine thread touches its data.
 
 Heavy work never runs on the engine thread: a settings change rebuilds the affected track's
-part of the :class:`~engine.schedule.Schedule` on the caller's thread, and the engine swaps the
+part of the :class:`~engine.realtime.schedule.Schedule` on the caller's thread, and the engine swaps the
 finished timeline in. Notes already dispatched keep their note-offs; notes not yet played take
 the new positions; a note already played in this pass is never played again even if the new
 quantize moved it later (no doubled notes). What was played is the stretch the cursor has
-covered this pass, plus the few notes a change moved across it (:mod:`engine.pass_memory`):
+covered this pass, plus the few notes a change moved across it (:mod:`engine.realtime.pass_memory`):
 memory bounded by what moves, not by the song.
 
 Keeping time (measured in bench/bench_engine.py): the thread sleeps on an Event until ~2 ms
@@ -41,17 +41,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine import clock
 from engine.errors import QuantaError
-from engine.live_quantize import LiveQuantizer, LiveSettings, MusicalClock
-from engine.live_thru import LiveThru
-from engine.metronome import METRONOME_TRACK, ClickSettings, click_rows, count_in_clicks
-from engine.midi_io import MidiSink, MidiSource
-from engine.pass_memory import PassMemory, TrackMoves, track_moves
+from engine.model.song import Song, Track
+from engine.model.tempo import TempoMap
 from engine.quantize.settings import QuantizeSettings
-from engine.recorder import Recorder
-from engine.rt_priority import RT_PRIORITY, raise_thread_priority
-from engine.schedule import (
+from engine.realtime import clock
+from engine.realtime.live_quantize import LiveQuantizer, LiveSettings, MusicalClock
+from engine.realtime.live_thru import LiveThru
+from engine.realtime.metronome import METRONOME_TRACK, ClickSettings, click_rows, count_in_clicks
+from engine.realtime.midi_io import MidiSink, MidiSource
+from engine.realtime.pass_memory import PassMemory, TrackMoves, track_moves
+from engine.realtime.recorder import Recorder
+from engine.realtime.rt_priority import RT_PRIORITY, raise_thread_priority
+from engine.realtime.schedule import (
     KIND_NOTE_OFF,
     KIND_NOTE_ON,
     KIND_SYSEX,
@@ -61,9 +63,7 @@ from engine.schedule import (
     merge_rows,
     order_keys,
 )
-from engine.song import Song, Track
-from engine.sounding import TrackedSink
-from engine.tempo import TempoMap
+from engine.realtime.sounding import TrackedSink
 
 SPIN_SECONDS = 0.002  #: the last stretch before a deadline is spun, not slept
 RT_SPIN_SECONDS = 0.0003  #: the spin with SCHED_FIFO
@@ -866,5 +866,5 @@ __all__ = ["Engine", "EngineState", "Timeline", "make_timeline", "SCHED_DTYPE"]
 
 
 def _raise_thread_priority() -> bool:
-    """SCHED_FIFO for the engine thread when allowed (see engine.rt_priority)."""
+    """SCHED_FIFO for the engine thread when allowed (see engine.realtime.rt_priority)."""
     return raise_thread_priority(RT_PRIORITY)

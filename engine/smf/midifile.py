@@ -6,7 +6,7 @@ bytes). Loading then saving an unchanged file gives the same bytes whenever the 
 the shortest variable-length numbers (the only form this writer produces). Type 0, 1 and 2
 files keep their format number.
 
-What is not events is kept too (:mod:`engine.smf_container`), because the SMF spec's "readers
+What is not events is kept too (:mod:`engine.model.smf_container`), because the SMF spec's "readers
 may skip unknown chunks" would lose a vendor's data on the first save: foreign chunks (e.g.
 Yamaha XF's ``XFIH``/``XFKM``) go back where they were among the tracks; header bytes beyond
 the six defined ones, bytes after the last chunk and bytes a track chunk holds after its
@@ -42,7 +42,7 @@ release velocity. Edited values are made valid on the way out: ticks below 0 bec
 end not after its start becomes start + 1, data bytes are capped at 127, and a note-on
 velocity of 0 (which would read as a note-off) becomes 1.
 
-Heavy lifting runs in numba kernels (:mod:`engine.smf_read`, :mod:`engine.smf_write`); the
+Heavy lifting runs in numba kernels (:mod:`engine.smf.smf_read`, :mod:`engine.smf.smf_write`); the
 Python code here works per chunk, never per event.
 """
 
@@ -55,10 +55,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import smf_read as rd
-from engine import smf_write as wr
 from engine.errors import MidiFileError
-from engine.notes import (
+from engine.model.notes import (
     EVENT_DTYPE,
     EVENT_RUNNING,
     NOTE_DTYPE,
@@ -67,7 +65,7 @@ from engine.notes import (
     NOTE_OFF_RUNNING,
     NOTE_ON_RUNNING,
 )
-from engine.smf_container import (
+from engine.model.smf_container import (
     NO_EXTRAS,
     ChunkRun,
     FileExtras,
@@ -76,7 +74,9 @@ from engine.smf_container import (
     unwrap_rmid,
     wrap_rmid,
 )
-from engine.song import Song, Track
+from engine.model.song import Song, Track
+from engine.smf import smf_read as rd
+from engine.smf import smf_write as wr
 
 DEFAULT_MAX_MIDI_MB = 256
 MAX_MIDI_MB_ENV = "QUANTA_MAX_MIDI_MB"

@@ -2,7 +2,7 @@
 
 Every kernel bounds-checks each byte it touches and reports problems as an error code plus a
 byte position instead of raising, so a broken file can never crash, hang or index out of
-range; :mod:`engine.midifile` turns the code into a one-line message for the user.
+range; :mod:`engine.smf.midifile` turns the code into a one-line message for the user.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def humanized_file(tmp_path, bpm=240, n=16) -> tuple[Path, np.ndarray]:
 
 @pytest.fixture
 def ports_module():
-    return pytest.importorskip("engine.ports.ports")
+    return pytest.importorskip("engine.ports.rtmidi_io")
 
 
 def test_play_sends_the_quantized_file_to_a_port(midi_recorder, tmp_path, ports_module):

@@ -119,7 +119,7 @@ import json, sys, threading, time
 import jack
 from engine.realtime import clock
 from engine.ports.jack_midi import JackClock, tighten_gil_switching
-from engine.ports.ports import open_output
+from engine.ports.rtmidi_io import open_output
 from tests.test_jack_midi_load import _plan, _sleep_until, spin
 
 port, server = sys.argv[1], sys.argv[2]

@@ -13,19 +13,10 @@ import pytest
 
 from app.cli import main as quanta
 from engine.errors import DeviceError
+from engine.ports.api import api_problem, available_apis, choose_api, compiled_apis, list_ports
 from engine.ports.jack_midi import JackClock, JackMidiInput, JackMidiOutput
-from engine.ports.ports import (
-    RtMidiInput,
-    RtMidiOutput,
-    SoundingNotes,
-    api_problem,
-    available_apis,
-    choose_api,
-    compiled_apis,
-    list_ports,
-    open_input,
-    open_output,
-)
+from engine.ports.rtmidi_io import RtMidiInput, RtMidiOutput, open_input, open_output
+from engine.ports.watch import SoundingNotes
 from engine.realtime import clock
 from engine.realtime.midi_io import MidiSink, MidiSource
 from tests.jack_tools import unmatched_notes

@@ -14,7 +14,7 @@ handed to the engine wrapped in a :class:`engine.realtime.sounding.TrackedSink` 
 and the audition share that wrapper's lock, so their messages never interleave on a port, and
 the engine's stop/panic also closes an auditioned note it did not start.
 
-Ports are opened here from the saved settings through :mod:`engine.ports.ports`; whatever fails is
+Ports are opened here from the saved settings through :mod:`engine.ports`; whatever fails is
 reported once, by name, in :attr:`port_errors` and the status bar, and the engine keeps
 running without it.
 """
@@ -152,21 +152,21 @@ class EngineLink(QObject):
         """Open the named ports (from Settings); failures are named in :attr:`port_errors`."""
         self.port_errors = []
         try:
-            from engine.ports import ports
+            from engine.ports import open_input, open_output
         except ImportError:
             self.port_errors.append("MIDI ports are not available in this build")
             return
         opened, labels = [], []
         for name in output_names:
             try:
-                opened.append(ports.open_output(name, api=api))
+                opened.append(open_output(name, api=api))
                 labels.append(name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
         self.set_outputs(opened, labels)
         if input_name:
             try:
-                self.set_input(ports.open_input(input_name, api=api), input_name)
+                self.set_input(open_input(input_name, api=api), input_name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
 

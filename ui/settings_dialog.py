@@ -58,11 +58,11 @@ GM_BUILTIN = "Built-in GM sounds"
 def _port_names(kind: str, api: str) -> tuple[list[str], str]:
     """Names of MIDI ``kind`` ("output"/"input") ports and an error line ('' if none)."""
     try:
-        from engine.ports import ports
+        from engine.ports import list_ports
     except ImportError:
         return [], "MIDI port support is not installed"
     try:
-        inputs, outputs = ports.list_ports(api)
+        inputs, outputs = list_ports(api)
     except QuantaError as exc:
         return [], str(exc)
     found = outputs if kind == "output" else inputs

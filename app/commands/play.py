@@ -49,7 +49,8 @@ def open_input(name: str, api: str | None = None, virtual: bool = False):
 
 def _ports():
     try:
-        from engine.ports import ports
+        from engine import ports
+        from engine.ports import open_input, open_output  # noqa: F401  (loads rtmidi here)
     except ImportError as exc:
         raise DeviceError(f"MIDI ports are not available: {exc}") from None
     return ports

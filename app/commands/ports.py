@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.ports.ports import api_label, api_problem, choose_api, compiled_apis, list_ports
+from engine.ports import api_label, api_problem, choose_api, compiled_apis, list_ports
 
 
 def register(subparsers) -> None:

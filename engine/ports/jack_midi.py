@@ -26,16 +26,15 @@ import jack
 
 from engine.errors import DeviceError
 from engine.ports import jack_rt
+from engine.ports.api import current_jack_server, quiet_libjack
 from engine.ports.jack_rt import MidiRing
-from engine.ports.ports import (
+from engine.ports.watch import (
     STATUS_CLOSED,
     STATUS_OK,
     WATCHER,
     SoundingNotes,
     StatusCallback,
     WatchedPort,
-    current_jack_server,
-    quiet_libjack,
 )
 from engine.realtime.midi_io import MidiCallback
 

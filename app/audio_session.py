@@ -126,8 +126,7 @@ class AudioSession:
         command does not have, and it would add its buffer to every note played.
         """
         from app.paths import plugin_cache_file
-        from engine.audio.mixer import build_mixer
-        from engine.audio.output import AudioOutput, choose_device, output_devices
+        from engine.audio import AudioOutput, build_mixer, choose_device, output_devices
 
         devices = output_devices()
         if not devices:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from app.paths import preset_dir
 from engine.errors import PresetError
-from engine.presets.preset_format import (
+from engine.presets import (
     Preset,
     is_preset_text,
     preset_filename,
@@ -39,7 +39,7 @@ from engine.presets.preset_format import (
     read_preset_file,
     same_name,
 )
-from engine.presets.preset_format import check_name as _check_name
+from engine.presets import check_name as _check_name
 
 __all__ = [
     "Catalog",

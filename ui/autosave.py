@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.paths import user_data_dir
 from engine.errors import QuantaError
-from engine.project.project import Project, load_project, save_project
+from engine.project import Project, load_project, save_project
 from ui.song_document import SongDocument
 
 PREFIX = "recovery-"

@@ -18,8 +18,8 @@ import weakref
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from engine.model.notes import NOTE_DTYPE
-from engine.quantize.settings import QuantizeSettings
+from engine.model import NOTE_DTYPE
+from engine.quantize import QuantizeSettings
 from ui.note_diff import splice
 from ui.song_document import SongDocument, sorted_notes
 
@@ -251,7 +251,7 @@ def quantize_apply(
     Uses the one quantizer (engine.quantize.core), so the result is exactly the preview.
     Notes merged by the spec's same-start guard disappear from the array; undo brings them back.
     """
-    from engine.quantize.core import quantize_notes
+    from engine.quantize import quantize_notes
 
     notes = doc.song.tracks[track_index].notes
     selected = None if ids is None else _ids_mask(notes, ids)

@@ -27,8 +27,7 @@ from collections import deque
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.errors import QuantaError
-from engine.realtime import clock
-from engine.realtime.sounding import TrackedSink
+from engine.realtime import TrackedSink, clock
 from ui.song_document import SongDocument
 
 POLL_HZ = 30
@@ -45,7 +44,7 @@ def volume_db(track) -> float:
 
 def track_sound(track, sample_rate: int, block: int):
     """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
-    from engine.plugins.loader import load_instrument
+    from engine.plugins import load_instrument
     from ui.settings_dialog import load_plugin
 
     inst = track.extra.get("instrument")
@@ -109,7 +108,7 @@ class EngineLink(QObject):
         """Create and start the engine (if not given one). False, with :attr:`error`, if not."""
         try:
             if self.engine is None:
-                from engine.realtime.transport import Engine
+                from engine.realtime import Engine
 
                 self.engine = Engine(ppq_for_live=self.doc.ppq)
             self.engine.start()
@@ -198,8 +197,7 @@ class EngineLink(QObject):
         self._audio_conf = (device, rate, block)
         self.audio_error = ""
         try:
-            from engine.audio.mixer import Mixer
-            from engine.audio.output import AudioOutput, audio_available, output_devices
+            from engine.audio import AudioOutput, Mixer, audio_available, output_devices
 
             ok, why = audio_available()
             if not ok:

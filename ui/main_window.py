@@ -35,9 +35,8 @@ from PySide6.QtWidgets import (
 from engine.build import add_meta, tempo_bytes
 from engine.demo import demo_song
 from engine.errors import QuantaError
-from engine.model.notes import STATUS_META
-from engine.model.song import META_TEMPO, Song, Track
-from engine.project.project import Project, is_project_file, load_project, save_project
+from engine.model import META_TEMPO, STATUS_META, Song, Track
+from engine.project import Project, is_project_file, load_project, save_project
 from ui.autosave import Autosaver, RecoveryFile, RecoveryStore
 from ui.engine_link import EngineLink, track_sound, volume_db
 from ui.song_document import SongDocument
@@ -72,14 +71,14 @@ def read_file(path: str | Path) -> Project:
     """A project, or a MIDI file wrapped as one. Raises QuantaError with one line."""
     if is_project_file(path):
         return load_project(path)
-    from engine.smf.midifile import load_song
+    from engine.smf import load_song
 
     return Project(song=load_song(path))
 
 
 def quantized_song(song: Song) -> Song:
     """The song as it plays: every track's notes through its playback quantize (for export)."""
-    from engine.realtime.schedule import playback_notes
+    from engine.realtime import playback_notes
 
     out = song.copy()
     for tr in out.tracks:
@@ -95,8 +94,7 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
     import os
     import tempfile
 
-    from engine.audio.mixer import Mixer
-    from engine.audio.render import AudioWriter, render_song
+    from engine.audio import AudioWriter, Mixer, render_song
 
     block = 1024
 
@@ -737,7 +735,7 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", base, MIDI_FILTER)
             if not path:
                 return False
-        from engine.smf.midifile import save_song
+        from engine.smf import save_song
 
         try:
             song = quantized_song(self.doc.song) if quantized else self.doc.song

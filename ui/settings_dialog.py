@@ -113,11 +113,11 @@ def load_plugin(entry: dict, sample_rate: int = 48000, max_block: int = 1024):
     fmt, ident = entry["format"], entry.get("ident", "")
     spec = ident if fmt == "stock" else f"{fmt}:{ident}" if ident else fmt
     if entry.get("kind") == "effect":
-        from engine.plugins.effects import make_effect
+        from engine.plugins import make_effect
 
         plugin = make_effect(spec, sample_rate, max_block)
     else:
-        from engine.plugins.loader import load_instrument
+        from engine.plugins import load_instrument
 
         plugin = load_instrument(spec, sample_rate, max_block, probe=False)
     if entry.get("state"):
@@ -275,7 +275,7 @@ class SettingsDialog(QDialog):
         saved = self.device.currentData()
         names: list[str] = []
         try:
-            from engine.audio.output import list_devices
+            from engine.audio import list_devices
 
             names = [str(getattr(d, "name", d)) for d in list_devices()]
         except ImportError:

@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.model.notes import STATUS_META
-from engine.model.song import Track
+from engine.model import STATUS_META, Track
 from ui.song_document import SongDocument
 from ui.theme import COLORS
 

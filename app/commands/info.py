@@ -16,8 +16,7 @@ import json
 
 import numpy as np
 
-from engine.quantize.analysis import offset_stats
-from engine.quantize.settings import QuantizeSettings, parse_grid_text
+from engine.quantize import QuantizeSettings, offset_stats, parse_grid_text
 
 #: Tempo and signature lists longer than this are shortened in the text output.
 SHOW_MAX = 8
@@ -175,7 +174,7 @@ def format_text(info: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.smf.midifile import load_song
+    from engine.smf import load_song
 
     grid = _grid(args.grid)
     song = load_song(args.input)

@@ -9,3 +9,17 @@
 - :mod:`.scan`: probing plugins in a child process with a timeout; the bad-plugin memory.
 - :mod:`.loader`: plugin specs (``builtin:pad``, ``lv2:URI``, ``vst3:PATH``, ``sf2:PATH``).
 """
+
+from engine.public import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "base": ("Effect", "Instrument", "Plugin", "PluginInfo",),
+        "loader": ("load_instrument", "load_effect",),
+        "effects": ("make_effect", "stock_names",),
+        "builtin_programs": ("PROGRAM_NAMES",),
+        "scan": ("scan_installed",),
+        "sf2": ("fluidsynth_available",),
+    },
+)

@@ -13,8 +13,8 @@ import importlib
 KERNEL_MODULES = (
     "engine.smf.midifile",
     "engine.quantize.core",
-    "engine.plugins.synth_core",
-    "engine.audio.mixer_kernels",
+    "engine.plugins.synth_consts",
+    "engine.audio.mixer",
     "engine.audio.audio_native",
 )
 

@@ -15,7 +15,7 @@ from engine.audio import output as audio
 from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
 from engine.plugins.builtin_synth import BuiltinSynth
-from engine.plugins.effects import make_effect
+from engine.plugins.loader import make_effect
 from engine.realtime import clock
 from tests.jack_audio_tools import AudioRecorder, onsets
 

@@ -9,8 +9,8 @@ import pytest
 
 from app.cli import main
 from engine.errors import DeviceError
-from engine.plugins.effects import make_effect, parse_spec, stock_names
-from engine.plugins.loader import load_effect
+from engine.plugins.effects import parse_spec, stock_names
+from engine.plugins.loader import load_effect, make_effect
 from engine.plugins.scan import ProbeCache, ensure_loadable, probe_many
 from engine.plugins.vst3 import find_vst3, load_vst3_effect
 from tests.sound_helpers import rms_db

@@ -9,7 +9,7 @@ from engine.audio import mixer_kernels as mk
 from engine.audio.mixer import Mixer
 from engine.plugins import synth_core as sc
 from engine.plugins.builtin_synth import BuiltinSynth
-from engine.plugins.effects import make_effect
+from engine.plugins.loader import make_effect
 
 
 def _kernels():

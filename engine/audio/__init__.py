@@ -5,8 +5,8 @@ from engine.public import lazy_exports
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "output": ("AudioOutput", "audio_available", "choose_device", "list_devices", "output_devices",),
-        "mixer": ("Mixer", "build_mixer",),
-        "render": ("AudioWriter", "BIT_DEPTHS", "DITHERS", "render_schedule", "render_song", "track_map",),
+        "output": ("AudioOutput", "audio_available", "choose_device", "list_devices", "output_devices"),
+        "mixer": ("Mixer", "build_mixer"),
+        "render": ("AudioWriter", "BIT_DEPTHS", "DITHERS", "render_schedule", "render_song", "track_map"),
     },
 )

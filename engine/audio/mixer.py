@@ -159,7 +159,7 @@ class Mixer:
         self.pdc_samples = 0
         self._pdc_key: tuple | None = None
         self._delays: list[tuple[np.ndarray, np.ndarray] | None] = []
-        mk.warm_up()
+        warm_up()
 
     def _alloc(self, capacity: int) -> None:
         """(Re)allocate the arrays the audio thread reads for ``capacity`` tracks (setup only:
@@ -402,8 +402,7 @@ def build_mixer(
     Third-party plugins are probed once in a child process (see :mod:`engine.plugins.scan`)
     before anything is built, so a bad one fails here with a one-line error.
     """
-    from engine.plugins.effects import make_effect
-    from engine.plugins.loader import load_instrument
+    from engine.plugins.loader import load_instrument, make_effect
 
     opts = {"cache_path": cache_path, "timeout": probe_timeout}
     load_instrument(instrument, sample_rate, max_block, **opts).close()
@@ -419,3 +418,32 @@ def build_mixer(
         raise
     mixer.master_effects = master
     return mixer
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Compile (or load) every kernel for both buffer layouts used live: whole arrays and the
+    ``buf[:, :frames]`` views the audio callback passes (numba compiles per layout, and a
+    compile inside the first audio block was seconds of silence)."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    from engine.plugins.builtin_synth import BuiltinSynth
+
+    p = np.zeros(2)
+    lim = np.array([1.0, 0.9, 0.2, 48000.0])
+    for b in (np.zeros((2, 4), np.float32), np.zeros((2, 8), np.float32)[:, :4]):
+        mk.strip_to_bus(b, 4, 1.0, 1.0, p, b.copy(), True)
+        mk.strip_to_bus(b, 4, 1.0, 1.0, p, b, True)
+        mk.limit(b, 4, lim, p)
+        mk.peaks(b, 4, p)
+        mk.interleave(b, 4, np.zeros((4, 2), np.float32))
+        mk.delay_line(b, 4, np.zeros((2, 3), np.float32), np.zeros(1, np.int64))
+    m = Mixer(48000, 8)
+    m.add_track("warm-up", BuiltinSynth(48000, 8, voices=2, drum_voices=2))
+    m.queue(0, 0, 0x90, 60, 100)
+    for b in (np.zeros((2, 8), np.float32), np.zeros((2, 8), np.float32)[:, :4]):
+        m.process(b)

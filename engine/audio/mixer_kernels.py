@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 
 from engine.audio.native_ptr import f64_ptr
 from engine.plugins import synth_core as sc
@@ -204,33 +203,3 @@ def mix_native(ctl, table, cs, ev, bufs, dbuf, n, out):
         limit(out, n, ctl[M_LIM_GAIN : M_LIM_GAIN + 4], ctl[M_PEAK_L : M_PEAK_R + 1])
     else:
         peaks(out, n, ctl[M_PEAK_L : M_PEAK_R + 1])
-
-
-_warm = False
-
-
-def warm_up() -> None:
-    """Compile (or load) every kernel for both buffer layouts used live: whole arrays and the
-    ``buf[:, :frames]`` views the audio callback passes (numba compiles per layout, and a
-    compile inside the first audio block was seconds of silence)."""
-    global _warm
-    if _warm:
-        return
-    _warm = True
-    from engine.audio.mixer import Mixer
-    from engine.plugins.builtin_synth import BuiltinSynth
-
-    p = np.zeros(2)
-    lim = np.array([1.0, 0.9, 0.2, 48000.0])
-    for b in (np.zeros((2, 4), np.float32), np.zeros((2, 8), np.float32)[:, :4]):
-        strip_to_bus(b, 4, 1.0, 1.0, p, b.copy(), True)
-        strip_to_bus(b, 4, 1.0, 1.0, p, b, True)
-        limit(b, 4, lim, p)
-        peaks(b, 4, p)
-        interleave(b, 4, np.zeros((4, 2), np.float32))
-        delay_line(b, 4, np.zeros((2, 3), np.float32), np.zeros(1, np.int64))
-    m = Mixer(48000, 8)
-    m.add_track("warm-up", BuiltinSynth(48000, 8, voices=2, drum_voices=2))
-    m.queue(0, 0, 0x90, 60, 100)
-    for b in (np.zeros((2, 8), np.float32), np.zeros((2, 8), np.float32)[:, :4]):
-        m.process(b)

@@ -5,6 +5,6 @@ from engine.public import lazy_exports
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "project": ("Project", "is_project_file", "load_project", "save_project",),
+        "project": ("Project", "is_project_file", "load_project", "save_project"),
     },
 )

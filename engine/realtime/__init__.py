@@ -5,10 +5,10 @@ from engine.public import lazy_exports
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "clock": ("clock",),
-        "transport": ("Engine", "EngineState",),
-        "schedule": ("build_schedule", "playback_notes",),
-        "sounding": ("TrackedSink", "wait_delivered",),
-        "live_quantize": ("LIVE_MODES", "LiveSettings",),
+        "clock": ("clock"),
+        "transport": ("Engine", "EngineState"),
+        "schedule": ("build_schedule", "playback_notes"),
+        "sounding": ("TrackedSink", "wait_delivered"),
+        "live_quantize": ("LIVE_MODES", "LiveSettings"),
     },
 )

@@ -5,6 +5,6 @@ from engine.public import lazy_exports
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "midifile": ("load_song", "save_song", "song_to_bytes",),
+        "midifile": ("load_song", "save_song", "song_to_bytes"),
     },
 )

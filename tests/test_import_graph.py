@@ -222,3 +222,19 @@ def test_ui_and_app_use_public_names():
                 if parts[0] == "engine" and len(parts) > 2 and name != "engine.realtime.clock":
                     wrong.append(f"{module}:{node.lineno} uses {name}")
     assert wrong == []
+
+
+def test_every_public_name_resolves():
+    """Each export names a real object in the module it points to (a typo would otherwise
+    fail only when the GUI first reaches for it)."""
+    import importlib
+
+    for module, path in MODULES.items():
+        table = _lazy_table(module)
+        if not table:
+            continue
+        package = importlib.import_module(module)
+        assert all(isinstance(v, str) for v in table.values())
+        for name in table:
+            assert getattr(package, name) is not None, f"{module}.{name}"
+        assert set(table) <= set(dir(package)), path

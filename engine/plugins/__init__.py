@@ -19,9 +19,9 @@ __getattr__, __dir__ = lazy_exports(
     {
         "base": ("Effect", "Instrument", "Plugin", "PluginInfo"),
         "loader": ("load_instrument", "load_effect", "make_effect"),
-        "effects": ("stock_names"),
-        "builtin_programs": ("PROGRAM_NAMES"),
-        "scan": ("scan_installed"),
-        "sf2": ("fluidsynth_available"),
+        "effects": ("stock_names",),
+        "builtin_programs": ("PROGRAM_NAMES",),
+        "scan": ("scan_installed",),
+        "sf2": ("fluidsynth_available",),
     },
 )

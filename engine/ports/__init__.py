@@ -6,7 +6,7 @@ __getattr__, __dir__ = lazy_exports(
     __name__,
     {
         "api": ("ApiChoice", "PortInfo", "api_label", "api_problem", "available_apis", "choose_api", "compiled_apis", "list_ports"),
-        "watch": ("PortEvent"),
+        "watch": ("PortEvent",),
         "rtmidi_io": ("open_input", "open_output"),
     },
 )

@@ -5,7 +5,7 @@ from engine.public import lazy_exports
 __getattr__, __dir__ = lazy_exports(
     __name__,
     {
-        "clock": ("clock"),
+        "clock": ("clock",),
         "transport": ("Engine", "EngineState"),
         "schedule": ("build_schedule", "playback_notes"),
         "sounding": ("TrackedSink", "wait_delivered"),

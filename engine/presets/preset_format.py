@@ -14,6 +14,10 @@ keys are still rejected, so a typo (``"swnig"``) never passes silently.
 
 Older versions are upgraded on load by the steps in :data:`UPGRADES` (version 1 is the first, so
 there are none yet); a newer version is refused with a message asking for a newer Quanta.
+
+One module (over 600 lines) on purpose: the strict loader, the writer and the text form share
+one field table and one error vocabulary, so a field added to one side cannot be missed by the
+other.
 """
 
 from __future__ import annotations

@@ -14,14 +14,15 @@ import stat
 from pathlib import Path
 
 from engine.errors import GrooveError, SettingsError
-from engine.quantize.groove_template import GrooveTemplate, template_from_document
-from engine.quantize.settings import (
+from engine.quantize import (
     CONTROLLER_MODES,
     ENDS_MODES,
     GRID_TYPES,
     NOISE_KINDS,
+    GrooveTemplate,
     QuantizeSettings,
     parse_grid_text,
+    template_from_document,
 )
 
 #: argparse dest → QuantizeSettings field, for the options that map one to one.

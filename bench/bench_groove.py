@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_quantize import PPQ, best_ms, performance  # noqa: E402
-from engine.notes import EVENT_DTYPE  # noqa: E402
+from engine.model.notes import EVENT_DTYPE  # noqa: E402
+from engine.model.tempo import TempoMap  # noqa: E402
 from engine.quantize.controllers import follow_notes  # noqa: E402
 from engine.quantize.core import quantize_notes  # noqa: E402
 from engine.quantize.groove_extract import extract_groove  # noqa: E402
 from engine.quantize.groove_template import GrooveTemplate  # noqa: E402
 from engine.quantize.humanize import add_flam, flam_offsets, humanize  # noqa: E402
 from engine.quantize.settings import QuantizeSettings  # noqa: E402
-from engine.tempo import TempoMap  # noqa: E402
 
 #: A one-bar 1/16 groove with offsets, velocities and lengths on most slots (an "extracted
 #: take": the worst case, every slot has a point with every property).

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from engine.build import add_channel_event, add_meta, add_track, new_song
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.apply import NoteFilter, quantize_song
 from engine.quantize.groove_template import GrooveTemplate
 from engine.quantize.settings import QuantizeSettings as S
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 
 
 def song_with(notes, events, ppq=96):
@@ -141,7 +141,7 @@ def test_huge_ticks_follow_too():
 
 
 def test_playback_plays_what_the_offline_apply_writes():
-    from engine.schedule import playback_notes_and_events
+    from engine.realtime.schedule import playback_notes_and_events
 
     notes = make_notes([5, 30, 50], [20, 45, 70], [60, 62, 64])
     song = song_with(notes, [(6, 0xE0, 0, 1), (31, 0xB0, 1, 1)])

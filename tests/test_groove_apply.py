@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.errors import SettingsError
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize import groove as groove_mod
 from engine.quantize.core import quantize_notes
 from engine.quantize.groove_template import GrooveTemplate

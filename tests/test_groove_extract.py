@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from engine.errors import GrooveError
-from engine.notes import make_notes
+from engine.model.notes import make_notes
+from engine.model.tempo import TimeSignature, TimeSignatureMap
 from engine.quantize.core import quantize_notes
 from engine.quantize.groove_extract import extract_from_notes, extract_groove
 from engine.quantize.settings import QuantizeSettings as S
-from engine.tempo import TimeSignature, TimeSignatureMap
 
 
 def pts(g):

@@ -12,13 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.build import add_channel_event, add_track, new_song
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.apply import quantize_song
 from engine.quantize.core import quantize_notes
 from engine.quantize.groove_template import BASES, GrooveTemplate
 from engine.quantize.settings import ENDS_MODES
 from engine.quantize.settings import QuantizeSettings as S
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 
 PPQS = st.sampled_from([24, 96, 480, 960])
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from engine.errors import SettingsError
-from engine.notes import make_notes
+from engine.model.notes import make_notes
+from engine.model.tempo import TempoMap
 from engine.quantize.core import quantize_notes
 from engine.quantize.humanize import deviation_sequence, pink_noise
 from engine.quantize.settings import QuantizeSettings as S
-from engine.tempo import TempoMap
 
 
 def spectrum_slope(x: np.ndarray) -> float:

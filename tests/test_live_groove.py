@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.live_quantize import CHORD_WINDOW_S, LiveQuantizer, LiveSettings, MusicalClock
+from engine.model.tempo import TempoMap
 from engine.quantize import groove as groove_mod
 from engine.quantize.groove_template import GrooveTemplate
 from engine.quantize.humanize import deviation_sequence
 from engine.quantize.settings import QuantizeSettings
-from engine.tempo import TempoMap
+from engine.realtime.live_quantize import CHORD_WINDOW_S, LiveQuantizer, LiveSettings, MusicalClock
 
 PPQ = 480
 T0 = 100.0

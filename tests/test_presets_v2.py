@@ -8,8 +8,8 @@ import json
 import jsonschema
 import pytest
 
-from engine import preset_format as pf
-from engine.preset_format import (
+from engine.presets import preset_format as pf
+from engine.presets.preset_format import (
     Preset,
     PresetFieldError,
     preset_from_document,

@@ -2,9 +2,10 @@
 
 Only notes move; every other event (CC, pitch bend, program, sysex, meta) keeps its tick
 unless ``controllers`` is ``follow`` (then CC, bend and pressure move with their owner note,
-engine.quantize.controllers), and tracks with no selected notes come back as exact copies. A note whose start (or end) moved
-loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer places the moved
-event musician-safe instead of at its old position in the source (see engine.midifile).
+engine.quantize.controllers), and tracks with no selected notes come back as exact copies. A
+note whose start (or end) moved loses its ``on_seq`` (or ``off_seq``) here, at song level, so
+the file writer places the moved event musician-safe instead of at its old position in the
+source (see engine.smf.midifile).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.model.song import Song
 from engine.quantize.controllers import follow_notes
 from engine.quantize.core import QuantizeReport, quantize_notes
 from engine.quantize.groove import resolve_groove
 from engine.quantize.settings import QuantizeSettings
-from engine.song import Song
 
 
 @dataclass(frozen=True)

@@ -43,13 +43,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.notes import NOTE_DTYPE
+from engine.model.notes import NOTE_DTYPE
+from engine.model.tempo import TempoMap
 from engine.quantize import kernels
 from engine.quantize.grid import Lattice, lattice, percent, round_half_up
 from engine.quantize.groove import groove_positions, resolve_groove
 from engine.quantize.humanize import add_flam, flam_offsets, humanize
 from engine.quantize.settings import QuantizeSettings, parse_grid_text
-from engine.tempo import TempoMap
 
 #: int64 holds the scaled arithmetic when |ticks| * scale * strength-denominator stays below
 #: this; beyond it the quantizer falls back to Python integers (slow but exact).
@@ -452,7 +452,7 @@ def warm_up() -> None:
 def _warm_up_part2() -> None:
     """The groove (exact and residue-table paths), humanize, flam, controllers and extraction
     kernels."""
-    from engine.notes import EVENT_DTYPE
+    from engine.model.notes import EVENT_DTYPE
     from engine.quantize.controllers import follow_notes
     from engine.quantize.groove_extract import extract_groove
     from engine.quantize.groove_template import GrooveTemplate

@@ -29,8 +29,8 @@ import numpy as np
 from numba import njit
 
 from engine.errors import GrooveError
+from engine.model.tempo import TimeSignatureMap
 from engine.quantize.groove_template import BASES, GroovePoint, GrooveTemplate
-from engine.tempo import TimeSignatureMap
 
 
 def default_length(

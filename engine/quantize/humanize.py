@@ -37,8 +37,8 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
+from engine.model.tempo import DEFAULT_USEC_PER_QUARTER, TempoMap
 from engine.quantize.settings import QuantizeSettings
-from engine.tempo import DEFAULT_USEC_PER_QUARTER, TempoMap
 
 CLAMP_SD = 3.0
 

@@ -255,3 +255,10 @@ def test_point_velocity_is_exact():
     assert v == [34]  # exactly 100/3: 34 - 0.75 * 2/3 = 33.5 → 34 (1/1000 would give 33)
     _, _, v, _ = run([0], [10], 96, vels=[35], groove=g, groove_velocity=75)
     assert v == [34]  # 35 - 1.25 = 33.75 → 34
+
+
+def test_template_without_points_only_pre_quantizes():
+    g = GrooveTemplate("none", "1/8", 2, ())
+    s, e, v, rep = run([5, 50], [30, 70], 96, groove=g, pre_quantize=50, groove_velocity=100)
+    assert (s, e, v) == ([3, 49], [28, 69], [100, 100])  # 2.5 → 3; 48 + 1 = 49
+    assert rep.report.no_point == 2

@@ -21,6 +21,8 @@ Stable API (other modules and the file formats build on it; keep it):
 - :func:`template_from_document`: a ``quanta-groove`` document (a parsed JSON dict) → template.
 - Every problem raises :class:`~engine.errors.GrooveError` with a one-line message naming the
   field (``points[3].velocity``) and what is allowed.
+- A groove *name* (in settings or a preset) is turned into a template by the resolver the
+  groove store installs with :func:`engine.quantize.groove.set_groove_resolver`.
 
 Exactness. Positions are kept as :class:`~fractions.Fraction` so that the apply can work in the
 grid's exact scaled integer units. A float read from JSON becomes the *simplest* fraction that

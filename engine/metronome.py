@@ -27,15 +27,10 @@ class ClickSettings:
 
 
 def beat_ticks(tsig: TimeSignatureMap, start_tick: int, end_tick: int) -> list[tuple[int, bool]]:
-    """``(tick, is_downbeat)`` for every beat in ``[start_tick, end_tick)``."""
-    out = []
-    for _, bar_tick, sig in tsig.bars(end_tick):
-        beat = max(1, tsig.ppq * 4 // sig.denominator)
-        bar_len = max(1, tsig.bar_ticks(sig))
-        for k, t in enumerate(range(bar_tick, bar_tick + bar_len, beat)):
-            if start_tick <= t < end_tick:
-                out.append((t, k == 0))
-    return out
+    """``(tick, is_downbeat)`` for every beat in ``[start_tick, end_tick)`` (in closed form:
+    the ticks before ``start_tick`` cost nothing)."""
+    ticks, down = tsig.beats(start_tick, end_tick)
+    return list(zip(ticks.tolist(), down.tolist(), strict=True))
 
 
 def _rows(ticks, downbeats, tempo: TempoMap, click: ClickSettings, length: int) -> np.ndarray:

@@ -10,7 +10,11 @@ What is not events is kept too (:mod:`engine.smf_container`), because the SMF sp
 may skip unknown chunks" would lose a vendor's data on the first save: foreign chunks (e.g.
 Yamaha XF's ``XFIH``/``XFKM``) go back where they were among the tracks; header bytes beyond
 the six defined ones, bytes after the last chunk and bytes a track chunk holds after its
-end-of-track event (``Track.smf_tail``) are written back verbatim; a RIFF ``RMID`` file is
+end-of-track event (``Track.smf_tail``) are written back verbatim, and so are an end-of-track
+event carrying data bytes, a track with no end-of-track at all (``Track.smf_end``; it gets one
+once something in it is added or moved) and a header whose track count disagrees with the
+track chunks (``FileExtras.track_count``: a file saying 18 with 19 chunks still says 18, until
+a track is added or removed); a RIFF ``RMID`` file is
 read and saved as RMID again (:func:`save_song` lets the file name choose the container). A
 cut-off foreign chunk before the last promised track is an error naming the chunk; after it,
 its bytes are kept as trailing bytes and the file opens.
@@ -161,7 +165,10 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         raise MidiFileError(f"{name}: not a MIDI file ({_describe_start(bytes(buf[:16]))})")
     kinds, starts, lengths, short, too_many, walked = rd.walk_chunks(buf)
     if too_many:
-        raise MidiFileError(f"{name}: more than 65535 track chunks (damaged file?)")
+        raise MidiFileError(
+            f"{name}: more than {rd.MAX_TRACKS} track chunks (a MIDI header counts at most "
+            f"{rd.MAX_TRACKS}; damaged file?)"
+        )
     hdr_len = int(lengths[0])
     if hdr_len < 6:
         raise MidiFileError(f"{name}: header chunk is {hdr_len} bytes, needs 6")
@@ -214,6 +221,7 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         header_tail=bytes(buf[h + 6 : h + hdr_len]),
         trailing=bytes(buf[walked:]),
         riff=riff,
+        track_count=None if ntrks == len(song.tracks) else (ntrks, len(song.tracks)),
     )
     if extras != NO_EXTRAS:
         song.file_extras = extras
@@ -242,7 +250,7 @@ def _describe_start(head: bytes) -> str:
 
 def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -> Track:
     z64, z8, zu32 = np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, np.uint32)
-    err, pos, n, npay, end_tick, _ = rd.parse_track(
+    err, pos, n, npay, end_tick, _, _ = rd.parse_track(
         buf, start, end, False, z64, z8, z8, z8, z8, zu32, zu32, z8
     )
     if err == rd.ERR_BAD_STATUS:
@@ -254,12 +262,17 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
     status, d1, d2, flags = (np.empty(n, np.uint8) for _ in range(4))
     poff, plen = np.empty(n, np.uint32), np.empty(n, np.uint32)
     payload = np.empty(npay, np.uint8)
-    err, pos, n2, _, end_tick, has_end = rd.parse_track(
+    err, pos, n2, _, end_tick, has_end, end_at = rd.parse_track(
         buf, start, end, True, tick, status, d1, d2, flags, poff, plen, payload
     )
     if not has_end and n:
         end_tick = int(tick[-1])
     tail = bytes(buf[pos:end]) if has_end else b""
+    smf_end = b""
+    if has_end:
+        smf_end = bytes(buf[end_at:pos])
+        if smf_end == wr.END_OF_TRACK:
+            smf_end = None
     on_idx, off_idx, _ = rd.pair_notes(tick, status, d1, d2)
     is_note = np.zeros(n, dtype=bool)
     is_note[on_idx] = True
@@ -295,7 +308,14 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
     events["flags"] = np.where(flags[keep] != 0, EVENT_RUNNING, 0)
     events["offset"] = poff[keep]
     events["length"] = plen[keep]
-    return Track(notes=notes, events=events, payload=payload, end_tick=int(end_tick), smf_tail=tail)
+    return Track(
+        notes=notes,
+        events=events,
+        payload=payload,
+        end_tick=int(end_tick),
+        smf_tail=tail,
+        smf_end=smf_end,
+    )
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -315,8 +335,10 @@ def song_to_bytes(song: Song, rmid: bool | None = None) -> bytes:
     division = _division_word(song)
     if int(song.format) not in (0, 1, 2):
         raise MidiFileError(f"cannot save: unknown MIDI file format {song.format}")
-    if len(song.tracks) > 0xFFFF:
-        raise MidiFileError(f"cannot save: {len(song.tracks)} tracks (a MIDI file holds 65535)")
+    if len(song.tracks) > rd.MAX_TRACKS:
+        raise MidiFileError(
+            f"cannot save: {len(song.tracks)} tracks (a MIDI file holds {rd.MAX_TRACKS})"
+        )
     extras = song.file_extras
     runs: dict[int, list[bytes]] = {}
     for run in extras.chunks:
@@ -325,7 +347,7 @@ def song_to_bytes(song: Song, rmid: bool | None = None) -> bytes:
         b"MThd",
         (6 + len(extras.header_tail)).to_bytes(4, "big"),
         int(song.format).to_bytes(2, "big"),
-        len(song.tracks).to_bytes(2, "big"),
+        extras.header_track_count(len(song.tracks)).to_bytes(2, "big"),
         division.to_bytes(2, "big"),
         extras.header_tail,
     ]
@@ -511,6 +533,7 @@ def _encode_track(track: Track, number: int) -> bytes:
     plen = np.concatenate((events["length"], zeros32))
     if np.any(poff[:n_ev].astype(np.int64) + plen[:n_ev] > track.payload.size):
         raise MidiFileError(f"cannot save: track {number} has an event outside its payload")
+    write_end, end_event = _end_of_track(track, events, notes)
     err, body = wr.encode_track(
         tick[order],
         status[order],
@@ -521,12 +544,47 @@ def _encode_track(track: Track, number: int) -> bytes:
         plen[order],
         np.ascontiguousarray(track.payload, dtype=np.uint8),
         np.int64(max(int(track.end_tick), 0)),
+        np.frombuffer(end_event, dtype=np.uint8),
+        write_end,
     )
+    if err == wr.ERR_TOO_FAR:
+        raise MidiFileError(
+            f"cannot save: track {number} reaches tick {int(tick.max(initial=track.end_tick))}, "
+            f"too far for a MIDI file (keep ticks below {wr.MAX_TICK})"
+        )
     if err:
         raise MidiFileError(
-            f"cannot save: track {number} has a gap between events longer than MIDI allows"
+            f"cannot save: track {number} has a sysex or meta event longer than "
+            f"{wr.MAX_VLQ} bytes"
         )
     return body.tobytes() + track.smf_tail
+
+
+def _end_of_track(track: Track, events: np.ndarray, notes: np.ndarray) -> tuple[bool, bytes]:
+    """Whether to write an end-of-track event, and its bytes after the delta.
+
+    The source's own end-of-track comes back as it was (data bytes too). A source track that
+    had none stays without one while nothing in it was added or moved and nothing lies
+    after its last event; any such edit gets it a proper ``FF 2F 00``.
+    """
+    if track.smf_end is None:
+        return True, wr.END_OF_TRACK
+    if track.smf_end:
+        return True, track.smf_end
+    no_off = (notes["flags"] & NOTE_NO_OFF_EVENT) != 0
+    unchanged = bool(
+        np.all(events["seq"] >= 0)
+        and np.all(notes["on_seq"] >= 0)
+        and np.all((notes["off_seq"] >= 0) | no_off)
+    )
+    last = max(
+        int(events["tick"].max(initial=0)),
+        int(notes["start"].max(initial=0)),
+        int(notes["end"][~no_off].max(initial=0)),
+    )
+    if unchanged and int(track.end_tick) <= last:
+        return False, b""
+    return True, wr.END_OF_TRACK
 
 
 def _write_order(tick: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ CHUNK_GARBAGE = 3  # an id that is not four printable ASCII bytes: the file is d
 CHUNK_RUN = 4  # one or more whole foreign chunks in a row (start/length cover their headers)
 
 
-MAX_CHUNKS = 65536 + 1  # a header and at most 65535 tracks (the header's count is 16-bit)
+MAX_TRACKS = 65535  # the header's track count is 16-bit: a file can't say more
 
 
 @njit(cache=True, nogil=True)
@@ -41,7 +41,8 @@ def walk_chunks(data):
     damaged chunk (recorded as ``CHUNK_GARBAGE``) or at a chunk longer than the rest of the
     file (recorded, and the ``short`` flag is True). Fewer than eight trailing bytes are left
     unrecorded (padding). Returns ``(kinds, starts, lengths, short, too_many, end)``;
-    ``too_many`` means more than 65535 tracks; ``end`` is where the walk stopped.
+    ``too_many`` means more than :data:`MAX_TRACKS` track chunks (which no header can
+    count, so such a file could not be saved); ``end`` is where the walk stopped.
 
     Two walks (count, then fill) keep the arrays as small as the file's chunk list.
     """
@@ -97,9 +98,10 @@ def _walk(data, fill, kinds, starts, lengths):
             pos += 8 + length
             continue
         in_run = False
-        if tracks == MAX_CHUNKS + 1:
-            return count, False, True, pos
-        tracks += 1
+        if kind == CHUNK_MTRK:
+            if tracks == MAX_TRACKS:
+                return count, False, True, pos
+            tracks += 1
         if fill:
             kinds[count] = kind
             starts[count] = pos + 8
@@ -128,7 +130,9 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
     its tick comes back separately. Running status survives meta and sysex events (lenient,
     as most readers are), and ``flags`` bit 1 marks an event that used it.
 
-    Returns ``(error, error_pos, n_events, n_payload, end_tick, has_end)``.
+    Returns ``(error, error_pos, n_events, n_payload, end_tick, has_end, end_pos)``: with
+    ``has_end``, ``end_pos`` is where the end-of-track event starts (its ``FF`` byte) and
+    ``error_pos`` where it ends.
     """
     pos = start
     t = np.int64(0)
@@ -141,18 +145,18 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
         nbytes = 0
         while True:
             if pos >= end:
-                return ERR_TRUNCATED, pos, n, npay, t, False
+                return ERR_TRUNCATED, pos, n, npay, t, False, 0
             b = data[pos]
             pos += 1
             nbytes += 1
             if nbytes > 4:
-                return ERR_LONG_VLQ, pos - 1, n, npay, t, False
+                return ERR_LONG_VLQ, pos - 1, n, npay, t, False, 0
             value = (value << 7) | (b & 0x7F)
             if b < 0x80:
                 break
         t += value
         if pos >= end:
-            return ERR_TRUNCATED, pos, n, npay, t, False
+            return ERR_TRUNCATED, pos, n, npay, t, False, 0
         ev_pos = pos
         b = data[pos]
         if b == 0xFF or b == 0xF0 or b == 0xF7:
@@ -160,26 +164,26 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
             meta_type = 0
             if b == 0xFF:
                 if pos >= end:
-                    return ERR_TRUNCATED, pos, n, npay, t, False
+                    return ERR_TRUNCATED, pos, n, npay, t, False, 0
                 meta_type = data[pos]
                 pos += 1
             length = np.int64(0)
             nbytes = 0
             while True:
                 if pos >= end:
-                    return ERR_TRUNCATED, pos, n, npay, t, False
+                    return ERR_TRUNCATED, pos, n, npay, t, False, 0
                 c = data[pos]
                 pos += 1
                 nbytes += 1
                 if nbytes > 4:
-                    return ERR_LONG_VLQ, pos - 1, n, npay, t, False
+                    return ERR_LONG_VLQ, pos - 1, n, npay, t, False, 0
                 length = (length << 7) | (c & 0x7F)
                 if c < 0x80:
                     break
             if pos + length > end:
-                return ERR_TRUNCATED, ev_pos, n, npay, t, False
+                return ERR_TRUNCATED, ev_pos, n, npay, t, False, 0
             if b == 0xFF and meta_type == 0x2F:
-                return OK, pos + length, n, npay, t, True
+                return OK, pos + length, n, npay, t, True, ev_pos
             if fill:
                 tick[n] = t
                 status[n] = b
@@ -197,24 +201,24 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
         is_running = 0
         if b < 0x80:
             if running == 0:
-                return ERR_NO_STATUS, ev_pos, n, npay, t, False
+                return ERR_NO_STATUS, ev_pos, n, npay, t, False, 0
             st = running
             is_running = 1
         else:
             if b > 0xEF:
-                return ERR_BAD_STATUS, ev_pos, n, npay, t, False
+                return ERR_BAD_STATUS, ev_pos, n, npay, t, False, 0
             st = b
             running = b
             pos += 1
         need = _channel_data_len(st)
         if pos + need > end:
-            return ERR_TRUNCATED, ev_pos, n, npay, t, False
+            return ERR_TRUNCATED, ev_pos, n, npay, t, False, 0
         a = data[pos]
         c = data[pos + 1] if need == 2 else 0
         if a >= 0x80:
-            return ERR_DATA_BYTE, pos, n, npay, t, False
+            return ERR_DATA_BYTE, pos, n, npay, t, False, 0
         if c >= 0x80:
-            return ERR_DATA_BYTE, pos + 1, n, npay, t, False
+            return ERR_DATA_BYTE, pos + 1, n, npay, t, False, 0
         if fill:
             tick[n] = t
             status[n] = st
@@ -225,7 +229,7 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
             plen[n] = 0
         pos += need
         n += 1
-    return OK, pos, n, npay, t, False
+    return OK, pos, n, npay, t, False, 0
 
 
 @njit(cache=True, nogil=True)

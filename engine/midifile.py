@@ -249,6 +249,15 @@ def _describe_start(head: bytes) -> str:
 
 
 def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -> Track:
+    """One MTrk chunk as a Track, with no per-event Python work and little scratch memory.
+
+    A counting pass sizes the arrays; the second pass parses every event straight into an
+    ``EVENT_DTYPE`` array; notes are paired into a ``NOTE_DTYPE`` array sized by the
+    note-ons; then the events that became notes are squeezed out of the event array in
+    place and it is shrunk. The peak is the event array plus the notes plus one byte an
+    event, about the size of the final track plus the parsed events (see
+    bench/bench_midi_memory.py).
+    """
     z64, z8, zu32 = np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, np.uint32)
     err, pos, n, npay, end_tick, _, _ = rd.parse_track(
         buf, start, end, False, z64, z8, z8, z8, z8, zu32, zu32, z8
@@ -258,13 +267,13 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
         raise MidiFileError(f"{name}: track {number}: {problem} at byte {pos}")
     if err:
         raise MidiFileError(f"{name}: track {number}: {_ERROR_TEXT[err]} at byte {pos}")
-    tick = np.empty(n, np.int64)
-    status, d1, d2, flags = (np.empty(n, np.uint8) for _ in range(4))
-    poff, plen = np.empty(n, np.uint32), np.empty(n, np.uint32)
+    events = np.empty(n, dtype=EVENT_DTYPE)
     payload = np.empty(npay, np.uint8)
-    err, pos, n2, _, end_tick, has_end, end_at = rd.parse_track(
-        buf, start, end, True, tick, status, d1, d2, flags, poff, plen, payload
+    cols = [events[f] for f in ("tick", "status", "data1", "data2", "flags", "offset", "length")]
+    err, pos, _, _, end_tick, has_end, end_at = rd.parse_track(
+        buf, start, end, True, *cols, payload
     )
+    tick, status, d1, d2, flags, poff, plen = cols
     if not has_end and n:
         end_tick = int(tick[-1])
     tail = bytes(buf[pos:end]) if has_end else b""
@@ -273,49 +282,39 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
         smf_end = bytes(buf[end_at:pos])
         if smf_end == wr.END_OF_TRACK:
             smf_end = None
-    on_idx, off_idx, _ = rd.pair_notes(tick, status, d1, d2)
-    is_note = np.zeros(n, dtype=bool)
-    is_note[on_idx] = True
-    has_off = off_idx >= 0
-    is_note[off_idx[has_off]] = True
 
-    notes = np.empty(on_idx.size, dtype=NOTE_DTYPE)
-    notes["start"] = tick[on_idx]
-    notes["pitch"] = d1[on_idx]
-    notes["velocity"] = d2[on_idx]
-    notes["channel"] = status[on_idx] & 0x0F
-    notes["on_seq"] = on_idx
-    safe_off = np.where(has_off, off_idx, 0)
-    starts = notes["start"]
-    notes["end"] = np.where(has_off, tick[safe_off], np.maximum(end_tick, starts + 1))
-    off_is_v0 = has_off & ((status[safe_off] & 0xF0) == 0x90)
-    notes["off_velocity"] = np.where(has_off & ~off_is_v0, d2[safe_off], 0)
-    notes["off_seq"] = np.where(has_off, off_idx, -1)
-    nflags = np.where(flags[on_idx] != 0, NOTE_ON_RUNNING, 0)
-    nflags |= np.where(has_off & (flags[safe_off] != 0), NOTE_OFF_RUNNING, 0)
-    nflags |= np.where(off_is_v0, NOTE_OFF_IS_NOTE_ON_V0, 0)
-    nflags |= np.where(has_off, 0, NOTE_NO_OFF_EVENT)
-    notes["flags"] = nflags
-    notes["id"] = np.arange(on_idx.size, dtype=np.int32)
-
-    keep = np.flatnonzero(~is_note)
-    events = np.empty(keep.size, dtype=EVENT_DTYPE)
-    events["tick"] = tick[keep]
-    events["seq"] = keep
-    events["status"] = status[keep]
-    events["data1"] = d1[keep]
-    events["data2"] = d2[keep]
-    events["flags"] = np.where(flags[keep] != 0, EVENT_RUNNING, 0)
-    events["offset"] = poff[keep]
-    events["length"] = plen[keep]
+    notes = np.empty(rd.count_note_ons(status, d2), dtype=NOTE_DTYPE)
+    is_note = np.zeros(n, np.uint8)
+    note_cols = [
+        notes[f]
+        for f in (
+            "start", "end", "pitch", "velocity", "off_velocity", "channel", "flags",
+            "on_seq", "off_seq", "id",
+        )
+    ]  # fmt: skip
+    kept = rd.pair_into(tick, status, d1, d2, flags, np.int64(end_tick), is_note, *note_cols)
+    m = rd.compact_events(is_note, tick, events["seq"], status, d1, d2, flags, poff, plen)
+    del cols, note_cols, tick, status, d1, d2, flags, poff, plen, is_note
     return Track(
-        notes=notes,
-        events=events,
+        notes=_shrink(notes, kept),
+        events=_shrink(events, m),
         payload=payload,
         end_tick=int(end_tick),
         smf_tail=tail,
         smf_end=smf_end,
     )
+
+
+def _shrink(rows: np.ndarray, size: int) -> np.ndarray:
+    """``rows[:size]`` without holding the rest: shrunk in place (no copy) when nothing
+    else refers to the array, else copied."""
+    if size == rows.size:
+        return rows
+    try:
+        rows.resize(size, refcheck=True)
+        return rows
+    except ValueError:
+        return rows[:size].copy()
 
 
 # -- writing ------------------------------------------------------------------------------

@@ -10,6 +10,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from engine.notes import (
+    NOTE_NO_OFF_EVENT,
+    NOTE_OFF_IS_NOTE_ON_V0,
+    NOTE_OFF_RUNNING,
+    NOTE_ON_RUNNING,
+)
+
 # Error codes returned by the kernels (0 = fine).
 OK = 0
 ERR_TRUNCATED = 1  # an event runs past the end of its chunk
@@ -232,22 +239,44 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
     return OK, pos, n, npay, t, False, 0
 
 
-@njit(cache=True, nogil=True)
-def pair_notes(tick, status, d1, d2):
-    """Pair note-ons with note-offs first-in-first-out per (channel, pitch).
+# Note flag bits written by :func:`pair_into` (the model's).
+_OFF_IS_V0 = NOTE_OFF_IS_NOTE_ON_V0
+_NO_OFF = NOTE_NO_OFF_EVENT
+_ON_RUNNING = NOTE_ON_RUNNING
+_OFF_RUNNING = NOTE_OFF_RUNNING
+_ZERO_LENGTH = 0x80  # scratch: a pair on one tick, dropped before the notes are returned
 
-    Returns ``(on_idx, off_idx, count)``: event indexes of each note in note-on order
-    (``off_idx`` -1 when no off came before end of track). An off whose oldest sounding
-    note-on is on the same tick ends a zero-length note: that pair is left out, so both stay
-    plain events and come back byte for byte. Offs with nothing sounding are left out too.
+
+@njit(cache=True, nogil=True)
+def count_note_ons(status, d2):
+    """How many events are note-ons (``9n`` with a velocity above 0)."""
+    count = 0
+    for i in range(status.shape[0]):
+        if status[i] & 0xF0 == 0x90 and d2[i] > 0:
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def pair_into(
+    tick, status, d1, d2, flags, end_tick, is_note,
+    n_start, n_end, n_pitch, n_vel, n_offvel, n_chan, n_flags, n_onseq, n_offseq, n_id,
+):  # fmt: skip
+    """Pair note-ons with note-offs first-in-first-out per (channel, pitch), writing the
+    notes straight into the columns of a note array sized by :func:`count_note_ons`.
+
+    A note still sounding at ``end_tick`` ends at ``max(end_tick, start + 1)`` with no off.
+    An off whose oldest sounding note-on is on the same tick ends a zero-length note: that
+    pair is left out, so both stay plain events and come back byte for byte. Offs with
+    nothing sounding are left out too. ``is_note[i]`` is set for every event that became
+    part of a note. Notes are compacted to the front; returns how many there are.
+
+    Scratch memory is one int32 per note (the FIFO links): nothing per event.
     """
     n = tick.shape[0]
     head = np.full(2048, -1, np.int64)
     tail = np.full(2048, -1, np.int64)
-    nxt = np.full(n, -1, np.int64)  # FIFO links between note slots
-    on_idx = np.empty(n, np.int64)
-    off_idx = np.empty(n, np.int64)
-    keep = np.empty(n, np.bool_)
+    nxt = np.full(n_start.shape[0], -1, np.int32)
     count = 0
     for i in range(n):
         st = status[i]
@@ -257,9 +286,16 @@ def pair_notes(tick, status, d1, d2):
         key = (st & 0x0F) * 128 + d1[i]
         if kind == 0x90 and d2[i] > 0:
             slot = count
-            on_idx[slot] = i
-            off_idx[slot] = -1
-            keep[slot] = True
+            n_start[slot] = tick[i]
+            n_end[slot] = tick[i]
+            n_pitch[slot] = d1[i]
+            n_vel[slot] = d2[i]
+            n_offvel[slot] = 0
+            n_chan[slot] = st & 0x0F
+            n_flags[slot] = _NO_OFF | (_ON_RUNNING if flags[i] != 0 else 0)
+            n_onseq[slot] = i
+            n_offseq[slot] = -1
+            is_note[i] = 1
             count += 1
             if tail[key] == -1:
                 head[key] = slot
@@ -273,14 +309,60 @@ def pair_notes(tick, status, d1, d2):
             head[key] = nxt[slot]
             if head[key] == -1:
                 tail[key] = -1
-            if tick[on_idx[slot]] == tick[i]:
-                keep[slot] = False  # zero-length: both stay plain events
+            if n_start[slot] == tick[i]:
+                n_flags[slot] = _ZERO_LENGTH  # zero-length: both stay plain events
+                is_note[n_onseq[slot]] = 0
             else:
-                off_idx[slot] = i
+                v0 = kind == 0x90
+                f = n_flags[slot] & _ON_RUNNING
+                if v0:
+                    f |= _OFF_IS_V0
+                else:
+                    n_offvel[slot] = d2[i]
+                if flags[i] != 0:
+                    f |= _OFF_RUNNING
+                n_flags[slot] = f
+                n_end[slot] = tick[i]
+                n_offseq[slot] = i
+                is_note[i] = 1
     m = 0
     for s in range(count):
-        if keep[s]:
-            on_idx[m] = on_idx[s]
-            off_idx[m] = off_idx[s]
-            m += 1
-    return on_idx[:m], off_idx[:m], m
+        f = n_flags[s]
+        if f == _ZERO_LENGTH:
+            continue
+        if f & _NO_OFF:
+            end = n_start[s] + 1
+            n_end[s] = end_tick if end_tick > end else end
+        if m != s:
+            n_start[m] = n_start[s]
+            n_end[m] = n_end[s]
+            n_pitch[m] = n_pitch[s]
+            n_vel[m] = n_vel[s]
+            n_offvel[m] = n_offvel[s]
+            n_chan[m] = n_chan[s]
+            n_flags[m] = f
+            n_onseq[m] = n_onseq[s]
+            n_offseq[m] = n_offseq[s]
+        n_id[m] = m
+        m += 1
+    return m
+
+
+@njit(cache=True, nogil=True)
+def compact_events(is_note, tick, seq, status, d1, d2, flags, poff, plen):
+    """Move the events that are not part of a note to the front, in order, recording each
+    one's source position in ``seq``; returns how many there are (in place: no copy)."""
+    m = 0
+    for i in range(is_note.shape[0]):
+        if is_note[i]:
+            continue
+        tick[m] = tick[i]
+        seq[m] = i
+        status[m] = status[i]
+        d1[m] = d1[i]
+        d2[m] = d2[i]
+        flags[m] = flags[i]
+        poff[m] = poff[i]
+        plen[m] = plen[i]
+        m += 1
+    return m

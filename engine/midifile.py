@@ -82,7 +82,7 @@ from engine.smf_container import (
 )
 from engine.song import Song, Track
 
-DEFAULT_MAX_MIDI_MB = 256
+DEFAULT_MAX_MIDI_MB = 64  # worst case (dense 2-byte events) ~1 GB peak while reading
 MAX_MIDI_MB_ENV = "QUANTA_MAX_MIDI_MB"
 
 _ERROR_TEXT = {
@@ -97,7 +97,7 @@ _ERROR_TEXT = {
 
 
 def max_file_mb() -> float:
-    """The largest MIDI file Quanta reads, in MB (env ``QUANTA_MAX_MIDI_MB``, default 256)."""
+    """The largest MIDI file Quanta reads, in MB (env ``QUANTA_MAX_MIDI_MB``, default 64)."""
     raw = os.environ.get(MAX_MIDI_MB_ENV, "").strip()
     try:
         mb = float(raw) if raw else DEFAULT_MAX_MIDI_MB

@@ -193,7 +193,7 @@ def test_huge_file_is_refused_before_reading(tmp_path):
         load_song(path)
     assert time.perf_counter() - t0 < 0.5  # it did not read 500 MB
     assert str(info.value) == (
-        "huge.mid: file is 500.0 MB, larger than the 256 MB limit for MIDI files "
+        "huge.mid: file is 500.0 MB, larger than the 64 MB limit for MIDI files "
         f"(set {MAX_MIDI_MB_ENV} to raise it)"
     )
 

@@ -64,12 +64,8 @@ from engine import smf_write as wr
 from engine.errors import MidiFileError
 from engine.notes import (
     EVENT_DTYPE,
-    EVENT_RUNNING,
     NOTE_DTYPE,
     NOTE_NO_OFF_EVENT,
-    NOTE_OFF_IS_NOTE_ON_V0,
-    NOTE_OFF_RUNNING,
-    NOTE_ON_RUNNING,
 )
 from engine.smf_container import (
     NO_EXTRAS,
@@ -319,10 +315,6 @@ def _shrink(rows: np.ndarray, size: int) -> np.ndarray:
 
 # -- writing ------------------------------------------------------------------------------
 
-# Ordering groups on one tick (see the module doc).
-_G_MOVED_OFF, _G_SOURCE, _G_NEW_EVENT, _G_MOVED_ON = 0, 1, 2, 3
-
-
 def song_to_bytes(song: Song, rmid: bool | None = None) -> bytes:
     """The song as Standard MIDI File bytes (see the module doc for the event order).
 
@@ -454,109 +446,37 @@ def forget_moved(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
     return out
 
 
-def _track_style(track: Track) -> tuple[bool, bool]:
-    """The track's prevailing style, which new events follow: running status (any event was
-    read with it) and note-on-velocity-0 note-offs (most note-offs read from the source were;
-    when no note-off came from a file, most notes flagged so)."""
-    notes, events = track.notes, track.events
-    running = bool(
-        np.any(events["flags"] & EVENT_RUNNING)
-        or np.any(notes["flags"] & (NOTE_ON_RUNNING | NOTE_OFF_RUNNING))
-    )
-    voters = (notes["flags"] & NOTE_NO_OFF_EVENT) == 0
-    if np.any(voters & (notes["off_seq"] >= 0)):
-        voters &= notes["off_seq"] >= 0
-    v0 = int(np.count_nonzero(notes["flags"][voters] & NOTE_OFF_IS_NOTE_ON_V0))
-    return running, v0 * 2 > int(np.count_nonzero(voters))
-
-
 def _encode_track(track: Track, number: int) -> bytes:
     notes, events = track.notes, track.events
-    running, v0_style = _track_style(track)
-    new_mode = wr.RUN_NEW if running else wr.RUN_NEVER
-
-    nf = notes["flags"]
-    ch = notes["channel"] & 0x0F
-    start = np.maximum(notes["start"], 0)
-    end = np.maximum(notes["end"], start + 1)
-    pitch = np.minimum(notes["pitch"], 127)
-    # A velocity-0 note-on would be read as a note-off: the softest real note is 1.
-    vel = np.clip(notes["velocity"], 1, 127).astype(np.uint8)
-    on_src = notes["on_seq"] >= 0
-    off_src = notes["off_seq"] >= 0
-    has_off = (nf & NOTE_NO_OFF_EVENT) == 0
-    offs = np.flatnonzero(has_off)
-
-    off_v0 = np.where(
-        off_src,
-        (nf & NOTE_OFF_IS_NOTE_ON_V0) != 0,
-        v0_style & (notes["off_velocity"] == 0),
-    )[offs]
-    off_vel = np.where(off_v0, 0, np.minimum(notes["off_velocity"][offs], 127))
-
-    ev_src = events["seq"] >= 0
-    n_ev, n_on, n_off = events.size, notes.size, offs.size
-    total = n_ev + n_on + n_off
-    tick = np.concatenate((np.maximum(events["tick"], 0), start, end[offs]))
-    status = np.concatenate(
-        (
-            events["status"],
-            (0x90 | ch).astype(np.uint8),
-            np.where(off_v0, 0x90 | ch[offs], 0x80 | ch[offs]).astype(np.uint8),
-        )
-    )
-    d1 = np.concatenate((events["data1"], pitch, pitch[offs]))
-    d2 = np.concatenate((events["data2"], vel, off_vel.astype(np.uint8)))
-    channel_ev = events["status"] < 0xF0
-    d1[:n_ev] = np.where(channel_ev, np.minimum(events["data1"], 127), events["data1"])
-    d2[:n_ev] = np.minimum(events["data2"], 127)
-    mode = np.concatenate(
-        (
-            np.where(ev_src, np.where(events["flags"] & EVENT_RUNNING, 1, 0), new_mode),
-            np.where(on_src, np.where(nf & NOTE_ON_RUNNING, 1, 0), new_mode),
-            np.where(off_src[offs], np.where(nf[offs] & NOTE_OFF_RUNNING, 1, 0), new_mode),
-        )
-    ).astype(np.uint8)
-    group = np.concatenate(
-        (
-            np.where(ev_src, _G_SOURCE, _G_NEW_EVENT),
-            np.where(on_src, _G_SOURCE, _G_MOVED_ON),
-            np.where(off_src[offs], _G_SOURCE, _G_MOVED_OFF),
-        )
-    ).astype(np.int64)
-    rank = np.concatenate((events["seq"], notes["on_seq"], notes["off_seq"][offs])).astype(np.int64)
-    rank = np.where(group == _G_SOURCE, rank, np.arange(total, dtype=np.int64))
-    order = _write_order(tick, group, rank)
-    zeros32 = np.zeros(n_on + n_off, np.uint32)
-    poff = np.concatenate((events["offset"], zeros32))
-    plen = np.concatenate((events["length"], zeros32))
-    if np.any(poff[:n_ev].astype(np.int64) + plen[:n_ev] > track.payload.size):
-        raise MidiFileError(f"cannot save: track {number} has an event outside its payload")
     write_end, end_event = _end_of_track(track, events, notes)
-    err, body = wr.encode_track(
-        tick[order],
-        status[order],
-        d1[order],
-        d2[order],
-        mode[order],
-        poff[order],
-        plen[order],
+    err, body = wr.encode_model_track(
+        *(notes[f] for f in _NOTE_FIELDS),
+        *(events[f] for f in _EVENT_FIELDS),
         np.ascontiguousarray(track.payload, dtype=np.uint8),
         np.int64(max(int(track.end_tick), 0)),
         np.frombuffer(end_event, dtype=np.uint8),
         write_end,
     )
     if err == wr.ERR_TOO_FAR:
+        last = max(int(events["tick"].max(initial=0)), int(notes["end"].max(initial=0)))
         raise MidiFileError(
-            f"cannot save: track {number} reaches tick {int(tick.max(initial=track.end_tick))}, "
+            f"cannot save: track {number} reaches tick {max(last, int(track.end_tick))}, "
             f"too far for a MIDI file (keep ticks below {wr.MAX_TICK})"
         )
+    if err == wr.ERR_PAYLOAD_RANGE:
+        raise MidiFileError(f"cannot save: track {number} has an event outside its payload")
     if err:
         raise MidiFileError(
             f"cannot save: track {number} has a sysex or meta event longer than "
             f"{wr.MAX_VLQ} bytes"
         )
     return body.tobytes() + track.smf_tail
+
+
+_NOTE_FIELDS = (
+    "start", "end", "pitch", "velocity", "off_velocity", "channel", "flags", "on_seq", "off_seq",
+)  # fmt: skip
+_EVENT_FIELDS = ("tick", "seq", "status", "data1", "data2", "flags", "offset", "length")
 
 
 def _end_of_track(track: Track, events: np.ndarray, notes: np.ndarray) -> tuple[bool, bytes]:
@@ -584,16 +504,6 @@ def _end_of_track(track: Track, events: np.ndarray, notes: np.ndarray) -> tuple[
     if unchanged and int(track.end_tick) <= last:
         return False, b""
     return True, wr.END_OF_TRACK
-
-
-def _write_order(tick: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Indexes sorted by (tick, group, rank): one packed int64 key when it fits, else lexsort."""
-    if tick.size == 0:
-        return np.zeros(0, np.int64)
-    if int(tick.max()) < (1 << 31) and int(rank.max()) < (1 << 30):
-        key = (tick << 32) | (group << 30) | rank
-        return np.argsort(key, kind="stable")
-    return np.lexsort((rank, group, tick))
 
 
 # -- summary ------------------------------------------------------------------------------

@@ -1,19 +1,22 @@
 """Property tests: random valid files round-trip exactly; random bytes only ever give
-MidiFileError; whatever the writer makes from random edits is valid MIDI."""
+MidiFileError; whatever the writer makes from random edits is valid MIDI; hostile and
+damaged files (tests/midi_fuzz.py) end in one clean line or are saved and read back equal,
+each within 10 s and 1 GB in a child process (the long run is bench/fuzz_midi.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import MidiFileError
 from engine.midifile import load_song_bytes, song_to_bytes
 from engine.notes import EVENT_DTYPE, NOTE_DTYPE
 from engine.song import Song, Track
 from tests import midi_corpus as mc
+from tests.midi_fuzz import SELFTEST_ENV, Worker, hostile_file, judge, mutated_file
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -133,14 +136,8 @@ def test_random_riff_files_only_raise_midifile_error(riff_body, form, midi):
 
 
 def _assert_only_midifile_error(data: bytes) -> None:
-    try:
-        song = load_song_bytes(data, name="fuzz.mid")
-    except MidiFileError as exc:
-        assert str(exc).startswith("fuzz.mid: ") and "\n" not in str(exc)
-        return
-    # Whatever loads must save to a file that loads back to the same bytes.
-    out = song_to_bytes(song)
-    assert song_to_bytes(load_song_bytes(out)) == out
+    """One clean line, or: saved, read back equal, saved again to the same bytes."""
+    assert judge(data, name="fuzz.mid") in ("accepted", "reject")
 
 
 @FUZZ
@@ -269,3 +266,49 @@ def test_pairing_follows_the_documented_fifo_rule(data):
     song = load_song_bytes(data)
     expected = _reference_notes(data)
     assert [mc.note_table(song, i) for i in range(len(song.tracks))] == expected
+
+
+# -- hostile and damaged files in a bounded child process (tests/midi_fuzz.py) -----------------
+
+BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker()
+    yield w
+    w.close()
+
+
+def _bounded(worker: Worker, data: bytes) -> None:
+    outcome, detail = worker.run(data)
+    assert outcome in ("accepted", "reject"), f"{outcome}: {detail} (file: {data[:200].hex()})"
+
+
+@BOUNDED
+@given(st.randoms(use_true_random=False))
+def test_hostile_files_end_cleanly_within_time_and_memory(worker, rng):
+    _bounded(worker, hostile_file(rng, many_tracks=False))
+
+
+@BOUNDED
+@given(st.randoms(use_true_random=False))
+def test_damaged_files_end_cleanly_within_time_and_memory(worker, rng):
+    _bounded(worker, mutated_file(rng))
+
+
+@pytest.mark.timeout(120)
+def test_the_harness_reports_crashes_hangs_and_memory_hogs(monkeypatch):
+    """Each kind of failure is seen as such (a harness that cannot fail proves nothing)."""
+    monkeypatch.setenv(SELFTEST_ENV, "1")
+    w = Worker(timeout=3.0)
+    try:
+        assert w.run(b"MThd")[0] == "reject"
+        assert w.run(b"selftest: hog")[0] == "over 1 GB"
+        assert w.run(b"selftest: raise") == ("crash", "KeyError: 'boom'")
+        assert w.run(b"selftest: hang")[0] == "hang"
+        outcome, detail = w.run(b"selftest: die")
+        assert (outcome, detail) == ("crash", "the reader's process died (signal SIGABRT)")
+        assert w.run(mc.every_kind_mido(480, 1))[0] == "accepted"
+    finally:
+        w.close()

@@ -254,10 +254,7 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
     event, about the size of the final track plus the parsed events (see
     bench/bench_midi_memory.py).
     """
-    z64, z8, zu32 = np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, np.uint32)
-    err, pos, n, npay, end_tick, _, _ = rd.parse_track(
-        buf, start, end, False, z64, z8, z8, z8, z8, zu32, zu32, z8
-    )
+    err, pos, n, npay, end_tick, _, _ = rd.parse_track(buf, start, end, False, *_NO_COLUMNS)
     if err == rd.ERR_BAD_STATUS:
         problem = f"status byte 0x{int(buf[pos]):02X} cannot appear in a MIDI file"
         raise MidiFileError(f"{name}: track {number}: {problem} at byte {pos}")
@@ -280,6 +277,16 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
             smf_end = None
 
     notes = np.empty(rd.count_note_ons(status, d2), dtype=NOTE_DTYPE)
+    if notes.size == 0:  # nothing to pair (a conductor track, 65,535 empty ones...)
+        events["seq"] = np.arange(n, dtype=np.int32)
+        return Track(
+            notes=notes,
+            events=events,
+            payload=payload,
+            end_tick=int(end_tick),
+            smf_tail=tail,
+            smf_end=smf_end,
+        )
     is_note = np.zeros(n, np.uint8)
     note_cols = [
         notes[f]
@@ -301,11 +308,22 @@ def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -
     )
 
 
+_NO_COLUMNS = (
+    np.empty(0, np.int64), *(np.empty(0, np.uint8) for _ in range(4)),
+    np.empty(0, np.uint32), np.empty(0, np.uint32), np.empty(0, np.uint8),
+)  # fmt: skip
+
+#: Below this many bytes a shrunk array is simply copied (faster than an in-place resize).
+_SHRINK_IN_PLACE_BYTES = 1 << 20
+
+
 def _shrink(rows: np.ndarray, size: int) -> np.ndarray:
-    """``rows[:size]`` without holding the rest: shrunk in place (no copy) when nothing
-    else refers to the array, else copied."""
+    """``rows[:size]`` without holding the rest: a big array is shrunk in place (no copy)
+    when nothing else refers to it, anything else is copied."""
     if size == rows.size:
         return rows
+    if rows.nbytes < _SHRINK_IN_PLACE_BYTES:
+        return rows[:size].copy()
     try:
         rows.resize(size, refcheck=True)
         return rows

@@ -13,9 +13,10 @@
   one-line error, a message that is not one line naming the file, a file that cannot be
   saved, or a saved file that does not read back the same.
 - :class:`Worker` runs :func:`judge` in a child process whose address space may grow by
-  at most :data:`MEMORY_LIMIT` over its start, with a per-case timeout, so a case that
-  would hang or eat memory is reported as ``"hang"`` or ``"over 1 GB"`` instead of taking
-  the test run down; a child that dies is a ``"crash"``.
+  at most :data:`MEMORY_LIMIT` over its start, so a case that would eat memory is reported
+  as ``"over 1 GB"`` instead of taking the test run down. A case where reading and saving
+  took over :data:`CASE_SECONDS` is a ``"hang"``, and so is one the child does not answer
+  within :data:`HARD_SECONDS` (it is killed); a child that dies is a ``"crash"``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 MEMORY_LIMIT = 1 << 30  #: address space a case may add (1 GiB)
-CASE_SECONDS = 10.0  #: longest a case may take
+CASE_SECONDS = 10.0  #: longest Quanta may take to read and save a case
+HARD_SECONDS = 60.0  #: longest a case may take with the harness's own checks
 OUTCOMES = ("accepted", "reject", "crash", "hang", "over 1 GB")
 
 GAP = (1 << 28) - 1  # the longest delta one variable-length number holds
@@ -66,16 +68,25 @@ def _same_song(a, b) -> str:
 
 def judge(data: bytes, name: str = "fuzz.mid") -> str:
     """``"accepted"`` (read, saved, read back equal) or ``"reject"`` (one clean line)."""
+    return timed_judge(data, name)[0]
+
+
+def timed_judge(data: bytes, name: str = "fuzz.mid") -> tuple[str, float]:
+    """:func:`judge`, and the seconds Quanta itself spent: reading, and saving what it read
+    (the checks after that are the harness's own work)."""
+    from time import perf_counter
+
     from engine.errors import QuantaError
     from engine.midifile import load_song_bytes, song_to_bytes
 
+    t0 = perf_counter()
     try:
         song = load_song_bytes(data, name=name)
     except QuantaError as exc:
         text = str(exc)
         if "\n" in text or not text.startswith(f"{name}: "):
             raise Fault(f"error is not one line naming the file: {text!r}") from None
-        return "reject"
+        return "reject", perf_counter() - t0
     except MemoryError:
         raise
     except Exception as exc:
@@ -88,6 +99,7 @@ def judge(data: bytes, name: str = "fuzz.mid") -> str:
         raise
     except Exception as exc:
         raise Fault(f"save raised {type(exc).__name__}: {exc}") from exc
+    seconds = perf_counter() - t0
     try:
         back = load_song_bytes(out, name="resaved.mid")
     except QuantaError as exc:
@@ -97,7 +109,7 @@ def judge(data: bytes, name: str = "fuzz.mid") -> str:
         raise Fault(f"the saved file reads back different ({diff})")
     if song_to_bytes(back) != out:
         raise Fault("saving the read-back song gives other bytes")
-    return "accepted"
+    return "accepted", seconds
 
 
 # -- building blocks ----------------------------------------------------------------------------
@@ -350,7 +362,10 @@ def _serve() -> None:
         try:
             if os.environ.get(SELFTEST_ENV):
                 _misbehave(data)
-            reply = {"outcome": judge(data)}
+            outcome, seconds = timed_judge(data)
+            reply = {"outcome": outcome}
+            if seconds > CASE_SECONDS:
+                reply = {"outcome": "hang", "detail": f"reading and saving took {seconds:.1f} s"}
         except MemoryError:
             reply = {"outcome": "over 1 GB"}
         except Fault as exc:
@@ -364,7 +379,7 @@ def _serve() -> None:
 class Worker:
     """A child process judging files under a memory limit, restarted after a crash or hang."""
 
-    def __init__(self, timeout: float = CASE_SECONDS):
+    def __init__(self, timeout: float = HARD_SECONDS):
         self.timeout = timeout
         self.proc: subprocess.Popen | None = None
 

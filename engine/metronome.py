@@ -15,6 +15,10 @@ from engine.schedule import KIND_NOTE_ON, SCHED_DTYPE
 from engine.tempo import TempoMap, TimeSignatureMap
 
 METRONOME_TRACK = -1
+#: Clicks made for one range at most: 2^20 beats, 145 hours at 120 BPM. Rows cost ~60
+#: bytes each, so a hostile file (2^28 silent ticks at 1 PPQ is 2^28 beats) can't make the
+#: metronome allocate gigabytes; past that many beats the metronome is silent.
+MAX_CLICKS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,11 @@ def click_rows(
     end_tick: int,
     click: ClickSettings | None = None,
 ) -> np.ndarray:
-    """Note-on rows (with their note-off times) for the metronome over a tick range."""
+    """Note-on rows (with their note-off times) for the metronome over a tick range (the
+    first :data:`MAX_CLICKS` beats of it)."""
     click = click or ClickSettings()
-    beats = beat_ticks(tsig, start_tick, end_tick)
-    return _rows([b[0] for b in beats], [b[1] for b in beats], tempo, click, max(1, tsig.ppq // 8))
+    ticks, down = tsig.beats(start_tick, end_tick, limit=MAX_CLICKS)
+    return _rows(ticks, down, tempo, click, max(1, tsig.ppq // 8))
 
 
 def count_in_clicks(

@@ -146,9 +146,12 @@ class TimeSignatureMap:
         """How many bar lines lie at ticks ``0 … end_tick`` (0 for a negative ``end_tick``)."""
         return self.bar_at(end_tick) if end_tick >= 0 else 0
 
-    def bar_lines(self, t0: int, t1: int, every: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def bar_lines(
+        self, t0: int, t1: int, every: int = 1, limit: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(ticks, numbers)`` of the bar lines in ``[t0, t1)``; with ``every`` > 1 only bars
-        1, 1 + every, … (for a zoomed-out ruler). Costs the number of lines returned."""
+        1, 1 + every, … (for a zoomed-out ruler); at most ``limit`` of them (the first).
+        Costs the number of lines returned."""
         every = max(1, int(every))
         t0, t1 = max(0, int(t0)), int(t1)
         if t1 <= t0:
@@ -158,16 +161,21 @@ class TimeSignatureMap:
             first += 1
         last = self.bar_at(t1 - 1)
         first += (-(first - 1)) % every
+        if limit is not None:
+            last = min(last, first + (max(0, int(limit)) - 1) * every)
         numbers = np.arange(first, last + 1, every, dtype=np.int64)
         i = np.clip(np.searchsorted(self._first_bar, numbers, side="right") - 1, 0, None)
         ticks = self._ticks[i] + (numbers - self._first_bar[i]) * self._bar_len[i]
         return ticks, numbers
 
-    def beats(self, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(ticks, is_downbeat)`` of every beat in ``[t0, t1)``; a beat that would fall in
-        the next bar (a bar cut short by a signature change) is left out. Costs the number
-        of beats returned."""
-        bar_ticks, _ = self.bar_lines(self.bar_start(self.bar_at(t0)), t1)
+    def beats(
+        self, t0: int, t1: int, limit: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(ticks, is_downbeat)`` of every beat in ``[t0, t1)`` (at most ``limit``, the
+        first); a beat that would fall in the next bar (a bar cut short by a signature
+        change) is left out. Costs the number of beats returned."""
+        bars = None if limit is None else max(0, int(limit)) + 1  # a bar holds >= 1 beat
+        bar_ticks, _ = self.bar_lines(self.bar_start(self.bar_at(t0)), t1, limit=bars)
         if bar_ticks.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, bool)
         seg = self._segment(bar_ticks)
@@ -179,7 +187,7 @@ class TimeSignatureMap:
         owner = np.repeat(np.arange(bar_ticks.size), per_bar)
         k = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(per_bar) - per_bar, per_bar)
         ticks = bar_ticks[owner] + k * beat[owner]
-        keep = (ticks >= t0) & (ticks < t1)
+        keep = np.flatnonzero((ticks >= t0) & (ticks < t1))[:limit]
         return ticks[keep], (k == 0)[keep]
 
     def bars(self, end_tick: int):

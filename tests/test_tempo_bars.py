@@ -122,3 +122,28 @@ def test_tempo_zero_at_tick_zero_leaves_the_default_120_bpm():
     assert tm.tick_to_seconds(96) == pytest.approx(0.5)
     assert tm.seconds_to_tick(1.0) == pytest.approx(192)
     assert TempoMap.constant(96, 0).bpm_at(0) == pytest.approx(120.0)
+
+
+def test_limits_return_the_first_lines_and_beats():
+    sigs = TimeSignatureMap(4, [TimeSignature(0, 3, 4), TimeSignature(30, 5, 8)])
+    all_ticks, all_numbers = sigs.bar_lines(0, 200)
+    ticks, numbers = sigs.bar_lines(0, 200, limit=4)
+    assert ticks.tolist() == all_ticks[:4].tolist() and numbers.tolist() == [1, 2, 3, 4]
+    assert sigs.bar_lines(0, 200, every=2, limit=3)[1].tolist() == [1, 3, 5]
+    every_beat, every_down = sigs.beats(5, 150)
+    beats, down = sigs.beats(5, 150, limit=7)
+    assert beats.tolist() == every_beat[:7].tolist() and down.tolist() == every_down[:7].tolist()
+    assert sigs.beats(5, 150, limit=0)[0].size == 0
+
+
+@pytest.mark.timeout(30)
+def test_metronome_over_a_huge_silence_is_bounded():
+    from engine.metronome import MAX_CLICKS, click_rows
+
+    sigs = TimeSignatureMap(1, [])
+    rows = click_rows(sigs, TempoMap(1), 0, 1 << 28)
+    assert rows.size == MAX_CLICKS
+    assert rows["tick"][:5].tolist() == [0, 1, 2, 3, 4]
+    assert rows["data1"][:5].tolist() == [76, 77, 77, 77, 76]
+    late = click_rows(sigs, TempoMap(1), (1 << 28) - 8, 1 << 28)
+    assert late["tick"].tolist() == list(range((1 << 28) - 8, 1 << 28))

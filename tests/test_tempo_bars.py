@@ -147,3 +147,14 @@ def test_metronome_over_a_huge_silence_is_bounded():
     assert rows["data1"][:5].tolist() == [76, 77, 77, 77, 76]
     late = click_rows(sigs, TempoMap(1), (1 << 28) - 8, 1 << 28)
     assert late["tick"].tolist() == list(range((1 << 28) - 8, 1 << 28))
+
+
+def test_tempo_bytes_never_write_a_tempo_of_zero():
+    from engine.build import tempo_bytes
+
+    assert tempo_bytes(120) == (500_000).to_bytes(3, "big")
+    assert tempo_bytes(1e12) == (1).to_bytes(3, "big")  # not 0: the fastest a file can say
+    assert tempo_bytes(0.001) == (0xFFFFFF).to_bytes(3, "big")  # the slowest
+    for bad in (0, -120, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="positive number of BPM"):
+            tempo_bytes(bad)

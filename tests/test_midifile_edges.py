@@ -140,3 +140,23 @@ def test_longest_deltas_a_file_can_hold_round_trip():
     assert song.tracks[0].end_tick == 101 * wr.MAX_VLQ
     assert np.all(np.diff(song.tracks[0].notes["start"]) == 2 * wr.MAX_VLQ)
     assert song_to_bytes(song) == data
+
+
+def test_a_quantized_file_with_the_longest_gaps_saves(tmp_path, capsys):
+    """The 'gap longer than MIDI allows' of issue 14: a file whose gaps are as long as a
+    delta can be, quantized (notes move earlier, gaps grow past 2^28 - 1), then saved."""
+    from app.cli import main
+    from engine.midifile import load_song
+
+    m = wr.MAX_VLQ
+    events = [(5, b"\x90\x3c\x40"), (20, b"\x80\x3c\x00"), (m, b"\x90\x3e\x40"), (30, b"\x80\x3e\x00")]
+    src = tmp_path / "far.mid"
+    src.write_bytes(mc.raw_smf(0, 480, [mc.raw_track(events, running=False, end_delta=m)]))
+    out = tmp_path / "tight.mid"
+    assert main(["quantize", str(src), "-o", str(out), "--grid", "1/16"]) == 0
+    capsys.readouterr()
+    song = load_song(out)
+    second = 25 + m
+    grid = second - second % 120 if second % 120 < 60 else second + 120 - second % 120
+    assert song.tracks[0].notes["start"].tolist() == [0, grid]
+    assert song.tracks[0].end_tick == 25 + m + 30 + m

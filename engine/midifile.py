@@ -78,7 +78,7 @@ from engine.smf_container import (
 )
 from engine.song import Song, Track
 
-DEFAULT_MAX_MIDI_MB = 64  # worst case (dense 2-byte events) ~1 GB peak while reading
+DEFAULT_MAX_MIDI_MB = 64  # worst case (dense 2-byte events): ~850 MB peak while reading
 MAX_MIDI_MB_ENV = "QUANTA_MAX_MIDI_MB"
 
 _ERROR_TEXT = {
@@ -245,90 +245,45 @@ def _describe_start(head: bytes) -> str:
 
 
 def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -> Track:
-    """One MTrk chunk as a Track, with no per-event Python work and little scratch memory.
+    """One MTrk chunk as a Track, with no per-event Python work and no per-event scratch.
 
-    A counting pass sizes the arrays; the second pass parses every event straight into an
-    ``EVENT_DTYPE`` array; notes are paired into a ``NOTE_DTYPE`` array sized by the
-    note-ons; then the events that became notes are squeezed out of the event array in
-    place and it is shrunk. The peak is the event array plus the notes plus one byte an
-    event, about the size of the final track plus the parsed events (see
-    bench/bench_midi_memory.py).
+    A counting pass (:func:`engine.smf_read.read_track`) sizes the note, event and payload
+    arrays exactly and finds the zero-length notes; the second pass writes every note and
+    event straight into them. Reading peaks at the final track plus two int32 a note-on
+    (see bench/bench_midi_memory.py).
     """
-    err, pos, n, npay, end_tick, _, _ = rd.parse_track(buf, start, end, False, *_NO_COLUMNS)
+    err, pos, k, m, npay, end_tick, _, _, zero_len = rd.read_track(
+        buf, start, end, False, _NO_BYTES, _NO_EVENTS, _NO_BYTES, _NO_NOTES
+    )
     if err == rd.ERR_BAD_STATUS:
         problem = f"status byte 0x{int(buf[pos]):02X} cannot appear in a MIDI file"
         raise MidiFileError(f"{name}: track {number}: {problem} at byte {pos}")
     if err:
         raise MidiFileError(f"{name}: track {number}: {_ERROR_TEXT[err]} at byte {pos}")
-    events = np.empty(n, dtype=EVENT_DTYPE)
+    events = np.empty(m, dtype=EVENT_DTYPE)
+    notes = np.empty(k, dtype=NOTE_DTYPE)
     payload = np.empty(npay, np.uint8)
-    cols = [events[f] for f in ("tick", "status", "data1", "data2", "flags", "offset", "length")]
-    err, pos, _, _, end_tick, has_end, end_at = rd.parse_track(
-        buf, start, end, True, *cols, payload
+    _, pos, _, _, _, end_tick, has_end, end_at, _ = rd.read_track(
+        buf, start, end, True, zero_len, events, payload, notes
     )
-    tick, status, d1, d2, flags, poff, plen = cols
-    if not has_end and n:
-        end_tick = int(tick[-1])
-    tail = bytes(buf[pos:end]) if has_end else b""
     smf_end = b""
     if has_end:
         smf_end = bytes(buf[end_at:pos])
         if smf_end == wr.END_OF_TRACK:
             smf_end = None
-
-    notes = np.empty(rd.count_note_ons(status, d2), dtype=NOTE_DTYPE)
-    if notes.size == 0:  # nothing to pair (a conductor track, 65,535 empty ones...)
-        events["seq"] = np.arange(n, dtype=np.int32)
-        return Track(
-            notes=notes,
-            events=events,
-            payload=payload,
-            end_tick=int(end_tick),
-            smf_tail=tail,
-            smf_end=smf_end,
-        )
-    is_note = np.zeros(n, np.uint8)
-    note_cols = [
-        notes[f]
-        for f in (
-            "start", "end", "pitch", "velocity", "off_velocity", "channel", "flags",
-            "on_seq", "off_seq", "id",
-        )
-    ]  # fmt: skip
-    kept = rd.pair_into(tick, status, d1, d2, flags, np.int64(end_tick), is_note, *note_cols)
-    m = rd.compact_events(is_note, tick, events["seq"], status, d1, d2, flags, poff, plen)
-    del cols, note_cols, tick, status, d1, d2, flags, poff, plen, is_note
     return Track(
-        notes=_shrink(notes, kept),
-        events=_shrink(events, m),
+        notes=notes,
+        events=events,
         payload=payload,
         end_tick=int(end_tick),
-        smf_tail=tail,
+        smf_tail=bytes(buf[pos:end]) if has_end else b"",
         smf_end=smf_end,
     )
 
 
-_NO_COLUMNS = (
-    np.empty(0, np.int64), *(np.empty(0, np.uint8) for _ in range(4)),
-    np.empty(0, np.uint32), np.empty(0, np.uint32), np.empty(0, np.uint8),
-)  # fmt: skip
-
-#: Below this many bytes a shrunk array is simply copied (faster than an in-place resize).
-_SHRINK_IN_PLACE_BYTES = 1 << 20
-
-
-def _shrink(rows: np.ndarray, size: int) -> np.ndarray:
-    """``rows[:size]`` without holding the rest: a big array is shrunk in place (no copy)
-    when nothing else refers to it, anything else is copied."""
-    if size == rows.size:
-        return rows
-    if rows.nbytes < _SHRINK_IN_PLACE_BYTES:
-        return rows[:size].copy()
-    try:
-        rows.resize(size, refcheck=True)
-        return rows
-    except ValueError:
-        return rows[:size].copy()
+_NO_BYTES = np.empty(0, np.uint8)
+_NO_EVENTS = np.empty(0, EVENT_DTYPE)
+_NO_NOTES = np.empty(0, NOTE_DTYPE)
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -468,8 +423,8 @@ def _encode_track(track: Track, number: int) -> bytes:
     notes, events = track.notes, track.events
     write_end, end_event = _end_of_track(track, events, notes)
     err, body = wr.encode_model_track(
-        *(notes[f] for f in _NOTE_FIELDS),
-        *(events[f] for f in _EVENT_FIELDS),
+        np.ascontiguousarray(notes),
+        np.ascontiguousarray(events),
         np.ascontiguousarray(track.payload, dtype=np.uint8),
         np.int64(max(int(track.end_tick), 0)),
         np.frombuffer(end_event, dtype=np.uint8),
@@ -489,12 +444,6 @@ def _encode_track(track: Track, number: int) -> bytes:
             f"{wr.MAX_VLQ} bytes"
         )
     return body.tobytes() + track.smf_tail
-
-
-_NOTE_FIELDS = (
-    "start", "end", "pitch", "velocity", "off_velocity", "channel", "flags", "on_seq", "off_seq",
-)  # fmt: skip
-_EVENT_FIELDS = ("tick", "seq", "status", "data1", "data2", "flags", "offset", "length")
 
 
 def _end_of_track(track: Track, events: np.ndarray, notes: np.ndarray) -> tuple[bool, bytes]:

@@ -128,42 +128,83 @@ def _channel_data_len(status):
     return 2
 
 
+# Note flag bits written by :func:`read_track` (the model's).
+_OFF_IS_V0 = NOTE_OFF_IS_NOTE_ON_V0
+_NO_OFF = NOTE_NO_OFF_EVENT
+_ON_RUNNING = NOTE_ON_RUNNING
+_OFF_RUNNING = NOTE_OFF_RUNNING
+
+
 @njit(cache=True, nogil=True)
-def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen, payload):
-    """Read the events of one MTrk body ``data[start:end]``.
+def read_track(data, start, end, fill, zero_len, events, payload, notes):
+    """Read one MTrk body ``data[start:end]`` straight into note and event arrays
+    (``NOTE_DTYPE``/``EVENT_DTYPE``, passed whole: one argument each keeps a call cheap,
+    which matters for a file of 65,535 tiny tracks).
 
-    With ``fill`` False only counts (events, payload bytes); with ``fill`` True also writes
-    the columns, which must have room for the counted sizes. End-of-track is not an event:
-    its tick comes back separately. Running status survives meta and sysex events (lenient,
-    as most readers are), and ``flags`` bit 1 marks an event that used it.
+    Events are decoded (running status survives meta and sysex events, lenient as most
+    readers are; ``e_flags`` bit 1 marks an event that used it) and note-ons are paired with
+    note-offs first-in-first-out per (channel, pitch) as they come. A note still sounding at
+    end of track ends at ``max(end of track, start + 1)`` with no off. An off whose oldest
+    sounding note-on is on the same tick ends a zero-length note: both stay plain events
+    (so they come back byte for byte), as do offs with nothing sounding. End-of-track is not
+    an event: its tick comes back separately.
 
-    Returns ``(error, error_pos, n_events, n_payload, end_tick, has_end, end_pos)``: with
-    ``has_end``, ``end_pos`` is where the end-of-track event starts (its ``FF`` byte) and
-    ``error_pos`` where it ends.
+    Two passes. With ``fill`` False nothing is written: the pass counts notes, events and
+    payload bytes and finds the zero-length notes (``zero_len``, one byte a note-on, is
+    returned); its scratch (5 bytes for every 3 bytes of track, the most note-ons there
+    can be) is freed before the model is allocated. With ``fill`` True, given that array,
+    every column is written (each sized by the counts) and no other memory is needed but
+    two int32 a note-on: the peak of reading is the final model plus that.
+
+    Returns ``(error, error_pos, n_notes, n_events, n_payload, end_tick, has_end, end_pos,
+    zero_len)``: with ``has_end``, ``end_pos`` is where the end-of-track event starts (its
+    ``FF`` byte) and ``error_pos`` where it ends.
     """
+    head = np.full(2048, -1, np.int64)
+    tail = np.full(2048, -1, np.int64)
+    if fill:
+        zl = zero_len
+        nxt = np.empty(zero_len.shape[0], np.int32)
+        slot_note = np.empty(zero_len.shape[0], np.int32)  # note-on ordinal -> note row
+    else:
+        # A note-on takes at least 3 bytes (delta, key, velocity): room for every one, so
+        # no array is replaced inside the loop (that would cost refcounting per event).
+        most = (end - start) // 3 + 1
+        zl = np.zeros(most, np.uint8)
+        nxt = np.empty(most, np.int32)
+        slot_note = np.empty(0, np.int32)
     pos = start
     t = np.int64(0)
     running = 0
-    n = 0
+    seq = 0  # position of the event in the track
+    m = 0  # plain events
+    k = 0  # notes
+    ons = 0  # note-ons
+    ons_before_tick = 0
     npay = 0
+    has_end = False
+    end_at = 0
+    err = OK
     while pos < end:
         # delta time
         value = np.int64(0)
         nbytes = 0
         while True:
             if pos >= end:
-                return ERR_TRUNCATED, pos, n, npay, t, False, 0
+                return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
             b = data[pos]
             pos += 1
             nbytes += 1
             if nbytes > 4:
-                return ERR_LONG_VLQ, pos - 1, n, npay, t, False, 0
+                return ERR_LONG_VLQ, pos - 1, k, m, npay, t, False, 0, zl
             value = (value << 7) | (b & 0x7F)
             if b < 0x80:
                 break
         t += value
+        if value:
+            ons_before_tick = ons  # ordinals below this are note-ons of earlier ticks
         if pos >= end:
-            return ERR_TRUNCATED, pos, n, npay, t, False, 0
+            return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
         ev_pos = pos
         b = data[pos]
         if b == 0xFF or b == 0xF0 or b == 0xF7:
@@ -171,198 +212,134 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
             meta_type = 0
             if b == 0xFF:
                 if pos >= end:
-                    return ERR_TRUNCATED, pos, n, npay, t, False, 0
+                    return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
                 meta_type = data[pos]
                 pos += 1
             length = np.int64(0)
             nbytes = 0
             while True:
                 if pos >= end:
-                    return ERR_TRUNCATED, pos, n, npay, t, False, 0
+                    return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
                 c = data[pos]
                 pos += 1
                 nbytes += 1
                 if nbytes > 4:
-                    return ERR_LONG_VLQ, pos - 1, n, npay, t, False, 0
+                    return ERR_LONG_VLQ, pos - 1, k, m, npay, t, False, 0, zl
                 length = (length << 7) | (c & 0x7F)
                 if c < 0x80:
                     break
             if pos + length > end:
-                return ERR_TRUNCATED, ev_pos, n, npay, t, False, 0
+                return ERR_TRUNCATED, ev_pos, k, m, npay, t, False, 0, zl
             if b == 0xFF and meta_type == 0x2F:
-                return OK, pos + length, n, npay, t, True, ev_pos
+                has_end = True
+                end_at = ev_pos
+                pos += length
+                break
             if fill:
-                tick[n] = t
-                status[n] = b
-                d1[n] = meta_type
-                d2[n] = 0
-                flags[n] = 0
-                poff[n] = npay
-                plen[n] = length
-                for k in range(length):
-                    payload[npay + k] = data[pos + k]
+                events[m].tick = t
+                events[m].seq = seq
+                events[m].status = b
+                events[m].data1 = meta_type
+                events[m].data2 = 0
+                events[m].flags = 0
+                events[m].offset = npay
+                events[m].length = length
+                for j in range(length):
+                    payload[npay + j] = data[pos + j]
             npay += length
             pos += length
-            n += 1
+            m += 1
+            seq += 1
             continue
         is_running = 0
         if b < 0x80:
             if running == 0:
-                return ERR_NO_STATUS, ev_pos, n, npay, t, False, 0
+                return ERR_NO_STATUS, ev_pos, k, m, npay, t, False, 0, zl
             st = running
             is_running = 1
         else:
             if b > 0xEF:
-                return ERR_BAD_STATUS, ev_pos, n, npay, t, False, 0
+                return ERR_BAD_STATUS, ev_pos, k, m, npay, t, False, 0, zl
             st = b
             running = b
             pos += 1
         need = _channel_data_len(st)
         if pos + need > end:
-            return ERR_TRUNCATED, ev_pos, n, npay, t, False, 0
+            return ERR_TRUNCATED, ev_pos, k, m, npay, t, False, 0, zl
         a = data[pos]
         c = data[pos + 1] if need == 2 else 0
         if a >= 0x80:
-            return ERR_DATA_BYTE, pos, n, npay, t, False, 0
+            return ERR_DATA_BYTE, pos, k, m, npay, t, False, 0, zl
         if c >= 0x80:
-            return ERR_DATA_BYTE, pos + 1, n, npay, t, False, 0
-        if fill:
-            tick[n] = t
-            status[n] = st
-            d1[n] = a
-            d2[n] = c
-            flags[n] = is_running
-            poff[n] = 0
-            plen[n] = 0
+            return ERR_DATA_BYTE, pos + 1, k, m, npay, t, False, 0, zl
         pos += need
-        n += 1
-    return OK, pos, n, npay, t, False, 0
-
-
-# Note flag bits written by :func:`pair_into` (the model's).
-_OFF_IS_V0 = NOTE_OFF_IS_NOTE_ON_V0
-_NO_OFF = NOTE_NO_OFF_EVENT
-_ON_RUNNING = NOTE_ON_RUNNING
-_OFF_RUNNING = NOTE_OFF_RUNNING
-_ZERO_LENGTH = 0x80  # scratch: a pair on one tick, dropped before the notes are returned
-
-
-@njit(cache=True, nogil=True)
-def count_note_ons(status, d2):
-    """How many events are note-ons (``9n`` with a velocity above 0)."""
-    count = 0
-    for i in range(status.shape[0]):
-        if status[i] & 0xF0 == 0x90 and d2[i] > 0:
-            count += 1
-    return count
-
-
-@njit(cache=True, nogil=True)
-def pair_into(
-    tick, status, d1, d2, flags, end_tick, is_note,
-    n_start, n_end, n_pitch, n_vel, n_offvel, n_chan, n_flags, n_onseq, n_offseq, n_id,
-):  # fmt: skip
-    """Pair note-ons with note-offs first-in-first-out per (channel, pitch), writing the
-    notes straight into the columns of a note array sized by :func:`count_note_ons`.
-
-    A note still sounding at ``end_tick`` ends at ``max(end_tick, start + 1)`` with no off.
-    An off whose oldest sounding note-on is on the same tick ends a zero-length note: that
-    pair is left out, so both stay plain events and come back byte for byte. Offs with
-    nothing sounding are left out too. ``is_note[i]`` is set for every event that became
-    part of a note. Notes are compacted to the front; returns how many there are.
-
-    Scratch memory is one int32 per note (the FIFO links): nothing per event.
-    """
-    n = tick.shape[0]
-    head = np.full(2048, -1, np.int64)
-    tail = np.full(2048, -1, np.int64)
-    nxt = np.full(n_start.shape[0], -1, np.int32)
-    count = 0
-    for i in range(n):
-        st = status[i]
         kind = st & 0xF0
-        if kind != 0x80 and kind != 0x90:
-            continue
-        key = (st & 0x0F) * 128 + d1[i]
-        if kind == 0x90 and d2[i] > 0:
-            slot = count
-            n_start[slot] = tick[i]
-            n_end[slot] = tick[i]
-            n_pitch[slot] = d1[i]
-            n_vel[slot] = d2[i]
-            n_offvel[slot] = 0
-            n_chan[slot] = st & 0x0F
-            n_flags[slot] = _NO_OFF | (_ON_RUNNING if flags[i] != 0 else 0)
-            n_onseq[slot] = i
-            n_offseq[slot] = -1
-            is_note[i] = 1
-            count += 1
+        plain = True
+        if kind == 0x90 and c > 0:  # a note-on: into the FIFO of its key
+            o = ons
+            ons += 1
+            nxt[o] = -1
+            key = (st & 0x0F) * 128 + a
             if tail[key] == -1:
-                head[key] = slot
+                head[key] = o
             else:
-                nxt[tail[key]] = slot
-            tail[key] = slot
-        else:
-            slot = head[key]
-            if slot == -1:
-                continue  # a note-off with nothing sounding stays a plain event
-            head[key] = nxt[slot]
-            if head[key] == -1:
-                tail[key] = -1
-            if n_start[slot] == tick[i]:
-                n_flags[slot] = _ZERO_LENGTH  # zero-length: both stay plain events
-                is_note[n_onseq[slot]] = 0
-            else:
-                v0 = kind == 0x90
-                f = n_flags[slot] & _ON_RUNNING
-                if v0:
-                    f |= _OFF_IS_V0
-                else:
-                    n_offvel[slot] = d2[i]
-                if flags[i] != 0:
-                    f |= _OFF_RUNNING
-                n_flags[slot] = f
-                n_end[slot] = tick[i]
-                n_offseq[slot] = i
-                is_note[i] = 1
-    m = 0
-    for s in range(count):
-        f = n_flags[s]
-        if f == _ZERO_LENGTH:
-            continue
-        if f & _NO_OFF:
-            end = n_start[s] + 1
-            n_end[s] = end_tick if end_tick > end else end
-        if m != s:
-            n_start[m] = n_start[s]
-            n_end[m] = n_end[s]
-            n_pitch[m] = n_pitch[s]
-            n_vel[m] = n_vel[s]
-            n_offvel[m] = n_offvel[s]
-            n_chan[m] = n_chan[s]
-            n_flags[m] = f
-            n_onseq[m] = n_onseq[s]
-            n_offseq[m] = n_offseq[s]
-        n_id[m] = m
-        m += 1
-    return m
-
-
-@njit(cache=True, nogil=True)
-def compact_events(is_note, tick, seq, status, d1, d2, flags, poff, plen):
-    """Move the events that are not part of a note to the front, in order, recording each
-    one's source position in ``seq``; returns how many there are (in place: no copy)."""
-    m = 0
-    for i in range(is_note.shape[0]):
-        if is_note[i]:
-            continue
-        tick[m] = tick[i]
-        seq[m] = i
-        status[m] = status[i]
-        d1[m] = d1[i]
-        d2[m] = d2[i]
-        flags[m] = flags[i]
-        poff[m] = poff[i]
-        plen[m] = plen[i]
-        m += 1
-    return m
+                nxt[tail[key]] = o
+            tail[key] = o
+            if zl[o] == 0:
+                plain = False
+                if fill:
+                    slot_note[o] = k
+                    notes[k].start = t
+                    notes[k].end = t
+                    notes[k].pitch = a
+                    notes[k].velocity = c
+                    notes[k].off_velocity = 0
+                    notes[k].channel = st & 0x0F
+                    notes[k].flags = _NO_OFF | (_ON_RUNNING if is_running else 0)
+                    notes[k].on_seq = seq
+                    notes[k].off_seq = -1
+                    notes[k].id = k
+                k += 1
+        elif kind == 0x80 or kind == 0x90:  # a note-off: ends the oldest sounding note
+            key = (st & 0x0F) * 128 + a
+            o = head[key]
+            if o != -1:
+                head[key] = nxt[o]
+                if head[key] == -1:
+                    tail[key] = -1
+                if not fill and o >= ons_before_tick:  # its on came on this very tick
+                    zl[o] = 1  # zero-length: on and off stay plain events
+                    k -= 1
+                    m += 1  # the note-on, counted as a note until now
+                if zl[o] == 0:
+                    plain = False
+                    if fill:
+                        r = slot_note[o]
+                        f = notes[r].flags & _ON_RUNNING
+                        if kind == 0x90:
+                            f |= _OFF_IS_V0
+                        else:
+                            notes[r].off_velocity = c
+                        if is_running:
+                            f |= _OFF_RUNNING
+                        notes[r].flags = f
+                        notes[r].end = t
+                        notes[r].off_seq = seq
+        if plain:
+            if fill:
+                events[m].tick = t
+                events[m].seq = seq
+                events[m].status = st
+                events[m].data1 = a
+                events[m].data2 = c
+                events[m].flags = is_running
+                events[m].offset = 0
+                events[m].length = 0
+            m += 1
+        seq += 1
+    if fill:
+        for r in range(k):
+            if notes[r].flags & _NO_OFF:
+                later = notes[r].start + 1
+                notes[r].end = t if t > later else later
+    return err, pos, k, m, npay, t, has_end, end_at, zl[:ons].copy()

@@ -207,25 +207,22 @@ def _write_order(tick, group, rank):
 
 
 @njit(cache=True, nogil=True)
-def encode_model_track(
-    n_start, n_end, n_pitch, n_vel, n_offvel, n_chan, n_flags, n_onseq, n_offseq,
-    e_tick, e_seq, e_status, e_d1, e_d2, e_flags, e_off, e_len,
-    payload, end_tick, end_event, write_end,
-):  # fmt: skip
-    """Track body bytes from a track's note and event columns (see engine.midifile's module
-    doc for the order and for how new and moved events are styled).
+def encode_model_track(notes, events, payload, end_tick, end_event, write_end):
+    """Track body bytes from a track's note and event arrays (``NOTE_DTYPE``/``EVENT_DTYPE``,
+    passed whole so a call costs little; see engine.midifile's module doc for the order and
+    for how new and moved events are styled).
 
     All per-event work of saving happens here, so a file of 65,535 tiny tracks saves in
     about as long as it loads. Returns ``(error, bytes)`` like :func:`encode_track`.
     """
-    n_notes = n_start.shape[0]
-    n_ev = e_tick.shape[0]
+    n_notes = notes.shape[0]
+    n_ev = events.shape[0]
     # The track's style, which new events follow: running status (anything read with it)
     # and note-on-velocity-0 offs (most offs read from the source were; when none came
     # from a file, most notes flagged so).
     running = False
     for i in range(n_ev):
-        if e_flags[i] & 1:
+        if events[i].flags & 1:
             running = True
     voters_src = 0
     v0_src = 0
@@ -233,7 +230,7 @@ def encode_model_track(
     v0 = 0
     n_offs = 0
     for i in range(n_notes):
-        f = n_flags[i]
+        f = notes[i].flags
         if f & NOTE_ON_RUNNING or f & NOTE_OFF_RUNNING:
             running = True
         if f & NOTE_NO_OFF_EVENT:
@@ -242,7 +239,7 @@ def encode_model_track(
         voters += 1
         if f & NOTE_OFF_IS_NOTE_ON_V0:
             v0 += 1
-        if n_offseq[i] >= 0:
+        if notes[i].off_seq >= 0:
             voters_src += 1
             if f & NOTE_OFF_IS_NOTE_ON_V0:
                 v0_src += 1
@@ -263,38 +260,38 @@ def encode_model_track(
     group = np.empty(total, np.int8)
     rank = np.empty(total, np.int64)
     for i in range(n_ev):
-        if np.int64(e_off[i]) + np.int64(e_len[i]) > payload.shape[0]:
+        if np.int64(events[i].offset) + np.int64(events[i].length) > payload.shape[0]:
             return ERR_PAYLOAD_RANGE, np.empty(0, np.uint8)
-        st = e_status[i]
-        tick[i] = max(e_tick[i], 0)
+        st = events[i].status
+        tick[i] = max(events[i].tick, 0)
         status[i] = st
-        d1[i] = min(e_d1[i], 127) if st < 0xF0 else e_d1[i]
-        d2[i] = min(e_d2[i], 127)
-        poff[i] = e_off[i]
-        plen[i] = e_len[i]
-        if e_seq[i] >= 0:
-            mode[i] = RUN_AS_SOURCE if e_flags[i] & 1 else RUN_NEVER
+        d1[i] = min(events[i].data1, 127) if st < 0xF0 else events[i].data1
+        d2[i] = min(events[i].data2, 127)
+        poff[i] = events[i].offset
+        plen[i] = events[i].length
+        if events[i].seq >= 0:
+            mode[i] = RUN_AS_SOURCE if events[i].flags & 1 else RUN_NEVER
             group[i] = G_SOURCE
-            rank[i] = e_seq[i]
+            rank[i] = events[i].seq
         else:
             mode[i] = new_mode
             group[i] = G_NEW_EVENT
             rank[i] = i
     k_off = n_ev + n_notes
     for j in range(n_notes):
-        f = n_flags[j]
-        ch = n_chan[j] & 0x0F
-        start = max(n_start[j], 0)
-        pitch = min(n_pitch[j], 127)
+        f = notes[j].flags
+        ch = notes[j].channel & 0x0F
+        start = max(notes[j].start, 0)
+        pitch = min(notes[j].pitch, 127)
         i = n_ev + j
         tick[i] = start
         status[i] = 0x90 | ch
         d1[i] = pitch
-        d2[i] = min(max(n_vel[j], 1), 127)  # a velocity-0 note-on would read as an off
-        if n_onseq[j] >= 0:
+        d2[i] = min(max(notes[j].velocity, 1), 127)  # a velocity-0 note-on would read as an off
+        if notes[j].on_seq >= 0:
             mode[i] = RUN_AS_SOURCE if f & NOTE_ON_RUNNING else RUN_NEVER
             group[i] = G_SOURCE
-            rank[i] = n_onseq[j]
+            rank[i] = notes[j].on_seq
         else:
             mode[i] = new_mode
             group[i] = G_MOVED_ON
@@ -303,19 +300,19 @@ def encode_model_track(
             continue
         i = k_off
         k_off += 1
-        src = n_offseq[j] >= 0
+        src = notes[j].off_seq >= 0
         if src:
             off_v0 = (f & NOTE_OFF_IS_NOTE_ON_V0) != 0
         else:
-            off_v0 = v0_style and n_offvel[j] == 0
-        tick[i] = max(n_end[j], start + 1)
+            off_v0 = v0_style and notes[j].off_velocity == 0
+        tick[i] = max(notes[j].end, start + 1)
         status[i] = (0x90 | ch) if off_v0 else (0x80 | ch)
         d1[i] = pitch
-        d2[i] = 0 if off_v0 else min(n_offvel[j], 127)
+        d2[i] = 0 if off_v0 else min(notes[j].off_velocity, 127)
         if src:
             mode[i] = RUN_AS_SOURCE if f & NOTE_OFF_RUNNING else RUN_NEVER
             group[i] = G_SOURCE
-            rank[i] = n_offseq[j]
+            rank[i] = notes[j].off_seq
         else:
             mode[i] = new_mode
             group[i] = G_MOVED_OFF

@@ -26,7 +26,7 @@ HEADER = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0"
 
 _CHILD = r"""
 import json, resource, sys, tracemalloc
-from engine.midifile import load_song, warm_up
+from engine.smf.midifile import load_song, warm_up
 warm_up()
 def rss():
     with open("/proc/self/status") as fh:

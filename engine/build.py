@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from engine.notes import EVENT_DTYPE, STATUS_META, empty_notes
-from engine.song import META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME, Song, Track
+from engine.model.notes import EVENT_DTYPE, STATUS_META, empty_notes
+from engine.model.song import META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME, Song, Track
 
 
 def _next_seq(track: Track) -> int:
@@ -57,7 +57,7 @@ def add_channel_event(track: Track, tick: int, status: int, data1: int, data2: i
 def tempo_bytes(bpm: float) -> bytes:
     """A tempo meta event's three bytes (µs per quarter) for ``bpm``, kept within what the
     event can say: 1 µs (60,000,000 BPM) to 16,777,215 µs (about 3.58 BPM). Never 0, which
-    would stop time (see engine.tempo)."""
+    would stop time (see engine.model.tempo)."""
     bpm = float(bpm)
     if not math.isfinite(bpm) or bpm <= 0:
         raise ValueError(f"tempo must be a positive number of BPM, not {bpm}")

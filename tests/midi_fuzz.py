@@ -77,7 +77,7 @@ def timed_judge(data: bytes, name: str = "fuzz.mid") -> tuple[str, float]:
     from time import perf_counter
 
     from engine.errors import QuantaError
-    from engine.midifile import load_song_bytes, song_to_bytes
+    from engine.smf.midifile import load_song_bytes, song_to_bytes
 
     t0 = perf_counter()
     try:
@@ -345,7 +345,7 @@ def _serve() -> None:
     """Child: judge each length-prefixed file from stdin, answer one JSON line each."""
     import resource
 
-    from engine.midifile import warm_up
+    from engine.smf.midifile import warm_up
 
     warm_up()
     judge(seeds()[0])  # everything compiled and imported before the limit

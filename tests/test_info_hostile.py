@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app.cli import main
-from engine.midifile import load_song_bytes, song_to_bytes
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 from tests import midi_corpus as mc
 
 GAP = (1 << 28) - 1  # the longest delta a MIDI file can hold

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import smf_write as wr
 from engine.errors import MidiFileError
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.notes import make_notes
-from engine.song import Song, Track
+from engine.model.notes import make_notes
+from engine.model.song import Song, Track
+from engine.smf import smf_write as wr
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 from tests import midi_corpus as mc
 
 NOTE = b"\x00\x90\x3c\x40\x60\x80\x3c\x00"  # delta 0 note-on, delta 96 note-off
@@ -146,7 +146,7 @@ def test_a_quantized_file_with_the_longest_gaps_saves(tmp_path, capsys):
     """The 'gap longer than MIDI allows' of issue 14: a file whose gaps are as long as a
     delta can be, quantized (notes move earlier, gaps grow past 2^28 - 1), then saved."""
     from app.cli import main
-    from engine.midifile import load_song
+    from engine.smf.midifile import load_song
 
     m = wr.MAX_VLQ
     events = [(5, b"\x90\x3c\x40"), (20, b"\x80\x3c\x00"), (m, b"\x90\x3e\x40"), (30, b"\x80\x3e\x00")]

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.notes import EVENT_DTYPE, NOTE_DTYPE
-from engine.song import Song, Track
+from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE
+from engine.model.song import Song, Track
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 from tests import midi_corpus as mc
 from tests.midi_fuzz import SELFTEST_ENV, Worker, hostile_file, judge, mutated_file
 
@@ -329,7 +329,7 @@ def test_the_harness_reports_crashes_hangs_and_memory_hogs(monkeypatch):
 def test_far_apart_edited_notes_save_and_read_back_at_their_ticks(rows, end_tick):
     """Gaps far beyond one MIDI delta (edits, projects) are bridged: every note comes back
     at its exact ticks, the saved file reads back and saves to the same bytes."""
-    from engine.notes import make_notes, sort_notes
+    from engine.model.notes import make_notes, sort_notes
 
     starts, lengths, pitches = (list(c) for c in zip(*rows, strict=True))
     ends = [s + n for s, n in zip(starts, lengths, strict=True)]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.tempo import TempoMap, TimeSignature, TimeSignatureMap
+from engine.model.tempo import TempoMap, TimeSignature, TimeSignatureMap
 
 signature = st.builds(
     TimeSignature,
@@ -138,7 +138,7 @@ def test_limits_return_the_first_lines_and_beats():
 
 @pytest.mark.timeout(30)
 def test_metronome_over_a_huge_silence_is_bounded():
-    from engine.metronome import MAX_CLICKS, click_rows
+    from engine.realtime.metronome import MAX_CLICKS, click_rows
 
     sigs = TimeSignatureMap(1, [])
     rows = click_rows(sigs, TempoMap(1), 0, 1 << 28)

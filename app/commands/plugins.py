@@ -20,11 +20,18 @@ def register(subparsers) -> None:
         help="list instruments and effects by format (built-in, LV2, VST3, SF2, stock)",
         description=__doc__.split("\n\n")[0],
     )
+    p.add_argument(
+        "action", nargs="?", choices=["ui"], help="ui: open one plugin's editor (see below)"
+    )
+    p.add_argument("plugin", nargs="?", help="with ui: lv2:URI, vst3:PATH or an LV2 name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--rescan", action="store_true", help="probe every plugin again")
     p.add_argument(
         "--timeout", type=float, default=10.0, metavar="S", help="per-plugin probe limit"
     )
+    from app.commands.plugin_ui import add_arguments
+
+    add_arguments(p.add_argument_group("ui"))
     p.set_defaults(func=cmd_plugins)
 
 
@@ -98,6 +105,10 @@ class _Counter:
 
 
 def cmd_plugins(args) -> int:
+    if args.action == "ui":
+        from app.commands.plugin_ui import cmd_plugin_ui
+
+        return cmd_plugin_ui(args)
     counter = _Counter(sys.stderr) if sys.stderr.isatty() else None
     try:
         groups = collect(args.rescan, args.timeout, counter)

@@ -150,6 +150,8 @@ def _load_lib():
         "lilv_ui_get_classes": ([vp], vp),
         "lilv_ui_get_binary_uri": ([vp], vp),
         "lilv_ui_get_bundle_uri": ([vp], vp),
+        "lilv_world_find_nodes": ([vp, vp, vp, vp], vp),
+        "lilv_world_load_resource": ([vp, vp], C.c_int),
         "lilv_plugin_get_name": ([vp], vp),
         "lilv_plugin_get_author_name": ([vp], vp),
         "lilv_plugin_get_num_ports": ([vp], u32),
@@ -402,9 +404,16 @@ def plugin_uis(w: _World, p) -> list[dict]:
     it = lib.lilv_uis_begin(uis)
     while not lib.lilv_uis_is_end(uis, it):
         ui = lib.lilv_uis_get(uis, it)
+        lib.lilv_world_load_resource(w.ptr, lib.lilv_ui_get_uri(ui))  # the UI's own .ttl
+        pred = lib.lilv_new_uri(w.ptr, (LV2 + "requiredFeature").encode())
+        required = w.strings(
+            lib.lilv_world_find_nodes(w.ptr, lib.lilv_ui_get_uri(ui), pred, None), free=True
+        )
+        lib.lilv_node_free(pred)
         out.append(
             {
                 "uri": w.string(lib.lilv_ui_get_uri(ui)),
+                "required": required,
                 "types": w.strings(lib.lilv_ui_get_classes(ui)),
                 "binary": uri_path(w.string(lib.lilv_ui_get_binary_uri(ui))),
                 "bundle": uri_path(w.string(lib.lilv_ui_get_bundle_uri(ui))),
@@ -566,6 +575,22 @@ class _LV2Core:
 
 class _LV2Params:
     core: _LV2Core
+    _link = None
+
+    def attach_link(self):
+        """A :class:`ControlLink` between an editor and this instance's control ports (the
+        same one on every call). Values cross in lock-free rings at block boundaries."""
+        if self._link is None:
+            from engine.plugins.control_link import ControlLink
+
+            watched = [p.index for p in self.core.ports if p.kind == "control"]
+            self._link = ControlLink(self.core.controls, watched)
+        return self._link
+
+    def _apply_link(self) -> None:
+        if self._link.apply(self.core.controls):
+            for c in getattr(self, "cores", ())[1:]:
+                c.controls[:] = self.core.controls
 
     def parameters(self) -> list[Parameter]:
         return [
@@ -604,8 +629,12 @@ class LV2Instrument(_LV2Params, Instrument):
     def process(self, events: np.ndarray, out: np.ndarray) -> None:
         n = out.shape[1]
         core = self.core
+        if self._link is not None:
+            self._apply_link()
         core.write_midi(events)
         core.run(n)
+        if self._link is not None:
+            self._link.publish(core.controls)
         outs = core.audio_out
         out[0] = outs[0][:n]
         out[1] = outs[1][:n] if len(outs) > 1 else outs[0][:n]
@@ -629,6 +658,14 @@ class LV2Effect(_LV2Params, Effect):
             c.controls[:] = self.core.controls
 
     def process(self, buf: np.ndarray) -> None:
+        if self._link is None:
+            self._process(buf)
+            return
+        self._apply_link()
+        self._process(buf)
+        self._link.publish(self.core.controls)
+
+    def _process(self, buf: np.ndarray) -> None:
         n = buf.shape[1]
         if len(self.cores) == 2:
             for ch, core in enumerate(self.cores):

@@ -26,6 +26,12 @@ def add_arguments(p) -> None:
     p.add_argument("--screenshot", metavar="PNG", help="save the editor window to PNG, then exit")
     p.add_argument("--after", type=float, default=1.0, metavar="SECONDS", help="wait first")
     p.add_argument("--generic", action="store_true", help="the generic sliders, not its UI")
+    p.add_argument("--preset", metavar="NAME", help="ui: load this LV2 preset first")
+    p.add_argument("--save", metavar="NAME", help="presets: save a user preset under NAME")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="SYMBOL=VALUE",
+        help="presets --save: a parameter value to save (repeatable; others: defaults)",
+    )  # fmt: skip
 
 
 def resolve(spec: str, timeout: float) -> tuple[str, str, dict | None]:
@@ -106,7 +112,43 @@ def cmd_plugin_ui(args) -> int:
     ensure_loadable(fmt, ident, cache_path=plugin_cache_file(), timeout=args.timeout)
     plugin = load_direct(fmt, ident, None, SR, BLOCK)
     try:
+        if args.preset:
+            from engine.plugins.lv2_presets import load_preset
+
+            load_preset(plugin, args.preset)
         return _show(plugin, desc, args)
+    finally:
+        plugin.close()
+
+
+def cmd_presets(args) -> int:
+    """List an LV2 plugin's presets, or save one (``--save NAME [--set SYMBOL=VALUE]``)."""
+    from app.paths import plugin_cache_file
+    from engine.plugins import lv2_presets
+    from engine.plugins.loader import load_direct
+    from engine.plugins.scan import ensure_loadable
+
+    if not args.plugin:
+        raise DeviceError("plugins presets: name the plugin, e.g. `quanta plugins presets ZamComp`")
+    fmt, ident, _ = resolve(args.plugin, args.timeout)
+    if fmt != "lv2":
+        raise DeviceError(f"{args.plugin}: presets are listed for LV2 plugins only")
+    ensure_loadable(fmt, ident, cache_path=plugin_cache_file(), timeout=args.timeout)
+    plugin = load_direct(fmt, ident, None, SR, BLOCK)
+    try:
+        if args.save:
+            for item in args.set:
+                symbol, _, value = item.partition("=")
+                try:
+                    number = float(value)
+                except ValueError:
+                    raise DeviceError(f"--set {item}: use SYMBOL=NUMBER") from None
+                plugin.set_parameter(symbol.strip(), number)
+            print(f"saved {lv2_presets.save_preset(plugin, args.save)}")
+            return 0
+        for label, uri in lv2_presets.list_presets(plugin):
+            print(f"  {label:<28} {uri}")
+        return 0
     finally:
         plugin.close()
 

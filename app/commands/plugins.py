@@ -21,9 +21,12 @@ def register(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument(
-        "action", nargs="?", choices=["ui"], help="ui: open one plugin's editor (see below)"
+        "action",
+        nargs="?",
+        choices=["ui", "presets"],
+        help="ui: open one plugin's editor; presets: list (or --save) an LV2 plugin's presets",
     )
-    p.add_argument("plugin", nargs="?", help="with ui: lv2:URI, vst3:PATH or an LV2 name")
+    p.add_argument("plugin", nargs="?", help="lv2:URI, vst3:PATH or an LV2 plugin's name")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--rescan", action="store_true", help="probe every plugin again")
     p.add_argument(
@@ -109,6 +112,10 @@ def cmd_plugins(args) -> int:
         from app.commands.plugin_ui import cmd_plugin_ui
 
         return cmd_plugin_ui(args)
+    if args.action == "presets":
+        from app.commands.plugin_ui import cmd_presets
+
+        return cmd_presets(args)
     counter = _Counter(sys.stderr) if sys.stderr.isatty() else None
     try:
         groups = collect(args.rescan, args.timeout, counter)

@@ -70,6 +70,13 @@ class _URIDMap(C.Structure):
     _fields_ = [("handle", C.c_void_p), ("map", _MAP_FN)]
 
 
+_UNMAP_FN = C.CFUNCTYPE(C.c_void_p, C.c_void_p, C.c_uint32)
+
+
+class _URIDUnmap(C.Structure):
+    _fields_ = [("handle", C.c_void_p), ("unmap", _UNMAP_FN)]
+
+
 class _Option(C.Structure):
     _fields_ = [
         ("context", C.c_int),
@@ -152,6 +159,17 @@ def _load_lib():
         "lilv_ui_get_bundle_uri": ([vp], vp),
         "lilv_world_find_nodes": ([vp, vp, vp, vp], vp),
         "lilv_world_load_resource": ([vp, vp], C.c_int),
+        "lilv_plugin_get_related": ([vp, vp], vp),
+        "lilv_world_get": ([vp, vp, vp, vp], vp),
+        "lilv_state_new_from_world": ([vp, vp, vp], vp),
+        "lilv_state_emit_port_values": ([vp, vp, vp], None),
+        "lilv_state_new_from_instance": (
+            [vp, vp, vp, cp, cp, cp, cp, vp, vp, u32, vp],
+            vp,
+        ),
+        "lilv_state_set_label": ([vp, cp], None),
+        "lilv_state_save": ([vp, vp, vp, vp, cp, cp, cp], C.c_int),
+        "lilv_state_free": ([vp], None),
         "lilv_plugin_get_name": ([vp], vp),
         "lilv_plugin_get_author_name": ([vp], vp),
         "lilv_plugin_get_num_ports": ([vp], u32),
@@ -387,11 +405,24 @@ def plugin_bundles(w: _World, p) -> list[str]:
     """The plugin's own bundle, then every other bundle holding a data file about it."""
     own = uri_path(w.string(w.lib.lilv_plugin_get_bundle_uri(p)))
     out = [own] if own else []
-    for uri in w.strings(w.lib.lilv_plugin_get_data_uris(p)):
+    for uri in w.strings(w.lib.lilv_plugin_get_data_uris(p)) + preset_uris(w, p):
         folder = os.path.dirname(uri_path(uri))
         if folder and folder not in out and folder in w.bundles:
             out.append(folder)
     return out
+
+
+PSET = "http://lv2plug.in/ns/ext/presets#"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+def preset_uris(w: _World, p) -> list[str]:
+    """URIs of every preset that applies to the plugin (factory and user presets)."""
+    cls = w.lib.lilv_new_uri(w.ptr, (PSET + "Preset").encode())
+    try:
+        return w.strings(w.lib.lilv_plugin_get_related(p, cls), free=True)
+    finally:
+        w.lib.lilv_node_free(cls)
 
 
 def plugin_uis(w: _World, p) -> list[dict]:
@@ -435,6 +466,9 @@ class _Host:
         self.urids: dict[bytes, int] = {}
         self._map_cb = _MAP_FN(self._map_uri)
         self._map_struct = _URIDMap(None, self._map_cb)
+        self._unmap_cb = _UNMAP_FN(self._unmap_urid)
+        self.unmap_struct = _URIDUnmap(None, self._unmap_cb)
+        self._unmapped: dict[int, C.Array] = {}
         self._ints = (C.c_int32 * 3)(1, max_block, max_block)
         self._rate = C.c_float(float(sample_rate))
         u = self.urid
@@ -459,6 +493,15 @@ class _Host:
 
     def urid(self, uri: str) -> int:
         return self._map_uri(None, uri.encode())
+
+    def _unmap_urid(self, _handle, urid: int):
+        """``urid:unmap`` (lilv needs it to save state): the URI's bytes, kept alive here."""
+        if urid not in self._unmapped:
+            uri = next((u for u, i in self.urids.items() if i == urid), None)
+            if uri is None:
+                return None
+            self._unmapped[urid] = C.create_string_buffer(uri)
+        return C.addressof(self._unmapped[urid])
 
     def _map_uri(self, _handle, uri: bytes) -> int:
         if uri not in self.urids:

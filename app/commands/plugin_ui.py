@@ -74,6 +74,10 @@ class StandInAudio:
         self.tone = (0.25 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
         self.buf = np.zeros((2, BLOCK), dtype=np.float32)
         self.stop = threading.Event()
+        self.blocks = 0
+        #: blocks that started more than one block period after their due time (an
+        #: underrun on a real device)
+        self.late = 0
         self.thread = threading.Thread(target=self._run, name="stand-in audio", daemon=True)
 
     def _run(self) -> None:
@@ -87,8 +91,13 @@ class StandInAudio:
                 self.buf[:] = self.tone[pos : pos + BLOCK]
                 pos = (pos + BLOCK) % (self.tone.size - BLOCK)
                 self.plugin.process(self.buf)
+            self.blocks += 1
             due += period
-            time.sleep(max(0.0, due - time.monotonic()))
+            now = time.monotonic()
+            if now - due > period:
+                self.late += 1
+                due = now  # resynchronise, as a device would after an xrun
+            time.sleep(max(0.0, due - now))
 
     def start(self) -> None:
         self.thread.start()

@@ -9,6 +9,8 @@ same path the generic sliders use, so both always agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QVBoxLayout, QWidget
@@ -84,8 +86,17 @@ class GenericEditor(QWidget):
     plugin's own UI; output ports (meters) are shown as read-only values. A timer shows
     values the DSP side published (changes made elsewhere, meters)."""
 
-    def __init__(self, plugin, note: str = "", parent: QWidget | None = None):
+    closed = Signal()
+
+    def __init__(
+        self,
+        plugin,
+        note: str = "",
+        parent: QWidget | None = None,
+        on_change: Callable[[str, float], None] | None = None,
+    ):
         super().__init__(parent)
+        self.on_change = on_change
         self.setWindowTitle(f"{plugin.info.name}: parameters")
         self.setMinimumWidth(420)
         self.plugin = plugin
@@ -138,21 +149,40 @@ class GenericEditor(QWidget):
             self.link.write(index, v)
         else:
             self.plugin.set_parameter(p.ident, v)
+        if self.on_change is not None:
+            self.on_change(p.ident, v)
+
+    def show_value(self, ident: str, value: float) -> None:
+        """Show a value set elsewhere (undo, another window) without sending it back."""
+        for index, entry in self._by_index.items():
+            if entry[0] is not None and entry[0].ident == ident:
+                self._show_at(index, value)
+                return
+        slider = self.sliders.get(ident)
+        if slider is not None:  # a plugin without port indexes (VST3, SF2)
+            for q in self.plugin.parameters():
+                if q.ident == ident:
+                    span = (q.maximum - q.minimum) or 1.0
+                    slider.blockSignals(True)
+                    slider.setValue(round((value - q.minimum) / span * SLIDER_STEPS))
+                    slider.blockSignals(False)
+
+    def _show_at(self, index: int, v: float) -> None:
+        p, span, slider, label = self._by_index[index]
+        label.setText(f"{v:.3g}")
+        if slider is not None:
+            slider.blockSignals(True)
+            slider.setValue(round((v - p.minimum) / span * SLIDER_STEPS))
+            slider.blockSignals(False)
 
     def _show_published(self) -> None:
         for index, v in self.link.changes().items():
-            entry = self._by_index.get(index)
-            if entry is None:
-                continue
-            p, span, slider, label = entry
-            label.setText(f"{v:.3g}")
-            if slider is not None:
-                slider.blockSignals(True)
-                slider.setValue(round((v - p.minimum) / span * SLIDER_STEPS))
-                slider.blockSignals(False)
+            if index in self._by_index:
+                self._show_at(index, v)
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
+        self.closed.emit()
         super().closeEvent(event)
 
     def snapshot(self) -> QImage:

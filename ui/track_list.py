@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMenu,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -125,8 +126,10 @@ class TrackExtraCommand(QUndoCommand):
 class TrackList(QTableWidget):
     """One row per playable track; the current row is the piano roll's track."""
 
-    #: Double-clicking the instrument asks for the sound settings of that track.
+    #: Double-clicking the instrument asks for the sound settings of that track ...
     instrumentRequested = Signal(int)
+    #: ... or, when the track plays a plugin, for that plugin's editor.
+    editorRequested = Signal(int)
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None):
         super().__init__(0, len(HEADERS), parent)
@@ -161,6 +164,8 @@ class TrackList(QTableWidget):
         self.setToolTip("Tracks: click to edit in the piano roll; M mutes, S solos")
         self.itemSelectionChanged.connect(self._row_selected)
         self.cellDoubleClicked.connect(self._double_clicked)
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
         document.songReplaced.connect(self.rebuild)
         document.trackChanged.connect(self._refresh_track)
         document.notesChanged.connect(self._refresh_track)
@@ -278,7 +283,27 @@ class TrackList(QTableWidget):
 
     def _double_clicked(self, row: int, col: int) -> None:
         if col == COL_INSTRUMENT and 0 <= row < len(self.rows):
-            self.instrumentRequested.emit(self.rows[row])
+            index = self.rows[row]
+            if self.has_plugin(index):
+                self.editorRequested.emit(index)
+            else:
+                self.instrumentRequested.emit(index)
+
+    def has_plugin(self, index: int) -> bool:
+        """True when the track plays a plugin (not the default GM sound): it has an editor."""
+        inst = self.doc.song.tracks[index].extra.get("instrument")
+        return isinstance(inst, dict) and bool(inst.get("format"))
+
+    def _context_menu(self, pos) -> None:
+        row = self.rowAt(pos.y())
+        if not 0 <= row < len(self.rows):
+            return
+        index = self.rows[row]
+        menu = QMenu(self)
+        editor = menu.addAction("Plugin editor…", lambda: self.editorRequested.emit(index))
+        editor.setEnabled(self.has_plugin(index))
+        menu.addAction("Sound settings…", lambda: self.instrumentRequested.emit(index))
+        menu.exec(self.viewport().mapToGlobal(pos))
 
     # -- for tests and the window ---------------------------------------------------------
     def button(self, track_index: int, key: str) -> QToolButton:

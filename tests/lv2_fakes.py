@@ -73,6 +73,32 @@ UI_BLOCK = """<{uri}#ui> a ui:X11UI ;
     ui:binary <ui.so> .
 """
 
+UI_C = r"""
+#include <stdlib.h>
+#include <stdint.h>
+#include <unistd.h>
+typedef struct {
+    const char* URI;
+    void* (*instantiate)(const void*, const char*, const char*, void*, void*, void**,
+                         const void* const*);
+    void (*cleanup)(void*);
+    void (*port_event)(void*, uint32_t, uint32_t, uint32_t, const void*);
+    const void* (*extension_data)(const char*);
+} UIDescriptor;
+static void* instantiate(const void* d, const char* p, const char* b, void* w, void* c,
+                         void** widget, const void* const* f) {
+#ifdef UI_ABORT
+    abort();
+#endif
+    for (;;) pause();
+}
+static void cleanup(void* h) {}
+static const UIDescriptor desc = {UI_URI, instantiate, cleanup, 0, 0};
+__attribute__((visibility("default"))) const UIDescriptor* lv2ui_descriptor(uint32_t i) {
+    return i == 0 ? &desc : 0;
+}
+"""
+
 DYN_C = r"""
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,8 +159,14 @@ def effect_bundle(
     abort_in_instantiate: bool = False,
     abort_after_runs: int | None = None,
     garbage_ui: bool = False,
+    ui: str | None = None,
 ) -> Path:
-    """A mono gain effect bundle ``folder/name.lv2``; see the module docstring."""
+    """A mono gain effect bundle ``folder/name.lv2``; see the module docstring. ``ui``:
+    "garbage" (the UI binary is text), "abort" or "hang" (its ``instantiate`` aborts or
+    never returns)."""
+    if garbage_ui:
+        ui = "garbage"
+    garbage_ui = ui is not None
     bundle = folder / f"{name}.lv2"
     bundle.mkdir(parents=True)
     defines = {"PLUGIN_URI": f'"{uri}"'}
@@ -145,8 +177,13 @@ def effect_bundle(
     _compile(EFFECT_C, bundle / "fx.so", defines)
     ui_ref = f"; ui:ui <{uri}#ui> " if garbage_ui else ""
     ui_block = UI_BLOCK.format(uri=uri) if garbage_ui else ""
-    if garbage_ui:
+    if ui == "garbage":
         (bundle / "ui.so").write_bytes(b"this is not a shared library\n" * 40)
+    elif ui is not None:
+        ui_defines = {"UI_URI": f'"{uri}#ui"'}
+        if ui == "abort":
+            ui_defines["UI_ABORT"] = ""
+        _compile(UI_C, bundle / "ui.so", ui_defines)
     (bundle / "manifest.ttl").write_text(
         EFFECT_TTL.format(uri=uri, name=name, ui_ref=ui_ref, ui_block=ui_block)
     )

@@ -8,9 +8,11 @@ hundred), then pushed as one :class:`~ui.track_list.TrackExtraCommand`; the engi
 applies a parameter-only change to the playing instances without restarting audio, so it is
 heard at once. Undo/redo (or any other change of the track) is shown back in the editor.
 
-LV2 plugins show their own X11 UI when Qt runs on xcb, otherwise the generic sliders; VST3
-and the other formats show the generic sliders here (``quanta plugins ui`` opens a VST3
-plugin's own editor, in a child process).
+LV2 plugins show their own X11 UI when Qt runs on xcb, in a child process
+(:mod:`ui.lv2_editor_child`): a UI that crashes or hangs is reported in one line and replaced
+by the generic sliders, and Quanta keeps running. Otherwise, and for VST3 and the other
+formats, the generic sliders (``quanta plugins ui`` opens a VST3 plugin's own editor, in a
+child process).
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class TrackEditor(QObject):
         self.plugin = load_plugin(dict(entry, kind=kind), 48000, 256)
         self.name = entry.get("name") or self.plugin.info.name
         self.pending: dict[str, float] = {}
+        self.failure = ""
+        self.on_failure = None  # called with the one-line reason when the UI process fails
         self.rest = QTimer(self)
         self.rest.setSingleShot(True)
         self.rest.setInterval(GESTURE_REST_MS)
@@ -60,32 +64,36 @@ class TrackEditor(QObject):
     def _open_window(self) -> QWidget:
         from PySide6.QtGui import QGuiApplication
 
-        from ui.plugin_editor import GenericEditor, LV2Editor
+        from ui.plugin_editor import GenericEditor
 
-        symbols = {}
-        core = getattr(self.plugin, "core", None)
-        if core is not None:
-            symbols = {i: sym for sym, i in core.params.items()}
-        self._symbols = symbols
         if self.plugin.info.format == "lv2" and QGuiApplication.platformName() == "xcb":
             from engine.plugins import lv2_discovery
             from engine.plugins.lv2_ui import choose_ui
+            from ui.lv2_editor_child import ChildLV2Editor
 
             desc = lv2_discovery.discover().plugins.get(self.plugin.info.ident)
             try:
-                editor = LV2Editor(self.plugin, choose_ui(desc or {}))
-                editor.host.on_gesture = self._ui_gesture
-                return editor
+                choose_ui(desc or {})  # says at once why there is none, without a child
             except QuantaError as exc:
                 return GenericEditor(self.plugin, note=str(exc), on_change=self._changed)
+            values = {p.ident: p.value for p in self.plugin.parameters()}
+            editor = ChildLV2Editor(self.name, self.plugin.info.ident, values, self)
+            editor.changed.connect(self._changed)
+            editor.failed.connect(self._ui_failed)
+            return editor
         return GenericEditor(self.plugin, on_change=self._changed)
 
-    # -- gestures ----------------------------------------------------------------------------
-    def _ui_gesture(self, port: int, value: float) -> None:
-        symbol = self._symbols.get(port)
-        if symbol is not None:
-            self._changed(symbol, value)
+    def _ui_failed(self, why: str) -> None:
+        """The plugin's UI process died, hung or could not show it: one line, and sliders."""
+        from ui.plugin_editor import GenericEditor
 
+        self.failure = why
+        self.window = GenericEditor(self.plugin, note=why, on_change=self._changed)
+        self.window.show()
+        if self.on_failure is not None:
+            self.on_failure(why)
+
+    # -- gestures ----------------------------------------------------------------------------
     def _changed(self, ident: str, value: float) -> None:
         """A value the user set in the editor: taken now, committed when the hand rests."""
         self.pending[ident] = float(value)
@@ -136,12 +144,7 @@ class TrackEditor(QObject):
                 continue
 
     def _show(self, ident: str, value: float) -> None:
-        core = getattr(self.plugin, "core", None)
-        host = getattr(self.window, "host", None)
-        if host is not None and core is not None and ident in core.params:
-            host.port_event(core.params[ident], value)
-        elif hasattr(self.window, "show_value"):
-            self.window.show_value(ident, value)
+        self.window.show_value(ident, value)
 
     def close(self) -> None:
         self.rest.stop()
@@ -171,6 +174,12 @@ class TrackEditors(QObject):
         ed = self.open_editors.get(key)
         if ed is None:
             ed = TrackEditor(self.doc, index, slot)
+
+            def failed(why: str, ed=ed) -> None:
+                self.message.emit(why)
+                ed.window.closed.connect(lambda: self._forget(key))
+
+            ed.on_failure = failed
             self.open_editors[key] = ed
             ed.window.destroyed.connect(lambda *_: self.open_editors.pop(key, None))
             closed = getattr(ed.window, "closed", None)

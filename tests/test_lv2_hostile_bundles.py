@@ -162,8 +162,8 @@ def test_a_plugin_that_aborts_mid_render_is_named_and_leaves_no_file(lv2_dir, tm
     the parent names the plugin and the track, exits 2, and no file (final or temporary) is
     left; an earlier OUT is untouched."""
     from engine.build import add_track, new_song
-    from engine.midifile import save_song
-    from engine.notes import make_notes
+    from engine.model.notes import make_notes
+    from engine.smf.midifile import save_song
 
     lv2_fakes.effect_bundle(lv2_dir, "runcrash", RUN_CRASH, abort_after_runs=40)
     song = new_song(480, 120.0)

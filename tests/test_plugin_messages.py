@@ -55,8 +55,8 @@ def test_soundfont_paths_that_are_not_regular_files_are_named_so(tmp_path):
 def test_a_fifo_soundfont_is_refused_without_opening_it(tmp_path):
     """Opening a FIFO with no writer blocks for ever: the render must say so and exit."""
     from engine.build import add_track, new_song
-    from engine.midifile import save_song
-    from engine.notes import make_notes
+    from engine.model.notes import make_notes
+    from engine.smf.midifile import save_song
 
     fifo = tmp_path / "font.sf2"
     os.mkfifo(fifo)

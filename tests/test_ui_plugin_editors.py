@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QApplication
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
-from engine.project import Project, load_project, save_project
+from engine.model.notes import make_notes
+from engine.project.project import Project, load_project, save_project
 from ui.song_document import SongDocument
 from ui.track_editors import TrackEditors
 from ui.track_list import COL_INSTRUMENT, TrackList
@@ -103,7 +103,7 @@ def test_a_parameter_edit_reaches_the_playing_instance_without_a_restart(qapp):
     instances (heard from the next block); another chain still needs a restart."""
     from types import SimpleNamespace
 
-    from engine.mixer import Mixer
+    from engine.audio.mixer import Mixer
     from ui.engine_link import EngineLink, _chain_key, track_sound
     from ui.track_list import TrackExtraCommand
 

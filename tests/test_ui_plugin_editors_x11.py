@@ -23,7 +23,7 @@ SCENARIO = r"""
 import json, sys, time
 from PySide6.QtWidgets import QApplication
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from ui.song_document import SongDocument
 from ui.track_editors import TrackEditors
 

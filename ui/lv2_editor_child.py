@@ -28,7 +28,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.plugins.child_proc import exit_reason, read_lines
+from engine.plugins import exit_reason, read_lines
 
 #: A child that has not said it is alive for this long is taken as hung and stopped.
 HANG_SECONDS = 5.0
@@ -170,9 +170,8 @@ def _main() -> None:
 
     say({"alive": True})  # started: from here a silent child is a hung UI
     from engine.errors import QuantaError
-    from engine.plugins import lv2_discovery
-    from engine.plugins.loader import load_direct
-    from engine.plugins.lv2_ui import choose_ui
+    from engine.plugins import choose_ui, load_direct
+    from engine.plugins import discover as discover_lv2
     from ui.plugin_editor import LV2Editor
 
     app = QApplication(["quanta-plugin-ui"])
@@ -184,7 +183,7 @@ def _main() -> None:
         plugin = load_direct("lv2", uri, None, 48000, 256)
         for symbol, value in (first.get("parameters") or {}).items():
             plugin.set_parameter(symbol, float(value))
-        desc = lv2_discovery.discover().plugins.get(uri) or {}
+        desc = discover_lv2().plugins.get(uri) or {}
         editor = LV2Editor(plugin, choose_ui(desc))
     except QuantaError as exc:
         text = str(exc)

@@ -29,7 +29,7 @@ class LV2Editor(QWidget):
 
     def __init__(self, plugin, ui: dict, parent: QWidget | None = None):
         super().__init__(parent)
-        from engine.plugins.lv2_ui import LV2UIHost
+        from engine.plugins import LV2UIHost
 
         self.setWindowTitle(f"{plugin.info.name} ({plugin.info.format.upper()})")
         self.plugin = plugin
@@ -193,7 +193,7 @@ def open_editor(plugin, desc: dict | None, parent: QWidget | None = None) -> QWi
     """The plugin's own UI if it can be shown here, else the generic sliders with a line
     saying why."""
     if desc is not None and plugin.info.format == "lv2":
-        from engine.plugins.lv2_ui import choose_ui
+        from engine.plugins import choose_ui
 
         try:
             return LV2Editor(plugin, choose_ui(desc), parent)

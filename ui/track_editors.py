@@ -67,11 +67,11 @@ class TrackEditor(QObject):
         from ui.plugin_editor import GenericEditor
 
         if self.plugin.info.format == "lv2" and QGuiApplication.platformName() == "xcb":
-            from engine.plugins import lv2_discovery
-            from engine.plugins.lv2_ui import choose_ui
+            from engine.plugins import choose_ui
+            from engine.plugins import discover as discover_lv2
             from ui.lv2_editor_child import ChildLV2Editor
 
-            desc = lv2_discovery.discover().plugins.get(self.plugin.info.ident)
+            desc = discover_lv2().plugins.get(self.plugin.info.ident)
             try:
                 choose_ui(desc or {})  # says at once why there is none, without a child
             except QuantaError as exc:

@@ -37,8 +37,8 @@ def add_arguments(p) -> None:
 def resolve(spec: str, timeout: float) -> tuple[str, str, dict | None]:
     """``(fmt, ident, lv2 description or None)`` for what the user typed."""
     from app.paths import plugin_cache_file
-    from engine.plugins import lv2_discovery
-    from engine.plugins.scan import ProbeCache
+    from engine.plugins import ProbeCache
+    from engine.plugins import discover as discover_lv2
 
     text = spec.strip()
     fmt, _, ident = text.partition(":")
@@ -48,7 +48,7 @@ def resolve(spec: str, timeout: float) -> tuple[str, str, dict | None]:
         ident = text
     if text.lower().endswith(".vst3"):
         return "vst3", text, None
-    found = lv2_discovery.discover(ProbeCache(plugin_cache_file()), timeout=timeout)
+    found = discover_lv2(ProbeCache(plugin_cache_file()), timeout=timeout)
     if ident in found.plugins:
         return "lv2", ident, found.plugins[ident]
     by_name = [d for d in found.plugins.values() if d["name"].lower() == ident.lower()]
@@ -65,7 +65,7 @@ class StandInAudio:
     callback would: it applies the editor's values and publishes the plugin's."""
 
     def __init__(self, plugin):
-        from engine.plugins.base import Instrument, empty_block_events
+        from engine.plugins import Instrument, empty_block_events
 
         self.plugin = plugin
         self.is_instrument = isinstance(plugin, Instrument)
@@ -115,14 +115,13 @@ def cmd_plugin_ui(args) -> int:
 
     if fmt == "vst3":
         return _edit_vst3(ident, args, plugin_cache_file())
-    from engine.plugins.loader import load_direct
-    from engine.plugins.scan import ensure_loadable
+    from engine.plugins import ensure_loadable, load_direct
 
     ensure_loadable(fmt, ident, cache_path=plugin_cache_file(), timeout=args.timeout)
     plugin = load_direct(fmt, ident, None, SR, BLOCK)
     try:
         if args.preset:
-            from engine.plugins.lv2_presets import load_preset
+            from engine.plugins import load_preset
 
             load_preset(plugin, args.preset)
         return _show(plugin, desc, args)
@@ -133,9 +132,7 @@ def cmd_plugin_ui(args) -> int:
 def cmd_presets(args) -> int:
     """List an LV2 plugin's presets, or save one (``--save NAME [--set SYMBOL=VALUE]``)."""
     from app.paths import plugin_cache_file
-    from engine.plugins import lv2_presets
-    from engine.plugins.loader import load_direct
-    from engine.plugins.scan import ensure_loadable
+    from engine.plugins import ensure_loadable, list_presets, load_direct, save_preset
 
     if not args.plugin:
         raise DeviceError("plugins presets: name the plugin, e.g. `quanta plugins presets ZamComp`")
@@ -153,9 +150,9 @@ def cmd_presets(args) -> int:
                 except ValueError:
                     raise DeviceError(f"--set {item}: use SYMBOL=NUMBER") from None
                 plugin.set_parameter(symbol.strip(), number)
-            print(f"saved {lv2_presets.save_preset(plugin, args.save)}")
+            print(f"saved {save_preset(plugin, args.save)}")
             return 0
-        for label, uri in lv2_presets.list_presets(plugin):
+        for label, uri in list_presets(plugin):
             print(f"  {label:<28} {uri}")
         return 0
     finally:
@@ -172,7 +169,7 @@ def _show(plugin, desc: dict | None, args) -> int:
     audio = StandInAudio(plugin)
     editor = None
     if not args.generic and desc is not None:
-        from engine.plugins.lv2_ui import choose_ui
+        from engine.plugins import choose_ui
 
         try:
             if QApplication.platformName() != "xcb":
@@ -217,9 +214,8 @@ def _edit_vst3(path: str, args, cache_path) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from engine.plugins.scan import ensure_loadable
-    from engine.plugins.vst3 import _load
-    from engine.plugins.vst3_editor import VST3Editor
+    from engine.plugins import VST3Editor, ensure_loadable
+    from engine.plugins import load_vst3 as _load
 
     path = os.path.expanduser(path)
     ensure_loadable("vst3", path, cache_path=cache_path, timeout=args.timeout)

@@ -33,8 +33,8 @@ import tempfile
 
 import numpy as np
 
+from engine.audio import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
 from engine.errors import DeviceError
-from engine.render import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
 
 
 def register(subparsers) -> None:
@@ -138,8 +138,7 @@ def _render_in_child(args) -> int:
     import subprocess
     import threading
 
-    from engine.plugins.child_proc import exit_reason
-    from engine.plugins.fault_note import FaultNote
+    from engine.plugins import FaultNote, exit_reason
 
     tmp = _temp_file(args.output)
     note = FaultNote()
@@ -187,7 +186,7 @@ def _render_in_child(args) -> int:
 
 def _guard_plugins(mixer) -> None:
     """In a render child: make every third-party plugin note its name before each call."""
-    from engine.plugins.fault_note import guard
+    from engine.plugins import guard
 
     def label(plugin, where: str) -> str:
         info = plugin.info
@@ -245,8 +244,8 @@ def cmd_render(args) -> int:
     from app.paths import plugin_cache_file
     from app.sound_options import track_sounds_from_args
     from app.track_mixer import build_track_mixer
-    from engine.midifile import load_song
-    from engine.schedule import build_schedule
+    from engine.realtime import build_schedule
+    from engine.smf import load_song
 
     _check_args(args)
     if args.render_temp is None and _uses_third_party(args) and hasattr(args, "argv"):

@@ -59,6 +59,11 @@ def load_error_text(message: str, path: str) -> str:
     return "; ".join(reasons)
 
 
+def load_vst3(path: str):
+    """The pedalboard plugin object for a VST3 (its editor, ``raw_state``); probe it first."""
+    return _load(path)
+
+
 def _info(plugin, path: str, kind: str) -> PluginInfo:
     name = getattr(plugin, "name", "") or os.path.basename(path)
     vendor = getattr(plugin, "manufacturer_name", "") or ""

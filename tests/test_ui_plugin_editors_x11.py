@@ -27,12 +27,12 @@ from engine.model.notes import make_notes
 from ui.song_document import SongDocument
 from ui.track_editors import TrackEditors
 
-uri, name, action = sys.argv[1], sys.argv[2], sys.argv[3]
+uri, name, action, fmt = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 app = QApplication([])
 song = new_song(ppq=480)
 add_track(song, make_notes([0], [480], [48], [100], 0), "Bass")
 song.tracks[1].extra["effects"] = [
-    {"name": name, "kind": "effect", "format": "lv2", "ident": uri, "state": {}}]
+    {"name": name, "kind": "effect", "format": fmt, "ident": uri, "state": {}}]
 doc = SongDocument(song)
 editors = TrackEditors(doc)
 messages = []
@@ -59,6 +59,21 @@ if action == "gesture":
     proc = ed.window.proc
     editors.close_all()
     out["child_ended"] = wait(lambda: proc.poll() is not None, 10)
+elif action == "vst3":
+    out["opened"] = ed.window.editor.title
+    ed.window.editor.set_parameters({"ratio": 20.0})  # as a knob turn in the editor would
+    out["committed"] = wait(lambda: doc.undo_stack.count() == 1, 30)
+    state = doc.song.tracks[1].extra["effects"][0]["state"]
+    out["ratio"] = state["parameters"]["ratio"]
+    out["has_raw"] = bool(state.get("raw_state"))
+    doc.undo_stack.undo()
+    out["after_undo"] = ed.plugin.get_parameter("ratio")
+    wait(lambda: False, 1.5)  # the editor's echo of the undone state is no new step
+    out["steps"] = doc.undo_stack.count()
+    out["can_redo"] = doc.undo_stack.canRedo()
+    proc = ed.window.editor.proc
+    editors.close_all()
+    out["child_ended"] = wait(lambda: proc.poll() is not None, 10)
 else:
     out["failed"] = wait(lambda: bool(messages), 60)
     out["messages"] = messages
@@ -75,12 +90,15 @@ def display():
         yield name
 
 
-def scenario(display, tmp_path, uri: str, name: str, action: str, lv2_path: str | None = None):
+def scenario(
+    display, tmp_path, uri: str, name: str, action: str, lv2_path: str | None = None,
+    fmt: str = "lv2",
+):  # fmt: skip
     extra = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     if lv2_path:
         extra["LV2_PATH"] = lv2_path
     proc = subprocess.run(
-        [sys.executable, "-c", SCENARIO, uri, name, action], cwd=ROOT,
+        [sys.executable, "-c", SCENARIO, uri, name, action, fmt], cwd=ROOT,
         env=x11_env(display, **extra), capture_output=True, text=True, timeout=180,
         start_new_session=True,
     )  # fmt: skip
@@ -112,3 +130,14 @@ def test_a_ui_that_crashes_or_hangs_is_one_line_and_sliders(display, tmp_path, m
     assert r["failed"], r
     assert r["messages"] == [f"LV2 plugin ui{mode}: {why}; showing the generic sliders"]
     assert r["window"] == "GenericEditor" and r["sliders"] == ["gain"]
+
+
+def test_a_change_in_the_vst3_editor_is_one_undo_step_with_its_state(display, tmp_path):
+    r = scenario(
+        display, tmp_path, "/usr/lib/vst3/ZamComp.vst3", "ZamComp", "vst3", fmt="vst3"
+    )
+    assert r["child"] == "VST3Window" and r["opened"] == "ZamComp"
+    assert r["committed"] and r["ratio"] == pytest.approx(20.0, abs=0.01) and r["has_raw"]
+    assert r["after_undo"] == pytest.approx(4.0, abs=0.01)
+    assert r["steps"] == 1 and r["can_redo"]  # the echo did not become an edit
+    assert r["child_ended"]

@@ -8,11 +8,11 @@ hundred), then pushed as one :class:`~ui.track_list.TrackExtraCommand`; the engi
 applies a parameter-only change to the playing instances without restarting audio, so it is
 heard at once. Undo/redo (or any other change of the track) is shown back in the editor.
 
-LV2 plugins show their own X11 UI when Qt runs on xcb, in a child process
-(:mod:`ui.lv2_editor_child`): a UI that crashes or hangs is reported in one line and replaced
-by the generic sliders, and Quanta keeps running. Otherwise, and for VST3 and the other
-formats, the generic sliders (``quanta plugins ui`` opens a VST3 plugin's own editor, in a
-child process).
+On an X11 desktop (Qt on xcb) plugins show their own editor in a child process: an LV2 UI
+through :mod:`ui.lv2_editor_child`, a VST3 editor through :class:`engine.plugins.VST3Editor`
+(the state blob crosses both ways; a state change that moves no parameter is not an undo
+step). A UI that crashes or hangs is reported in one line and replaced by the generic
+sliders, and Quanta keeps running. Elsewhere, and for other formats, the generic sliders.
 """
 
 from __future__ import annotations
@@ -52,12 +52,15 @@ class TrackEditor(QObject):
         self.plugin = load_plugin(dict(entry, kind=kind), 48000, 256)
         self.name = entry.get("name") or self.plugin.info.name
         self.pending: dict[str, float] = {}
+        self.raw_changed = False  # a VST3 editor sent a new state blob
         self.failure = ""
         self.on_failure = None  # called with the one-line reason when the UI process fails
         self.rest = QTimer(self)
         self.rest.setSingleShot(True)
         self.rest.setInterval(GESTURE_REST_MS)
         self.rest.timeout.connect(self.commit)
+        #: the state the editor opened with: what a stored state that lacks a part means
+        self.base_state = self.plugin.get_state()
         self.window = self._open_window()
         doc.trackChanged.connect(self._track_changed)
 
@@ -81,7 +84,29 @@ class TrackEditor(QObject):
             editor.changed.connect(self._changed)
             editor.failed.connect(self._ui_failed)
             return editor
+        vst3 = getattr(self.plugin, "plugin", None)  # the pedalboard object of a VST3 effect
+        if self.plugin.info.format == "vst3" and vst3 is not None and (
+            QGuiApplication.platformName() == "xcb"
+        ):
+            window = VST3Window(self.name, self.plugin.info.ident, vst3.raw_state, self)
+            window.stateChanged.connect(self._vst3_state)
+            window.failed.connect(self._ui_failed)
+            return window
         return GenericEditor(self.plugin, on_change=self._changed)
+
+    def _vst3_state(self, raw: bytes) -> None:
+        """The VST3 editor's state changed: take it, and the parameter values it implies."""
+        import base64
+
+        before = {p.ident: p.value for p in self.plugin.parameters()}
+        self.plugin.set_state({"raw_state": base64.b64encode(raw).decode()})
+        changed = {p.ident: float(p.value) for p in self.plugin.parameters()
+                   if before.get(p.ident) != p.value}  # fmt: skip
+        if not changed:
+            return  # the echo of a state we gave it (undo), or nothing a user can hear
+        self.raw_changed = True
+        self.pending.update(changed)
+        self.rest.start()
 
     def _ui_failed(self, why: str) -> None:
         """The plugin's UI process died, hung or could not show it: one line, and sliders."""
@@ -106,7 +131,7 @@ class TrackEditor(QObject):
         """Push what the last gesture changed as one undoable edit of the track."""
         from ui.track_list import TrackExtraCommand
 
-        if not self.pending:
+        if not self.pending and not self.raw_changed:
             return
         track = self.doc.song.tracks[self.index]
         entry = _entry(track, self.slot)
@@ -115,8 +140,12 @@ class TrackEditor(QObject):
         names = {p.ident: p.name for p in self.plugin.parameters()}
         changed, self.pending = self.pending, {}
         new = copy.deepcopy(entry)
-        new.setdefault("state", {}).setdefault("parameters", {}).update(changed)
-        what = ", ".join(names.get(k, k) for k in changed)
+        if self.raw_changed:  # a VST3: its whole state (blob and parameters) is the truth
+            self.raw_changed = False
+            new["state"] = self.plugin.get_state()
+        else:
+            new.setdefault("state", {}).setdefault("parameters", {}).update(changed)
+        what = ", ".join(names.get(k, k) for k in changed) or "state"
         if self.slot == "instrument":
             key, value = "instrument", new
         else:
@@ -133,7 +162,11 @@ class TrackEditor(QObject):
         if entry is None:
             self.close()
             return
-        stored = (entry.get("state") or {}).get("parameters", {})
+        state = entry.get("state") or {}
+        if isinstance(self.window, VST3Window):
+            self.window.show_state(self.plugin, {**self.base_state, **state})
+            return
+        stored = state.get("parameters", {})
         for p in self.plugin.parameters():  # a value not stored is the plugin's default
             try:
                 value = float(stored.get(p.ident, p.default))
@@ -155,6 +188,60 @@ class TrackEditor(QObject):
             pass
         self.window.close()
         self.plugin.close()
+
+
+class VST3Window(QObject):
+    """A VST3 plugin's own editor in a child process (engine.plugins.VST3Editor), as a
+    window-like object: ``stateChanged(bytes)`` when the user changed something, ``failed``
+    with one line if the editor process dies."""
+
+    stateChanged = Signal(bytes)
+    failed = Signal(str)
+    closed = Signal()
+
+    def __init__(self, name: str, path: str, raw: bytes, parent=None):
+        super().__init__(parent)
+        from engine.plugins import VST3Editor
+
+        self.name = name
+        self.editor = VST3Editor(path, raw)
+        self.sliders: dict = {}
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._poll)
+        self._timer.start(50)
+
+    def _poll(self) -> None:
+        state = self.editor.poll()
+        if state is not None:
+            self.stateChanged.emit(state)
+        if self.editor.closed:
+            self._timer.stop()
+            if self.editor.error:
+                self.failed.emit(f"{self.editor.error}; showing the generic sliders")
+            self.closed.emit()
+
+    def show_state(self, plugin, state: dict) -> None:
+        """Undo/redo: give the editor the stored state (the blob if there is one)."""
+        import base64
+
+        plugin.set_state(state)
+        raw = state.get("raw_state")
+        self.editor.push_state(base64.b64decode(raw) if raw else plugin.plugin.raw_state)
+
+    def show_value(self, ident: str, value: float) -> None:
+        pass  # VST3 values travel as the whole state (show_state)
+
+    def show(self) -> None:
+        pass
+
+    def raise_(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self.editor.closed:
+            self._timer.stop()
+            self.editor.close()
+            self.closed.emit()
 
 
 class TrackEditors(QObject):

@@ -49,6 +49,22 @@ def test_double_click_opens_the_editor_only_for_plugin_tracks(qapp):
     assert asked == [1] and editors == [2]
 
 
+def test_the_context_menu_offers_each_plugin_editor(qapp):
+    doc = make_doc()
+    tracks = TrackList(doc)
+    asked = []
+    tracks.editorRequested.connect(lambda i: asked.append(("instrument", i)))
+    tracks.effectEditorRequested.connect(lambda i, fx: asked.append(("effect", i, fx)))
+    menu = tracks.context_menu(2)
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert texts == ["Plugin editor…", "Effect editor: ZamComp…", "Sound settings…"]
+    for action in menu.actions()[:2]:
+        action.trigger()
+    assert asked == [("instrument", 2), ("effect", 2, 0)]
+    plain = tracks.context_menu(1)
+    assert not plain.actions()[0].isEnabled()  # the GM sound has no editor
+
+
 def test_each_gesture_is_one_undo_step_and_is_saved(qapp, tmp_path):
     doc = make_doc()
     editors = TrackEditors(doc)

@@ -172,6 +172,7 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         self.plugin_editors = TrackEditors(self.doc, self)
         self.plugin_editors.message.connect(lambda m: self.status.showMessage(m, 8000))
         self.track_list.editorRequested.connect(self.plugin_editors.open_safely)
+        self.track_list.effectEditorRequested.connect(self.plugin_editors.open_safely)
         roll = self.piano_roll
         if hasattr(roll, "locate"):
             roll.locate.connect(self.locate)

@@ -129,6 +129,8 @@ class TrackList(QTableWidget):
     instrumentRequested = Signal(int)
     #: ... or, when the track plays a plugin, for that plugin's editor.
     editorRequested = Signal(int)
+    #: The editor of one of the track's effects (track, effect index), from the context menu.
+    effectEditorRequested = Signal(int, int)
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None):
         super().__init__(0, len(HEADERS), parent)
@@ -298,11 +300,24 @@ class TrackList(QTableWidget):
         if not 0 <= row < len(self.rows):
             return
         index = self.rows[row]
+        self.context_menu(index).exec(self.viewport().mapToGlobal(pos))
+
+    def context_menu(self, index: int) -> QMenu:
+        """Editors of the track's instrument and of each of its effects, and its settings."""
         menu = QMenu(self)
         editor = menu.addAction("Plugin editor…", lambda: self.editorRequested.emit(index))
         editor.setEnabled(self.has_plugin(index))
+        effects = self.doc.song.tracks[index].extra.get("effects") or []
+        for i, fx in enumerate(effects):
+            if isinstance(fx, dict) and fx.get("format"):
+                name = str(fx.get("name") or fx.get("ident"))
+                menu.addAction(
+                    f"Effect editor: {name}…",
+                    lambda i=i: self.effectEditorRequested.emit(index, i),
+                )
+        menu.addSeparator()
         menu.addAction("Sound settings…", lambda: self.instrumentRequested.emit(index))
-        menu.exec(self.viewport().mapToGlobal(pos))
+        return menu
 
     # -- for tests and the window ---------------------------------------------------------
     def button(self, track_index: int, key: str) -> QToolButton:

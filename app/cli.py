@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if "gui" in known and (not argv or (argv[0] not in known and argv[0] not in top_level)):
         argv.insert(0, "gui")  # `quanta`, `quanta song.mid`, `quanta --screenshot x.png`
     args = parser.parse_args(argv)
+    args.argv = argv  # what was parsed, for a command that re-runs itself in a child process
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

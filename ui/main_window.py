@@ -167,6 +167,12 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         self.link.message.connect(lambda m: self.status.showMessage(m, 8000))
         self.link.takesRecorded.connect(self._takes)
         self.track_list.instrumentRequested.connect(self.open_settings)
+        from ui.track_editors import TrackEditors
+
+        self.plugin_editors = TrackEditors(self.doc, self)
+        self.plugin_editors.message.connect(lambda m: self.status.showMessage(m, 8000))
+        self.track_list.editorRequested.connect(self.plugin_editors.open_safely)
+        self.track_list.effectEditorRequested.connect(self.plugin_editors.open_safely)
         roll = self.piano_roll
         if hasattr(roll, "locate"):
             roll.locate.connect(self.locate)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMenu,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -124,8 +125,12 @@ class TrackExtraCommand(QUndoCommand):
 class TrackList(QTableWidget):
     """One row per playable track; the current row is the piano roll's track."""
 
-    #: Double-clicking the instrument asks for the sound settings of that track.
+    #: Double-clicking the instrument asks for the sound settings of that track ...
     instrumentRequested = Signal(int)
+    #: ... or, when the track plays a plugin, for that plugin's editor.
+    editorRequested = Signal(int)
+    #: The editor of one of the track's effects (track, effect index), from the context menu.
+    effectEditorRequested = Signal(int, int)
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None):
         super().__init__(0, len(HEADERS), parent)
@@ -160,6 +165,8 @@ class TrackList(QTableWidget):
         self.setToolTip("Tracks: click to edit in the piano roll; M mutes, S solos")
         self.itemSelectionChanged.connect(self._row_selected)
         self.cellDoubleClicked.connect(self._double_clicked)
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
         document.songReplaced.connect(self.rebuild)
         document.trackChanged.connect(self._refresh_track)
         document.notesChanged.connect(self._refresh_track)
@@ -277,7 +284,40 @@ class TrackList(QTableWidget):
 
     def _double_clicked(self, row: int, col: int) -> None:
         if col == COL_INSTRUMENT and 0 <= row < len(self.rows):
-            self.instrumentRequested.emit(self.rows[row])
+            index = self.rows[row]
+            if self.has_plugin(index):
+                self.editorRequested.emit(index)
+            else:
+                self.instrumentRequested.emit(index)
+
+    def has_plugin(self, index: int) -> bool:
+        """True when the track plays a plugin (not the default GM sound): it has an editor."""
+        inst = self.doc.song.tracks[index].extra.get("instrument")
+        return isinstance(inst, dict) and bool(inst.get("format"))
+
+    def _context_menu(self, pos) -> None:
+        row = self.rowAt(pos.y())
+        if not 0 <= row < len(self.rows):
+            return
+        index = self.rows[row]
+        self.context_menu(index).exec(self.viewport().mapToGlobal(pos))
+
+    def context_menu(self, index: int) -> QMenu:
+        """Editors of the track's instrument and of each of its effects, and its settings."""
+        menu = QMenu(self)
+        editor = menu.addAction("Plugin editor…", lambda: self.editorRequested.emit(index))
+        editor.setEnabled(self.has_plugin(index))
+        effects = self.doc.song.tracks[index].extra.get("effects") or []
+        for i, fx in enumerate(effects):
+            if isinstance(fx, dict) and fx.get("format"):
+                name = str(fx.get("name") or fx.get("ident"))
+                menu.addAction(
+                    f"Effect editor: {name}…",
+                    lambda i=i: self.effectEditorRequested.emit(index, i),
+                )
+        menu.addSeparator()
+        menu.addAction("Sound settings…", lambda: self.instrumentRequested.emit(index))
+        return menu
 
     # -- for tests and the window ---------------------------------------------------------
     def button(self, track_index: int, key: str) -> QToolButton:

@@ -57,7 +57,7 @@ import numpy as np
 
 from engine import smf_read as rd
 from engine import smf_write as wr
-from engine.errors import MidiFileError
+from engine.errors import MidiFileError, missing_file_message, write_failure_message
 from engine.notes import (
     EVENT_DTYPE,
     EVENT_RUNNING,
@@ -133,7 +133,7 @@ def load_song(path: str | os.PathLike) -> Song:
         with path.open("rb") as fh:
             data = fh.read(info.st_size)  # never more than was checked, even if it grows
     except FileNotFoundError:
-        raise MidiFileError(f"{name}: file not found") from None
+        raise MidiFileError(missing_file_message(path)) from None
     except PermissionError:
         raise MidiFileError(f"{name}: permission denied") from None
     except OSError as exc:
@@ -400,8 +400,7 @@ def save_song(song: Song, path: str | os.PathLike) -> None:
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise MidiFileError(f"{path.name}: cannot save ({reason})") from None
+        raise MidiFileError(write_failure_message(path, exc, shown=path.name)) from None
     finally:
         if tmp_name is not None:
             try:

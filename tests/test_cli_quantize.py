@@ -238,12 +238,15 @@ def test_refuses_to_overwrite_the_input(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["quantize", "missing.mid", "-o", "o.mid"], "missing.mid: no such file"),
+        (["quantize", "missing.mid", "-o", "o.mid"], "missing.mid: no such file or folder"),
         (["quantize", "{src}", "-o", "o.mid", "--swing", "90"], "swing: 90"),
         (["quantize", "{src}", "-o", "o.mid", "--preset", "nope"], "no preset named 'nope'"),
         (["quantize", "{src}", "-o", "o.mid", "--channels", "17"], "channels go from 1 to 16"),
         (["quantize", "{src}", "-o", "o.mid", "--pitches", "60-200"], "pitches go from 0 to 127"),
-        (["quantize", "{src}", "-o", "no/such/dir/o.mid"], "cannot save"),
+        (
+            ["quantize", "{src}", "-o", "no/such/dir/o.mid"],
+            "o.mid: cannot save: folder no/such/dir does not exist",
+        ),
         (["quantize", "{src}", "-o", "o.mid", "--tracks", "9"], "there is no track 9"),
     ],
 )

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from app.quantize_options import add_quantize_options, settings_from_args, settings_summary
-from engine.errors import QuantaError
+from engine.errors import QuantaError, missing_file_message, output_folder_problem
 from engine.quantize.apply import NoteFilter, quantize_song
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
@@ -124,7 +124,7 @@ def _expand(inputs: list[str]) -> tuple[list[Path], bool]:
             batch = True
             files += sorted(Path(p) for p in glob.glob(item) if Path(p).is_file())
         else:
-            raise QuantaError(f"{item}: no such file or folder")
+            raise QuantaError(missing_file_message(item))
     if not files:
         raise QuantaError(f"no MIDI files found in {' '.join(inputs)}")
     return files, batch
@@ -137,6 +137,9 @@ def _plan(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], bool]:
     batch = batch or args.output.endswith(("/", os.sep))  # "-o out/" names a folder
     batch = batch or out.is_dir()
     if not batch:
+        problem = output_folder_problem(out)
+        if problem is not None:
+            raise QuantaError(f"{out.name}: cannot save: {problem}")
         pairs = [(files[0], out)]
     else:
         if out.exists() and not out.is_dir():

@@ -25,7 +25,7 @@ import tempfile
 
 import numpy as np
 
-from engine.errors import DeviceError
+from engine.errors import DeviceError, output_folder_problem
 from engine.render import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
 
 
@@ -84,9 +84,9 @@ def _check_args(args) -> None:
         raise DeviceError(f"{args.output}: output must end in .wav or .flac")
     if ext == ".flac" and args.bit_depth == "32f":
         raise DeviceError(f"{args.output}: FLAC cannot hold 32-bit float; use 16 or 24")
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise DeviceError(f"{args.output}: folder {folder} does not exist")
+    problem = output_folder_problem(args.output)
+    if problem is not None:
+        raise DeviceError(f"{os.path.basename(args.output)}: cannot save: {problem}")
 
 
 def _render_to_file(args, schedule, mixer, strips: dict[int, int]):

@@ -2,7 +2,7 @@
 
 Without a file the built-in demo song opens, so a new user hears and sees quantize at once.
 ``--screenshot PATH`` renders the window offscreen to a PNG and exits (docs, tests, bug
-reports); it needs no display.
+reports); it needs no display, and says in one line where it wrote.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ def handler(args) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from ui.app import run
 
-    return run(args.file, screenshot=args.screenshot, size=size, start_engine=not args.no_engine)
+    code = run(args.file, screenshot=args.screenshot, size=size, start_engine=not args.no_engine)
+    if args.screenshot and code == 0:
+        width, height = size
+        print(f"wrote {os.path.abspath(args.screenshot)} ({width}x{height} PNG)")
+    return code
 
 
 def register(subparsers) -> None:

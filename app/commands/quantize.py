@@ -3,7 +3,8 @@
     quanta quantize IN.mid -o OUT.mid [quantize options] [--tracks 2,3] [--channels 10]
     quanta quantize DIR_OR_GLOB... -o OUT_DIR
 
-Only notes move; every other event is written back where it was. The input file is never
+Only notes move; every other event is written back where it was (the end of a track moves
+only when a quantized note now ends after it, so no note is cut off). The input file is never
 changed (writing over it is refused). In batch mode a file that cannot be read is reported in
 one line and skipped; the others are still written, and the exit code is 2.
 """

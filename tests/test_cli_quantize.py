@@ -204,7 +204,7 @@ def test_batch_folder_with_a_broken_file(tmp_path, capsys):
     assert "2 of 3 files quantized" in cap.out
     assert cap.out.count("notes moved") == 2
     assert "c.mid: not a MIDI file" in cap.err
-    assert "[########################] 3/3 done" in cap.err
+    assert "3/3" not in cap.err  # the progress bar is for terminals only (tests/test_cli_quantize_batch.py)
     assert "Traceback" not in cap.err
 
 

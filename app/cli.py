@@ -14,7 +14,12 @@ import importlib
 import os
 import sys
 
-from app.cli_typos import looks_like_file, unknown_command_message, unknown_options_message
+from app.cli_typos import (
+    looks_like_file,
+    unknown_command_message,
+    unknown_options_message,
+    with_nearest_choice,
+)
 from engine.errors import QuantaError
 
 #: Subcommand modules, in the order ``--help`` lists them. A module that fails to import
@@ -38,7 +43,7 @@ EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: how a shell reports a tool cut off
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own usage errors: one line, exit 2
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"quanta: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {with_nearest_choice(message)}\n")
 
 
 def _version() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 
 
@@ -56,3 +57,16 @@ def unknown_options_message(extras: list[str], options: Iterable[str]) -> str:
         guess = nearest(flag, options)
         parts.append(f"{flag} (did you mean {guess}?)" if guess else flag)
     return f"unknown option{'s' if len(parts) > 1 else ''}: {', '.join(parts)}"
+
+
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)$")
+
+
+def with_nearest_choice(message: str) -> str:
+    """argparse's "invalid choice: 'improt' (choose from 'list', 'import', …)" with the
+    nearest choice added ("did you mean 'import'?"), for sub-commands and option values."""
+    m = _INVALID_CHOICE.search(message)
+    if not m:
+        return message
+    guess = nearest(m.group(1), re.findall(r"'([^']*)'", m.group(2)))
+    return f"{message}; did you mean {guess!r}?" if guess else message

@@ -89,8 +89,10 @@ def test_misspelled_option_shows_the_subcommand_usage_and_the_nearest_option(ope
 
 def test_left_over_words_are_named_as_they_are(capsys, tmp_path):
     assert _run(["info", str(tmp_path / "a.mid"), "extra"]) == 2
-    assert capsys.readouterr().err.rstrip().endswith(
-        "quanta info: error: unrecognized arguments: extra"
+    assert (
+        capsys.readouterr()
+        .err.rstrip()
+        .endswith("quanta info: error: unrecognized arguments: extra")
     )
 
 
@@ -100,3 +102,13 @@ def test_helpers():
     assert nearest("quantise", ["quantize", "info"]) == "quantize"
     assert nearest("zzz", ["quantize", "info"]) is None
     assert unknown_options_message(["--x-y"], ["--grid"]) == "unknown option: --x-y"
+
+
+def test_a_misspelled_choice_or_nested_command_gets_the_nearest(capsys):
+    assert _run(["presets", "improt", "x.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: quanta presets ")
+    assert "invalid choice: 'improt' (choose from 'list'," in err
+    assert err.rstrip().endswith("; did you mean 'import'?")
+    assert _run(["quantize", "a.mid", "-o", "b.mid", "--ends", "keep-lenght"]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("did you mean 'keep-length'?")

@@ -73,8 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
-    return parser._subparsers._group_actions[0].choices[name]
+def _command_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The parser of the (sub-)sub-command ``argv`` names, e.g. ``presets list``'s."""
+    for word in argv:
+        if word.startswith("-") or parser._subparsers is None:
+            continue
+        choices = parser._subparsers._group_actions[0].choices
+        if word in choices:
+            parser = choices[word]
+    return parser
 
 
 def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
@@ -97,7 +104,7 @@ def _run(argv: list[str]) -> int:
         parser.print_help()
         return EXIT_USAGE
     if extras:
-        sub = _subparser(parser, args.command)
+        sub = _command_parser(parser, argv)
         return _usage_error(sub, unknown_options_message(extras, sub._option_string_actions))
     try:
         return int(args.func(args) or 0)

@@ -112,3 +112,9 @@ def test_a_misspelled_choice_or_nested_command_gets_the_nearest(capsys):
     assert err.rstrip().endswith("; did you mean 'import'?")
     assert _run(["quantize", "a.mid", "-o", "b.mid", "--ends", "keep-lenght"]) == 2
     assert capsys.readouterr().err.rstrip().endswith("did you mean 'keep-length'?")
+    assert _run(["presets", "list", "--jsn"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: quanta presets list ")
+    assert err.rstrip().endswith(
+        "quanta presets list: error: unknown option: --jsn (did you mean --json?)"
+    )

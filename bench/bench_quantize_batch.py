@@ -8,12 +8,16 @@ The outputs of both cases are compared byte for byte.
     .venv/bin/python bench/bench_quantize_batch.py [--files 32] [--notes 50000] [--repeat 3]
 
 The target: with 2 free cores, --jobs 2 quantizes a folder of such takes at least 1.6x as
-many files per second as --jobs 1. On a loaded machine the ratio says how much was free.
+many files per second as --jobs 1. On a loaded machine the ratio says how much was free: with
+Linux's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``) every process of
+one session shares one CPU share, so when other sessions keep the cores busy, more worker
+processes get no more CPU time. The load average before and after each case is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -80,12 +84,14 @@ def main() -> int:
         print(f"{opts.files} files, {total} notes, {size:.1f} MB; best and median of {opts.repeat}")
         rates = {}
         for jobs in (1, 2):
+            load = os.getloadavg()[0]
             times = [run_case(src, tmp / f"out{jobs}-{r}", jobs) for r in range(opts.repeat)]
             best, median = min(times), statistics.median(times)
             rates[jobs] = opts.files / best
             print(
                 f"  --jobs {jobs}: best {best:.2f} s ({opts.files / best:.1f} files/s), "
-                f"median {median:.2f} s ({opts.files / median:.1f} files/s)"
+                f"median {median:.2f} s ({opts.files / median:.1f} files/s); "
+                f"load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
             )
         for f in sorted((tmp / "out1-0").iterdir()):
             if f.read_bytes() != (tmp / "out2-0" / f.name).read_bytes():

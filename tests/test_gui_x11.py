@@ -108,3 +108,17 @@ def test_quanta_opens_its_window_on_x11_and_closes_cleanly(xvfb, tmp_path):
     finally:
         if proc.poll() is None:
             kill_group(proc)
+
+
+def test_a_library_ldd_cannot_find_maps_to_its_debian_package_by_name():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "qt_xcb_debs", ROOT / "scripts" / "qt_xcb_debs.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.package_by_name("libxcb-icccm.so.4") == "libxcb-icccm4"
+    assert mod.package_by_name("libxcb-keysyms.so.1") == "libxcb-keysyms1"
+    assert mod.package_by_name("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
+    assert mod.package_by_name("libpng16.so.16") == "libpng16-16"

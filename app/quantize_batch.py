@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import QuantaError
-from engine.quantize.apply import NoteFilter, quantize_song
+from engine.quantize import NoteFilter, quantize_song
 
 #: What a batch job is: (input, output or None for a dry run, settings, note filter).
 Job = tuple[Path, "Path | None", object, NoteFilter]
@@ -29,7 +29,7 @@ def available_cores() -> int:
 
 def quantize_file(src: Path, dst: Path | None, settings, flt: NoteFilter) -> str:
     """Quantize one file (``dst=None``: dry run) and return its summary line."""
-    from engine.midifile import load_song, save_song
+    from engine.smf import load_song, save_song
 
     song = load_song(src)
     if flt.tracks is not None and max(flt.tracks) >= len(song.tracks):
@@ -67,11 +67,9 @@ def _pool(workers: int):
     from concurrent.futures import ProcessPoolExecutor
 
     if sys.platform == "linux" and threading.active_count() == 1:
-        from engine.midifile import warm_up as warm_files
-        from engine.quantize.core import warm_up as warm_quantize
+        from app.warmup import FILE_KERNELS, warm_up
 
-        warm_files()
-        warm_quantize()
+        warm_up(FILE_KERNELS)
         ctx = mp.get_context("fork")
     else:
         ctx = mp.get_context("spawn")

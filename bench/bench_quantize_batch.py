@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.build import add_track, new_song  # noqa: E402
-from engine.midifile import save_song  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model import make_notes  # noqa: E402
+from engine.smf import save_song  # noqa: E402
 
 QUANTA = Path(sys.executable).with_name("quanta")
 TARGET_SPEEDUP = 1.6

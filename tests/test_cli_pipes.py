@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.demo import demo_song
-from engine.midifile import save_song
+from engine.smf import save_song
 
 QUANTA = Path(sys.executable).with_name("quanta")
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports `cat` cut off by `head`

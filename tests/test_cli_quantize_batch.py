@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from engine.build import add_track, new_song
-from engine.midifile import save_song
-from engine.notes import make_notes
+from engine.model import make_notes
+from engine.smf import save_song
 from tests.x11_tools import kill_group
 
 QUANTA = Path(sys.executable).with_name("quanta")

@@ -9,7 +9,7 @@ import app.commands.gui as gui_command
 from app.cli import main
 from app.cli_typos import looks_like_file, nearest, unknown_options_message
 from engine.demo import demo_song
-from engine.midifile import save_song
+from engine.smf import save_song
 
 
 @pytest.fixture

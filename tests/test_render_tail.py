@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 
 from app.cli import main
+from engine.audio.render import MAX_AUTO_TAIL, SILENCE_DBFS, SILENCE_WINDOW
 from engine.build import add_track, new_song
-from engine.midifile import save_song
-from engine.notes import make_notes
-from engine.render import MAX_AUTO_TAIL, SILENCE_DBFS, SILENCE_WINDOW
+from engine.model import make_notes
+from engine.smf import save_song
 
 SR = 48000
 PPQ = 480

@@ -58,8 +58,9 @@ def run(
     """
     from engine.demo import demo_song
     from engine.errors import QuantaError
-    from ui.main_window import MainWindow, read_file
+    from ui.main_window import MainWindow
     from ui.song_document import SongDocument
+    from ui.window_files import read_file
 
     app = create_app()
     # Load (or, after an install, compile) the numba kernels off the GUI thread.

@@ -23,7 +23,7 @@ from pathlib import Path
 from app.quantize_batch import available_cores, batch_results, quantize_file
 from app.quantize_options import add_quantize_options, settings_from_args, settings_summary
 from engine.errors import QuantaError, missing_file_message, output_folder_problem
-from engine.quantize.apply import NoteFilter
+from engine.quantize import NoteFilter
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
 

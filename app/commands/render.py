@@ -25,8 +25,7 @@ import tempfile
 
 import numpy as np
 
-from engine.errors import DeviceError, output_folder_problem
-from engine.render import (
+from engine.audio import (
     BIT_DEPTHS,
     DITHERS,
     MAX_AUTO_TAIL,
@@ -35,6 +34,7 @@ from engine.render import (
     render_schedule,
     track_map,
 )
+from engine.errors import DeviceError, output_folder_problem
 
 
 def register(subparsers) -> None:
@@ -157,8 +157,8 @@ def cmd_render(args) -> int:
     from app.paths import plugin_cache_file
     from app.sound_options import track_sounds_from_args
     from app.track_mixer import build_track_mixer
-    from engine.midifile import load_song
-    from engine.schedule import build_schedule
+    from engine.realtime import build_schedule
+    from engine.smf import load_song
 
     _check_args(args)
     settings = quantize_from_args(args)

@@ -5,7 +5,7 @@ tracks with no selected notes come back as exact copies. The end-of-track tick (
 is kept as well; the file writer puts the event at ``max(end_tick, last event)``, so it moves
 only when a quantized note now ends after it (no note is cut off, as in Logic and Cubase). A note whose start (or end) moved
 loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer places the moved
-event musician-safe instead of at its old position in the source (see engine.midifile).
+event musician-safe instead of at its old position in the source (see engine.smf.midifile).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.model.song import Song
 from engine.quantize.core import QuantizeReport, quantize_notes
 from engine.quantize.settings import QuantizeSettings
-from engine.song import Song
 
 
 @dataclass(frozen=True)

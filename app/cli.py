@@ -114,15 +114,24 @@ def _run(argv: list[str]) -> int:
 
 
 def _stdout_reader_gone() -> bool:
-    """True when stdout is a pipe (or socket) whose reading end was closed."""
+    """True when stdout is a pipe (or socket) whose reading end was closed, so that a broken
+    pipe elsewhere (a plugin probe's child, say) is not mistaken for it."""
     import select
 
     try:
         poller = select.poll()
         poller.register(sys.stdout.fileno(), select.POLLOUT)
-        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+        if any(ev & select.POLLERR for _, ev in poller.poll(0)):
+            return True
     except (OSError, ValueError, AttributeError):
-        return False
+        pass
+    try:  # where poll does not flag it (not Linux): writing what is buffered fails again
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 def _silence_stdout() -> None:

@@ -25,6 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app.display_check import package_by_name  # the same rule the window's check names
+
 
 def qt_objects() -> list[Path]:
     """The shared objects Quanta loads to open a window on X11."""
@@ -70,15 +72,6 @@ def package_of(path: str) -> str | None:
         if res.returncode == 0:
             return res.stdout.split(":", 1)[0].split(",")[0].strip()
     return None
-
-
-def package_by_name(soname: str) -> str:
-    """Debian's naming rule for a library package: libxcb-icccm.so.4 → libxcb-icccm4."""
-    m = re.fullmatch(r"(.+?)\.so\.(\d+).*", soname)
-    if not m:
-        return soname
-    base, major = m.group(1).lower().replace("_", "-"), m.group(2)
-    return f"{base}-{major}" if base[-1].isdigit() else f"{base}{major}"
 
 
 def main(argv: list[str]) -> int:

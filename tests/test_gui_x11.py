@@ -122,3 +122,85 @@ def test_a_library_ldd_cannot_find_maps_to_its_debian_package_by_name():
     assert mod.package_by_name("libxcb-keysyms.so.1") == "libxcb-keysyms1"
     assert mod.package_by_name("libxkbcommon-x11.so.0") == "libxkbcommon-x11-0"
     assert mod.package_by_name("libpng16.so.16") == "libpng16-16"
+
+
+def test_without_a_display_quanta_says_so_in_one_line(tmp_path):
+    env = _quanta_env("", tmp_path)
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        env.pop(var, None)
+    res = subprocess.run(
+        [str(QUANTA)], env=env, capture_output=True, text=True, timeout=120, start_new_session=True
+    )
+    assert res.returncode == 2  # not Qt's abort (134)
+    assert res.stderr.startswith("quanta: error: no desktop display to open the window on")
+    assert res.stderr.count("\n") == 1
+
+
+def test_a_missing_system_library_is_named_with_its_package(tmp_path, monkeypatch):
+    """A plugin whose dependency is gone: the check names the library (built with gcc)."""
+    import app.display_check as check
+    from engine.errors import QuantaError
+
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc is None:
+        pytest.skip("needs a C compiler to build a plugin with a missing dependency")
+    (tmp_path / "dep.c").write_text("int quanta_dep(void) { return 1; }\n")
+    (tmp_path / "plugin.c").write_text(
+        "int quanta_dep(void);\nint use(void) { return quanta_dep(); }\n"
+    )
+    dep = tmp_path / "libquantadep.so.3"
+    subprocess.run(
+        [
+            gcc,
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libquantadep.so.3",
+            "-o",
+            str(dep),
+            str(tmp_path / "dep.c"),
+        ],
+        check=True,
+        timeout=60,
+    )
+    (tmp_path / "libquantadep.so").symlink_to(dep.name)
+    plugin = tmp_path / "libqfake.so"
+    subprocess.run(
+        [
+            gcc,
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(plugin),
+            str(tmp_path / "plugin.c"),
+            "-L",
+            str(tmp_path),
+            "-lquantadep",
+        ],
+        check=True,
+        timeout=60,
+    )
+    dep.unlink()  # the system "lost" the library
+    assert check.missing_library(plugin) == "libquantadep.so.3"
+    monkeypatch.setattr(check, "xcb_plugin", lambda: plugin)
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(QuantaError) as err:
+        check.check_display()
+    assert "the system library libquantadep.so.3 that Qt's X11 plugin needs is missing" in str(
+        err.value
+    )
+    assert "apt-get install libquantadep3" in str(err.value)
+    # (the real plugin passing the same check is what the Xvfb test above runs through)
+
+
+def test_loader_messages_are_read_for_the_library_name():
+    from app.display_check import missing_from_error
+
+    assert (
+        missing_from_error(
+            "libxcb-icccm.so.4: cannot open shared object file: No such file or directory"
+        )
+        == "libxcb-icccm.so.4"
+    )
+    assert missing_from_error("something else") is None

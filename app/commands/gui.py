@@ -24,6 +24,10 @@ def handler(args) -> int:
     size = _size(args.size)
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    else:
+        from app.display_check import check_display
+
+        check_display()  # one line instead of Qt's abort (exit 134) when it cannot open
     from ui.app import run
 
     code = run(args.file, screenshot=args.screenshot, size=size, start_engine=not args.no_engine)

@@ -1,7 +1,9 @@
 """Quantizing a whole song: which notes to touch (filters) and keeping the file lossless.
 
 Only notes move; every other event (CC, pitch bend, program, sysex, meta) keeps its tick, and
-tracks with no selected notes come back as exact copies. A note whose start (or end) moved
+tracks with no selected notes come back as exact copies. The end-of-track tick (``end_tick``)
+is kept as well; the file writer puts the event at ``max(end_tick, last event)``, so it moves
+only when a quantized note now ends after it (no note is cut off, as in Logic and Cubase). A note whose start (or end) moved
 loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer places the moved
 event musician-safe instead of at its old position in the source (see engine.smf.midifile).
 """

@@ -518,12 +518,11 @@ class MainWindow(QMainWindow):
 
     def _default_loop(self) -> tuple[int, int]:
         """The whole song, rounded up to a whole bar."""
+        from ui.pianoroll.bars import BarGrid  # closed form: no walk over every bar
+
         end = max(1, self.doc.song.length_ticks())
-        bars = [t for _b, t, _s in self.doc.song.time_signatures().bars(end)]
-        stop = next((t for t in bars if t >= end), None)
-        if stop is None:
-            sig = self.doc.song.time_signatures()
-            stop = bars[-1] + sig.bar_ticks(sig.signatures[-1])
+        bars = BarGrid.build(self.doc.song.time_signatures())
+        stop = end if bars.at_or_before(end) == end else bars.after(end)
         return (0, max(stop, 1))
 
     def _panic(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from engine.quantize.settings import QuantizeSettings
+from ui.painting import safe_painter
 from ui.theme import color
 
 BINS = 41  #: histogram bins over -50..+50 % of a step (odd, so 0 has its own bin)
@@ -108,7 +109,10 @@ class TimingView(QWidget):
         p.drawImage(QPointF(area.left(), area.top()), img)
 
     def paintEvent(self, event) -> None:
-        p = QPainter(self)
+        with safe_painter(self) as p:
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), color("base"))
         w, h = self.width(), self.height()
@@ -163,4 +167,3 @@ class TimingView(QWidget):
                 if n:
                     y = hist.bottom() - (i + 1) * bin_h
                     p.drawRect(QRectF(hist.left(), y, n / peak * hist.width(), bin_h * 0.9))
-        p.end()

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QToolBar, QToolButton, QWidget
 
 from engine.song import Song
+from ui.tempo_text import bpm_at
 from ui.theme import COLORS
 
 ICON_PX = 16
@@ -164,8 +165,8 @@ class TransportBar(QToolBar):
         self.position.setText(f"{bar:3d}.{beat}.{sub:03d}")
         ms = int(round(self._tempo_map.tick_to_seconds(max(0, self._tick)) * 1000))
         self.time.setText(f"{ms // 60000}:{(ms // 1000) % 60:02d}.{ms % 1000:03d}")
-        bpm = self._tempo_map.bpm_at(tick)
-        if not self.tempo.hasFocus() and abs(bpm - self._shown_bpm) > 1e-9:
+        bpm = bpm_at(self._tempo_map, tick)  # None: the file's tempo here is invalid (0)
+        if bpm is not None and not self.tempo.hasFocus() and abs(bpm - self._shown_bpm) > 1e-9:
             self._shown_bpm = bpm
             self.tempo.blockSignals(True)
             self.tempo.setValue(bpm)

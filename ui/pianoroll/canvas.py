@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QWidget
 
 from engine.notes import make_notes
 from ui import commands
+from ui.painting import safe_painter
 from ui.pianoroll.bars import BarGrid
 from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor
 from ui.pianoroll.note_painter import Columns, cull, cull_unsorted, paint_ghosts, paint_notes
@@ -123,9 +124,8 @@ class NoteCanvas(QWidget):
         self._notes_changed()
 
     def bar_grid(self) -> BarGrid:
-        if self._bars is None:
-            end = max(self.doc.song.length_ticks(), 0) + self.doc.ppq * 64
-            self._bars = BarGrid.build(self.doc.song.time_signatures(), end)
+        if self._bars is None:  # closed form: costs the time signatures, not the song's length
+            self._bars = BarGrid.build(self.doc.song.time_signatures())
             self._maps = (self.doc.song.tempo_map(), self.doc.song.time_signatures())
         return self._bars
 
@@ -179,8 +179,11 @@ class NoteCanvas(QWidget):
         super().resizeEvent(event)
 
     def paintEvent(self, event) -> None:
+        with safe_painter(self) as p:
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         t = time.perf_counter()
-        p = QPainter(self)
         self._paint_background(p)
         self._paint_loop(p)
         self._paint_grid(p)
@@ -205,7 +208,6 @@ class NoteCanvas(QWidget):
             # Drawn on top: an outline that sits right on its note says "already on the grid".
             paint_ghosts(p, self.vp, self.preview.ghost_columns(), self.preview.ghost_max_len)
         self._paint_overlay(p)
-        p.end()
         self.last_paint_ms = (time.perf_counter() - t) * 1000
 
     def _paint_background(self, p: QPainter) -> None:
@@ -234,6 +236,7 @@ class NoteCanvas(QWidget):
             return
         tint = QColor(color("loop" if self.loop_enabled else "loop_off"))
         tint.setAlpha(26 if self.loop_enabled else 14)
+        x0, x1 = max(x0, -2.0), min(x1, self.width() + 2.0)  # a long range far zoomed in
         p.fillRect(QRectF(x0, 0, x1 - x0, self.height()), tint)
 
     def _lines(self, p: QPainter, ticks, pen: QPen) -> None:
@@ -261,16 +264,9 @@ class NoteCanvas(QWidget):
         bars = self.bar_grid()
         if self.doc.ppq / vp.ticks_per_px >= 6:
             self._lines(p, bars.beats_in(t0, t1), QPen(color("roll_beat_line"), 1))
-        bar_ticks, numbers = bars.bars_in(t0, t1)
-        # Zoomed far out, every 2nd/4th/8th... bar, the same bars the ruler numbers.
-        every = 1 << max(0, math.ceil(math.log2(max(1.0, 6 / max(1e-9, self._bar_px())))))
-        self._lines(p, bar_ticks[(numbers - 1) % every == 0], QPen(color("roll_bar_line"), 1))
-
-    def _bar_px(self) -> float:
-        bars = self.bar_grid()
-        if bars.bar_ticks.size < 2:
-            return 1e9
-        return float(bars.bar_ticks[1] - bars.bar_ticks[0]) / self.vp.ticks_per_px
+        # Zoomed far out, every 2nd/4th/8th... bar (lines at least 6 px apart), as the ruler.
+        bar_ticks, _numbers = bars.bars_in(t0, t1, vp.ticks_per_px, 6)
+        self._lines(p, bar_ticks, QPen(color("roll_bar_line"), 1))
 
     def _paint_overlay(self, p: QPainter) -> None:
         d = self._drag

@@ -101,8 +101,10 @@ def cull_unsorted(notes, vp: RollViewport) -> np.ndarray:
 
 
 def _rect_columns(notes: np.ndarray, vp: RollViewport):
-    x0 = (notes["start"] - vp.left_tick) / vp.ticks_per_px
-    x1 = (notes["end"] - vp.left_tick) / vp.ticks_per_px
+    # Clipped to just outside the view: a note lasting 2^28 ticks, zoomed in, would otherwise
+    # be a rectangle billions of pixels wide.
+    x0 = np.clip((notes["start"] - vp.left_tick) / vp.ticks_per_px, -4.0, vp.width + 4.0)
+    x1 = np.clip((notes["end"] - vp.left_tick) / vp.ticks_per_px, -4.0, vp.width + 4.0)
     y = (127 - notes["pitch"].astype(np.float64)) * vp.key_height - vp.top_px
     return x0, np.maximum(x1 - x0, 1.0), y
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from ui import commands
+from ui.painting import safe_painter
 from ui.pianoroll.note_painter import _argb
 from ui.pianoroll.viewport import RollViewport
 from ui.song_document import SongDocument
@@ -45,7 +46,10 @@ class VelocityLane(QWidget):
         return max(1, min(127, v))
 
     def paintEvent(self, event) -> None:
-        p = QPainter(self)
+        with safe_painter(self) as p:
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), color("base"))
         p.setPen(QPen(color("border"), 1))
         p.drawLine(0, 0, self.width(), 0)
@@ -75,7 +79,6 @@ class VelocityLane(QWidget):
                 self._paint_columns(p, x.astype(np.int64), vel, sel)
             else:
                 self._paint_stalks(p, x + 0.5, vel, sel)
-        p.end()
 
     def _paint_stalks(self, p: QPainter, xs, vel, sel) -> None:
         """Few notes: one stalk with a handle per note, coloured like the note."""

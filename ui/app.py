@@ -56,10 +56,8 @@ def run(
 
     With ``screenshot``, render the window to that PNG and return without waiting for the user.
     """
-    from engine.demo import demo_song
     from engine.errors import QuantaError
     from ui.main_window import MainWindow, read_file
-    from ui.song_document import SongDocument
 
     app = create_app()
     # Load (or, after an install, compile) the numba kernels off the GUI thread.
@@ -83,9 +81,8 @@ def run(
                 raise
             error = str(exc)
             print(f"quanta: error: {error}", file=sys.stderr)
-    window = MainWindow(
-        SongDocument(demo_song()), settings=settings, start_engine=start_engine and not screenshot
-    )
+    # No document given: the window opens the demo song under its name ("Demo Song").
+    window = MainWindow(settings=settings, start_engine=start_engine and not screenshot)
     if project is not None:
         window.load_project(project, file)
     window.resize(*size)

@@ -42,8 +42,10 @@ from ui.autosave import Autosaver, RecoveryFile, RecoveryStore
 from ui.engine_link import EngineLink, track_sound, volume_db
 from ui.song_document import SongDocument
 from ui.status import StatusPanel
+from ui.track_list import DEFAULT_WIDTH as TRACK_LIST_WIDTH
 from ui.track_list import TrackList
 from ui.transport_bar import TransportBar
+from ui.view_options import other_tracks_action
 
 APP_NAME = "Quanta"
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
@@ -353,6 +355,11 @@ class MainWindow(QMainWindow):
         v.addAction(self.tracks_dock.toggleViewAction())
         if self.quantize_panel is not None:
             v.addAction(self.quantize_dock.toggleViewAction())
+        self.other_tracks_action = other_tracks_action(self, self.settings, self.piano_roll)
+        if self.other_tracks_action is not None:
+            v.addSeparator()
+            v.addAction(self.other_tracks_action)
+            self.addAction(self.other_tracks_action)
         self._rebuild_recent()
 
     def _connect(self) -> None:
@@ -885,7 +892,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            self.resizeDocks([self.tracks_dock], [380], Qt.Horizontal)
+            if not self._layout_restored:  # first start: the roll gets the room
+                self.resizeDocks([self.tracks_dock], [TRACK_LIST_WIDTH], Qt.Horizontal)
             if hasattr(self.piano_roll, "zoom_to_fit"):
                 QTimer.singleShot(0, self._first_view)  # after the layout settled
             self.piano_roll.setFocus()
@@ -912,8 +920,8 @@ class MainWindow(QMainWindow):
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
         state = self.settings.value(KEY_STATE)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        # Dock sizes and places as the user left them; the defaults only on first start.
+        self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state)
 
     # == view state ========================================================================
     def _song_replaced(self) -> None:

@@ -50,6 +50,11 @@ GM_FAMILIES = (
 DEFAULT_VOLUME = 0.8
 _VOLUME_MERGE_ID = 0x51A0
 
+#: The dock's width on first start (the window remembers what the user makes it); the list
+#: stays usable down to MIN_WIDTH.
+DEFAULT_WIDTH = 290
+MIN_WIDTH = 220
+
 COL_NAME, COL_CHANNEL, COL_INSTRUMENT, COL_MUTE, COL_SOLO, COL_VOLUME = range(6)
 HEADERS = ("Track", "Ch", "Instrument", "M", "S", "Volume")
 
@@ -144,20 +149,22 @@ class TrackList(QTableWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         h = self.horizontalHeader()
         h.setMinimumSectionSize(24)
+        # Name and instrument share what the dock leaves (elided, full text on hover), so
+        # a narrow list leaves the piano roll the room it needs.
         h.setSectionResizeMode(COL_NAME, QHeaderView.Stretch)
+        h.setSectionResizeMode(COL_INSTRUMENT, QHeaderView.Stretch)
         for col, width in (
             (COL_CHANNEL, 30),
-            (COL_INSTRUMENT, 118),
             (COL_MUTE, 30),
             (COL_SOLO, 30),
-            (COL_VOLUME, 76),
+            (COL_VOLUME, 60),
         ):
             h.setSectionResizeMode(col, QHeaderView.Interactive)
             self.setColumnWidth(col, width)
         h.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         self.setTextElideMode(Qt.ElideRight)
         self.setWordWrap(False)
-        self.setMinimumWidth(360)
+        self.setMinimumWidth(MIN_WIDTH)
         self.setToolTip("Tracks: click to edit in the piano roll; M mutes, S solos")
         self.itemSelectionChanged.connect(self._row_selected)
         self.cellDoubleClicked.connect(self._double_clicked)
@@ -194,7 +201,9 @@ class TrackList(QTableWidget):
         ch.setToolTip("MIDI channel (1–16)" + (f": {chans}" if len(chans) > 1 else ""))
         self.setItem(row, COL_CHANNEL, ch)
         inst = QTableWidgetItem(instrument_label(track))
-        inst.setToolTip("Instrument; double-click to choose one and edit its parameters")
+        inst.setToolTip(  # the full name: a narrow list elides it
+            f"{inst.text()}\nDouble-click to choose the instrument and edit its parameters"
+        )
         self.setItem(row, COL_INSTRUMENT, inst)
         for col, key, text, tip in (
             (COL_MUTE, "mute", "M", "Mute this track"),

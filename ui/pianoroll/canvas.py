@@ -34,6 +34,7 @@ from ui.painting import safe_painter
 from ui.pianoroll.bars import BarGrid
 from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor
 from ui.pianoroll.note_painter import Columns, cull, cull_unsorted, paint_ghosts, paint_notes
+from ui.pianoroll.other_tracks import OtherTracksLayer
 from ui.pianoroll.viewport import RollViewport
 from ui.quantize_preview import QuantizePreview
 from ui.song_document import SongDocument
@@ -82,6 +83,9 @@ class NoteCanvas(QWidget):
         #: The notes being dragged or drawn, at their new place (drawn over the track's notes).
         self.overlay: Columns | None = None
         self._overlay_hides_selection = False  # moved notes: hide them at their old place
+        #: The other tracks' notes, drawn faintly behind this one's (View menu toggles it).
+        self.other_tracks = OtherTracksLayer(doc)
+        self.show_other_tracks = True
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
@@ -121,7 +125,13 @@ class NoteCanvas(QWidget):
 
     def _song_replaced(self) -> None:
         self.vp.ppq = self.doc.ppq
+        self.other_tracks.forget()
         self._notes_changed()
+
+    def set_show_other_tracks(self, on: bool) -> None:
+        """Draw the other tracks' notes faintly behind this track's (or not)."""
+        self.show_other_tracks = bool(on)
+        self.update()
 
     def bar_grid(self) -> BarGrid:
         if self._bars is None:  # closed form: costs the time signatures, not the song's length
@@ -187,6 +197,8 @@ class NoteCanvas(QWidget):
         self._paint_background(p)
         self._paint_loop(p)
         self._paint_grid(p)
+        if self.show_other_tracks:
+            self.other_tracks.paint(p, self.vp)
         notes = self.notes
         if self._cols is None:
             self._cols = Columns.of(notes)

@@ -18,6 +18,7 @@ yellow when looping is on and grey when off, as in Logic.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt, Signal
@@ -37,6 +38,15 @@ LOOP_STRIP = 10  #: height in px of the loop strip at the bottom of the ruler
 POSITION_ROWS = 30  #: height of the bar/beat/tempo part above it
 LOOP_EDGE_PX = 5  #: how close to an end of the loop range a press resizes it instead of moving
 DRAG_START_PX = 3  #: the pointer must travel this far before a press on the range moves it
+
+
+class TempoLabel(NamedTuple):
+    """A tempo label as drawn: the change's tick, its text and its x extent in pixels."""
+
+    tick: int
+    text: str
+    left: float
+    right: float
 
 
 def _free(event) -> bool:
@@ -64,8 +74,8 @@ class Ruler(QWidget):
         self.loop: tuple[int, int] | None = None  #: the range drawn in the loop strip
         self.loop_enabled = False
         self._loop_drag: dict | None = None  # a drag in the loop strip: mode, anchor, range
-        #: (tick, text) of the tempo labels drawn by the last paint (the rest did not fit).
-        self.tempo_labels: list[tuple[int, str]] = []
+        #: The tempo labels drawn by the last paint (the rest did not fit).
+        self.tempo_labels: list[TempoLabel] = []
         self.setFixedHeight(POSITION_ROWS + LOOP_STRIP)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         vp.changed.connect(self.update)
@@ -144,7 +154,7 @@ class Ruler(QWidget):
                 continue
             width = fm.horizontalAdvance(text)
             p.drawText(QRectF(left, 15, width + 2, 10), Qt.AlignLeft | Qt.AlignVCenter, text)
-            self.tempo_labels.append((int(ticks[k]), text))
+            self.tempo_labels.append(TempoLabel(int(ticks[k]), text, left, left + width))
             free_from = left + width + TEMPO_LABEL_GAP
 
     def tempo_tip(self, x: float) -> str:

@@ -134,7 +134,7 @@ def test_a_song_holding_tempo_0_shows_it_as_invalid_and_paints(window, tmp_path)
     window.piano_roll.zoom_to_fit()
     _grab(window, tmp_path / "tempo0-model.png")
     assert not painting.paint_failures, dict(painting.paint_failures)
-    labels = [text for _tick, text in window.piano_roll.ruler.tempo_labels]
+    labels = [label.text for label in window.piano_roll.ruler.tempo_labels]
     assert labels == ["invalid tempo", "120 BPM"]
     tip = window.piano_roll.ruler.tempo_tip(window.piano_roll.vp.tick_to_x(10))
     assert tip.startswith("Tempo: invalid tempo")

@@ -43,6 +43,7 @@ from ui.engine_link import EngineLink, track_sound, volume_db
 from ui.song_document import SongDocument
 from ui.status import StatusPanel
 from ui.track_list import DEFAULT_WIDTH as TRACK_LIST_WIDTH
+from ui.track_list import MIN_WIDTH as TRACK_LIST_MIN
 from ui.track_list import TrackList
 from ui.transport_bar import TransportBar
 from ui.view_options import other_tracks_action
@@ -893,7 +894,8 @@ class MainWindow(QMainWindow):
         if not self._shown_once:
             self._shown_once = True
             if not self._layout_restored:  # first start: the roll gets the room
-                self.resizeDocks([self.tracks_dock], [TRACK_LIST_WIDTH], Qt.Horizontal)
+                width = max(TRACK_LIST_MIN, min(TRACK_LIST_WIDTH, round(self.width() * 0.18)))
+                self.resizeDocks([self.tracks_dock], [width], Qt.Horizontal)
             if hasattr(self.piano_roll, "zoom_to_fit"):
                 QTimer.singleShot(0, self._first_view)  # after the layout settled
             self.piano_roll.setFocus()

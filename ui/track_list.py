@@ -50,8 +50,8 @@ GM_FAMILIES = (
 DEFAULT_VOLUME = 0.8
 _VOLUME_MERGE_ID = 0x51A0
 
-#: The dock's width on first start (the window remembers what the user makes it); the list
-#: stays usable down to MIN_WIDTH.
+#: The dock's widest first-start width (18 % of the window, within these bounds; the window
+#: then remembers what the user makes it); the list stays usable down to MIN_WIDTH.
 DEFAULT_WIDTH = 290
 MIN_WIDTH = 220
 

@@ -894,7 +894,7 @@ class MainWindow(QMainWindow):
         if not self._shown_once:
             self._shown_once = True
             if not self._layout_restored:  # first start: the roll gets the room
-                width = max(TRACK_LIST_MIN, min(TRACK_LIST_WIDTH, round(self.width() * 0.18)))
+                width = max(TRACK_LIST_MIN, min(TRACK_LIST_WIDTH, round(self.width() * 0.2)))
                 self.resizeDocks([self.tracks_dock], [width], Qt.Horizontal)
             if hasattr(self.piano_roll, "zoom_to_fit"):
                 QTimer.singleShot(0, self._first_view)  # after the layout settled

@@ -50,9 +50,9 @@ GM_FAMILIES = (
 DEFAULT_VOLUME = 0.8
 _VOLUME_MERGE_ID = 0x51A0
 
-#: The dock's widest first-start width (18 % of the window, within these bounds; the window
+#: The dock's widest first-start width (20 % of the window, within these bounds; the window
 #: then remembers what the user makes it); the list stays usable down to MIN_WIDTH.
-DEFAULT_WIDTH = 290
+DEFAULT_WIDTH = 300
 MIN_WIDTH = 220
 
 COL_NAME, COL_CHANNEL, COL_INSTRUMENT, COL_MUTE, COL_SOLO, COL_VOLUME = range(6)
@@ -154,10 +154,10 @@ class TrackList(QTableWidget):
         h.setSectionResizeMode(COL_NAME, QHeaderView.Stretch)
         h.setSectionResizeMode(COL_INSTRUMENT, QHeaderView.Stretch)
         for col, width in (
-            (COL_CHANNEL, 30),
-            (COL_MUTE, 30),
-            (COL_SOLO, 30),
-            (COL_VOLUME, 60),
+            (COL_CHANNEL, 28),
+            (COL_MUTE, 28),
+            (COL_SOLO, 28),
+            (COL_VOLUME, 58),
         ):
             h.setSectionResizeMode(col, QHeaderView.Interactive)
             self.setColumnWidth(col, width)
@@ -216,6 +216,7 @@ class TrackList(QTableWidget):
                 btn.setText(text)
                 btn.setToolTip(tip)
                 btn.setObjectName(key)
+                btn.setStyleSheet("padding: 0px;")  # the letter fits a narrow column
                 btn.toggled.connect(lambda on, b=btn, k=key: self._toggle(b, k, on))
                 self.setCellWidget(row, col, btn)
             btn.setProperty("track", index)

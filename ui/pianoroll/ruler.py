@@ -153,7 +153,9 @@ class Ruler(QWidget):
             if left < free_from:
                 continue
             width = fm.horizontalAdvance(text)
-            p.drawText(QRectF(left, 15, width + 2, 10), Qt.AlignLeft | Qt.AlignVCenter, text)
+            box = QRectF(left, 15, width + 2, 10)
+            p.fillRect(box.adjusted(-1, 0, 1, 0), color("panel"))  # over the hidden markers
+            p.drawText(box, Qt.AlignLeft | Qt.AlignVCenter, text)
             self.tempo_labels.append(TempoLabel(int(ticks[k]), text, left, left + width))
             free_from = left + width + TEMPO_LABEL_GAP
 

@@ -205,3 +205,14 @@ def test_scroll_range_maps_back_to_ticks_on_a_very_long_song(window):
     assert abs(middle - (starts[-1] + 8) / 2) < 0.01 * starts[-1]
     roll.vp.scroll_to(left_tick=float(starts[1000]))
     assert abs(hbar.value() * roll._scroll_unit - starts[1000]) <= roll._scroll_unit
+
+
+def test_an_engine_position_that_is_not_finite_keeps_the_last_one(window):
+    """Playing a tempo-0 file once gave the window an infinite position (OverflowError in
+    the state slot, every poll); the window keeps showing the last position instead."""
+    from types import SimpleNamespace
+
+    window._engine_state(SimpleNamespace(tick=960, playing=True, recording=False))
+    window._engine_state(SimpleNamespace(tick=float("inf"), playing=True, recording=False))
+    assert window.piano_roll.canvas.playhead == 960
+    assert window.transport.position.text().strip() == "1.3.000"

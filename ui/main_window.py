@@ -451,7 +451,8 @@ class MainWindow(QMainWindow):
             self.status.show_state(self._status_snapshot())
 
     def _engine_state(self, state) -> None:
-        tick = int(state.tick)
+        # A position the engine could not compute (a hostile tempo map) keeps the last one.
+        tick = int(state.tick) if np.isfinite(state.tick) else self._playhead
         self.transport.set_position(tick)
         self.transport.set_playing(bool(state.playing))
         self.transport.set_recording(bool(state.recording))

@@ -216,3 +216,38 @@ def test_an_engine_position_that_is_not_finite_keeps_the_last_one(window):
     window._engine_state(SimpleNamespace(tick=float("inf"), playing=True, recording=False))
     assert window.piano_roll.canvas.playhead == 960
     assert window.transport.position.text().strip() == "1.3.000"
+
+
+def test_tens_of_thousands_of_time_signatures_and_tempos_paint_one_line_per_pixel(
+    window, tmp_path
+):
+    from engine.midifile import load_song
+
+    n = 20_000
+    events = []
+    for k in range(n):  # a signature every 7 ticks, a tempo 3 ticks after each
+        events.append((0 if k == 0 else 4, meta(0x58, bytes((1 + k % 7, 2, 24, 8)))))
+        events.append((3, meta(0x51, (400_000 + k).to_bytes(3, "big"))))
+    notes = [(0, b"\x90\x3c\x64"), (96, b"\x80\x3c\x00")]
+    path = tmp_path / "signatures.mid"
+    path.write_bytes(raw_smf(1, 96, [raw_track(events, False), raw_track(notes, False)]))
+    song = load_song(path)
+    window.load_project(Project(song=song), None)
+    roll = window.piano_roll
+    roll.zoom_to_fit()
+    tracemalloc.start()
+    try:
+        _grab(window, tmp_path / "signatures.png")
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not painting.paint_failures, dict(painting.paint_failures)
+    assert peak < 100 * 2**20
+    labels = roll.ruler.tempo_labels
+    assert 1 <= len(labels) <= roll.ruler.width() // 20
+    for a, b in zip(labels, labels[1:], strict=False):
+        assert a.right < b.left
+    # Bar numbers still come from the signatures: the engine's own walk agrees.
+    sigs = song.time_signatures()
+    for tick in (0, 7 * 1234 + 5, 7 * n - 1):
+        assert roll.canvas.bar_grid().number_at(tick) == sigs.position(tick)[0]

@@ -79,6 +79,7 @@ class NoteCanvas(QWidget):
         self._sel_mask: np.ndarray | None = None  # cached selection mask
         self._bars: BarGrid | None = None
         self._maps = None  # (TempoMap, TimeSignatureMap), rebuilt with the bar grid
+        self._maps_key = None  # what they were built from (see bar_grid)
         self._drag: dict | None = None
         #: The notes being dragged or drawn, at their new place (drawn over the track's notes).
         self.overlay: Columns | None = None
@@ -112,12 +113,10 @@ class NoteCanvas(QWidget):
         self._max_len = int((n["end"] - n["start"]).max()) if n.size else 0
         self._cols = None
         self._sel_mask = None
-        self._bars = None
         self.update()
 
     def _meta_changed(self, *_args) -> None:
-        self._bars = None
-        self.update()
+        self.update()  # the bar grid sees for itself whether the events changed
 
     def _selection_changed(self) -> None:
         self._sel_mask = None
@@ -134,9 +133,22 @@ class NoteCanvas(QWidget):
         self.update()
 
     def bar_grid(self) -> BarGrid:
-        if self._bars is None:  # closed form: costs the time signatures, not the song's length
-            self._bars = BarGrid.build(self.doc.song.time_signatures())
-            self._maps = (self.doc.song.tempo_map(), self.doc.song.time_signatures())
+        # Rebuilt only when some track's events array was replaced (edits replace arrays):
+        # a song with 20,000 time signatures costs its scan once, not on every signal.
+        song = self.doc.song
+        key = (song.ppq, song.smpte, [t.events for t in song.tracks])
+        old = self._maps_key
+        same = (
+            old is not None
+            and old[:2] == key[:2]
+            and len(old[2]) == len(key[2])
+            and all(a is b for a, b in zip(old[2], key[2], strict=True))
+        )
+        if self._bars is None or not same:  # closed form: costs the signatures, not the length
+            sigs = song.time_signatures()
+            self._bars = BarGrid.build(sigs)
+            self._maps = (song.tempo_map(), sigs)
+            self._maps_key = key
         return self._bars
 
     def song_maps(self):
@@ -254,7 +266,8 @@ class NoteCanvas(QWidget):
     def _lines(self, p: QPainter, ticks, pen: QPen) -> None:
         if len(ticks) == 0:
             return
-        xs = np.floor(self.vp.tick_to_x(np.asarray(ticks, dtype=np.float64))) + 0.5
+        # One line per pixel column: thousands of time signatures on screen draw no more.
+        xs = np.unique(np.floor(self.vp.tick_to_x(np.asarray(ticks, dtype=np.float64)))) + 0.5
         h = float(self.height())
         p.setPen(pen)
         p.drawLines([QLineF(x, 0, x, h) for x in xs.tolist()])

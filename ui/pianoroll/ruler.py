@@ -95,16 +95,23 @@ class Ruler(QWidget):
         h = POSITION_ROWS
         if vp.ppq / vp.ticks_per_px >= 6:
             p.setPen(QPen(color("text_dim"), 1))
-            xs = np.floor(vp.tick_to_x(bars.beats_in(t0, t1).astype(np.float64))) + 0.5
+            xs = np.unique(np.floor(vp.tick_to_x(bars.beats_in(t0, t1).astype(np.float64)))) + 0.5
             p.drawLines([QLineF(x, h - 5, x, h) for x in xs.tolist()])
         # Numbered bars at least as far apart as the widest number on screen needs.
         widest = p.fontMetrics().horizontalAdvance(str(bars.number_at(t1)))
         ticks, numbers = bars.bars_in(t0 - 1, t1, vp.ticks_per_px, max(36, widest + 8))
         p.setPen(QPen(color("text"), 1))
-        for tick, number in zip(ticks.tolist(), numbers.tolist(), strict=True):
-            x = math.floor(vp.tick_to_x(tick)) + 0.5
-            p.drawLine(QLineF(x, 6, x, h))
-            p.drawText(QRectF(x + 3, 1, widest + 6, 15), Qt.AlignLeft | Qt.AlignVCenter, str(number))
+        # One line per pixel column, and a number only where it fits after the one before
+        # (many time signatures on screen can put bars of different segments close).
+        xs, first = np.unique(np.floor(vp.tick_to_x(ticks.astype(np.float64))), return_index=True)
+        p.drawLines([QLineF(x + 0.5, 6, x + 0.5, h) for x in xs.tolist()])
+        free_from = -1e9
+        for x, j in zip(xs.tolist(), first.tolist(), strict=True):
+            if x + 3 < free_from:
+                continue
+            text = str(int(numbers[j]))
+            p.drawText(QRectF(x + 3.5, 1, widest + 6, 15), Qt.AlignLeft | Qt.AlignVCenter, text)
+            free_from = x + 3 + p.fontMetrics().horizontalAdvance(text) + 6
         self._paint_tempo(p, t0, t1)
         self._paint_loop_strip(p)
         x = vp.tick_to_x(self.playhead)
@@ -208,11 +215,7 @@ class Ruler(QWidget):
 
     def _loop_tick(self, x: float, free: bool) -> int:
         tick = max(0.0, float(self.vp.x_to_tick(x)))
-        return (
-            max(0, int(math.floor(tick + 0.5)))
-            if free
-            else self.bar_grid().snap(tick)
-        )
+        return max(0, int(math.floor(tick + 0.5))) if free else self.bar_grid().snap(tick)
 
     def loop_part_at(self, x: float) -> str:
         """What a press at ``x`` in the loop strip grabs: "start" or "end" (an edge: resize),

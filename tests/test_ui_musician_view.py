@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import tempfile
 
 import numpy as np
 import pytest
@@ -195,9 +196,13 @@ def test_quanta_without_a_file_opens_the_demo_song_under_its_name(tmp_path, monk
 
     monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
     monkeypatch.setattr(ui_app, "grab_window", grab_and_note_title)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     assert ui_app.run(None, screenshot=str(tmp_path / "shot.png"), start_engine=False) == 0
     assert seen == ["Demo Song — Quanta"]
     assert (tmp_path / "shot.png").stat().st_size > 0
+    assert list(scratch.iterdir()) == []  # its throwaway settings folder is gone (issue 14)
 
 
 # -- other tracks' notes ------------------------------------------------------------------

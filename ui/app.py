@@ -56,9 +56,6 @@ def run(
 
     With ``screenshot``, render the window to that PNG and return without waiting for the user.
     """
-    from engine.errors import QuantaError
-    from ui.main_window import MainWindow, read_file
-
     app = create_app()
     # Load (or, after an install, compile) the numba kernels off the GUI thread.
     import threading
@@ -66,12 +63,27 @@ def run(
     from app.warmup import warm_up
 
     threading.Thread(target=warm_up, name="quanta-warm-up", daemon=True).start()
+    scratch = None
     if screenshot and settings is None:
-        # A screenshot must not depend on (or change) the user's saved layout and devices.
+        # A screenshot must not depend on (or change) the user's saved layout and devices;
+        # its throwaway settings folder is removed afterwards.
         import tempfile
 
         scratch = tempfile.mkdtemp(prefix="quanta-shot-")
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
+    try:
+        return _open_window(app, file, screenshot, size, start_engine, settings)
+    finally:
+        if scratch is not None:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _open_window(app, file, screenshot, size, start_engine, settings) -> int:
+    from engine.errors import QuantaError
+    from ui.main_window import MainWindow, read_file
+
     project, error = None, ""
     if file:
         try:

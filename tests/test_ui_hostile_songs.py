@@ -138,8 +138,20 @@ def test_a_song_holding_tempo_0_shows_it_as_invalid_and_paints(window, tmp_path)
     assert labels == ["invalid tempo", "120 BPM"]
     tip = window.piano_roll.ruler.tempo_tip(window.piano_roll.vp.tick_to_x(10))
     assert tip.startswith("Tempo: invalid tempo")
-    window.transport.set_position(0, force=True)  # no division by the tempo either
-    assert window.transport.position.text().strip() == "1.1.000"
+    transport = window.transport
+    transport.set_position(0, force=True)  # no division by the tempo either
+    assert transport.position.text().strip() == "1.1.000"
+    assert transport.tempo.text() == "invalid tempo"  # not the previous song's 96 BPM
+    transport.set_position(1000)
+    assert transport.tempo.text() == "120.00 BPM"
+    transport.set_position(10)
+    assert transport.tempo.text() == "invalid tempo"
+    transport.tempo.editingFinished.emit()  # focus left, nothing typed: no edit
+    assert window.doc.undo_stack.count() == 0
+    transport.tempo.setValue(90.0)
+    transport.tempo.editingFinished.emit()  # a typed tempo replaces the invalid one
+    assert window.doc.undo_stack.undoText() == "Set tempo to 90 BPM"
+    assert window.doc.song.tempo_map().usec[0] == pytest.approx(60e6 / 90, abs=1)
 
 
 # -- long silences ------------------------------------------------------------------------

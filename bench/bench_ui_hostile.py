@@ -28,7 +28,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.build import add_track, new_song  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model import make_notes  # noqa: E402
 from engine.project import Project  # noqa: E402
 from ui.app import create_app  # noqa: E402
 from ui.autosave import RecoveryStore  # noqa: E402

@@ -12,7 +12,7 @@ import random
 import numpy as np
 import pytest
 
-from engine.tempo import TimeSignature, TimeSignatureMap
+from engine.model import TimeSignature, TimeSignatureMap
 from ui.pianoroll.bars import BarGrid
 
 

@@ -19,9 +19,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from engine.build import add_meta, add_track, new_song
-from engine.notes import make_notes
+from engine.model import META_TEMPO, make_notes
 from engine.project import Project
-from engine.song import META_TEMPO
 from tests.midi_corpus import meta, raw_smf, raw_track
 from ui import painting
 from ui.app import create_app, grab_window
@@ -233,7 +232,7 @@ def test_an_engine_position_that_is_not_finite_keeps_the_last_one(window):
 def test_tens_of_thousands_of_time_signatures_and_tempos_paint_one_line_per_pixel(
     window, tmp_path
 ):
-    from engine.midifile import load_song
+    from engine.smf import load_song
 
     n = 20_000
     events = []

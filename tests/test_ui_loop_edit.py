@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
-from engine.tempo import TimeSignatureMap
+from engine.model import TimeSignatureMap
 from tests.ui_roll_helpers import STRIP_Y, TPP, drag, make_doc, make_roll, strip
 from ui.app import create_app
 from ui.autosave import RecoveryStore

@@ -20,10 +20,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtTest import QTest
 
 from engine.build import add_meta, add_track, new_song, tempo_bytes
-from engine.notes import make_notes
+from engine.model import META_TEMPO, make_notes
 from engine.project import Project
-from engine.quantize.settings import QuantizeSettings
-from engine.song import META_TEMPO
+from engine.quantize import QuantizeSettings
 from tests.ui_roll_helpers import make_roll
 from ui import app as ui_app
 from ui.app import create_app

@@ -82,7 +82,8 @@ def run(
 
 def _open_window(app, file, screenshot, size, start_engine, settings) -> int:
     from engine.errors import QuantaError
-    from ui.main_window import MainWindow, read_file
+    from ui.main_window import MainWindow
+    from ui.window_files import read_file
 
     project, error = None, ""
     if file:

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QToolBar, QToolButton, QWidget
 
-from engine.song import Song
+from engine.model import Song
 from ui.tempo_text import bpm_at
 from ui.theme import COLORS
 

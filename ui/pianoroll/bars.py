@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from engine.tempo import TimeSignatureMap
+from engine.model import TimeSignatureMap
 
 #: Never more bar lines than this per segment in one request (a safety net: callers thin
 #: lines to a minimum spacing in pixels, which keeps them far below it).

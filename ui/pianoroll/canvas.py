@@ -28,7 +28,7 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from engine.notes import make_notes
+from engine.model import make_notes
 from ui import commands
 from ui.painting import safe_painter
 from ui.pianoroll.bars import BarGrid

@@ -25,12 +25,12 @@ from PySide6.QtCore import QLineF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from engine.tempo import DEFAULT_USEC_PER_QUARTER
 from ui.painting import safe_painter
 from ui.pianoroll.viewport import RollViewport
 from ui.tempo_text import bpm_text
 from ui.theme import color
 
+SMF_DEFAULT_USEC = 500_000  #: 120 BPM: the tempo of a file without tempo events
 TEMPO_LABEL_GAP = 6  #: px kept free between two tempo labels
 TEMPO_HOVER_PX = 4  #: the tooltip names tempo changes this close to the pointer
 TEMPO_TIP_LINES = 8  #: at most this many changes listed in the tooltip
@@ -127,7 +127,7 @@ class Ruler(QWidget):
         if self.song_maps is None:
             return None
         tempo, _sigs = self.song_maps()
-        if tempo.ticks.size <= 1 and tempo.usec[0] == DEFAULT_USEC_PER_QUARTER:
+        if tempo.ticks.size <= 1 and tempo.usec[0] == SMF_DEFAULT_USEC:
             return None
         return tempo.ticks, tempo.usec
 

@@ -262,3 +262,57 @@ def test_tens_of_thousands_of_time_signatures_and_tempos_paint_one_line_per_pixe
     sigs = song.time_signatures()
     for tick in (0, 7 * 1234 + 5, 7 * n - 1):
         assert roll.canvas.bar_grid().number_at(tick) == sigs.position(tick)[0]
+
+
+# -- thousands of tracks ------------------------------------------------------------------
+
+
+def test_thousands_of_tracks_open_with_widgets_only_for_the_rows_on_screen(window, tmp_path):
+    from ui.track_list import COL_MUTE, WIDGET_MARGIN_ROWS
+
+    n = 3000
+    song = new_song(ppq=480)
+    for k in range(n):
+        add_track(song, make_notes([10 * k], [10 * k + 240], [36 + k % 60]), f"T{k}")
+    rss0 = _rss_bytes()
+    window.load_project(Project(song=song), None)
+    _grab(window, tmp_path / "tracks.png")
+    tracks = window.track_list
+    assert tracks.rowCount() == n
+    with_widgets = [r for r in range(n) if tracks.cellWidget(r, COL_MUTE) is not None]
+    on_screen = tracks.viewport().height() // tracks.rowHeight(0) + 1
+    assert 0 < len(with_widgets) <= on_screen + WIDGET_MARGIN_ROWS + 1
+    assert _rss_bytes() - rss0 < 200 * 2**20
+    # Scrolled to the end, the last rows get theirs, and they work.
+    tracks.verticalScrollBar().setValue(tracks.verticalScrollBar().maximum())
+    last = tracks.rowCount() - 1
+    assert tracks.cellWidget(last, COL_MUTE) is not None
+    tracks.cellWidget(last, COL_MUTE).click()
+    assert window.doc.song.tracks[tracks.rows[last]].extra.get("mute") is True
+    assert window.doc.undo_stack.undoText() == f"Mute T{n - 1}"
+    # The other tracks' notes: one merged slice per paint, all 2999 others present.
+    window.doc.set_current_index(tracks.rows[0])
+    roll = window.piano_roll
+    roll.vp.fit_ticks(0, 10 * n)
+    roll.vp.fit_pitches(0, 127)
+    roll.canvas.grab()
+    assert roll.canvas.other_tracks.last_count == n - 1
+
+
+def test_editing_the_current_track_does_not_rebuild_the_other_tracks_layer(window):
+    from ui.commands import move_notes
+
+    song = new_song(ppq=480)
+    add_track(song, make_notes([0], [480], [60]), "A")
+    add_track(song, make_notes([960], [1440], [64]), "B")
+    window.load_project(Project(song=song), None)
+    doc, layer = window.doc, window.piano_roll.canvas.other_tracks
+    doc.set_current_index(1)
+    window.piano_roll.canvas.grab()
+    merged = layer._merged
+    doc.push(move_notes(doc, 1, doc.track().notes["id"], 120, 0))  # edit the current track
+    window.piano_roll.canvas.grab()
+    assert layer._merged is merged
+    doc.push(move_notes(doc, 2, doc.song.tracks[2].notes["id"], 120, 0))  # edit another
+    window.piano_roll.canvas.grab()
+    assert layer._merged is not merged and layer._merged.start.tolist() == [1080]

@@ -52,6 +52,8 @@ _VOLUME_MERGE_ID = 0x51A0
 #: The dock's widest first-start width (20 % of the window, within these bounds; the window
 #: then remembers what the user makes it); the list stays usable down to MIN_WIDTH.
 DEFAULT_WIDTH = 300
+#: Rows below the visible ones that get their widgets ahead of a scroll.
+WIDGET_MARGIN_ROWS = 16
 MIN_WIDTH = 220
 
 COL_NAME, COL_CHANNEL, COL_INSTRUMENT, COL_MUTE, COL_SOLO, COL_VOLUME = range(6)
@@ -166,6 +168,7 @@ class TrackList(QTableWidget):
         self.setMinimumWidth(MIN_WIDTH)
         self.setToolTip("Tracks: click to edit in the piano roll; M mutes, S solos")
         self.itemSelectionChanged.connect(self._row_selected)
+        self.verticalScrollBar().valueChanged.connect(self._ensure_widgets)
         self.cellDoubleClicked.connect(self._double_clicked)
         document.songReplaced.connect(self.rebuild)
         document.trackChanged.connect(self._refresh_track)
@@ -204,6 +207,35 @@ class TrackList(QTableWidget):
             f"{inst.text()}\nDouble-click to choose the instrument and edit its parameters"
         )
         self.setItem(row, COL_INSTRUMENT, inst)
+        if self.cellWidget(row, COL_MUTE) is not None or row in self._widget_rows():
+            self._fill_widgets(row, index)
+
+    def _widget_rows(self) -> range:
+        """Rows that get their buttons and slider now: those on screen and a margin. The
+        rest get them when scrolled into view, so a file with thousands of tracks does not
+        create thousands of widgets (about 3 ms and 80 kB each) before the window shows."""
+        first = max(0, self.rowAt(0))
+        last = self.rowAt(max(0, self.viewport().height() - 1))
+        if last < 0:
+            last = self.rowCount() - 1
+        return range(first, min(self.rowCount(), max(last, first) + WIDGET_MARGIN_ROWS + 1))
+
+    def _ensure_widgets(self, *_args) -> None:
+        """Give the rows on screen their buttons and slider (after a scroll or resize)."""
+        self._updating = True
+        try:
+            for row in self._widget_rows():
+                if self.cellWidget(row, COL_MUTE) is None and row < len(self.rows):
+                    self._fill_widgets(row, self.rows[row])
+        finally:
+            self._updating = False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._ensure_widgets()
+
+    def _fill_widgets(self, row: int, index: int) -> None:
+        track = self.doc.song.tracks[index]
         for col, key, text, tip in (
             (COL_MUTE, "mute", "M", "Mute this track"),
             (COL_SOLO, "solo", "S", "Solo: hear only soloed tracks"),
@@ -290,9 +322,15 @@ class TrackList(QTableWidget):
             self.instrumentRequested.emit(self.rows[row])
 
     # -- for tests and the window ---------------------------------------------------------
+    def _row_widgets(self, track_index: int) -> int:
+        row = self.rows.index(track_index)
+        if self.cellWidget(row, COL_MUTE) is None:
+            self._fill_widgets(row, track_index)
+        return row
+
     def button(self, track_index: int, key: str) -> QToolButton:
         col = COL_MUTE if key == "mute" else COL_SOLO
-        return self.cellWidget(self.rows.index(track_index), col)
+        return self.cellWidget(self._row_widgets(track_index), col)
 
     def volume_slider(self, track_index: int) -> QSlider:
-        return self.cellWidget(self.rows.index(track_index), COL_VOLUME).findChild(QSlider)
+        return self.cellWidget(self._row_widgets(track_index), COL_VOLUME).findChild(QSlider)

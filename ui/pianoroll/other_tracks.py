@@ -2,9 +2,10 @@
 can), so a bass line can be lined up with the kick or a chord with the melody.
 
 They are only a picture: never hit-tested, selected or edited. The cost is that of what is on
-screen: each track's notes are sorted by start, so its visible notes are one ``searchsorted``
-slice (widened by its longest note); past :data:`~ui.pianoroll.note_painter.VECTOR_LIMIT`
-visible notes they are rasterised into one image, as the current track's are.
+screen: the other tracks' notes are merged and sorted by start, so the visible ones are one
+``searchsorted`` slice (widened by the longest note); past
+:data:`~ui.pianoroll.note_painter.VECTOR_LIMIT` visible notes they are rasterised into one
+image, as the current track's are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QPainter
 
+from engine.model import make_notes
 from ui.pianoroll.note_painter import (
     VECTOR_LIMIT,
     Columns,
@@ -33,61 +35,78 @@ _SLOT = 3  #: raster image slot (0: notes, 1: quantize ghosts, 2: dragged notes)
 
 
 class OtherTracksLayer:
-    """Paints every track but the current one, faintly, for the visible range only."""
+    """Paints every track but the current one, faintly, for the visible range only.
+
+    The other tracks' notes are merged into one start-sorted set of columns, rebuilt only
+    when the current track or another track's notes array changes (editing the current
+    track does not rebuild it): a song with thousands of tracks costs one slice per paint,
+    not one per track.
+    """
 
     def __init__(self, doc: SongDocument):
         self.doc = doc
-        self._cache: dict[int, tuple[np.ndarray, Columns, int]] = {}
+        self._key: tuple | None = None
+        self._merged: Columns | None = None
+        self._longest = 0
         self.last_count = 0  #: notes drawn by the last paint (tests, benchmarks)
 
     def forget(self) -> None:
-        """Drop cached columns (a new song)."""
-        self._cache.clear()
+        """Drop the merged notes (a new song)."""
+        self._key = self._merged = None
 
-    def _columns(self, index: int, notes: np.ndarray) -> tuple[Columns, int]:
-        hit = self._cache.get(index)
-        if hit is None or hit[0] is not notes:  # edits replace a track's array
-            longest = int((notes["end"] - notes["start"]).max()) if notes.size else 0
-            hit = (notes, Columns.of(notes), longest)
-            self._cache[index] = hit
-        return hit[1], hit[2]
+    def _others(self) -> tuple[Columns, int]:
+        current = self.doc.current_index
+        arrays = [t.notes for i, t in enumerate(self.doc.song.tracks) if i != current]
+        old = self._key
+        if (
+            old is None
+            or old[0] != current
+            or len(old[1]) != len(arrays)
+            or any(a is not b for a, b in zip(old[1], arrays, strict=True))
+        ):
+            notes = [a for a in arrays if a.size]
+            if notes:
+                start = np.concatenate([a["start"] for a in notes]).astype(np.int64)
+                order = np.argsort(start, kind="stable")
+                merged = Columns(
+                    start[order],
+                    np.concatenate([a["end"] for a in notes]).astype(np.int64)[order],
+                    np.concatenate([a["pitch"] for a in notes]).astype(np.int64)[order],
+                    np.concatenate([a["velocity"] for a in notes]).astype(np.int64)[order],
+                )
+                self._longest = int((merged.end - merged.start).max())
+            else:
+                merged = Columns.of(make_notes([], [], []))
+                self._longest = 0
+            self._merged = merged
+            self._key = (current, arrays)
+        return self._merged, self._longest
 
     def paint(self, p: QPainter, vp: RollViewport) -> None:
-        current = self.doc.current_index
-        layers = []
-        for i, track in enumerate(self.doc.song.tracks):
-            if i == current or not track.notes.size:
-                continue
-            cols, longest = self._columns(i, track.notes)
-            idx = cull(cols, longest, vp)
-            if idx.size:
-                layers.append(cols[idx])
-        self.last_count = sum(c.size for c in layers)
-        if not layers:
+        cols, longest = self._others()
+        idx = cull(cols, longest, vp) if cols.size else np.zeros(0, np.int64)
+        self.last_count = int(idx.size)
+        if not idx.size:
             return
-        if self.last_count > VECTOR_LIMIT:
-            self._paint_raster(p, vp, layers)
+        sub = cols[idx]
+        if idx.size > VECTOR_LIMIT:
+            self._paint_raster(p, vp, sub)
         else:
-            self._paint_vector(p, vp, layers)
+            self._paint_vector(p, vp, sub)
 
     @staticmethod
-    def _paint_vector(p: QPainter, vp: RollViewport, layers: list[Columns]) -> None:
+    def _paint_vector(p: QPainter, vp: RollViewport, sub: Columns) -> None:
         c = QColor(color("note_other"))
         c.setAlpha(ALPHA)
         p.setPen(Qt.NoPen)
         p.setBrush(QBrush(c))
-        h = max(1.0, vp.key_height - 1.0)
-        for sub in layers:
-            x, w, y = _rect_columns(sub, vp)
-            p.drawRects(_rects(x, y, w, np.full(x.shape, h)))
+        x, w, y = _rect_columns(sub, vp)
+        p.drawRects(_rects(x, y, w, np.full(x.shape, max(1.0, vp.key_height - 1.0))))
 
     @staticmethod
-    def _paint_raster(p: QPainter, vp: RollViewport, layers: list[Columns]) -> None:
+    def _paint_raster(p: QPainter, vp: RollViewport, sub: Columns) -> None:
         dvp, dpr = _device_view(p, vp)
-        covered = None
-        for sub in layers:
-            cnt, _ = raster_layer(dvp, sub, None)
-            covered = cnt > 0 if covered is None else covered | (cnt > 0)
+        cnt, _ = raster_layer(dvp, sub, None)
         argb = np.uint32(_argb(color("note_other"), ALPHA))
-        rows = np.where(covered, argb, np.uint32(0)).astype(np.uint32)
+        rows = np.where(cnt > 0, argb, np.uint32(0)).astype(np.uint32)
         _blit(p, rows, dvp, slot=_SLOT, dpr=dpr)

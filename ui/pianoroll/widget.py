@@ -83,11 +83,15 @@ class PianoRoll(QWidget):
         self.vp.changed.connect(self._sync_scrollbars)
         self.hbar.valueChanged.connect(self._hbar_moved)
         self.vbar.valueChanged.connect(lambda v: self._syncing or self.vp.scroll_to(top_px=v))
+        doc.songReplaced.connect(self._forget_length)
+        doc.notesChanged.connect(self._forget_length)
+        doc.trackChanged.connect(self._forget_length)
         doc.songReplaced.connect(self.zoom_to_fit)
         doc.notesChanged.connect(self._update_drums)
         doc.currentTrackChanged.connect(self._current_track_changed)
         self._syncing = False
         self._scroll_unit = 1.0  #: ticks per horizontal scroll bar step (see _sync_scrollbars)
+        self._length: int | None = None  #: the song's length in ticks, until an edit
         self._scroll_end = 0.0  #: the tick the horizontal scroll bar's end shows at the right
         self.setFocusProxy(self.canvas)
         self._update_drums()
@@ -132,7 +136,7 @@ class PianoRoll(QWidget):
     def _sync_scrollbars(self) -> None:
         self._syncing = True
         vp = self.vp
-        end = max(self.doc.song.length_ticks(), vp.visible_ticks()[1]) + vp.ppq * 8
+        end = max(self.song_length(), vp.visible_ticks()[1]) + vp.ppq * 8
         # One step is one pixel at this zoom, unless the song is too long for that to fit a
         # scroll bar's int: then a step is as many ticks as it takes (2^28-tick silences).
         unit = self._scroll_unit = max(vp.ticks_per_px, end / SCROLL_MAX)
@@ -148,6 +152,16 @@ class PianoRoll(QWidget):
         self.vbar.setValue(int(vp.top_px))
         self._syncing = False
 
+    def _forget_length(self, *_args) -> None:
+        self._length = None
+
+    def song_length(self) -> int:
+        """The song's length in ticks, kept between edits: scrolling a song of 20,000 tracks
+        must not ask every track for its last tick on each step."""
+        if self._length is None:
+            self._length = self.doc.song.length_ticks()
+        return self._length
+
     def _hbar_moved(self, value: int) -> None:
         if self._syncing:
             return
@@ -159,7 +173,7 @@ class PianoRoll(QWidget):
 
     def zoom_to_fit(self) -> None:
         """Show the whole current track: all of its time and its pitch range (plus margin)."""
-        self.vp.allow_zoom_out(self.doc.song.length_ticks())
+        self.vp.allow_zoom_out(self.song_length())
         track = self.doc.track()
         if track is None or not track.notes.size:
             self.vp.fit_ticks(0, self.doc.ppq * 16)

@@ -316,3 +316,17 @@ def test_editing_the_current_track_does_not_rebuild_the_other_tracks_layer(windo
     doc.push(move_notes(doc, 2, doc.song.tracks[2].notes["id"], 120, 0))  # edit another
     window.piano_roll.canvas.grab()
     assert layer._merged is not merged and layer._merged.start.tolist() == [1080]
+
+
+def test_a_long_songs_whole_view_is_saved_and_restored_with_the_project(window, tmp_path):
+    from ui.pianoroll.viewport import MAX_TICKS_PER_PX
+
+    song, _starts = _silent_song(1, 3)
+    window.load_project(Project(song=song), None)
+    window.piano_roll.zoom_to_fit()
+    tpp = window.piano_roll.vp.ticks_per_px
+    assert tpp > MAX_TICKS_PER_PX  # the whole 8e8-tick song on screen
+    assert window.save_as(tmp_path / "long.quanta")
+    window.piano_roll.vp.zoom_x(1e15)
+    assert window.open_path(tmp_path / "long.quanta", ask=False)
+    assert window.piano_roll.vp.ticks_per_px == pytest.approx(tpp)

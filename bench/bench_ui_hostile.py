@@ -4,6 +4,8 @@
   hold) at 1 and 480 PPQ, a few or thousands of them, opened in the real window, fitted,
   zoomed fully in, scrolled to the end and painted. Nothing may cost time or memory in
   proportion to the empty ticks: the figures must not grow with the song's length.
+- Thousands of tracks: the track list's widgets, the other tracks' layer and the roll's
+  length must not cost per track on every paint or scroll.
 - Other tracks' notes (issue 12): the canvas's paint time with the faint layer on and off,
   three 100k-note tracks behind the current one, zoomed out (raster) and in (vector).
 
@@ -107,6 +109,25 @@ def other_tracks(w: MainWindow) -> None:
             )
 
 
+def many_tracks(w: MainWindow, n: int) -> None:
+    song = new_song(ppq=480)
+    for k in range(n):
+        add_track(song, make_notes([10 * k], [10 * k + 240], [36 + k % 60]), f"T{k}")
+    rss0 = rss_mb()
+    t = time.perf_counter()
+    w.load_project(Project(song=song), None)
+    settle()
+    w.grab()
+    secs = time.perf_counter() - t
+    t = time.perf_counter()
+    w.doc.set_current_index(w.track_list.rows[n // 2])
+    w.grab()
+    print(
+        f"  {n:6d} one-note tracks: open+paint {secs:6.2f} s, RSS +{rss_mb() - rss0:6.1f} MB, "
+        f"switch track+paint {(time.perf_counter() - t) * 1000:6.1f} ms"
+    )
+
+
 def main() -> int:
     create_app()
     with tempfile.TemporaryDirectory(prefix="quanta-bench-") as tmp:
@@ -114,6 +135,9 @@ def main() -> int:
         print("Long silences:")
         for ppq, gaps in ((1, 3), (480, 3), (1, 2000), (480, 2000)):
             silences(w, ppq, gaps)
+        print("Many tracks:")
+        for n in (2000, 20000):
+            many_tracks(w, n)
         print("Other tracks' notes (3 tracks behind the current one):")
         other_tracks(w)
         w.doc.undo_stack.setClean()

@@ -7,6 +7,8 @@ is one undo step ("Velocity of N notes").
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPen
@@ -62,7 +64,8 @@ class VelocityLane(QWidget):
                 self._vels = np.ascontiguousarray(notes["velocity"], dtype=np.int64)
             t0, t1 = self.vp.visible_ticks()
             # Only onsets on screen have a stalk: one contiguous slice of the sorted starts.
-            i0, i1 = np.searchsorted(self._starts, [t0, t1], side="left")
+            # Whole-tick keys: a float key would convert every start to float per paint.
+            i0, i1 = np.searchsorted(self._starts, [math.ceil(t0), math.ceil(t1)], side="left")
             vel = self._vels[i0:i1]
             if self._edits:
                 vel = vel.copy()

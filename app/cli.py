@@ -100,6 +100,7 @@ def _run(argv: list[str]) -> int:
             return _usage_error(parser, unknown_command_message(first, known))
         argv.insert(0, "gui")  # `quanta`, `quanta song.mid`, `quanta --screenshot x.png`
     args, extras = parser.parse_known_args(argv)
+    args.argv = argv  # what was parsed, for a command that re-runs itself in a child process
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE

@@ -25,6 +25,15 @@ class DeviceError(QuantaError):
     """A MIDI port, audio device or plugin is missing or failed."""
 
 
+class GrooveError(QuantaError, ValueError):
+    """A groove template (or a groove file's field) is invalid; the message names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.detail = message
+
+
 # -- one wording for file problems, everywhere (command line and window) ------------------------
 def missing_file_message(path: object) -> str:
     """The one message for an input that does not exist: ``PATH: no such file or folder``."""

@@ -164,7 +164,7 @@ def test_cli_render_flac_24_bit_at_44k1(tmp_path):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--instrument", "lv2:urn:quanta:no-such-plugin"], "not usable"),
+        (["--instrument", "lv2:urn:quanta:no-such-plugin"], "is not installed"),
         (["--instrument", "kazoo"], "use builtin"),
         (["--instrument", "builtin:kazoo"], "no program"),
         (["--effect", "bogus"], "no stock effect"),

@@ -33,8 +33,16 @@ import tempfile
 
 import numpy as np
 
-from engine.audio import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
-from engine.errors import DeviceError
+from engine.audio import (
+    BIT_DEPTHS,
+    DITHERS,
+    MAX_AUTO_TAIL,
+    SILENCE_DBFS,
+    AudioWriter,
+    render_schedule,
+    track_map,
+)
+from engine.errors import DeviceError, output_folder_problem
 
 
 def register(subparsers) -> None:
@@ -54,7 +62,13 @@ def register(subparsers) -> None:
     g.add_argument("--rate", type=int, default=48000, help="sample rate in Hz (default 48000)")
     g.add_argument("--bit-depth", choices=BIT_DEPTHS, default="16", help="16, 24 or 32f")
     g.add_argument("--dither", choices=DITHERS, help="default: tpdf at 16-bit, none at 24")
-    g.add_argument("--tail", type=float, default=2.0, metavar="SECONDS", help="after last event")
+    g.add_argument(
+        "--tail",
+        type=float,
+        metavar="SECONDS",
+        help="seconds to render after the song's end (default: until the mix stays below "
+        f"{SILENCE_DBFS:g} dBFS, at most {MAX_AUTO_TAIL:g} s)",
+    )
     g.add_argument("--block", type=int, default=4096, help="frames per block (default 4096)")
     g.add_argument("--probe-timeout", type=float, default=10.0, metavar="S", help=argparse.SUPPRESS)
     g.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
@@ -87,16 +101,16 @@ def _check_args(args) -> None:
         raise DeviceError(f"--rate {args.rate}: use a sample rate from 8000 to 192000 Hz")
     if not 16 <= args.block <= 8192:
         raise DeviceError(f"--block {args.block}: use 16 to 8192 frames")
-    if not 0 <= args.tail <= 600:
+    if args.tail is not None and not 0 <= args.tail <= 600:
         raise DeviceError(f"--tail {args.tail}: use 0 to 600 seconds")
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".wav", ".flac"):
         raise DeviceError(f"{args.output}: output must end in .wav or .flac")
     if ext == ".flac" and args.bit_depth == "32f":
         raise DeviceError(f"{args.output}: FLAC cannot hold 32-bit float; use 16 or 24")
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise DeviceError(f"{args.output}: folder {folder} does not exist")
+    problem = output_folder_problem(args.output)
+    if problem is not None:
+        raise DeviceError(f"{os.path.basename(args.output)}: cannot save: {problem}")
 
 
 def _temp_file(output: str) -> str:
@@ -239,6 +253,13 @@ def _note_silent_tracks(sounds: dict, strips: dict[int, int], names: list[str]) 
         )
 
 
+def peak_text(peak: float) -> str:
+    """``peak -0.3 dBFS`` of the samples the file holds, or ``silent`` when all are zero."""
+    if peak <= 0.0:
+        return "silent"
+    return f"peak {20 * np.log10(peak):.1f} dBFS"
+
+
 def cmd_render(args) -> int:
     from app.commands.play import quantize_from_args
     from app.paths import plugin_cache_file
@@ -279,12 +300,12 @@ def cmd_render(args) -> int:
         writer, stats = _render_to_file(args, schedule, mixer, strips)
     finally:
         mixer.close()
-    peak = writer.peak
-    peak_db = 20 * np.log10(max(peak, 1e-9))
     dither = args.dither or ("tpdf" if args.bit_depth == "16" else "none")
     depth = "32-bit float" if args.bit_depth == "32f" else f"{args.bit_depth}-bit, dither {dither}"
+    tail = max(0.0, stats.seconds - schedule.end_sec)
+    speed = f", {stats.speed:.0f}x real time" if stats.frames else ""
     print(
-        f"wrote {args.output}: {stats.seconds:.1f} s, {sr} Hz, {depth}, "
-        f"{stats.events} events, peak {peak_db:.1f} dBFS, {stats.speed:.0f}x real time"
+        f"wrote {args.output}: {stats.seconds:.1f} s (tail {tail:.1f} s), {sr} Hz, {depth}, "
+        f"{stats.events} events, {peak_text(writer.peak)}{speed}"
     )
     return 0

@@ -167,3 +167,35 @@ def test_a_preset_of_another_plugin_or_garbage_never_reaches_it(fx, tmp_path):
     with pytest.raises(vp.PresetFileError, match="too large"):
         vp.read_preset_file(big)
     os.remove(big)
+
+
+def test_the_presets_command_lists_and_saves_vst3_presets(tmp_path, fx):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))  # fmt: skip
+
+    def quanta(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli", "plugins", "presets", f"vst3:{ZAMCOMP}", *args],
+            cwd=root, env=env, capture_output=True, text=True, timeout=180,
+            start_new_session=True,
+        )  # fmt: skip
+
+    made = quanta("--preset", "PoppySnare", "--set", "ratio=8", "--save", "My snare")
+    assert made.returncode == 0, made.stderr
+    path = tmp_path / "data/quanta/vst3-presets/Damien Zammit/ZamComp/My snare.vstpreset"
+    assert made.stdout == f"saved {path}\n"
+    listed = quanta()
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        "Zero", "PoppySnare", "VocalLeveller", "My"]  # fmt: skip
+    vp.load_preset(fx, str(path), tmp_path)  # the program, then --set, are in the file
+    assert fx.get_parameter("threshold_db") == pytest.approx(-18.0, abs=0.01)
+    assert fx.get_parameter("ratio") == pytest.approx(8.0, abs=0.01)
+    bad = quanta("--save", "a/b")
+    ours = [line for line in bad.stderr.splitlines() if line.startswith("quanta")]
+    assert bad.returncode != 0 and len(ours) == 1  # (the plugin itself prints DPF warnings)
+    assert ours[0].startswith("quanta: error: preset name 'a/b'")

@@ -26,7 +26,10 @@ def add_arguments(p) -> None:
     p.add_argument("--screenshot", metavar="PNG", help="save the editor window to PNG, then exit")
     p.add_argument("--after", type=float, default=1.0, metavar="SECONDS", help="wait first")
     p.add_argument("--generic", action="store_true", help="the generic sliders, not its UI")
-    p.add_argument("--preset", metavar="NAME", help="ui: load this LV2 preset first")
+    p.add_argument(
+        "--preset", metavar="NAME",
+        help="ui, presets --save: load this preset first (LV2 preset, VST3 program or file)",
+    )  # fmt: skip
     p.add_argument("--save", metavar="NAME", help="presets: save a user preset under NAME")
     p.add_argument(
         "--set", action="append", default=[], metavar="SYMBOL=VALUE",
@@ -121,28 +124,40 @@ def cmd_plugin_ui(args) -> int:
     plugin = load_direct(fmt, ident, None, SR, BLOCK)
     try:
         if args.preset:
-            from engine.plugins import load_preset
+            from app.paths import vst3_preset_dir
+            from engine.plugins import load_plugin_preset
 
-            load_preset(plugin, args.preset)
+            load_plugin_preset(plugin, args.preset, vst3_preset_dir())
         return _show(plugin, desc, args)
     finally:
         plugin.close()
 
 
 def cmd_presets(args) -> int:
-    """List an LV2 plugin's presets, or save one (``--save NAME [--set SYMBOL=VALUE]``)."""
-    from app.paths import plugin_cache_file
-    from engine.plugins import ensure_loadable, list_presets, load_direct, save_preset
+    """List a plugin's presets (LV2 presets; VST3 programs and ``.vstpreset`` files), or
+    save the current settings as a user preset (``--save NAME [--set SYMBOL=VALUE]``)."""
+    from app.paths import plugin_cache_file, vst3_preset_dir
+    from engine.plugins import (
+        ensure_loadable,
+        list_plugin_presets,
+        load_direct,
+        load_plugin_preset,
+        save_plugin_preset,
+    )
 
     if not args.plugin:
         raise DeviceError("plugins presets: name the plugin, e.g. `quanta plugins presets ZamComp`")
     fmt, ident, _ = resolve(args.plugin, args.timeout)
-    if fmt != "lv2":
-        raise DeviceError(f"{args.plugin}: presets are listed for LV2 plugins only")
+    if fmt == "vst3":
+        import os
+
+        ident = os.path.expanduser(ident)
     ensure_loadable(fmt, ident, cache_path=plugin_cache_file(), timeout=args.timeout)
     plugin = load_direct(fmt, ident, None, SR, BLOCK)
     try:
         if args.save:
+            if args.preset:  # start from a preset, then change what --set says
+                load_plugin_preset(plugin, args.preset, vst3_preset_dir())
             for item in args.set:
                 symbol, _, value = item.partition("=")
                 try:
@@ -150,9 +165,9 @@ def cmd_presets(args) -> int:
                 except ValueError:
                     raise DeviceError(f"--set {item}: use SYMBOL=NUMBER") from None
                 plugin.set_parameter(symbol.strip(), number)
-            print(f"saved {save_preset(plugin, args.save)}")
+            print(f"saved {save_plugin_preset(plugin, args.save, vst3_preset_dir())}")
             return 0
-        for label, uri in list_presets(plugin):
+        for label, uri in list_plugin_presets(plugin, vst3_preset_dir()):
             print(f"  {label:<28} {uri}")
         return 0
     finally:
@@ -214,12 +229,17 @@ def _edit_vst3(path: str, args, cache_path) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from engine.plugins import VST3Editor, ensure_loadable
-    from engine.plugins import load_vst3 as _load
+    from engine.plugins import VST3Editor, ensure_loadable, load_direct
 
     path = os.path.expanduser(path)
     ensure_loadable("vst3", path, cache_path=cache_path, timeout=args.timeout)
-    local = _load(path)  # Quanta's instance: the editor child works on a copy of its state
+    wrapper = load_direct("vst3", path, None, SR, BLOCK)
+    local = wrapper.plugin  # Quanta's instance: the editor child works on a copy of its state
+    if args.preset:
+        from app.paths import vst3_preset_dir
+        from engine.plugins import load_plugin_preset
+
+        load_plugin_preset(wrapper, args.preset, vst3_preset_dir())
     app = QApplication.instance() or QApplication(["quanta"])
     editor = VST3Editor(path, local.raw_state)
 

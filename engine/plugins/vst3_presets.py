@@ -200,6 +200,23 @@ def load_preset(plugin, name: str, user_root: Path) -> str:
     return ident
 
 
+def current_preset_data(plugin) -> bytes:
+    """The plugin's state as ``.vstpreset`` bytes, parameter changes included: a VST3 folds
+    changes into its component state only when it processes, so a few silent frames run
+    first (call this where the plugin is not running on an audio thread)."""
+    import numpy as np
+
+    pb = plugin.plugin
+    sr = int(getattr(plugin, "sample_rate", 48000) or 48000)
+    for channels in (2, 1):
+        try:
+            pb.process(np.zeros((channels, 64), np.float32), sr, buffer_size=64, reset=False)
+            break
+        except (ValueError, RuntimeError):
+            continue  # a mono-only plugin: try one channel
+    return pb.preset_data
+
+
 def save_preset(plugin, label: str, user_root: Path) -> Path:
     """Save the current state as ``<user_root>/<vendor>/<plugin>/<label>.vstpreset``."""
     label = label.strip()
@@ -207,7 +224,7 @@ def save_preset(plugin, label: str, user_root: Path) -> Path:
         raise DeviceError(
             f"preset name {label!r}: use printable characters other than \\*?/:<>|\""
         )
-    data = plugin.plugin.preset_data
+    data = current_preset_data(plugin)
     check_preset(data, label)  # what we write we can load again
     folder = Path(user_root) / plugin_folder(plugin)
     path = folder / f"{label}{SUFFIX}"

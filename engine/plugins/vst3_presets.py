@@ -184,19 +184,22 @@ def load_program(plugin, name: str) -> None:
 
 
 def load_preset(plugin, name: str, user_root: Path) -> str:
-    """Load a factory program or a ``.vstpreset`` (by label, ident or path); the ident."""
+    """Load a factory program or a ``.vstpreset`` (by label, ident or path); the ident.
+    The plugin then runs a few silent frames so its state (``raw_state``) holds the preset:
+    load into an instance no audio thread is running (a copy, as the editors do)."""
     ident = find_preset(plugin, name, user_root)
     if ident.startswith(PROGRAM_PREFIX):
         load_program(plugin, ident[len(PROGRAM_PREFIX) :])
-        return ident
-    data = read_preset_file(ident, plugin)
-    for pb in _instances(plugin):
-        try:
-            pb.preset_data = data
-        except (RuntimeError, ValueError) as exc:
-            raise DeviceError(
-                f"{plugin.info.name}: preset {os.path.basename(ident)} was refused ({exc})"
-            ) from None
+    else:
+        data = read_preset_file(ident, plugin)
+        for pb in _instances(plugin):
+            try:
+                pb.preset_data = data
+            except (RuntimeError, ValueError) as exc:
+                raise DeviceError(
+                    f"{plugin.info.name}: preset {os.path.basename(ident)} was refused ({exc})"
+                ) from None
+    current_preset_data(plugin)
     return ident
 
 

@@ -154,33 +154,46 @@ def read_preset_file(path: str | Path, plugin=None) -> bytes:
     return data
 
 
-def _resend_parameters(pb, skip: str) -> None:
-    """Send every parameter's current (controller) value to the processor as a change:
-    a value equal to the cached one is not sent, so each goes to another value first;
-    both land in the same parameter queue and the last one holds at the next block."""
-    for name, par in pb.parameters.items():
-        if name == skip:
-            continue
+def _values(pb) -> dict[str, float]:
+    out = {}
+    for name in pb.parameters:
         try:
             value = getattr(pb, name)
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                continue
+        except (AttributeError, RuntimeError, ValueError):
+            continue
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def _resend(pb, names: list[str]) -> None:
+    """Send these parameters' current (controller) values to the processor as changes. A
+    value equal to the one the host caches is not sent, so each goes to another value first;
+    both land in the same parameter queue and the last one holds at the next block."""
+    for name in names:
+        try:
+            value = getattr(pb, name)
+            par = pb.parameters[name]
             lo, hi = float(par.min_value), float(par.max_value)
             setattr(pb, name, hi if value != hi else lo)
             setattr(pb, name, value)
-        except (AttributeError, TypeError, ValueError, RuntimeError):
-            continue  # read-only meters, odd ranges: nothing to send
+        except (AttributeError, KeyError, TypeError, ValueError, RuntimeError):
+            continue  # odd ranges: nothing to send
 
 
 def load_program(plugin, name: str) -> None:
-    """Switch to a factory program, heard from the next block."""
+    """Switch to a factory program, heard from the next block. Only the parameters the
+    program changed are sent again (the plugin's own read-only ones, such as DPF's sample
+    rate, must not be touched)."""
     for pb in _instances(plugin):
         found = _program_parameter(pb)
         if found is None or name not in found[1]:
             progs = ", ".join(found[1]) if found else "none"
             raise DeviceError(f"{plugin.info.name}: no program {name!r} (programs: {progs})")
+        before = _values(pb)
         setattr(pb, found[0], name)
-        _resend_parameters(pb, found[0])
+        after = _values(pb)
+        _resend(pb, [k for k, v in after.items() if before.get(k) != v])
 
 
 def load_preset(plugin, name: str, user_root: Path) -> str:
@@ -211,12 +224,10 @@ def current_preset_data(plugin) -> bytes:
 
     pb = plugin.plugin
     sr = int(getattr(plugin, "sample_rate", 48000) or 48000)
-    for channels in (2, 1):
-        try:
-            pb.process(np.zeros((channels, 64), np.float32), sr, buffer_size=64, reset=False)
-            break
-        except (ValueError, RuntimeError):
-            continue  # a mono-only plugin: try one channel
+    # A mono plugin runs as two instances (PedalboardEffect._mono); a call with the wrong
+    # channel count must not be tried: it fails after taking the queued parameter changes.
+    channels = 1 if getattr(plugin, "_mono", None) else 2
+    pb.process(np.zeros((channels, 64), np.float32), sr, buffer_size=64, reset=False)
     return pb.preset_data
 
 

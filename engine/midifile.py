@@ -50,13 +50,13 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from engine import smf_read as rd
 from engine import smf_write as wr
+from engine.atomic_write import atomic_write_bytes, is_disk_full
 from engine.errors import MidiFileError
 from engine.notes import (
     EVENT_DTYPE,
@@ -389,25 +389,12 @@ def save_song(song: Song, path: str | os.PathLike) -> None:
         data = song_to_bytes(song, rmid=container_for(path))
     except MidiFileError as exc:
         raise MidiFileError(f"{path.name}: {exc}") from None
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp_name = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
+        atomic_write_bytes(path, data)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise MidiFileError(f"{path.name}: cannot save ({reason})") from None
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
+        if is_disk_full(exc):
+            raise MidiFileError(f"disk full: could not write {path}") from None
+        raise MidiFileError(f"{path.name}: cannot save ({exc.strerror or exc})") from None
 
 
 def forget_moved(original: np.ndarray, edited: np.ndarray) -> np.ndarray:

@@ -28,14 +28,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from engine.atomic_write import atomic_write_bytes, save_error_text
 from engine.errors import QuantaError
 from engine.notes import EVENT_DTYPE, NOTE_DTYPE
 from engine.quantize.settings import QuantizeSettings
@@ -199,46 +198,13 @@ def project_to_bytes(project: Project) -> bytes:
     return buf.getvalue()
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
-
-    Writes a temporary file in the same folder (same filesystem, so the rename is atomic),
-    fsyncs it, renames it over the target and fsyncs the folder so the rename survives a crash.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def save_project(project: Project, path: str | Path) -> None:
     """Write a project atomically. Raises ProjectError (one line) when it cannot be written."""
     data = project_to_bytes(project)
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot save ({exc.strerror or exc})") from None
+        raise ProjectError(save_error_text(path, exc)) from None
 
 
 # -- loading ------------------------------------------------------------------------------

@@ -56,11 +56,6 @@ def run(
 
     With ``screenshot``, render the window to that PNG and return without waiting for the user.
     """
-    from engine.demo import demo_song
-    from engine.errors import QuantaError
-    from ui.main_window import MainWindow, read_file
-    from ui.song_document import SongDocument
-
     app = create_app()
     # Load (or, after an install, compile) the numba kernels off the GUI thread.
     import threading
@@ -68,12 +63,29 @@ def run(
     from app.warmup import warm_up
 
     threading.Thread(target=warm_up, name="quanta-warm-up", daemon=True).start()
+    scratch = None
     if screenshot and settings is None:
         # A screenshot must not depend on (or change) the user's saved layout and devices.
         import tempfile
 
         scratch = tempfile.mkdtemp(prefix="quanta-shot-")
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
+    try:
+        return _show(app, file, screenshot, size, start_engine, settings)
+    finally:
+        if scratch is not None:  # the scratch settings folder goes with the screenshot
+            import shutil
+
+            settings.sync()
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _show(app, file, screenshot, size, start_engine, settings) -> int:
+    from engine.demo import demo_song
+    from engine.errors import QuantaError
+    from ui.main_window import MainWindow, read_file
+    from ui.song_document import SongDocument
+
     project, error = None, ""
     if file:
         try:

@@ -92,9 +92,8 @@ def quantized_song(song: Song) -> Song:
 def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
     """Render ``song`` as it plays (instruments, volume, mute/solo from ``Track.extra``) to a
     WAV/FLAC file, atomically. Raises QuantaError with one line on a bad plugin or path."""
-    import os
-    import tempfile
-
+    from engine.atomic_write import atomic_output, save_error_text
+    from engine.errors import DeviceError
     from engine.mixer import Mixer
     from engine.render import AudioWriter, render_song
 
@@ -113,15 +112,12 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
         return mixer
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".quanta-render-", suffix=path.suffix)
-    os.close(fd)
     try:
-        with AudioWriter(tmp, sample_rate) as writer:  # streamed: long songs stay small
-            render_song(song, make_mixer, progress=progress, on_block=writer.write)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with atomic_output(path, suffix=path.suffix) as tmp:
+            with AudioWriter(tmp, sample_rate, name=path) as writer:  # streamed: stays small
+                render_song(song, make_mixer, progress=progress, on_block=writer.write)
+    except OSError as exc:
+        raise DeviceError(save_error_text(path, exc)) from None
 
 
 class AddTracksCommand(QUndoCommand):

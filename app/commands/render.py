@@ -21,10 +21,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 
 import numpy as np
 
+from engine.atomic_write import atomic_output, save_error_text
 from engine.errors import DeviceError
 from engine.render import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
 
@@ -94,28 +94,23 @@ def _render_to_file(args, schedule, mixer, strips: dict[int, int]):
     song is never held in memory whole, and a failed render leaves no half-written file."""
     bar = _ProgressBar(sys.stderr)
     show = args.progress or sys.stderr.isatty()
-    folder = os.path.dirname(os.path.abspath(args.output))
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=".quanta-render-", suffix=os.path.splitext(args.output)[1]
-    )
-    os.close(fd)
+    suffix = os.path.splitext(args.output)[1]
     try:
-        with AudioWriter(tmp, args.rate, args.bit_depth, args.dither) as writer:
-            try:
-                _, stats = render_schedule(
-                    schedule,
-                    mixer,
-                    strips,
-                    tail=args.tail,
-                    progress=bar if show else None,
-                    on_block=writer.write,
-                )
-            finally:
-                bar.finish()
-        os.replace(tmp, args.output)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with atomic_output(args.output, suffix=suffix) as tmp:
+            with AudioWriter(tmp, args.rate, args.bit_depth, args.dither, name=args.output) as writer:
+                try:
+                    _, stats = render_schedule(
+                        schedule,
+                        mixer,
+                        strips,
+                        tail=args.tail,
+                        progress=bar if show else None,
+                        on_block=writer.write,
+                    )
+                finally:
+                    bar.finish()
+    except OSError as exc:
+        raise DeviceError(save_error_text(args.output, exc)) from None
     return writer, stats
 
 

@@ -842,7 +842,13 @@ class MainWindow(QMainWindow):
     def offer_recovery(self) -> bool:
         """After a crash: offer the newest recovery file. True if work was recovered."""
         orphans = self.recovery.orphans()
+        skipped = ""
+        if self.recovery.damaged:  # reported, set aside; the intact ones are still offered
+            lines = [f"{p.name}: {why}" for p, why in self.recovery.damaged]
+            skipped = f"Skipped {len(lines)} damaged recovery file(s): " + "; ".join(lines)
         if not orphans:
+            if skipped:
+                self.status.showMessage(skipped, 20000)
             return False
         rec: RecoveryFile = orphans[0]
         box = QMessageBox(self)
@@ -850,7 +856,9 @@ class MainWindow(QMainWindow):
         box.setIcon(QMessageBox.Question)
         box.setWindowTitle(APP_NAME)
         box.setText("Quanta did not close properly last time.")
-        box.setInformativeText(f"Recover the unsaved work ({rec.describe()})?")
+        box.setInformativeText(
+            f"Recover the unsaved work ({rec.describe()})?" + (f"\n\n{skipped}" if skipped else "")
+        )
         recover = box.addButton("Recover", QMessageBox.AcceptRole)
         discard = box.addButton("Discard", QMessageBox.DestructiveRole)
         box.addButton("Not Now", QMessageBox.RejectRole)
@@ -875,7 +883,9 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.resetClean()  # recovered work is unsaved until the user saves
         self.autosaver.force()  # now ours: safe even if we crash again right away
         RecoveryStore.discard(rec)
-        self.status.showMessage(f"Recovered {rec.describe()}", 8000)
+        self.status.showMessage(
+            f"Recovered {rec.describe()}" + (f". {skipped}" if skipped else ""), 20000
+        )
         return True
 
     def showEvent(self, event) -> None:

@@ -28,6 +28,7 @@ from engine.atomic_write import atomic_write_bytes as _atomic_write_bytes
 from engine.atomic_write import is_disk_full
 from engine.errors import PresetError
 from engine.preset_format import (
+    SCHEMA_FILE,
     Preset,
     is_preset_text,
     preset_filename,
@@ -36,6 +37,7 @@ from engine.preset_format import (
     preset_from_text,
     preset_to_document,
     preset_to_json,
+    preset_to_text,
     read_preset_file,
     same_name,
 )
@@ -57,7 +59,6 @@ __all__ = [
     "save_user_preset",
 ]
 
-SCHEMA_FILE = "quanta-preset.schema.json"
 
 
 @dataclass(frozen=True)
@@ -284,9 +285,13 @@ def delete_user_preset(name: str) -> Path:
     return found.path
 
 
-def export_preset(name: str, path: str | os.PathLike) -> Path:
-    """Write the named preset (user or factory) to a .json file anyone can import."""
-    return atomic_write_text(path, preset_to_json(load(name)))
+def export_preset(name: str, path: str | os.PathLike, text: bool = False) -> Path:
+    """Write the named preset (user or factory) to a file anyone can import: JSON, or with
+    ``text`` the one-line text form (what ``presets export --text`` prints) plus a newline."""
+    preset = load(name)
+    return atomic_write_text(
+        path, preset_to_text(preset) + "\n" if text else preset_to_json(preset)
+    )
 
 
 def import_preset(

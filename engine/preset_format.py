@@ -41,6 +41,7 @@ MAX_NAME_CHARS = 64
 MAX_FILENAME_CHARS = 64  #: of the sanitised stem, before ``.json``
 MAX_FILENAME_BYTES = 200  #: UTF-8 bytes of the stem; file systems allow 255 for the whole name
 TEXT_PREFIX = "quanta-preset:v"
+SCHEMA_FILE = "quanta-preset.schema.json"  #: shipped beside the factory presets
 
 #: What a setting left out of a version-1 preset means. Frozen with the format: when the code's
 #: defaults change, a new format version and an upgrade step must fill the old values in.
@@ -63,6 +64,9 @@ TOP_KEYS = ("format", "version", "name", "description", "author", "tags", "setti
 UPGRADES: dict[int, Callable[[dict], dict]] = {}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Text fields and what they may hold besides "no control characters, valid Unicode".
+_TEXT_FIELDS = ("name", "description", "author")
 
 
 class PresetFieldError(PresetError):
@@ -99,7 +103,7 @@ class Preset:
 @cache
 def schema() -> dict:
     """The shipped JSON Schema for the current format version."""
-    text = resources.files("presets").joinpath("quanta-preset.schema.json").read_text("utf-8")
+    text = resources.files("presets").joinpath(SCHEMA_FILE).read_text("utf-8")
     return json.loads(text)
 
 
@@ -115,6 +119,8 @@ def _show(value: Any, limit: int = 40) -> str:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True)
     except (TypeError, ValueError):
         text = repr(value)
+    # Lone surrogates are shown escaped: a message must be printable and savable anywhere.
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -290,6 +296,7 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
         raise PresetFieldError(origin, "", "is nested too deeply to be a preset") from None
     if errors:
         raise PresetFieldError(origin, where, problem)
+    _check_texts(doc, origin)
     values = dict(V1_DEFAULTS)
     values.update(doc["settings"])
     values["offset"] = _whole(values["offset"])
@@ -313,6 +320,42 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
         source=source,
         path=Path(path) if path is not None else None,
     )
+
+
+def _text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a preset's text, or None.
+
+    A lone UTF-16 surrogate (JSON ``"\\ud800"``, or a non-UTF-8 command-line argument that
+    Python decoded with ``surrogateescape``) is not Unicode text: it cannot be written to a
+    UTF-8 file, so it would pass validation and then crash saving.
+    """
+    if _SURROGATE.search(value):
+        return "contains a lone UTF-16 surrogate (not valid Unicode text)"
+    if _CONTROL.search(value):
+        return "contains control characters (line breaks, tabs, …)"
+    return None
+
+
+def _reserved_problem(name: str) -> str | None:
+    """A name whose file would be the preset folder's schema file is saved where the loader
+    never looks (it skips that file) and would vanish: such names are refused everywhere."""
+    if preset_filename(name).casefold() == SCHEMA_FILE.casefold():
+        return f"is reserved (its file would be the preset folder's {SCHEMA_FILE}); choose another"
+    return None
+
+
+def _check_texts(doc: dict, origin: str) -> None:
+    """Checks the schema's patterns cannot express portably (see :func:`_text_problem`)."""
+    for key in _TEXT_FIELDS:
+        value = doc.get(key)
+        if isinstance(value, str):
+            problem = _text_problem(value) or (_reserved_problem(value) if key == "name" else None)
+            if problem:
+                raise PresetFieldError(origin, key, f"{_show(value)} {problem}")
+    for i, tag in enumerate(doc.get("tags", ())):
+        problem = _text_problem(tag) if isinstance(tag, str) else None
+        if problem:
+            raise PresetFieldError(origin, f"tags[{i}]", f"{_show(tag)} {problem}")
 
 
 class _DuplicateKey(Exception):
@@ -358,18 +401,44 @@ def preset_from_json(data: bytes | str, origin: str = "", source: str = "file", 
     return preset_from_document(doc, origin, source, path)
 
 
+def preset_from_bytes(data: bytes, origin: str = "", source: str = "file", path=None) -> Preset:
+    """A preset from a file's bytes: the JSON format, or the one-line text form (a file or
+    paste holding what ``presets export --text`` printed)."""
+    raw = bytes(data)
+    head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(TEXT_PREFIX.encode("ascii")):
+        if len(raw) > MAX_PRESET_BYTES:
+            raise PresetFieldError(
+                origin, "", f"is {len(raw)} bytes; a preset is at most {MAX_PRESET_BYTES} bytes"
+            )
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise PresetFieldError(origin, "", f"is not UTF-8 text (byte {exc.start})") from None
+        doc = document_from_text(text, origin)
+        return preset_from_document(doc, origin, source, path)
+    return preset_from_json(raw, origin, source, path)
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """A file name fit for a message: undecodable bytes (``surrogateescape``) shown as \\xNN."""
+    text = os.fspath(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def read_preset_file(path: str | os.PathLike, source: str = "file") -> Preset:
-    """Read one preset file: refuse non-files and oversize files before reading a byte of JSON."""
+    """Read one preset file (JSON or the one-line text form): refuse non-files and oversize
+    files before reading a byte."""
     p = Path(path)
-    origin = p.name or str(p)
+    origin = display_name(p.name or str(p))
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise PresetError(f"{p}: no such preset file") from None
+        raise PresetError(f"{display_name(p)}: no such preset file") from None
     except OSError as exc:
-        raise PresetError(f"{p}: cannot read ({exc.strerror})") from None
+        raise PresetError(f"{display_name(p)}: cannot read ({exc.strerror})") from None
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device would hang or never end
-        raise PresetError(f"{p}: not a regular file")
+        raise PresetError(f"{display_name(p)}: not a regular file")
     if st.st_size > MAX_PRESET_BYTES:
         raise PresetFieldError(
             origin, "", f"is {st.st_size} bytes; a preset is at most {MAX_PRESET_BYTES} bytes"
@@ -378,8 +447,8 @@ def read_preset_file(path: str | os.PathLike, source: str = "file") -> Preset:
         with open(p, "rb") as fh:
             data = fh.read(MAX_PRESET_BYTES + 1)
     except OSError as exc:
-        raise PresetError(f"{p}: cannot read ({exc.strerror})") from None
-    return preset_from_json(data, origin, source, p)
+        raise PresetError(f"{display_name(p)}: cannot read ({exc.strerror})") from None
+    return preset_from_bytes(data, origin, source, p)
 
 
 # -- Preset → document / file ------------------------------------------------------------------
@@ -423,8 +492,9 @@ def check_name(name: Any, origin: str = "", field: str = "name") -> str:
         raise PresetFieldError(
             origin, field, f"is {len(name)} characters long; allowed at most {MAX_NAME_CHARS}"
         )
-    if _CONTROL.search(name):
-        raise PresetFieldError(origin, field, f"{_show(name)} contains control characters")
+    problem = _text_problem(name) or _reserved_problem(name)
+    if problem:
+        raise PresetFieldError(origin, field, f"{_show(name)} {problem}")
     return name
 
 
@@ -445,7 +515,7 @@ def preset_filename(name: str) -> str:
     """
     s = unicodedata.normalize("NFC", str(name))
     s = re.sub(r"\s+", " ", s)  # tabs and line breaks are spaces, other controls go
-    s = _CONTROL.sub("", s)
+    s = _CONTROL.sub("", _SURROGATE.sub("", s))
     s = _UNSAFE_FILE_CHARS.sub("-", s)
     s = re.sub(r"\.{2,}", ".", s)
     s = s.strip(" .")[:MAX_FILENAME_CHARS]
@@ -466,7 +536,8 @@ def same_name(a: str, b: str) -> bool:
 
 # -- one-line text form ------------------------------------------------------------------------
 _BARE = re.compile(r"[A-Za-z0-9/._:+-]+")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_VERSION = re.compile(r"[0-9]{1,6}")  # ASCII only: str.isdigit() accepts "²"
 _OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 _CLOSE_QUOTES = {'"', "\u201d", "\u201c"}
 _TEXT_KEYS = ("name", "description", "author", "tag") + SETTINGS_KEYS
@@ -563,7 +634,7 @@ def _typed(key: str, raw: str, quoted: bool):
         return None
     if not quoted and key in _NUMBER_KEYS and _NUMBER.fullmatch(raw):
         number = float(raw)
-        if key == "offset" and re.fullmatch(r"[+-]?\d+", raw):
+        if key == "offset" and re.fullmatch(r"[+-]?[0-9]{1,30}", raw):
             return int(raw)
         return _plain_number(number) if math.isfinite(number) else raw
     return raw
@@ -577,7 +648,7 @@ def document_from_text(text: str, origin: str = "text") -> dict:
     head = re.split(r"\s", text, maxsplit=1)[0]
     rest = text[len(head) :]
     version_text = head[len(TEXT_PREFIX) :]
-    if not head.startswith(TEXT_PREFIX) or not version_text.isdigit():
+    if not head.startswith(TEXT_PREFIX) or not _VERSION.fullmatch(version_text):
         raise PresetFieldError(
             origin, "", f"does not start with {TEXT_PREFIX}N (e.g. quanta-preset:v1)"
         )

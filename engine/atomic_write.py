@@ -26,6 +26,7 @@ import re
 import secrets
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -34,6 +35,11 @@ TEMP_PREFIX = ".quanta-tmp-"
 #: ``.quanta-tmp-<pid>-<token><suffix>``; the suffix (``.wav``) lets audio libraries pick a
 #: format by name.
 _TEMP_RE = re.compile(r"\.quanta-tmp-(\d{1,10})-[0-9a-f]{8,32}(\.[A-Za-z0-9]{1,8})?\Z")
+#: What Quanta before the pid-named temp files left behind from a crashed render (mkstemp
+#: names). No pid to ask, so only files untouched for LEGACY_AGE_S are taken as dead: a
+#: render in progress writes every few milliseconds.
+_LEGACY_RE = re.compile(r"\.quanta-render-[a-z0-9_]{8}\.(wav|flac)\Z")
+LEGACY_AGE_S = 3600
 _FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 _umask_lock = threading.Lock()
 
@@ -107,7 +113,8 @@ def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
     """Remove Quanta temporary files in ``folder`` whose writing process is gone.
 
     Only regular files (not symlinks) of the exact :data:`TEMP_PREFIX` pattern, owned by this
-    user, whose pid is not a running process, and never this process's own. Returns what was
+    user, whose pid is not a running process, and never this process's own; and renders
+    older versions left (``.quanta-render-XXXXXXXX.wav``, untouched for an hour). Returns what was
     removed; errors (a read-only folder, a file vanishing meanwhile) are ignored: cleaning is
     a courtesy and must never make a save fail.
     """
@@ -117,18 +124,25 @@ def clean_stale_temps(folder: str | os.PathLike) -> list[Path]:
         entries = list(os.scandir(folder))
     except OSError:
         return removed
+    now = time.time()
     for entry in entries:
-        if not entry.name.startswith(TEMP_PREFIX):
-            continue
-        m = _TEMP_RE.match(entry.name)
-        if m is None:
-            continue
-        pid = int(m.group(1))
-        if pid == me or _pid_alive(pid):
+        legacy = False
+        if entry.name.startswith(TEMP_PREFIX):
+            m = _TEMP_RE.match(entry.name)
+            if m is None:
+                continue
+            pid = int(m.group(1))
+            if pid == me or _pid_alive(pid):
+                continue
+        elif _LEGACY_RE.match(entry.name):
+            legacy = True
+        else:
             continue
         try:
             st = entry.stat(follow_symlinks=False)
             if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid):
+                continue
+            if legacy and now - st.st_mtime < LEGACY_AGE_S:
                 continue
             os.unlink(entry.path)
         except OSError:

@@ -17,10 +17,12 @@ foreign chunks, an RMID envelope: :mod:`engine.smf_container`); ``project.json``
 an optional ``midi_file`` object, so exporting MIDI from a reopened project still gives the
 source's bytes.
 
-Saves are atomic (temporary file in the same folder, fsync, rename), so a crash or a full disk
-mid-save leaves the previous file intact. Loading is strict: every problem is a
-:class:`ProjectError` naming the file and the field; a file from a newer Quanta is refused
-with its version rather than half-read.
+Saves are atomic (:mod:`engine.atomic_write`), so a crash or a full disk mid-save leaves the
+previous file intact. Loading is strict and bounded: a project is outside data, so sizes are
+checked before anything is inflated or allocated (:mod:`engine.project_archive`), and every
+problem is a :class:`ProjectError` naming the file and the field; a file from a newer Quanta
+is refused with its version rather than half-read. Values that could not be saved again, or
+written as ``song.mid``, are refused on the way in, so whatever opens can be saved.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -107,6 +108,19 @@ def test_only_dead_quanta_temps_of_this_user_are_cleaned(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_renders_older_versions_left_are_cleaned_only_when_untouched_for_an_hour(tmp_path):
+    old = tmp_path / ".quanta-render-ab12cd_9.wav"
+    fresh = tmp_path / ".quanta-render-zz12cd_9.flac"
+    other = tmp_path / ".quanta-render-notmine.wav"
+    for p in (old, fresh, other):
+        p.write_bytes(b"RIFF")
+    hour_ago = time.time() - 3700
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(other, (hour_ago, hour_ago))
+    assert clean_stale_temps(tmp_path) == [old]
+    assert fresh.exists() and other.exists()
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs a second user (root can chown)")

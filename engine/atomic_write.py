@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from engine.errors import display_path
+
 TEMP_PREFIX = ".quanta-tmp-"
 #: ``.quanta-tmp-<pid>-<token><suffix>``; the suffix (``.wav``) lets audio libraries pick a
 #: format by name.
@@ -48,7 +50,7 @@ class DiskFullError(OSError):
     """The disk (or the user's quota) filled up while writing; ``str()`` names the target."""
 
     def __init__(self, target: str | os.PathLike):
-        super().__init__(errno.ENOSPC, f"disk full: could not write {os.fspath(target)}")
+        super().__init__(errno.ENOSPC, f"disk full: could not write {display_path(target)}")
         self.target = os.fspath(target)
 
     def __str__(self) -> str:
@@ -252,6 +254,7 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def save_error_text(path: str | os.PathLike, exc: OSError) -> str:
     """One line for a failed save: ``disk full: could not write PATH`` or ``PATH: cannot save
     (reason)``; callers wrap it in their own QuantaError subclass."""
+    shown = display_path(path)
     if isinstance(exc, DiskFullError) or is_disk_full(exc):
-        return f"disk full: could not write {os.fspath(path)}"
-    return f"{os.fspath(path)}: cannot save ({exc.strerror or exc})"
+        return f"disk full: could not write {shown}"
+    return f"{shown}: cannot save ({exc.strerror or exc})"

@@ -31,7 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from engine.errors import PresetError, SettingsError
+from engine.errors import PresetError, SettingsError, display_path
 from engine.quantize.settings import QuantizeSettings
 
 FORMAT = "quanta-preset"
@@ -159,10 +159,19 @@ _ENUM_HELP = {
 }
 
 
+def _key(key: Any) -> str:
+    """A field name as a message shows it: quoted and escaped when it holds line breaks,
+    control characters or lone surrogates (a message is one printable line)."""
+    text = str(key)
+    if _text_problem(text) is None and len(text) <= 40:
+        return text
+    return _show(text)
+
+
 def _field_path(parts) -> str:
     out = ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        out += f"[{p}]" if isinstance(p, int) else (f".{_key(p)}" if out else _key(p))
     return out
 
 
@@ -198,7 +207,7 @@ def _schema_problem(err) -> tuple[str, str]:
         known = list(sub.get("properties", {}))
         extra = [k for k in value if k not in known]
         where = f"{path}." if path else ""
-        return where + str(extra[0]), f"unknown field; allowed: {', '.join(known)}"
+        return where + _key(extra[0]), f"unknown field; allowed: {', '.join(known)}"
     if kind == "const":
         return path, f"{_show(value)} is not allowed; must be {_show(err.validator_value)}"
     if kind == "enum":
@@ -389,7 +398,7 @@ def preset_from_json(data: bytes | str, origin: str = "", source: str = "file", 
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
     except _DuplicateKey as exc:
-        raise PresetFieldError(origin, str(exc), "appears twice; each field once") from None
+        raise PresetFieldError(origin, _key(exc.args[0]), "appears twice; each field once") from None
     except json.JSONDecodeError as exc:
         raise PresetFieldError(
             origin, "", f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -421,9 +430,8 @@ def preset_from_bytes(data: bytes, origin: str = "", source: str = "file", path=
 
 
 def display_name(path: str | os.PathLike) -> str:
-    """A file name fit for a message: undecodable bytes (``surrogateescape``) shown as \\xNN."""
-    text = os.fspath(path)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A file name fit for a one-line message (see :func:`engine.errors.display_path`)."""
+    return display_path(path)
 
 
 def read_preset_file(path: str | os.PathLike, source: str = "file") -> Preset:

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic_write import atomic_write_bytes, save_error_text
-from engine.errors import QuantaError
+from engine.errors import QuantaError, display_path
 from engine.notes import (
     EVENT_DTYPE,
     NOTE_DTYPE,
@@ -638,28 +638,29 @@ def _project(doc, z: zipfile.ZipFile, budget: Budget) -> Project:
 def load_project(path: str | Path) -> Project:
     """Read a ``.quanta`` file. Raises ProjectError naming the file and the problem."""
     path = Path(path)
+    shown = display_path(path)
     limit = max_project_bytes()
     try:
         st = path.stat()
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError
         if not stat.S_ISREG(st.st_mode):  # a FIFO or device would hang or never end
-            raise ProjectError(f"{path}: not a regular file")
+            raise ProjectError(f"{shown}: not a regular file")
         with open(path, "rb") as fh:
             if st.st_size > limit:
                 raise ProjectError(
-                    f"{path}: file is {st.st_size // 1048576} MB, larger than the "
+                    f"{shown}: file is {st.st_size // 1048576} MB, larger than the "
                     f"{limit // 1048576} MB limit for projects (set {MAX_PROJECT_MB_ENV} "
                     "to raise it)"
                 )
             data = fh.read(limit + 1)
     except FileNotFoundError:
-        raise ProjectError(f"{path}: no such file") from None
+        raise ProjectError(f"{shown}: no such file") from None
     except IsADirectoryError:
-        raise ProjectError(f"{path}: is a folder, not a project") from None
+        raise ProjectError(f"{shown}: is a folder, not a project") from None
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return project_from_bytes(data, str(path))
+        raise ProjectError(f"{shown}: cannot read ({exc.strerror or exc})") from None
+    return project_from_bytes(data, shown)
 
 
 def is_project_file(path: str | Path) -> bool:

@@ -223,3 +223,35 @@ def test_stdin_with_invalid_utf8_is_one_line_not_replaced(tmp_path):
     )
     assert r.returncode == 2
     assert "stdin: is not UTF-8 text" in r.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "raw,shown",
+    [
+        (b'"settings": {"swing\\n": 1}', r'settings\."swing\\n": unknown field'),
+        (b'"settings": {"grid_\\ud800type": 1}', r'settings\."grid_\\ud800type": unknown field'),
+        (b'"x\\n": 1, "x\\n": 2, "settings": {}', r'"x\\n": appears twice'),
+    ],
+)
+def test_field_names_with_line_breaks_or_surrogates_are_shown_escaped(raw, shown):
+    data = (
+        b'{"format": "quanta-preset", "version": 1, "name": "n", "description": "", ' + raw + b"}"
+    )
+    with pytest.raises(PresetError, match=shown) as info:
+        preset_from_bytes(data, "x.json")
+    assert "\n" not in str(info.value)
+    str(info.value).encode("utf-8")
+
+
+def test_a_file_name_with_a_line_break_or_bad_bytes_stays_one_line(tmp_path):
+    from engine.preset_format import read_preset_file
+
+    for name in ("two\nlines.json", b"bad\xff.json"):
+        path = tmp_path / (
+            name if isinstance(name, str) else name.decode("utf-8", "surrogateescape")
+        )
+        path.write_bytes(b"{")
+        with pytest.raises(PresetError) as info:
+            read_preset_file(path)
+        assert "\n" not in str(info.value)
+        str(info.value).encode("utf-8")

@@ -30,7 +30,7 @@ def setup() -> None:
 def run_case(seed: int) -> str:
     import numpy as np
 
-    from engine.midifile import load_song_bytes
+    from engine.midifile import load_song_bytes, song_to_bytes
     from engine.project import ProjectError, project_from_bytes, project_to_bytes
     from tests import hostile_projects
 
@@ -49,6 +49,8 @@ def run_case(seed: int) -> str:
             raise AssertionError("re-read project differs")
     with zipfile.ZipFile(io.BytesIO(saved)) as z:
         load_song_bytes(z.read("song.mid"), "song.mid")
+    if project.song.file_extras.riff is not None:
+        load_song_bytes(song_to_bytes(project.song, rmid=True), "song.rmi")
     return "accept"
 
 

@@ -554,6 +554,29 @@ def _midi_file(d, ppq: int) -> tuple[SmpteDivision | None, FileExtras]:
     return _smpte(d.get("smpte"), ppq), (NO_EXTRAS if extras == NO_EXTRAS else extras)
 
 
+def _check_midi_file(ppq, smf_format, n_tracks, smpte, extras) -> None:
+    """The kept MIDI file extras (foreign chunks, header and trailing bytes, RIFF chunks) must
+    give a MIDI file Quanta itself reads back: trailing bytes that look like a chunk header,
+    say, would make every exported ``song.mid`` unreadable. Checked with the reader itself on
+    a skeleton of empty tracks (same count, same extras), so it stays what the reader accepts.
+    """
+    if smpte is None and extras == NO_EXTRAS:
+        return
+    try:
+        from engine.errors import MidiFileError
+        from engine.midifile import load_song_bytes, song_to_bytes
+    except ImportError:  # the MIDI file module is optional for projects
+        return
+    skeleton = Song(
+        ppq, smf_format, [Track() for _ in range(n_tracks)], smpte=smpte, file_extras=extras
+    )
+    try:
+        for rmid in (False, True) if extras.riff is not None else (False,):
+            load_song_bytes(song_to_bytes(skeleton, rmid=rmid), "song.mid")
+    except MidiFileError as exc:
+        raise ProjectError(f"midi_file: would not give a readable MIDI file ({exc})") from None
+
+
 def _project(doc, z: zipfile.ZipFile, budget: Budget) -> Project:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ProjectError("format: not a Quanta project")
@@ -624,6 +647,7 @@ def _project(doc, z: zipfile.ZipFile, budget: Budget) -> Project:
     current = doc.get("current_track", -1)
     if isinstance(current, bool) or not isinstance(current, int):
         raise ProjectError(f"current_track: {_short(current)} is not a whole number")
+    _check_midi_file(ppq, smf_format, len(tracks), smpte, file_extras)
     return Project(
         song=Song(ppq, smf_format, tracks, smpte=smpte, file_extras=file_extras),
         loop=loop,

@@ -216,6 +216,10 @@ def hostile_json(rng: random.Random) -> bytes:
                 {"chunks": [{"before_track": 0, "raw": {"$bytes": "not base64!"}}]},
                 {"chunks": [{"before_track": 0, "raw": {"$bytes": "QUJD"}}]},
                 {"header_tail": {"$bytes": "AAAA"}, "trailing": 5},
+                {"trailing": {"$bytes": "TVRyawAAABA="}},  # "MTrk" + length 16, no body
+                {"trailing": {"$bytes": "TVRoZAAAAAYAAQABAGA="}},  # a second MThd
+                {"header_tail": {"$bytes": "TVRyaw=="}},
+                {"rmid": {"before": {"$bytes": "TElTVAAAAAA="}, "after": {"$bytes": "ZGF0YQ=="}}},
                 {"rmid": {"before": {"$bytes": ""}, "after": "x"}},
                 [],
             )

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import QuantaError
-from engine.midifile import load_song_bytes
+from engine.midifile import load_song_bytes, song_to_bytes
 from engine.notes import NOTE_DTYPE
 from engine.project import (
     MAX_MIDI_DELTA,
@@ -56,6 +56,8 @@ def check(data: bytes, name: str = "case.quanta") -> Project | None:
         with zipfile.ZipFile(io.BytesIO(saved)) as z:
             if "song.mid" in z.namelist():
                 load_song_bytes(z.read("song.mid"), "song.mid")
+        if project.song.file_extras.riff is not None:  # Export as .rmi works too
+            load_song_bytes(song_to_bytes(project.song, rmid=True), "song.rmi")
     assert time.perf_counter() - t0 < 10
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < ONE_GB_KB
     return project
@@ -263,3 +265,17 @@ def test_our_own_very_compressible_project_still_opens():
     data = project_to_bytes(Project(song))
     again = project_from_bytes(data, "big")
     assert again.song.tracks[1].extra["instrument"]["state"] == bytes(8 << 20)
+
+
+def test_kept_midi_file_extras_that_would_break_song_mid_are_refused():
+    import base64
+
+    def trailing_chunk_header(doc):
+        doc["midi_file"] = {"trailing": {"$bytes": base64.b64encode(b"MTrk\0\0\0\x10").decode()}}
+
+    reject(_doc_with(trailing_chunk_header), r"midi_file: would not give a readable MIDI file")
+
+    def harmless_trailing(doc):
+        doc["midi_file"] = {"trailing": {"$bytes": base64.b64encode(b"padding").decode()}}
+
+    assert check(_doc_with(harmless_trailing)).song.file_extras.trailing == b"padding"

@@ -283,22 +283,23 @@ def _short(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_SETTINGS_KEYS = tuple(QuantizeSettings().to_dict())
-
-
 def _settings(d, where: str) -> QuantizeSettings | None:
     if d is None:
         return None
     if not isinstance(d, dict):
         raise ProjectError(f"{where}: expected quantize settings, got {_short(d)}")
-    unknown = sorted(str(k) for k in set(d) - set(_SETTINGS_KEYS))
-    if unknown:
-        raise ProjectError(
-            f"{where}.{unknown[0][:40]}: unknown setting; allowed: {', '.join(_SETTINGS_KEYS)}"
-        )
+    # The same strict checks as a preset's settings (ranges, types, combinations): a project
+    # must not hold a setting no preset could, e.g. an offset the panel cannot show.
+    from engine.preset_format import FORMAT, VERSION, PresetError, preset_from_document
+
+    doc = {"format": FORMAT, "version": VERSION, "name": "p", "description": "", "settings": d}
     try:
-        settings = QuantizeSettings.from_dict(d)
+        settings = preset_from_document(doc).settings
         json.dumps(settings.to_dict(), allow_nan=False)  # what is read must save again
+    except PresetError as exc:
+        msg = str(exc)
+        msg = msg[len("settings.") :] if msg.startswith("settings.") else msg
+        raise ProjectError(f"{where}: {msg[:200]}") from None
     except (QuantaError, TypeError, ValueError, OverflowError) as exc:
         raise ProjectError(f"{where}: {str(exc)[:200]}") from None
     return settings

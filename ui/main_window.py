@@ -15,6 +15,7 @@ non-blocking message box and the status bar; the song on screen is left as it wa
 
 from __future__ import annotations
 
+import math
 import weakref
 from pathlib import Path
 
@@ -87,6 +88,17 @@ def quantized_song(song: Song) -> Song:
             tr.notes = playback_notes(tr, song.ppq)
             tr.quantize = None
     return out
+
+
+def _finite_number(value) -> bool:
+    """A JSON number a view can use: not a bool, finite, and not an integer too large for a
+    float (a hostile project's ``10**400`` must be ignored, not raise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
@@ -618,10 +630,7 @@ class MainWindow(QMainWindow):
         vp = getattr(self.piano_roll, "vp", None)
         keys = ("ticks_per_px", "key_height", "left_tick", "top_px")
         values = [state.get(k) for k in keys]
-        if vp is None or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
-            for v in values
-        ):
+        if vp is None or not all(_finite_number(v) for v in values):
             return False
         from ui.pianoroll.viewport import (
             MAX_KEY_HEIGHT,
@@ -633,6 +642,9 @@ class MainWindow(QMainWindow):
         tpp, kh, left, top = (float(v) for v in values)
         vp.ticks_per_px = min(MAX_TICKS_PER_PX, max(MIN_TICKS_PER_PX, tpp))
         vp.key_height = min(MAX_KEY_HEIGHT, max(MIN_KEY_HEIGHT, kh))
+        # A view saved in a project is outside data: keep it within the song and the keys.
+        left = min(max(left, 0.0), float(max(self.doc.song.length_ticks(), 0)))
+        top = min(max(top, 0.0), 128 * vp.key_height)
         vp.scroll_to(left_tick=left, top_px=top)
         return True
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from engine.errors import SettingsError
-from engine.quantize.settings import ENDS_MODES, GRID_TYPES, QuantizeSettings, parse_grid_text
+from engine.quantize import ENDS_MODES, GRID_TYPES, QuantizeSettings, parse_grid_text
 
 #: argparse dest → QuantizeSettings field, for the options that map one to one.
 _FIELDS = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 import importlib
 
 KERNEL_MODULES = (
-    "engine.midifile",
+    "engine.smf.midifile",
     "engine.quantize.core",
-    "engine.plugins.synth_core",
-    "engine.mixer_kernels",
-    "engine.audio_native",
+    "engine.plugins.synth_consts",
+    "engine.audio.mixer",
+    "engine.audio.audio_native",
 )
 
 

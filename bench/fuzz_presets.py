@@ -45,7 +45,7 @@ def _same(a, b) -> bool:
 def run_case(seed: int) -> str:
     from app import preset_store
     from engine.errors import PresetError
-    from engine.preset_format import (
+    from engine.presets.preset_format import (
         preset_from_bytes,
         preset_from_json,
         preset_from_text,

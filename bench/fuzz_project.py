@@ -30,8 +30,8 @@ def setup() -> None:
 def run_case(seed: int) -> str:
     import numpy as np
 
-    from engine.midifile import load_song_bytes, song_to_bytes
-    from engine.project import ProjectError, project_from_bytes, project_to_bytes
+    from engine.project.project import ProjectError, project_from_bytes, project_to_bytes
+    from engine.smf.midifile import load_song_bytes, song_to_bytes
     from tests import hostile_projects
 
     _, data = hostile_projects.any_case(random.Random(seed))

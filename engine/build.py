@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.notes import EVENT_DTYPE, STATUS_META, empty_notes
-from engine.song import META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME, Song, Track
+from engine.model.notes import EVENT_DTYPE, STATUS_META, empty_notes
+from engine.model.song import META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME, Song, Track
 
 
 def _next_seq(track: Track) -> int:

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
 
 PPQ = 480
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     ap.add_argument("--connect", help="connect the output to this JACK port")
     args = ap.parse_args(argv)
 
-    from engine.transport import Engine
+    from engine.realtime.transport import Engine
 
     if args.sink == "rtmidi":
         from tests.test_engine_jack import RtmidiJackOut
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
             helper.connect(port, args.connect)
             helper.close()
     else:
-        from engine.jack_midi import JackMidiOutput
+        from engine.ports.jack_midi import JackMidiOutput
 
         out = JackMidiOutput(args.connect, client_name=args.client, port_name="out")
         port = out.name

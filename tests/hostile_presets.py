@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 
-from engine.preset_format import Preset, preset_to_json, preset_to_text
+from engine.presets.preset_format import Preset, preset_to_json, preset_to_text
 from engine.quantize.settings import QuantizeSettings
 
 _VALID = [

@@ -21,9 +21,9 @@ import zlib
 import numpy as np
 
 from engine.demo import demo_song
-from engine.notes import EVENT_DTYPE, NOTE_DTYPE, make_notes
-from engine.project import Project, project_to_bytes
-from engine.song import Song, Track
+from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE, make_notes
+from engine.model.song import Song, Track
+from engine.project.project import Project, project_to_bytes
 
 _SEEDS: list[bytes] = []
 

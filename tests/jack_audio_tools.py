@@ -19,7 +19,7 @@ import numpy as np
 from llvmlite import binding as llvm_binding
 from numba import types
 
-from engine.native_ptr import f32_ptr, i64_ptr
+from engine.audio.native_ptr import f32_ptr, i64_ptr
 
 
 def _libjack():

@@ -71,7 +71,7 @@ def free_stale_jack_slots(path: str = JACK_REGISTRY) -> int:
 class JackMidiRecorder:
     """A JACK client with one MIDI input port recording ``(absolute frame, bytes)`` per event.
 
-    Its process callback is Quanta's compiled, GIL-free one (:mod:`engine.jack_rt`): a Python
+    Its process callback is Quanta's compiled, GIL-free one (:mod:`engine.ports.jack_rt`): a Python
     callback here would deadlock against python-rtmidi, whose JACK calls hold the GIL while
     libjack waits for every client's process cycle.
     """
@@ -83,7 +83,7 @@ class JackMidiRecorder:
         servername: str | None = None,
         capacity: int = 32768,
     ):
-        from engine.jack_rt import MidiRing
+        from engine.ports.jack_rt import MidiRing
 
         self.client = jack.Client(name, no_start_server=True, servername=servername)
         self.port = self.client.midi_inports.register("in")
@@ -98,8 +98,8 @@ class JackMidiRecorder:
     @property
     def xruns(self) -> int:
         """Xruns reported to the recorder's client (counted by a compiled callback: a Python
-        xrun callback can hang the process when the client closes, see engine.jack_rt)."""
-        from engine.jack_rt import XRUNS
+        xrun callback can hang the process when the client closes, see engine.ports.jack_rt)."""
+        from engine.ports.jack_rt import XRUNS
 
         return self._ring.counter(XRUNS)
 
@@ -218,7 +218,7 @@ class JackMidiSender:
     def __init__(
         self, name: str = "quanta-sender", *, servername: str | None = None, capacity=32768
     ):
-        from engine.jack_rt import MidiRing
+        from engine.ports.jack_rt import MidiRing
 
         self.client = jack.Client(name, no_start_server=True, servername=servername)
         self.port = self.client.midi_outports.register("out")
@@ -229,7 +229,7 @@ class JackMidiSender:
 
     @property
     def late(self) -> int:
-        from engine.jack_rt import LATE
+        from engine.ports.jack_rt import LATE
 
         return self._ring.counter(LATE)
 

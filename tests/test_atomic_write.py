@@ -196,10 +196,10 @@ def test_full_disk_names_the_target_and_leaves_no_temp(tiny_disk):
 
 def test_full_disk_save_song_and_project_say_so(tiny_disk):
     from engine.errors import QuantaError
-    from engine.midifile import save_song
-    from engine.notes import make_notes
-    from engine.project import Project, save_project
-    from engine.song import Song, Track
+    from engine.model.notes import make_notes
+    from engine.model.song import Song, Track
+    from engine.project.project import Project, save_project
+    from engine.smf.midifile import save_song
 
     n = 20000
     song = Song(480, 1, [Track(notes=make_notes(range(0, n * 10, 10), range(5, n * 10, 10), 60))])
@@ -212,7 +212,7 @@ def test_full_disk_save_song_and_project_say_so(tiny_disk):
 
 def test_full_disk_render_says_disk_full(tiny_disk, tmp_path):
     from engine.demo import demo_song
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     src = tmp_path / "demo.mid"
     save_song(demo_song(), src)
@@ -235,8 +235,8 @@ def test_saves_of_every_kind_clean_stale_temps_and_keep_modes(tmp_path, monkeypa
     """MIDI, project and preset saves all go through the shared helper."""
     from app import preset_store
     from engine.demo import demo_song
-    from engine.midifile import save_song
-    from engine.project import Project, save_project
+    from engine.project.project import Project, save_project
+    from engine.smf.midifile import save_song
 
     monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path / "presets"))
     dead = _dead_pid()

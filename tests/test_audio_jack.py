@@ -11,11 +11,12 @@ import time
 import numpy as np
 import pytest
 
-from engine import audio, clock
+from engine.audio import output as audio
+from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
-from engine.mixer import Mixer
 from engine.plugins.builtin_synth import BuiltinSynth
-from engine.plugins.effects import make_effect
+from engine.plugins.loader import make_effect
+from engine.realtime import clock
 from tests.jack_audio_tools import AudioRecorder, onsets
 
 pytestmark = pytest.mark.jack
@@ -239,8 +240,8 @@ CHILD = textwrap.dedent(
     """
     import os, sys, time
     sys.path.insert(0, sys.argv[1])
-    from engine import audio
-    from engine.mixer import Mixer
+    from engine.audio import output as audio
+    from engine.audio.mixer import Mixer
     from engine.plugins.builtin_synth import BuiltinSynth
     m = Mixer(48000, 1024); m.add_track("t", BuiltinSynth(48000, 1024))
     out = audio.AudioOutput(m, block_size=256); out.start()

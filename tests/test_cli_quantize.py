@@ -16,9 +16,9 @@ from app.cli import main
 from app.quantize_options import add_quantize_options, quantize_options_given, settings_from_args
 from engine.build import add_channel_event, add_meta, add_track, new_song
 from engine.errors import PresetError, SettingsError
-from engine.midifile import load_song, save_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
+from engine.smf.midifile import load_song, save_song
 
 ROOT = Path(__file__).resolve().parents[1]
 

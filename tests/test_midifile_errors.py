@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import MidiFileError
-from engine.midifile import MAX_MIDI_MB_ENV, load_song, load_song_bytes
+from engine.smf.midifile import MAX_MIDI_MB_ENV, load_song, load_song_bytes
 from tests import midi_corpus as mc
 
 GOOD = mc.every_kind_mido(480, 1)
@@ -218,7 +218,7 @@ def test_trailing_padding_and_junk_after_the_last_track_do_not_stop_loading():
 
 def test_failed_save_leaves_the_old_file_alone(tmp_path):
     from engine.build import new_song
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     target = tmp_path / "song.mid"
     target.write_bytes(GOOD)

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import MidiFileError
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.notes import EVENT_DTYPE, NOTE_DTYPE
-from engine.song import Song, Track
+from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE
+from engine.model.song import Song, Track
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 from tests import midi_corpus as mc
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

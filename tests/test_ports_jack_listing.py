@@ -2,7 +2,7 @@
 
 rtmidi holds the GIL while libjack waits for every client's cycle; a Python process callback
 (like PortAudio's audio callback into sounddevice) needs the GIL to finish that cycle. Listing
-through rtmidi deadlocked here; engine.ports lists JACK ports through JACK-Client instead.
+through rtmidi deadlocked here; engine.ports.api lists JACK ports through JACK-Client instead.
 """
 
 import subprocess
@@ -12,7 +12,7 @@ import textwrap
 SCRIPT = textwrap.dedent(
     """
     import jack, time
-    from engine.ports import list_ports
+    from engine.ports.api import list_ports
 
     client = jack.Client("busy-python-callback", no_start_server=True)
     client.midi_outports.register("out")

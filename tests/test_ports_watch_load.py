@@ -25,8 +25,9 @@ import time
 import jack
 import pytest
 
-from engine import ports
-from engine.ports import STATUS_OK, open_output
+from engine.ports import watch as ports
+from engine.ports.rtmidi_io import open_output
+from engine.ports.watch import STATUS_OK
 from tests.jack_tools import JackMidiRecorder
 
 pytestmark = pytest.mark.jack
@@ -157,7 +158,7 @@ def test_a_watcher_probe_that_cannot_open_is_loss_only_when_no_server_answers(
 
 CLOSE_UNDER_LOAD = """
 import sys, threading, time
-from engine.ports import open_output
+from engine.ports.rtmidi_io import open_output
 from tests.jack_tools import JackMidiRecorder
 from tests.test_ports_watch_load import _hog
 

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from app.preset_store import factory_presets
-from engine import preset_format as pf
 from engine.errors import PresetError
-from engine.preset_format import (
+from engine.presets import preset_format as pf
+from engine.presets.preset_format import (
     MAX_PRESET_BYTES,
     Preset,
     PresetFieldError,

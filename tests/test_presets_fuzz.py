@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from app import paths, preset_store
 from engine.errors import PresetError
-from engine.preset_format import (
+from engine.presets.preset_format import (
     Preset,
     preset_from_bytes,
     preset_from_json,
@@ -244,7 +244,7 @@ def test_field_names_with_line_breaks_or_surrogates_are_shown_escaped(raw, shown
 
 
 def test_a_file_name_with_a_line_break_or_bad_bytes_stays_one_line(tmp_path):
-    from engine.preset_format import read_preset_file
+    from engine.presets.preset_format import read_preset_file
 
     for name in ("two\nlines.json", b"bad\xff.json"):
         path = tmp_path / (

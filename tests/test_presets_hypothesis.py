@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import PresetError
-from engine.preset_format import (
+from engine.presets.preset_format import (
     SETTINGS_KEYS,
     Preset,
     PresetFieldError,

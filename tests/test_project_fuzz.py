@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import QuantaError
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.notes import NOTE_DTYPE
-from engine.project import (
+from engine.model.notes import NOTE_DTYPE
+from engine.model.song import Song, Track
+from engine.project.project import (
     MAX_MIDI_DELTA,
     Project,
     ProjectError,
@@ -30,7 +30,7 @@ from engine.project import (
     project_to_bytes,
     save_project,
 )
-from engine.song import Song, Track
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 from tests import hostile_projects as hp
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
@@ -212,7 +212,7 @@ def _one_track(notes: np.ndarray, end_tick: int = 0) -> bytes:
 
 
 def test_gaps_a_midi_file_cannot_hold_are_refused_on_the_way_in():
-    from engine.notes import make_notes
+    from engine.model.notes import make_notes
 
     fits = make_notes([0, MAX_MIDI_DELTA], [10, MAX_MIDI_DELTA + 10], 60, ids=[0, 1])
     check(_one_track(fits))  # exactly the longest delta: accepted, saves, song.mid reads

@@ -7,13 +7,13 @@ import pytest
 import soundfile as sf
 
 from app.cli import main
+from engine.audio.mixer import Mixer
+from engine.audio.render import render_song, to_pcm, write_audio
 from engine.build import add_track, new_song
-from engine.midifile import load_song, save_song
-from engine.mixer import Mixer
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.plugins.builtin_synth import BuiltinSynth
 from engine.quantize.settings import QuantizeSettings
-from engine.render import render_song, to_pcm, write_audio
+from engine.smf.midifile import load_song, save_song
 from tests.jack_audio_tools import onsets
 
 SR = 48000

@@ -20,8 +20,8 @@ import soundfile as sf
 
 from app.cli import main
 from engine.build import add_track, new_song
-from engine.midifile import save_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
+from engine.smf.midifile import save_song
 from tests.sound_helpers import peak_frequency, rms_db
 
 SR = 48000

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
-from engine.project import load_project
+from engine.project.project import load_project
 from tests.ui_roll_helpers import KEY_H, STRIP_Y, TPP, drag, make_doc, make_roll, strip
 from ui.app import create_app
 from ui.autosave import RecoveryStore

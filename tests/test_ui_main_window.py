@@ -20,11 +20,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.demo import demo_song
-from engine.midifile import load_song, save_song
-from engine.project import load_project
+from engine.project.project import load_project
 from engine.quantize.core import quantize_notes
 from engine.quantize.settings import QuantizeSettings
-from engine.schedule import playback_notes
+from engine.realtime.schedule import playback_notes
+from engine.smf.midifile import load_song, save_song
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.commands import delete_notes, move_notes, set_velocity

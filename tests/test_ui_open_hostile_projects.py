@@ -8,7 +8,7 @@ import random
 import pytest
 from PySide6.QtCore import QSettings
 
-from engine.project import ProjectError, project_from_bytes
+from engine.project.project import ProjectError, project_from_bytes
 from tests import hostile_projects as hp
 from ui.app import create_app
 from ui.autosave import RecoveryStore

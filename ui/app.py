@@ -83,8 +83,9 @@ def run(
 def _show(app, file, screenshot, size, start_engine, settings) -> int:
     from engine.demo import demo_song
     from engine.errors import QuantaError
-    from ui.main_window import MainWindow, read_file
+    from ui.main_window import MainWindow
     from ui.song_document import SongDocument
+    from ui.window_files import read_file
 
     project, error = None, ""
     if file:

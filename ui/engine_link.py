@@ -1,6 +1,6 @@
 """The narrow bridge between the window and the real-time engine.
 
-The GUI thread never touches the engine thread's data: it calls :class:`engine.transport.Engine`
+The GUI thread never touches the engine thread's data: it calls :class:`engine.realtime.transport.Engine`
 commands (which only post messages) and reads the engine's immutable state snapshot from a
 QTimer at 30 Hz. Document changes are forwarded as commands: a new song or edited notes hand
 the engine the song (coalesced, so a burst of edits costs one rebuild), a playback-quantize
@@ -10,7 +10,7 @@ output, so its notes are not sent at all; auditioning follows the same rule, :me
 Auditioning (a key or note clicked in the piano roll) sends a note-on/off straight to the
 current track's outputs — its MIDI out ports and its instrument on the audio device — from the
 GUI thread, without going through the engine thread. That is safe because every output is
-handed to the engine wrapped in a :class:`engine.sounding.TrackedSink` made here: the engine
+handed to the engine wrapped in a :class:`engine.realtime.sounding.TrackedSink` made here: the engine
 and the audition share that wrapper's lock, so their messages never interleave on a port, and
 the engine's stop/panic also closes an auditioned note it did not start.
 
@@ -26,9 +26,8 @@ from collections import deque
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine import clock
 from engine.errors import QuantaError
-from engine.sounding import TrackedSink
+from engine.realtime import TrackedSink, clock
 from ui.song_document import SongDocument
 
 POLL_HZ = 30
@@ -45,7 +44,7 @@ def volume_db(track) -> float:
 
 def track_sound(track, sample_rate: int, block: int):
     """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
-    from engine.plugins.loader import load_instrument
+    from engine.plugins import load_instrument
     from ui.settings_dialog import load_plugin
 
     inst = track.extra.get("instrument")
@@ -72,7 +71,7 @@ class EngineLink(QObject):
     stateChanged = Signal(object)
     #: A one-line message for the user (port lost, end of song, take recorded...).
     message = Signal(str)
-    #: Recorded takes (list of engine.song.Track) to add to the song.
+    #: Recorded takes (list of engine.model.song.Track) to add to the song.
     takesRecorded = Signal(list)
 
     def __init__(self, document: SongDocument, engine=None, parent: QObject | None = None):
@@ -85,7 +84,7 @@ class EngineLink(QObject):
         self.input_label = ""
         self.port_errors: list[str] = []
         self.error: str | None = None
-        self.audio = None  # engine.audio.AudioOutput while sound is on
+        self.audio = None  # engine.audio.output.AudioOutput while sound is on
         self.audio_device: str | None = None
         self.audio_error = ""
         self._audio_conf: tuple | None = None
@@ -109,7 +108,7 @@ class EngineLink(QObject):
         """Create and start the engine (if not given one). False, with :attr:`error`, if not."""
         try:
             if self.engine is None:
-                from engine.transport import Engine
+                from engine.realtime import Engine
 
                 self.engine = Engine(ppq_for_live=self.doc.ppq)
             self.engine.start()
@@ -152,21 +151,21 @@ class EngineLink(QObject):
         """Open the named ports (from Settings); failures are named in :attr:`port_errors`."""
         self.port_errors = []
         try:
-            from engine import ports
+            from engine.ports import open_input, open_output
         except ImportError:
             self.port_errors.append("MIDI ports are not available in this build")
             return
         opened, labels = [], []
         for name in output_names:
             try:
-                opened.append(ports.open_output(name, api=api))
+                opened.append(open_output(name, api=api))
                 labels.append(name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
         self.set_outputs(opened, labels)
         if input_name:
             try:
-                self.set_input(ports.open_input(input_name, api=api), input_name)
+                self.set_input(open_input(input_name, api=api), input_name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
 
@@ -198,8 +197,7 @@ class EngineLink(QObject):
         self._audio_conf = (device, rate, block)
         self.audio_error = ""
         try:
-            from engine.audio import AudioOutput, audio_available, output_devices
-            from engine.mixer import Mixer
+            from engine.audio import AudioOutput, Mixer, audio_available, output_devices
 
             ok, why = audio_available()
             if not ok:

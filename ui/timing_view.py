@@ -18,7 +18,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from engine.quantize.settings import QuantizeSettings
+from engine.quantize import QuantizeSettings
 from ui.theme import color
 
 BINS = 41  #: histogram bins over -50..+50 % of a step (odd, so 0 has its own bin)
@@ -30,11 +30,11 @@ def onset_offsets(starts: np.ndarray, settings: QuantizeSettings, ppq: int) -> n
     if not starts.size:
         return np.zeros(0)
     try:
-        from engine.quantize.analysis import grid_offsets
+        from engine.quantize import grid_offsets
 
         ticks = np.asarray(grid_offsets(starts, settings, ppq), dtype=np.float64)
     except ImportError:
-        from engine.quantize.grid import nearest_grid
+        from engine.quantize import nearest_grid
 
         ticks = starts.astype(np.float64) - nearest_grid(starts, settings, ppq)
     return ticks / float(settings.grid_step(ppq)) * 100.0

@@ -23,8 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.notes import STATUS_META
-from engine.song import Track
+from engine.model import STATUS_META, Track
 from ui.song_document import SongDocument
 from ui.theme import COLORS
 

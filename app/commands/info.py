@@ -4,7 +4,7 @@ Tracks (name, channels, notes), PPQ, tempos, time signatures, length in bars and
 how far note starts sit off the grid (1/16 unless ``--grid``), as text or ``--json``.
 
 A file timed in SMPTE frames shows its division as such; its ticks are mapped onto a fixed
-tempo (one quarter note = one second, see :class:`engine.smf_container.SmpteDivision`), so
+tempo (one quarter note = one second, see :class:`engine.model.smf_container.SmpteDivision`), so
 bars and grid steps are counted in those quarters: harmless, but not musical. Foreign chunks
 and an RMID wrapper (both kept on save) are listed too.
 """
@@ -16,8 +16,7 @@ import json
 
 import numpy as np
 
-from engine.quantize.analysis import offset_stats
-from engine.quantize.settings import QuantizeSettings, parse_grid_text
+from engine.quantize import QuantizeSettings, offset_stats, parse_grid_text
 
 #: Tempo and signature lists longer than this are shortened in the text output.
 SHOW_MAX = 8
@@ -175,7 +174,7 @@ def format_text(info: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.midifile import load_song
+    from engine.smf import load_song
 
     grid = _grid(args.grid)
     song = load_song(args.input)

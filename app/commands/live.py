@@ -36,7 +36,7 @@ from app.commands.play import (
 )
 from app.quantize_options import add_quantize_options
 from engine.errors import DeviceError, QuantaError
-from engine.live_quantize import LIVE_MODES, LiveSettings
+from engine.realtime import LIVE_MODES, LiveSettings
 
 LIVE_PPQ = 480
 
@@ -63,7 +63,7 @@ def register(subparsers) -> None:
 
 
 def run_live(args: argparse.Namespace) -> int:
-    from engine.transport import Engine
+    from engine.realtime import Engine
 
     if not 1 <= args.tempo <= 999:
         raise QuantaError(f"--tempo {args.tempo:g}: allowed 1–999 BPM")
@@ -142,7 +142,7 @@ def _check_writable(path: str) -> None:
 
 def _save_take(path: str, takes, bpm: float) -> None:
     from engine.build import new_song
-    from engine.midifile import save_song
+    from engine.smf import save_song
 
     song = new_song(ppq=LIVE_PPQ, bpm=bpm)
     song.tracks.extend(takes)

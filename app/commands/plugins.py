@@ -28,10 +28,7 @@ def register(subparsers) -> None:
 def collect(rescan: bool = False, timeout: float = 10.0, progress=None) -> dict[str, list[dict]]:
     """Everything Quanta can play or process, grouped by format."""
     from app.paths import plugin_cache_file
-    from engine.plugins.builtin_programs import PROGRAM_NAMES
-    from engine.plugins.effects import stock_names
-    from engine.plugins.scan import scan_installed
-    from engine.plugins.sf2 import fluidsynth_available
+    from engine.plugins import PROGRAM_NAMES, fluidsynth_available, scan_installed, stock_names
 
     groups: dict[str, list[dict]] = {
         "builtin": [

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.quantize_options import add_quantize_options, settings_from_args, settings_summary
 from engine.errors import QuantaError
-from engine.quantize.apply import NoteFilter, quantize_song
+from engine.quantize import NoteFilter, quantize_song
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
 
@@ -186,7 +186,7 @@ class ProgressBar:
 # -- the command --------------------------------------------------------------------------------
 def quantize_file(src: Path, dst: Path | None, settings, flt: NoteFilter) -> str:
     """Quantize one file (``dst=None``: dry run) and return its summary line."""
-    from engine.midifile import load_song, save_song
+    from engine.smf import load_song, save_song
 
     song = load_song(src)
     if flt.tracks is not None and max(flt.tracks) >= len(song.tracks):

@@ -25,8 +25,8 @@ import sys
 import numpy as np
 
 from engine.atomic_write import atomic_output, save_error_text
+from engine.audio import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
 from engine.errors import DeviceError
-from engine.render import BIT_DEPTHS, DITHERS, AudioWriter, render_schedule, track_map
 
 
 def register(subparsers) -> None:
@@ -131,8 +131,8 @@ def cmd_render(args) -> int:
     from app.paths import plugin_cache_file
     from app.sound_options import track_sounds_from_args
     from app.track_mixer import build_track_mixer
-    from engine.midifile import load_song
-    from engine.schedule import build_schedule
+    from engine.realtime import build_schedule
+    from engine.smf import load_song
 
     _check_args(args)
     settings = quantize_from_args(args)

@@ -1,5 +1,17 @@
 """The quantizer: one definition of quantize (../shared/QUANTIZE_SPEC.md) used everywhere."""
 
+from engine.public import lazy_exports
 from engine.quantize.settings import ENDS_MODES, GRID_TYPES, QuantizeSettings
 
 __all__ = ["ENDS_MODES", "GRID_TYPES", "QuantizeSettings"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "settings": ("DIVISIONS", "parse_grid_text"),
+        "core": ("QuantizeReport", "quantize_notes"),
+        "grid": ("grid_points", "nearest_grid"),
+        "analysis": ("grid_offsets", "offset_stats"),
+        "apply": ("NoteFilter", "quantize_song"),
+    },
+)

@@ -3,7 +3,7 @@
 Only notes move; every other event (CC, pitch bend, program, sysex, meta) keeps its tick, and
 tracks with no selected notes come back as exact copies. A note whose start (or end) moved
 loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer places the moved
-event musician-safe instead of at its old position in the source (see engine.midifile).
+event musician-safe instead of at its old position in the source (see engine.smf.midifile).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.model.song import Song
 from engine.quantize.core import QuantizeReport, quantize_notes
 from engine.quantize.settings import QuantizeSettings
-from engine.song import Song
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.notes import NOTE_DTYPE
+from engine.model.notes import NOTE_DTYPE
 from engine.quantize import kernels
 from engine.quantize.grid import Lattice, lattice, percent, round_half_up
 from engine.quantize.settings import QuantizeSettings

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.tempo import TimeSignatureMap
+from engine.model import TimeSignatureMap
 
 
 @dataclass

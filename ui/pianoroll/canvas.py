@@ -28,7 +28,7 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from engine.notes import make_notes
+from engine.model import make_notes
 from ui import commands
 from ui.pianoroll.bars import BarGrid
 from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor

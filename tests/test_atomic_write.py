@@ -255,3 +255,27 @@ def test_saves_of_every_kind_clean_stale_temps_and_keep_modes(tmp_path, monkeypa
         (tmp_path / name).chmod(0o600)
         save(tmp_path / name)
         assert mode(tmp_path / name) == 0o600, name
+
+
+def test_screenshot_leaves_no_scratch_folder(tmp_path):
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    out = tmp_path / "shot.png"
+    r = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--screenshot", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "TMPDIR": str(scratch_root),
+            "QT_QPA_PLATFORM": "offscreen",
+            "QUANTA_RECOVERY_DIR": str(tmp_path / "rec"),
+            "QUANTA_PRESET_DIR": str(tmp_path / "presets"),
+        },
+        start_new_session=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(scratch_root.iterdir()) == []

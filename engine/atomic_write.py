@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from engine.errors import display_path
+from engine.errors import display_path, write_failure_message
 
 TEMP_PREFIX = ".quanta-tmp-"
 #: ``.quanta-tmp-<pid>-<token><suffix>``; the suffix (``.wav``) lets audio libraries pick a
@@ -186,20 +186,31 @@ def _finish(tmp: Path, path: Path) -> None:
     _fsync_dir(_folder_of(path))
 
 
+def new_temp_file(path: str | os.PathLike, suffix: str = ".tmp") -> Path:
+    """Create an empty temporary file of Quanta's pattern beside ``path`` (cleaning stale ones
+    first), for a writer that fills it later or in a child process (``atomic_output(temp=)``).
+    The name carries this process's pid: it stays while this process lives."""
+    folder = _folder_of(Path(path))
+    clean_stale_temps(folder)
+    fd, tmp = _create_temp(folder, suffix)
+    os.close(fd)
+    return tmp
+
+
 @contextmanager
-def atomic_output(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+def atomic_output(
+    path: str | os.PathLike, suffix: str = ".tmp", temp: str | os.PathLike | None = None
+) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; when the block ends without an exception the
     file is fsynced, given its final mode and renamed over ``path``; otherwise removed.
 
     For writers that need a file name (audio libraries). ``suffix`` should end in the
-    target's extension when the writer picks a format by name. Raises OSError (a
+    target's extension when the writer picks a format by name; ``temp`` is a file made by
+    :func:`new_temp_file` (a parent process made it for this one). Raises OSError (a
     :class:`DiskFullError` when the disk is full).
     """
     path = Path(path)
-    folder = _folder_of(path)
-    clean_stale_temps(folder)
-    fd, tmp = _create_temp(folder, suffix)
-    os.close(fd)
+    tmp = new_temp_file(path, suffix) if temp is None else Path(temp)
     try:
         yield tmp
         fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -257,4 +268,4 @@ def save_error_text(path: str | os.PathLike, exc: OSError) -> str:
     shown = display_path(path)
     if isinstance(exc, DiskFullError) or is_disk_full(exc):
         return f"disk full: could not write {shown}"
-    return f"{shown}: cannot save ({exc.strerror or exc})"
+    return write_failure_message(path, exc, shown=shown)

@@ -65,26 +65,24 @@ def run(
     threading.Thread(target=warm_up, name="quanta-warm-up", daemon=True).start()
     scratch = None
     if screenshot and settings is None:
-        # A screenshot must not depend on (or change) the user's saved layout and devices.
+        # A screenshot must not depend on (or change) the user's saved layout and devices;
+        # its throwaway settings folder is removed afterwards.
         import tempfile
 
         scratch = tempfile.mkdtemp(prefix="quanta-shot-")
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
     try:
-        return _show(app, file, screenshot, size, start_engine, settings)
+        return _open_window(app, file, screenshot, size, start_engine, settings)
     finally:
-        if scratch is not None:  # the scratch settings folder goes with the screenshot
+        if scratch is not None:
             import shutil
 
-            settings.sync()
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _show(app, file, screenshot, size, start_engine, settings) -> int:
-    from engine.demo import demo_song
+def _open_window(app, file, screenshot, size, start_engine, settings) -> int:
     from engine.errors import QuantaError
     from ui.main_window import MainWindow
-    from ui.song_document import SongDocument
     from ui.window_files import read_file
 
     project, error = None, ""
@@ -96,9 +94,8 @@ def _show(app, file, screenshot, size, start_engine, settings) -> int:
                 raise
             error = str(exc)
             print(f"quanta: error: {error}", file=sys.stderr)
-    window = MainWindow(
-        SongDocument(demo_song()), settings=settings, start_engine=start_engine and not screenshot
-    )
+    # No document given: the window opens the demo song under its name ("Demo Song").
+    window = MainWindow(settings=settings, start_engine=start_engine and not screenshot)
     if project is not None:
         window.load_project(project, file)
     window.resize(*size)

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic_write import atomic_write_bytes, save_error_text
-from engine.errors import QuantaError, display_path
+from engine.errors import QuantaError, display_path, missing_file_message
 from engine.model.notes import (
     EVENT_DTYPE,
     NOTE_DTYPE,
@@ -196,7 +196,7 @@ def _document(project: Project) -> dict:
                 "name": tr.name,
                 "end_tick": int(tr.end_tick),
                 **({"smf_tail": _encode(tr.smf_tail, "smf_tail")} if tr.smf_tail else {}),
-                "quantize": tr.quantize.to_dict() if tr.quantize is not None else None,
+                "quantize": tr.quantize.to_dict(True) if tr.quantize is not None else None,
                 "extra": _encode(tr.extra, f"tracks[{i}].extra"),
             }
         )
@@ -212,7 +212,9 @@ def _document(project: Project) -> dict:
             "loop_enabled": bool(project.loop_enabled),
             "metronome": bool(project.metronome),
         },
-        "edit_settings": project.edit_settings.to_dict() if project.edit_settings else None,
+        "edit_settings": (
+            project.edit_settings.to_dict(True) if project.edit_settings else None
+        ),
         "current_track": int(project.current_track),
         "ui": _encode(project.ui, "ui"),
     }
@@ -678,7 +680,7 @@ def load_project(path: str | Path) -> Project:
                 )
             data = fh.read(limit + 1)
     except FileNotFoundError:
-        raise ProjectError(f"{shown}: no such file") from None
+        raise ProjectError(missing_file_message(shown)) from None
     except IsADirectoryError:
         raise ProjectError(f"{shown}: is a folder, not a project") from None
     except OSError as exc:

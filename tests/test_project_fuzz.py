@@ -22,7 +22,6 @@ from engine.errors import QuantaError
 from engine.model.notes import NOTE_DTYPE
 from engine.model.song import Song, Track
 from engine.project.project import (
-    MAX_MIDI_DELTA,
     Project,
     ProjectError,
     load_project,
@@ -211,22 +210,25 @@ def _one_track(notes: np.ndarray, end_tick: int = 0) -> bytes:
     return project_to_bytes(Project(Song(480, 1, [Track(notes=notes, end_tick=end_tick)])))
 
 
-def test_gaps_a_midi_file_cannot_hold_are_refused_on_the_way_in():
+def test_long_gaps_load_and_save_bridged_but_endless_silence_is_refused():
     from engine.model.notes import make_notes
 
-    fits = make_notes([0, MAX_MIDI_DELTA], [10, MAX_MIDI_DELTA + 10], 60, ids=[0, 1])
-    check(_one_track(fits))  # exactly the longest delta: accepted, saves, song.mid reads
-    too_far = make_notes([0, MAX_MIDI_DELTA + 11], [10, MAX_MIDI_DELTA + 20], 60, ids=[0, 1])
-    m = hp.members(_one_track(fits))
+    far = make_notes([0, 2**35], [10, 2**35 + 10], 60, ids=[0, 1])  # 128 maximal deltas
+    project = check(_one_track(far, end_tick=2**36))
+    song = load_song_bytes(song_to_bytes(project.song))
+    assert song.tracks[0].notes["start"].tolist() == [0, 2**35]
+    assert song.tracks[0].end_tick == 2**36
+    # A tiny file whose silences would take gigabytes as a MIDI file: refused, not saved.
+    m = hp.members(_one_track(far))
     arrays = {k[:-4]: v for k, v in hp.members(m["song.npz"]).items()}
-    arrays["t0_notes"] = hp.npy(too_far)
+    endless = make_notes([0, 2**52], [10, 2**52 + 10], 60, ids=[0, 1])
+    arrays["t0_notes"] = hp.npy(endless)
     m["song.npz"] = hp.npz(arrays)
-    reject(hp.build_zip(m), r"tracks\[0\]: a gap between events is longer than a MIDI file")
-    m = hp.members(_one_track(fits, end_tick=0))
+    reject(hp.build_zip(m), r"silences are too long to save as a MIDI file")
     doc = json.loads(m["project.json"])
-    doc["tracks"][0]["end_tick"] = 2 * MAX_MIDI_DELTA + 100
+    doc["tracks"][0]["end_tick"] = 2**60
     m["project.json"] = json.dumps(doc).encode()
-    reject(hp.build_zip(m), r"a gap between events is longer")
+    reject(hp.build_zip(m), r"end_tick: \d+ is out of range")
 
 
 def test_everything_accepted_saves_and_autosaves(tmp_path):

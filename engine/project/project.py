@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import QuantaError
+from engine.errors import QuantaError, missing_file_message, write_failure_message
 from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE
 from engine.model.smf_container import NO_EXTRAS, ChunkRun, FileExtras, RiffWrapper, SmpteDivision
 from engine.model.song import Song, Track
@@ -160,7 +160,7 @@ def _document(project: Project) -> dict:
                 "name": tr.name,
                 "end_tick": int(tr.end_tick),
                 **({"smf_tail": _encode(tr.smf_tail, "smf_tail")} if tr.smf_tail else {}),
-                "quantize": tr.quantize.to_dict() if tr.quantize is not None else None,
+                "quantize": tr.quantize.to_dict(True) if tr.quantize is not None else None,
                 "extra": _encode(tr.extra, f"tracks[{i}].extra"),
             }
         )
@@ -176,7 +176,9 @@ def _document(project: Project) -> dict:
             "loop_enabled": bool(project.loop_enabled),
             "metronome": bool(project.metronome),
         },
-        "edit_settings": project.edit_settings.to_dict() if project.edit_settings else None,
+        "edit_settings": (
+            project.edit_settings.to_dict(True) if project.edit_settings else None
+        ),
         "current_track": int(project.current_track),
         "ui": _encode(project.ui, "ui"),
     }
@@ -238,7 +240,7 @@ def save_project(project: Project, path: str | Path) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot save ({exc.strerror or exc})") from None
+        raise ProjectError(write_failure_message(path, exc)) from None
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -456,7 +458,7 @@ def load_project(path: str | Path) -> Project:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ProjectError(f"{path}: no such file") from None
+        raise ProjectError(missing_file_message(path)) from None
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return project_from_bytes(data, str(path))

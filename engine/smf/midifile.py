@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import MidiFileError
+from engine.errors import MidiFileError, missing_file_message, write_failure_message
 from engine.model.notes import (
     EVENT_DTYPE,
     NOTE_DTYPE,
@@ -133,7 +133,7 @@ def load_song(path: str | os.PathLike) -> Song:
         with path.open("rb") as fh:
             data = fh.read(info.st_size)  # never more than was checked, even if it grows
     except FileNotFoundError:
-        raise MidiFileError(f"{name}: file not found") from None
+        raise MidiFileError(missing_file_message(path)) from None
     except PermissionError:
         raise MidiFileError(f"{name}: permission denied") from None
     except OSError as exc:
@@ -386,8 +386,7 @@ def save_song(song: Song, path: str | os.PathLike) -> None:
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise MidiFileError(f"{path.name}: cannot save ({reason})") from None
+        raise MidiFileError(write_failure_message(path, exc, shown=path.name)) from None
     finally:
         if tmp_name is not None:
             try:

@@ -418,13 +418,15 @@ def forget_moved(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
     return out
 
 
-def _encode_track(track: Track, number: int) -> bytes:
+def _encode_track(track: Track, number: int, small: bool | None = None) -> bytes:
     notes, events = track.notes, track.events
     write_end, end_event = _end_of_track(track, events, notes)
     payload = np.ascontiguousarray(track.payload, dtype=np.uint8)
     notes, events = np.ascontiguousarray(notes), np.ascontiguousarray(events)
     end = (np.int64(max(int(track.end_tick), 0)), np.frombuffer(end_event, np.uint8), write_end)
-    if notes.size * 2 + events.size <= _SMALL_TRACK_ROWS:
+    if small is None:
+        small = notes.size * 2 + events.size <= _SMALL_TRACK_ROWS
+    if small:
         err, body = wr.encode_small_track(notes, events, payload, *end)
     else:
         err, tick, status, d1, d2, mode, poff, plen, group, rank = wr.track_rows(
@@ -530,4 +532,6 @@ def warm_up() -> None:
         "00f00100"
         "00ff2f00"
     )
-    song_to_bytes(load_song_bytes(tiny, name="warm-up.mid"))
+    song = load_song_bytes(tiny, name="warm-up.mid")
+    song_to_bytes(song)  # the small-track path
+    _encode_track(song.tracks[0], 1, small=False)  # and the one for big tracks

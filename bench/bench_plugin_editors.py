@@ -85,6 +85,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cycles", type=int, default=50)
     ap.add_argument("--vst3-cycles", type=int, default=10)
+    ap.add_argument("--child-cycles", type=int, default=10, help="LV2 UI in a child process")
     ap.add_argument("--hold", type=float, default=0.2, help="seconds each editor stays open")
     args = ap.parse_args()
     app = QApplication(["bench"])
@@ -122,6 +123,29 @@ def main() -> None:
         print(f"  {k:<15} before {before[k]:>8}  after {after[k]:>8}")
     print(f"  late blocks     baseline {baseline[0]}/{baseline[1]}  "
           f"while editors opened {during[0]}/{during[1]}")  # fmt: skip
+
+    if args.child_cycles:
+        from ui.lv2_editor_child import ChildLV2Editor
+
+        before = counts()
+        late0, blocks0 = audio.late, audio.blocks
+        t0 = time.monotonic()
+        for _ in range(args.child_cycles):
+            ed = ChildLV2Editor("ZamComp", ZAMCOMP, {})
+            end = time.monotonic() + 30
+            while ed.size is None and not ed.done and time.monotonic() < end:
+                pump(app, 0.02)
+            pump(app, args.hold)
+            ed.close()
+            ed.deleteLater()
+        took = time.monotonic() - t0
+        pump(app, 0.5)
+        after = counts()
+        print(f"LV2 ZamComp UI in a child process (the window's way), {args.child_cycles} cycles "
+              f"in {took:.1f} s")  # fmt: skip
+        for k in before:
+            print(f"  {k:<15} before {before[k]:>8}  after {after[k]:>8}")
+        print(f"  late blocks     {audio.late - late0}/{audio.blocks - blocks0}")
 
     if args.vst3_cycles and os.path.exists(VST3):
         from engine.plugins.vst3_editor import VST3Editor

@@ -145,3 +145,33 @@ def test_a_parameter_edit_reaches_the_playing_instance_without_a_restart(qapp):
     doc.song.tracks[2].extra["effects"] = [other]
     assert link._retune(2) is False  # a different plugin: the audio must be rebuilt
     mixer.close()
+
+
+def test_presets_from_the_context_menu_are_undoable_edits(qapp, tmp_path, monkeypatch):
+    from engine.plugins import lv2, lv2_discovery
+
+    user = tmp_path / "user-lv2"
+    user.mkdir()
+    monkeypatch.setenv("LV2_PATH", f"{user}:/usr/lib/lv2")
+    monkeypatch.setattr(lv2_discovery, "_current", None)
+    monkeypatch.setattr(lv2, "_world", None)
+    monkeypatch.setattr(lv2, "_bundle_index", {})
+    doc = make_doc()
+    editors = TrackEditors(doc)
+    tracks = TrackList(doc)
+    tracks.plugin_menus = editors.add_preset_actions
+    menus = [a.menu() for a in tracks.context_menu(2).actions() if a.menu() is not None]
+    assert [m.title() for m in menus] == ["Presets: MDA JX10", "Presets: ZamComp"]
+    zam = [a.text() for a in menus[1].actions() if not a.isSeparator()]
+    assert zam == ["PoppySnare", "VocalLeveller", "Zero", "Save current as preset…"]
+
+    menus[1].actions()[0].trigger()  # PoppySnare
+    assert doc.undo_stack.undoText() == "ZamComp: preset PoppySnare"
+    params = doc.song.tracks[2].extra["effects"][0]["state"]["parameters"]
+    assert params["thr"] == -18.0 and params["mak"] == 6.0
+    doc.undo_stack.undo()
+    assert doc.song.tracks[2].extra["effects"][0]["state"] == {}
+
+    path = editors.save_preset(2, "instrument", "Mellow")  # JX10 with vibrato 0 stored
+    assert path == str(user / "MDA_JX10_Mellow.preset.lv2")
+    assert "Mellow" in [label for label, _ in editors.presets(2, "instrument")]

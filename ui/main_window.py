@@ -177,6 +177,7 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         self.plugin_editors.message.connect(lambda m: self.status.showMessage(m, 8000))
         self.track_list.editorRequested.connect(self.plugin_editors.open_safely)
         self.track_list.effectEditorRequested.connect(self.plugin_editors.open_safely)
+        self.track_list.plugin_menus = self.plugin_editors.add_preset_actions
         roll = self.piano_roll
         if hasattr(roll, "locate"):
             roll.locate.connect(self.locate)

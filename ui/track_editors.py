@@ -284,6 +284,102 @@ class TrackEditors(QObject):
             self.message.emit(f"Plugin editor: {exc}")
             return None
 
+    # -- presets (LV2, through lilv) -------------------------------------------------------
+    def _instance(self, index: int, slot):
+        from ui.settings_dialog import load_plugin
+
+        entry = _entry(self.doc.song.tracks[index], slot)
+        if entry is None or entry.get("format") != "lv2":
+            return None, None
+        kind = "instrument" if slot == "instrument" else "effect"
+        return entry, load_plugin(dict(entry, kind=kind), 48000, 256)
+
+    def presets(self, index: int, slot="instrument") -> list[tuple[str, str]]:
+        """``(label, uri)`` of the LV2 presets of the track's plugin ([] if none or not LV2)."""
+        from engine.plugins import list_presets
+
+        entry, plugin = self._instance(index, slot)
+        if plugin is None:
+            return []
+        try:
+            return list_presets(plugin)
+        finally:
+            plugin.close()
+
+    def apply_preset(self, index: int, slot, uri: str, label: str) -> None:
+        """Load a preset into the track's plugin as one undoable edit (saved with the
+        project; an open editor shows it)."""
+        from engine.plugins import load_preset
+        from ui.track_list import TrackExtraCommand
+
+        entry, plugin = self._instance(index, slot)
+        if plugin is None:
+            return
+        try:
+            values = load_preset(plugin, uri)
+        except QuantaError as exc:
+            self.message.emit(f"Preset: {exc}")
+            return
+        finally:
+            plugin.close()
+        new = copy.deepcopy(entry)
+        params = new.setdefault("state", {}).setdefault("parameters", {})
+        params.update({k: float(v) for k, v in values.items()})
+        track = self.doc.song.tracks[index]
+        if slot == "instrument":
+            key, value = "instrument", new
+        else:
+            key = "effects"
+            value = copy.deepcopy(track.extra.get("effects") or [])
+            value[slot] = new
+        text = f"{entry.get('name') or plugin.info.name}: preset {label}"
+        self.doc.push(TrackExtraCommand(self.doc, index, key, value, text))
+
+    def save_preset(self, index: int, slot, label: str) -> str | None:
+        """Save the track's plugin settings as a user LV2 preset; the bundle written."""
+        from engine.plugins import save_preset
+
+        entry, plugin = self._instance(index, slot)
+        if plugin is None:
+            return None
+        try:
+            path = save_preset(plugin, label)
+        except QuantaError as exc:
+            self.message.emit(f"Preset: {exc}")
+            return None
+        finally:
+            plugin.close()
+        self.message.emit(f"Saved preset {label!r} ({path})")
+        return path
+
+    def add_preset_actions(self, index: int, menu) -> None:
+        """Add a "Presets" submenu per LV2 plugin of the track to a context menu."""
+        track = self.doc.song.tracks[index]
+        slots = ["instrument"] + list(range(len(track.extra.get("effects") or [])))
+        for slot in slots:
+            entry = _entry(track, slot)
+            if entry is None or entry.get("format") != "lv2":
+                continue
+            name = entry.get("name") or entry.get("ident")
+            sub = menu.addMenu(f"Presets: {name}")
+            try:
+                presets = self.presets(index, slot)
+            except QuantaError as exc:
+                sub.addAction(str(exc)).setEnabled(False)
+                continue
+            for label, uri in presets:
+                sub.addAction(label, lambda s=slot, u=uri, lb=label: self.apply_preset(
+                    index, s, u, lb))  # fmt: skip
+            sub.addSeparator()
+            sub.addAction("Save current as preset…", lambda s=slot: self._ask_preset(index, s))
+
+    def _ask_preset(self, index: int, slot) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        label, ok = QInputDialog.getText(None, "Save preset", "Preset name:")
+        if ok and label.strip():
+            self.save_preset(index, slot, label.strip())
+
     def _forget(self, key) -> None:
         ed = self.open_editors.pop(key, None)
         if ed is not None:

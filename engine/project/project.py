@@ -181,6 +181,8 @@ def _midi_file_doc(song: Song) -> dict | None:
         out["header_tail"] = _encode(extras.header_tail, "midi_file.header_tail")
     if extras.trailing:
         out["trailing"] = _encode(extras.trailing, "midi_file.trailing")
+    if extras.track_count is not None:
+        out["track_count"] = [int(n) for n in extras.track_count]
     if extras.riff is not None:
         out["rmid"] = {
             "before": _encode(extras.riff.before, "midi_file.rmid.before"),
@@ -198,6 +200,7 @@ def _document(project: Project) -> dict:
                 "name": tr.name,
                 "end_tick": int(tr.end_tick),
                 **({"smf_tail": _encode(tr.smf_tail, "smf_tail")} if tr.smf_tail else {}),
+                **({"smf_end": _encode(tr.smf_end, "smf_end")} if tr.smf_end is not None else {}),
                 "quantize": tr.quantize.to_dict(True) if tr.quantize is not None else None,
                 "extra": _encode(tr.extra, f"tracks[{i}].extra"),
             }
@@ -503,6 +506,42 @@ def _bytes_field(d: dict, key: str, where: str) -> bytes:
     return value
 
 
+def _smf_end(td: dict, where: str) -> bytes | None:
+    """The track's kept end-of-track event (see ``Track.smf_end``): absent = a plain one,
+    empty = the source track had none, else a whole ``FF 2F len data`` event, checked here so
+    that what opens can be exported again."""
+    if "smf_end" not in td:
+        return None
+    raw = _bytes_field(td, "smf_end", where)
+    if not raw:
+        return b""
+    length, used = 0, 2
+    for used in range(2, min(len(raw), 6)):
+        length = (length << 7) | (raw[used] & 0x7F)
+        if raw[used] < 0x80:
+            break
+    else:
+        used = len(raw)
+    if raw[:2] != b"\xff\x2f" or used >= len(raw) or len(raw) != used + 1 + length:
+        raise ProjectError(f"{where}.smf_end: not one end-of-track meta event (FF 2F len data)")
+    return raw
+
+
+def _track_count(value) -> tuple[int, int] | None:
+    """``midi_file.track_count``: ``[said, found]`` when the source header's track count
+    disagreed with its track chunks (written back while the song has ``found`` tracks)."""
+    if value is None:
+        return None
+    where = "midi_file.track_count"
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(type(n) is int and 0 <= n <= MAX_TRACKS for n in value)
+    ):
+        raise ProjectError(f"{where}: expected [said, found], two track counts 0–{MAX_TRACKS}")
+    return value[0], value[1]
+
+
 def _smpte(d, ppq: int) -> SmpteDivision | None:
     if d is None:
         return None
@@ -553,6 +592,7 @@ def _midi_file(d, ppq: int) -> tuple[SmpteDivision | None, FileExtras]:
         header_tail=_bytes_field(d, "header_tail", "midi_file"),
         trailing=_bytes_field(d, "trailing", "midi_file"),
         riff=riff,
+        track_count=_track_count(d.get("track_count")),
     )
     return _smpte(d.get("smpte"), ppq), (NO_EXTRAS if extras == NO_EXTRAS else extras)
 
@@ -621,6 +661,7 @@ def _project(doc, z: zipfile.ZipFile, budget: Budget) -> Project:
             payload=_array(npz, f"t{i}_payload", np.dtype(np.uint8), budget),
             end_tick=_need(td, "end_tick", int, where),
             smf_tail=_bytes_field(td, "smf_tail", where),
+            smf_end=_smf_end(td, where),
             quantize=_settings(td.get("quantize"), f"{where}.quantize"),
             extra=_decode(extra, f"{where}.extra"),
         )

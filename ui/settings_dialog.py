@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import QuantaError
+from ui.plugin_loading import load_plugin
 from ui.song_document import DEFAULT_UNDO_LIMIT, SongDocument
 from ui.track_list import TrackExtraCommand, instrument_label, is_listed
 
@@ -107,23 +108,6 @@ def host_plugins() -> list[PluginChoice]:
             fmt_, ident = ("stock", spec) if fmt == "stock" else spec.split(":", 1)
             out.append(PluginChoice(name, str(e.get("kind")), fmt_, ident))
     return out
-
-
-def load_plugin(entry: dict, sample_rate: int = 48000, max_block: int = 1024):
-    """Load a stored instrument/effect (``Track.extra`` form) with its saved state applied."""
-    fmt, ident = entry["format"], entry.get("ident", "")
-    spec = ident if fmt == "stock" else f"{fmt}:{ident}" if ident else fmt
-    if entry.get("kind") == "effect":
-        from engine.plugins import make_effect
-
-        plugin = make_effect(spec, sample_rate, max_block)
-    else:
-        from engine.plugins import load_instrument
-
-        plugin = load_instrument(spec, sample_rate, max_block, probe=False)
-    if entry.get("state"):
-        plugin.set_state(entry["state"])
-    return plugin
 
 
 def plugin_entry(choice: PluginChoice, state: dict | None = None) -> dict:

@@ -42,7 +42,7 @@ class TrackEditor(QObject):
 
     def __init__(self, doc, index: int, slot, parent: QWidget | None = None):
         super().__init__(parent)
-        from ui.settings_dialog import load_plugin
+        from ui.plugin_loading import load_plugin
 
         self.doc, self.index, self.slot = doc, index, slot
         entry = _entry(doc.song.tracks[index], slot)
@@ -287,7 +287,7 @@ class TrackEditors(QObject):
     # -- presets (LV2 through lilv; VST3 programs and .vstpreset files) -------------------
     def _instance(self, index: int, slot):
         from engine.plugins import has_presets
-        from ui.settings_dialog import load_plugin
+        from ui.plugin_loading import load_plugin
 
         entry = _entry(self.doc.song.tracks[index], slot)
         if entry is None or not has_presets(entry.get("format", "")):

@@ -237,3 +237,48 @@ def test_vst3_programs_and_user_presets_from_the_context_menu(qapp, tmp_path, mo
     editors.apply_preset(2, 0, path, "Snare copy")
     assert doc.undo_stack.undoText() == "ZamComp VST3: preset Snare copy"
     assert rms_db(doc.song.tracks[2].extra["effects"][0]) == pytest.approx(poppy, abs=0.01)
+
+
+def test_a_vst3_preset_reaches_the_playing_instance_without_a_restart(qapp, tmp_path):
+    """Loading a VST3 program from the track list is a state change the engine link sets on
+    the live instance (no audio restart): the next blocks sound like the program."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pytest
+
+    from engine.audio.mixer import Mixer
+    from ui.engine_link import EngineLink, _chain_key, track_sound
+
+    if not Path("/usr/lib/vst3/ZamComp.vst3").exists():
+        pytest.skip("zam-plugins VST3 missing")
+    doc = make_doc()
+    doc.song.tracks[2].extra["effects"] = [
+        {"name": "ZamComp VST3", "kind": "effect", "format": "vst3",
+         "ident": "/usr/lib/vst3/ZamComp.vst3", "state": {}}]  # fmt: skip
+    link = EngineLink(doc)
+    mixer = Mixer(48000, 256)
+    inst, fx = track_sound(doc.song.tracks[2], 48000, 256)
+    mixer.add_track("Bass", inst, fx)
+    link.audio = SimpleNamespace(mixer=mixer)
+    link._strips = {2: 0}
+    link._sound_keys = link._keys()
+    link._chain_keys = [_chain_key(t) for t in doc.song.tracks]
+    live = mixer.tracks[0].effects[0]
+    tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(48000) / 48000)).astype(np.float32)
+
+    def rms_db() -> float:
+        out = []
+        for k in range(0, 48000 - 256 + 1, 256):
+            b = np.vstack([tone[k : k + 256]] * 2)
+            live.process(b)
+            out.append(b[0].copy())
+        return float(20 * np.log10(np.sqrt(np.mean(np.concatenate(out)[24000:] ** 2))))
+
+    plain = rms_db()
+    TrackEditors(doc).apply_preset(2, 0, "program:PoppySnare", "PoppySnare")
+    assert link._retune(2) is True  # (what _track_changed calls; it needs a running engine)
+    assert live.get_parameter("threshold_db") == pytest.approx(-18.0, abs=0.01)
+    assert rms_db() - plain > 1.5
+    mixer.close()

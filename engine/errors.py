@@ -23,3 +23,12 @@ class PresetError(QuantaError):
 
 class DeviceError(QuantaError):
     """A MIDI port, audio device or plugin is missing or failed."""
+
+
+class GrooveError(QuantaError, ValueError):
+    """A groove template (or a groove file's field) is invalid; the message names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.detail = message

@@ -12,8 +12,17 @@ whatever the code's defaults are today: someone sharing "swing 58 on 1/16" write
 keys, as a Logic user would expect, and the file keeps meaning the same thing forever. Unknown
 keys are still rejected, so a typo (``"swnig"``) never passes silently.
 
-Older versions are upgraded on load by the steps in :data:`UPGRADES` (version 1 is the first, so
-there are none yet); a newer version is refused with a message asking for a newer Quanta.
+Older versions are upgraded on load by the steps in :data:`UPGRADES`; a newer version is refused
+with a message asking for a newer Quanta.
+
+Version 2 (QUANTIZE_SPEC part 2) adds groove, pre_quantize, groove_velocity, groove_length,
+humanize_ms, humanize_velocity, humanize_noise, humanize_seed, flam and controllers
+(:data:`V2_DEFAULTS`, every one "off"). A version-1 file loads unchanged (upgrading adds the
+"off" values) and may not use the new fields; a preset whose new fields are all off is saved as
+version 1, so an older Quanta can still read it. ``groove`` is null, a groove *name* (looked up
+in the groove store when the preset is applied) or an embedded ``quanta-groove`` document (so
+one file carries everything); an embedded groove is checked as strictly as a groove file and
+its errors name the path inside it (``settings.groove.points[2].velocity``).
 
 One module (over 600 lines) on purpose: the strict loader, the writer and the text form share
 one field table and one error vocabulary, so a field added to one side cannot be missed by the
@@ -36,11 +45,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import PresetError, SettingsError
-from engine.quantize.settings import QuantizeSettings
+from engine.quantize.settings import PART2_DEFAULTS, QuantizeSettings
 
 FORMAT = "quanta-preset"
-VERSION = 1  #: the newest format version this build reads and the one it writes
-MAX_PRESET_BYTES = 64 * 1024  #: larger files are refused unread
+VERSION = 2  #: the newest format version this build reads (and writes when part 2 is used)
+#: Larger files are refused unread. An embedded groove of some 900 points still fits; a bigger
+#: one belongs in the groove store, and the preset names it.
+MAX_PRESET_BYTES = 64 * 1024
 MAX_NAME_CHARS = 64
 MAX_FILENAME_CHARS = 64  #: of the sanitised stem, before ``.json``
 MAX_FILENAME_BYTES = 200  #: UTF-8 bytes of the stem; file systems allow 255 for the whole name
@@ -60,11 +71,31 @@ V1_DEFAULTS: dict[str, Any] = {
     "ends": "keep-length",
     "length_grid": None,
 }
-SETTINGS_KEYS = tuple(V1_DEFAULTS)
+V1_KEYS = tuple(V1_DEFAULTS)
+#: The settings version 2 adds, and what leaving one out means ("off"). Frozen with the format.
+V2_DEFAULTS: dict[str, Any] = {
+    "groove": None,
+    "pre_quantize": 0,
+    "groove_velocity": 0,
+    "groove_length": 0,
+    "humanize_ms": 0,
+    "humanize_velocity": 0,
+    "humanize_noise": "pink",
+    "humanize_seed": 0,
+    "flam": 0,
+    "controllers": "stay",
+}
+assert set(V2_DEFAULTS) == set(PART2_DEFAULTS)
+SETTINGS_KEYS = V1_KEYS + tuple(V2_DEFAULTS)
 TOP_KEYS = ("format", "version", "name", "description", "author", "tags", "settings")
 
 #: ``UPGRADES[n]`` turns a version-n document into version n+1 (a new dict; no I/O).
-UPGRADES: dict[int, Callable[[dict], dict]] = {}
+def _upgrade_1_to_2(doc: dict) -> dict:
+    """Version 2 only adds settings whose defaults are "off": nothing to fill in."""
+    return doc
+
+
+UPGRADES: dict[int, Callable[[dict], dict]] = {1: _upgrade_1_to_2}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -255,6 +286,13 @@ def upgrade_document(doc: dict, origin: str = "") -> dict:
         )
     if version < 1:
         raise PresetFieldError(origin, "version", f"{version} is out of range; allowed 1–{VERSION}")
+    settings = doc.get("settings")
+    if version == 1 and isinstance(settings, dict):
+        for key in V2_DEFAULTS:
+            if key in settings:
+                raise PresetFieldError(
+                    origin, f"settings.{key}", "needs preset version 2 (this file says version 1)"
+                )
     while version < VERSION:
         doc = UPGRADES[version](dict(doc))
         version += 1
@@ -295,8 +333,10 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
     if errors:
         raise PresetFieldError(origin, where, problem)
     values = dict(V1_DEFAULTS)
+    values.update(V2_DEFAULTS)
     values.update(doc["settings"])
-    values["offset"] = _whole(values["offset"])
+    for key in ("offset", "flam", "humanize_seed"):
+        values[key] = _whole(values[key])
     _check_tuplet(values["tuplet"], origin)
     try:
         settings = QuantizeSettings.from_dict(values)
@@ -404,9 +444,11 @@ def preset_to_document(preset: Preset) -> dict:
     if preset.tags:
         doc["tags"] = list(preset.tags)
     settings = preset.settings.to_dict()
+    keys = SETTINGS_KEYS if preset.settings.uses_part2 else V1_KEYS
+    doc["version"] = 2 if preset.settings.uses_part2 else 1
     doc["settings"] = {
         k: _plain_number(v) if isinstance(v, float) else v
-        for k, v in ((k, settings[k]) for k in SETTINGS_KEYS)
+        for k, v in ((k, settings[k]) for k in keys)
     }
     return doc
 
@@ -474,8 +516,22 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 _CLOSE_QUOTES = {'"', "\u201d", "\u201c"}
 _TEXT_KEYS = ("name", "description", "author", "tag") + SETTINGS_KEYS
-_NUMBER_KEYS = {"offset", "strength", "swing", "exclude_within", "catch_within"}
-_NULLABLE_KEYS = {"tuplet", "catch_within", "length_grid"}
+_NUMBER_KEYS = {
+    "offset",
+    "strength",
+    "swing",
+    "exclude_within",
+    "catch_within",
+    "pre_quantize",
+    "groove_velocity",
+    "groove_length",
+    "humanize_ms",
+    "humanize_velocity",
+    "humanize_seed",
+    "flam",
+}
+_INT_KEYS = {"offset", "humanize_seed", "flam"}
+_NULLABLE_KEYS = {"tuplet", "catch_within", "length_grid", "groove"}
 _KEY = re.compile(r"([A-Za-z_]+)=")
 
 
@@ -508,17 +564,22 @@ def preset_to_text(preset: Preset) -> str:
     Settings at their version-1 default are left out (except the grid), which keeps lines short;
     the ``v1`` in the prefix pins what those defaults are.
     """
-    words = [f"{TEXT_PREFIX}{VERSION}", f"name={_quote(preset.name)}"]
+    version = 2 if preset.settings.uses_part2 else 1
+    words = [f"{TEXT_PREFIX}{version}", f"name={_quote(preset.name)}"]
     words.append(f"description={_quote(preset.description)}")
     if preset.author is not None:
         words.append(f"author={_quote(preset.author)}")
     words += [f"tag={_quote(t)}" for t in preset.tags]
     settings = preset.settings.to_dict()
+    defaults = {**V1_DEFAULTS, **V2_DEFAULTS}
     for key in SETTINGS_KEYS:
         value = settings[key]
-        if key != "grid" and value == V1_DEFAULTS[key]:
+        if key != "grid" and value == defaults[key]:
             continue
-        if value is None:
+        if isinstance(value, dict):  # an embedded groove: compact JSON in quotes
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            words.append(f"{key}={_quote(text)}")
+        elif value is None:
             words.append(f"{key}=null")
         elif key in _NUMBER_KEYS:
             words.append(f"{key}={_number_text(value)}")
@@ -567,7 +628,7 @@ def _typed(key: str, raw: str, quoted: bool):
         return None
     if not quoted and key in _NUMBER_KEYS and _NUMBER.fullmatch(raw):
         number = float(raw)
-        if key == "offset" and re.fullmatch(r"[+-]?\d+", raw):
+        if key in _INT_KEYS and re.fullmatch(r"[+-]?\d+", raw):
             return int(raw)
         return _plain_number(number) if math.isfinite(number) else raw
     return raw
@@ -611,9 +672,17 @@ def document_from_text(text: str, origin: str = "text") -> dict:
         if key == "tag":
             tags.append(value)
             continue
-        target = settings if key in V1_DEFAULTS else doc
+        target = settings if key in SETTINGS_KEYS else doc
         if key in target:
             raise PresetFieldError(origin, key, "appears twice; each field once")
+        if key == "groove" and quoted and value.lstrip().startswith("{"):
+            try:  # an embedded groove document (a groove name never starts with "{")
+                target[key] = json.loads(
+                    value, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
+                )
+            except (ValueError, _DuplicateKey, RecursionError):
+                raise PresetFieldError(origin, "settings.groove", "is not a valid groove document") from None
+            continue
         target[key] = _typed(key, value, quoted)
     if tags:
         doc["tags"] = tags
@@ -666,4 +735,27 @@ def describe_settings(s: QuantizeSettings) -> list[str]:
     if s.ends == "quantize-lengths":
         ends += f" to {s.length_grid or 'the grid'}"
     lines.append(f"Ends: {ends}")
+    lines += _describe_part2(s)
+    return lines
+
+
+def _describe_part2(s: QuantizeSettings) -> list[str]:
+    lines = []
+    g = s.groove
+    if g is not None:
+        name = g if isinstance(g, str) else f"{g.name} (embedded, {g.base}, {g.length} beats)"
+        lines.append(f"Groove: {name}; timing {s.strength:g} %, pre-quantize {s.pre_quantize:g} %")
+        lines.append(
+            f"Groove velocity: {s.groove_velocity:g} %; groove length: {s.groove_length:g} %"
+        )
+    if s.humanizes:
+        lines.append(
+            f"Humanize: {s.humanize_ms:g} ms, {s.humanize_velocity:g} velocity steps "
+            f"({s.humanize_noise} noise, seed {s.humanize_seed})"
+        )
+    if s.flam:
+        order = "rising" if s.flam > 0 else "falling"
+        lines.append(f"Flam: chords spread {abs(s.flam)} ticks per note, {order} pitch")
+    if s.controllers == "follow":
+        lines.append("Controllers: CC, pitch bend and pressure follow their notes")
     return lines

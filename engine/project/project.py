@@ -160,7 +160,7 @@ def _document(project: Project) -> dict:
                 "name": tr.name,
                 "end_tick": int(tr.end_tick),
                 **({"smf_tail": _encode(tr.smf_tail, "smf_tail")} if tr.smf_tail else {}),
-                "quantize": tr.quantize.to_dict() if tr.quantize is not None else None,
+                "quantize": tr.quantize.to_dict(True) if tr.quantize is not None else None,
                 "extra": _encode(tr.extra, f"tracks[{i}].extra"),
             }
         )
@@ -176,7 +176,9 @@ def _document(project: Project) -> dict:
             "loop_enabled": bool(project.loop_enabled),
             "metronome": bool(project.metronome),
         },
-        "edit_settings": project.edit_settings.to_dict() if project.edit_settings else None,
+        "edit_settings": (
+            project.edit_settings.to_dict(True) if project.edit_settings else None
+        ),
         "current_track": int(project.current_track),
         "ui": _encode(project.ui, "ui"),
     }

@@ -1,9 +1,15 @@
 """The quantizer: one definition of quantize (../shared/QUANTIZE_SPEC.md) used everywhere."""
 
 from engine.public import lazy_exports
-from engine.quantize.settings import ENDS_MODES, GRID_TYPES, QuantizeSettings
+from engine.quantize.settings import (
+    CONTROLLER_MODES,
+    ENDS_MODES,
+    GRID_TYPES,
+    NOISE_KINDS,
+    QuantizeSettings,
+)
 
-__all__ = ["ENDS_MODES", "GRID_TYPES", "QuantizeSettings"]
+__all__ = ["CONTROLLER_MODES", "ENDS_MODES", "GRID_TYPES", "NOISE_KINDS", "QuantizeSettings"]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
@@ -13,5 +19,15 @@ __getattr__, __dir__ = lazy_exports(
         "grid": ("grid_points", "nearest_grid"),
         "analysis": ("grid_offsets", "offset_stats"),
         "apply": ("NoteFilter", "quantize_song"),
+        "groove_template": (
+            "BASES",
+            "GroovePoint",
+            "GrooveTemplate",
+            "exact_beats",
+            "slot_of",
+            "template_from_document",
+        ),
+        "groove": ("resolve_groove", "set_groove_resolver"),
+        "groove_extract": ("extract_from_notes", "extract_groove"),
     },
 )

@@ -20,6 +20,24 @@ Choices where the spec is silent (as a Logic/Cubase player would expect):
   note-on's delay).
 - ``max_delay`` also bounds quantize-ends note-offs: a note-off is never held longer than that
   beyond its own note-on's delay.
+
+With a groove (QUANTIZE_SPEC part 2, "Live input with a groove"):
+
+- The target of a held note is its slot's point by the offline rules (pre-quantize, ranges,
+  timing amount; :func:`engine.quantize.groove.live_groove_target`); a note in an empty slot
+  aims for its pre-quantized position. A target in the past sends the note at once;
+  ``max_delay`` holds. ``next`` mode holds a note whose point has passed for the next slot that
+  has a point. ``ends = quantize-ends`` note-offs use the straight base lattice, as offline.
+- Humanize and flam are delays only, added after the quantize delay. A live *onset group* is
+  the note-ons arriving within :data:`CHORD_WINDOW_S` of the group's first note (a chord played
+  by hand spreads over a few milliseconds). Each group takes the next value of the seeded
+  deviation sequence (pink or white, standardised over :data:`LIVE_SEQUENCE` values, clamped
+  to ±3 SD); a positive deviation delays the whole group by that many ``humanize_ms``, a
+  negative one sends it at once. ``humanize_velocity`` is not applied live (the thru only
+  decides times).
+- Flam: within a group, the i-th note of a channel (in the order played: waiting for the whole
+  chord to sort it by pitch would add latency to every note) is delayed ``i * |flam|`` ticks
+  more.
 """
 
 from __future__ import annotations
@@ -35,6 +53,8 @@ from engine.model.tempo import TempoMap
 from engine.quantize.settings import QuantizeSettings
 
 LIVE_MODES = ("nearest", "next")
+CHORD_WINDOW_S = 0.020  #: note-ons this close to a group's first note belong to it (live)
+LIVE_SEQUENCE = 4096  #: humanize values drawn ahead for live input (cycled)
 
 
 class MusicalClock:
@@ -121,23 +141,91 @@ def nearest_point(t: float, settings: QuantizeSettings, ppq: int) -> float:
     return float(nearest_grid(np.array([t], dtype=np.float64), settings, ppq)[0])
 
 
+def _resolved(settings: LiveSettings) -> LiveSettings:
+    """Look a groove name up once, here, not per note (the store may read files)."""
+    q = settings.quantize
+    if q is None or not isinstance(q.groove, str):
+        return settings
+    from engine.quantize.groove import resolve_groove
+
+    return LiveSettings(resolve_groove(q), settings.mode, settings.max_delay_ms)
+
+
+def _end_grid(q: QuantizeSettings) -> QuantizeSettings:
+    """The grid note-offs are quantized on: with a groove, its straight base lattice."""
+    if q.groove is None:
+        return q
+    from engine.quantize.settings import parse_grid_text
+
+    n, kind = parse_grid_text(q.groove.base)
+    return q.replace(division=n, grid_type=kind, tuplet=None, swing=50, groove=None)
+
+
 class LiveQuantizer:
     """Decides the send time of each live note-on/note-off (pure; not thread-safe by itself)."""
 
     def __init__(self, settings: LiveSettings, clock: MusicalClock, ppq: int):
         self.clock = clock
         self.ppq = ppq
-        self.settings = settings
+        self.settings = _resolved(settings)
+        self._noise: np.ndarray | None = None
+        self._noise_key: tuple | None = None
+        self._noise_i = 0
+        self._prepare_noise()
         #: (channel, pitch) -> FIFO of (arrival, send time) of notes whose note-off is pending
         self._open: dict[tuple[int, int], deque[tuple[float, float]]] = {}
+        self._group_when = -math.inf  #: arrival of the current onset group's first note
+        self._group_delay = 0.0  #: its humanize delay in seconds
+        self._group_count: dict[int, int] = {}  #: notes per channel in the current group
 
     def set_settings(self, settings: LiveSettings) -> None:
         """New settings apply to the next note-on; open notes keep their pairing and delay."""
-        self.settings = settings
+        self.settings = _resolved(settings)
+        self._prepare_noise()
 
     def reset(self) -> None:
         """Forget open notes (after stop/panic sent their note-offs)."""
         self._open.clear()
+        self._group_when = -math.inf
+        self._group_count.clear()
+
+    # -- humanize / flam (delays only) ----------------------------------------------------
+    def _prepare_noise(self) -> None:
+        """Draw the humanize sequence now, not when a note arrives (no work on the note path)."""
+        q = self.settings.quantize
+        if q is None or q.humanize_ms <= 0:
+            return
+        key = (q.humanize_noise, q.humanize_seed)
+        if getattr(self, "_noise_key", None) != key:
+            from engine.quantize.humanize import deviation_sequence
+
+            self._noise = deviation_sequence(LIVE_SEQUENCE, q.humanize_noise, q.humanize_seed, 0, 0)
+            self._noise_key = key
+            self._noise_i = 0
+
+    def _humanize_value(self, q: QuantizeSettings) -> float:
+        value = float(self._noise[self._noise_i % LIVE_SEQUENCE])
+        self._noise_i += 1
+        return value
+
+    def _extra_delay(self, when: float, channel: int, send: float) -> float:
+        """Humanize and flam delays (seconds) for a note-on arriving at ``when``."""
+        q = self.settings.quantize
+        if q is None or (q.humanize_ms <= 0 and q.flam == 0):
+            return 0.0
+        if when - self._group_when > CHORD_WINDOW_S:
+            self._group_when = when
+            self._group_count.clear()
+            self._group_delay = 0.0
+            if q.humanize_ms > 0:
+                self._group_delay = max(0.0, self._humanize_value(q)) * q.humanize_ms / 1000.0
+        i = self._group_count.get(channel, 0)
+        self._group_count[channel] = i + 1
+        extra = self._group_delay
+        if q.flam and i:
+            t = self.clock.tick_at(send)
+            extra += self.clock.seconds_between(t, t + i * abs(q.flam))
+        return extra
 
     # -- decisions ------------------------------------------------------------------------
     def _delay_target(self, when: float) -> float:
@@ -146,6 +234,8 @@ class LiveQuantizer:
         if q is None:
             return when
         t = self.clock.tick_at(when)
+        if q.groove is not None:
+            return self._groove_target(when, t, q)
         g = float(q.grid_step(self.ppq))
         qn = nearest_point(t, q, self.ppq)
         d = abs(t - qn)
@@ -165,9 +255,22 @@ class LiveQuantizer:
             return when
         return max(send, when)
 
+    def _groove_target(self, when: float, t: float, q: QuantizeSettings) -> float:
+        from engine.quantize.groove import live_groove_target
+
+        target = live_groove_target(t, q, q.groove, self.ppq, self.settings.mode)
+        if target is None or target <= t:
+            return when
+        send = when + self.clock.seconds_between(t, target)
+        limit = self.settings.max_delay_ms
+        if limit is not None and send - when > limit / 1000.0 + 1e-12:
+            return when
+        return send
+
     def note_on(self, when: float, channel: int, pitch: int) -> float:
         """Send time of a note-on arriving at ``when`` (engine clock)."""
         send = self._delay_target(when)
+        send += self._extra_delay(when, channel, send)
         self._open.setdefault((channel, pitch), deque()).append((when, send))
         return send
 
@@ -186,7 +289,7 @@ class LiveQuantizer:
         return self._quantized_off(when, on_send, delay)
 
     def _quantized_off(self, when: float, on_send: float, delay: float) -> float:
-        q = self.settings.quantize
+        q = _end_grid(self.settings.quantize)
         t = self.clock.tick_at(when)
         qn = nearest_point(t, q, self.ppq)
         g = float(q.grid_step(self.ppq))

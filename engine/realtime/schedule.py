@@ -57,22 +57,46 @@ def _message_length(status: int) -> int:
     return 2 if (status & 0xF0) in (0xC0, 0xD0) else 3
 
 
-def playback_notes(track: Track, ppq: int, settings: QuantizeSettings | None = None):
+def playback_notes(
+    track: Track,
+    ppq: int,
+    settings: QuantizeSettings | None = None,
+    tempo: TempoMap | None = None,
+    stream: int = 0,
+):
     """The notes the engine plays for ``track``: its raw notes through its playback quantize.
 
     ``settings`` overrides ``track.quantize`` (``None`` means: use the track's own).
     """
+    return playback_notes_and_events(track, ppq, settings, tempo, stream)[0]
+
+
+def playback_notes_and_events(
+    track: Track,
+    ppq: int,
+    settings: QuantizeSettings | None = None,
+    tempo: TempoMap | None = None,
+    stream: int = 0,
+):
+    """``(notes, events)`` as played: with ``controllers = follow`` the CC, bend and pressure
+    events move with their notes, exactly as the offline apply writes them. ``tempo`` converts
+    humanize milliseconds; ``stream`` (the track index) picks the track's humanize sequence,
+    the same as the offline apply, so "play quantized" sounds like the file it would save."""
     q = settings if settings is not None else track.quantize
     if q is None or track.notes.size == 0:
-        return track.notes
+        return track.notes, track.events
+    from engine.quantize.controllers import follow_notes
     from engine.quantize.core import quantize_notes  # the offline quantizer: one code path
 
-    return quantize_notes(track.notes, q, ppq).notes
+    res = quantize_notes(track.notes, q, ppq, tempo=tempo, stream=stream)
+    events = track.events
+    if res.shift is not None:
+        events = follow_notes(events, track.notes, res.shift)
+    return res.notes, events
 
 
 def _track_part(track: Track, index: int, ppq: int, tempo: TempoMap) -> np.ndarray:
-    notes = playback_notes(track, ppq)
-    ev = track.events
+    notes, ev = playback_notes_and_events(track, ppq, None, tempo, index)
     ev = ev[ev["status"] != STATUS_META]
     n, m = notes.size, ev.size
     part = np.zeros(2 * n + m, dtype=SCHED_DTYPE)

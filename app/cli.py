@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "app.commands.quantize",
     "app.commands.info",
     "app.commands.presets",
+    "app.commands.groove",
     "app.commands.ports",
     "app.commands.play",
     "app.commands.live",
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        from app import groove_store
+
+        groove_store.install()  # groove names in presets and --groove resolve through the store
         return int(args.func(args) or 0)
     except QuantaError as exc:
         print(f"quanta: error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from app.quantize_options import add_quantize_options, settings_from_args
 from engine.build import add_channel_event, add_track, new_song
-from engine.errors import GrooveError, SettingsError
+from engine.errors import GrooveError
 from engine.model.notes import make_notes
 from engine.quantize.groove_template import GrooveTemplate
 from engine.smf.midifile import load_song, save_song

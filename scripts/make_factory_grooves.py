@@ -45,9 +45,9 @@ def mpc_swing(division: int, swing: int) -> GrooveTemplate:
         f"MPC-style 1/{division} swing at {swing} %: every second 1/{division} is placed at "
         f"{swing} % of its pair of steps ({where}); the downbeat of each pair stays. {swing} % is "
         "one of the swing ratios drum machines in the MPC tradition and Logic's Swing A–F "
-        "presets use (50 % is straight, 66.7 % a triplet feel); it lands exactly where Quanta's "
-        f"grid 1/{division} with swing {swing} puts notes. Timing only: velocities and lengths "
-        "are left alone.",
+        "presets use (50 % is straight, 66.7 % a triplet feel); its points are exactly the "
+        f"off-beats of Quanta's grid 1/{division} with swing {swing}. Timing only: velocities "
+        "and lengths are left alone.",
     )
 
 

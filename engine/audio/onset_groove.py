@@ -9,8 +9,10 @@ drums), which is too coarse for a groove, so each onset is then refined in the t
 detected frame, and inside it the first sample above half the block's peak. On loops rendered
 by Quanta this gives the notes' times back within a fraction of a millisecond.
 
-- Tempo: given, or detected (librosa's tempo estimate, then refined to the tempo within ±3 % that
-  puts most onsets on the base grid, as a loop's tempo is exact).
+- Tempo: given, or detected: librosa's tempo estimate, refined to the tempo within ±3 % at
+  which the onsets repeat every pattern length (a loop repeats exactly, whatever its groove;
+  fitting to the grid instead would pull the tempo toward the groove's own offsets). An octave
+  error of the estimate (half or double tempo) is not corrected: give ``--tempo`` then.
 - Velocity: the onset strength at each onset, scaled so the strongest is 127 (at least 1).
 - Length: null (an audio hit has no note length).
 - Tick 0 is the start of the file; the pattern repeats from there.
@@ -120,26 +122,43 @@ def find_onsets(y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return np.maximum(seconds, 0.0), strength[keep], env
 
 
-def _grid_fit_tempo(seconds: np.ndarray, guess: float, step: Fraction) -> float:
-    """The tempo within ±3 % of ``guess`` that puts most onsets on the base grid."""
-    st = float(step)
-    best, best_cost = guess, np.inf
-    for bpm in np.arange(guess * 0.97, guess * 1.03, 0.005):
-        pos = seconds * bpm / 60 / st
-        dev = np.abs(pos - np.round(pos)) * st * 60 / bpm  # seconds off the grid
-        cost = np.minimum(dev, 0.010).sum()
-        if cost < best_cost:
-            best, best_cost = float(bpm), cost
+def _repeat_cost(seconds: np.ndarray, period: float) -> float:
+    """How far the onsets are from repeating after ``period`` seconds (0 for a perfect loop):
+    each onset that has a repetition inside the file, capped at 10 ms off."""
+    shifted = seconds[seconds + period <= seconds[-1] + 0.010] + period
+    if shifted.size == 0:
+        return np.inf
+    i = np.clip(np.searchsorted(seconds, shifted), 1, seconds.size - 1)
+    d = np.minimum(np.abs(seconds[i] - shifted), np.abs(seconds[i - 1] - shifted))
+    return float(np.minimum(d, 0.010).sum() / shifted.size)
+
+
+def fit_loop_tempo(seconds: np.ndarray, guess: float, beats: float) -> float:
+    """The tempo within ±3 % of ``guess`` at which the onsets repeat every ``beats`` beats.
+
+    A loop's pattern repeats exactly, whatever its groove, so the tempo is fitted to that
+    repetition rather than to a grid the groove deliberately leaves (coarse steps of 0.01 BPM,
+    then 0.0005 BPM around the best)."""
+    best = guess
+    for lo, hi, step in ((guess * 0.97, guess * 1.03, 0.01), (None, None, 0.0005)):
+        if lo is None:
+            lo, hi = best - 0.01, best + 0.01
+        grid = np.arange(lo, hi, step)
+        costs = [_repeat_cost(seconds, beats * 60 / bpm) for bpm in grid]
+        if not np.isfinite(min(costs)):
+            return round(guess, 3)
+        best = float(grid[int(np.argmin(costs))])
     return round(best, 3)
 
 
-def detect_tempo(env: np.ndarray, sr: int, seconds: np.ndarray, base: str) -> float:
+def detect_tempo(env: np.ndarray, sr: int, seconds: np.ndarray, beats: float) -> float:
+    """librosa's tempo estimate, refined by :func:`fit_loop_tempo` for a loop of ``beats``."""
     import librosa
 
     guess = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=env, sr=sr, hop_length=HOP))[0])
     if not np.isfinite(guess) or guess <= 0:
         raise GrooveError("--tempo", "no tempo could be detected; give --tempo BPM")
-    return _grid_fit_tempo(seconds, guess, BASES[base])
+    return fit_loop_tempo(np.sort(seconds), guess, beats)
 
 
 def extract_audio_groove(
@@ -158,7 +177,11 @@ def extract_audio_groove(
     seconds, strength, env = find_onsets(y, sr)
     if seconds.size == 0:
         raise GrooveError(p.name, "has no onsets (silence, or no clear hits)")
-    bpm = float(tempo) if tempo is not None else detect_tempo(env, sr, seconds, base)
+    if tempo is None:
+        beats = float(length) if length is not None else 4.0  # the default pattern: a 4/4 bar
+        bpm = detect_tempo(env, sr, seconds, beats)
+    else:
+        bpm = float(tempo)
     ticks = np.round(seconds * bpm / 60 * PPQ).astype(np.int64)
     peak = strength.max()
     velocity = np.clip(strength / peak * 127 if peak > 0 else np.full(strength.size, 127.0), 1, 127)

@@ -19,8 +19,12 @@ KERNEL_MODULES = (
 )
 
 
-def warm_up() -> None:
-    for name in KERNEL_MODULES:
+#: The kernels a file quantize runs (``quanta quantize`` warms these before forking workers).
+FILE_KERNELS = ("engine.smf.midifile", "engine.quantize.core")
+
+
+def warm_up(modules: tuple[str, ...] = KERNEL_MODULES) -> None:
+    for name in modules:
         importlib.import_module(name).warm_up()
 
 

@@ -204,7 +204,7 @@ def test_batch_folder_with_a_broken_file(tmp_path, capsys):
     assert "2 of 3 files quantized" in cap.out
     assert cap.out.count("notes moved") == 2
     assert "c.mid: not a MIDI file" in cap.err
-    assert "[########################] 3/3 done" in cap.err
+    assert "3/3" not in cap.err  # the progress bar is for terminals only (tests/test_cli_quantize_batch.py)
     assert "Traceback" not in cap.err
 
 
@@ -238,12 +238,15 @@ def test_refuses_to_overwrite_the_input(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["quantize", "missing.mid", "-o", "o.mid"], "missing.mid: no such file"),
+        (["quantize", "missing.mid", "-o", "o.mid"], "missing.mid: no such file or folder"),
         (["quantize", "{src}", "-o", "o.mid", "--swing", "90"], "swing: 90"),
         (["quantize", "{src}", "-o", "o.mid", "--preset", "nope"], "no preset named 'nope'"),
         (["quantize", "{src}", "-o", "o.mid", "--channels", "17"], "channels go from 1 to 16"),
         (["quantize", "{src}", "-o", "o.mid", "--pitches", "60-200"], "pitches go from 0 to 127"),
-        (["quantize", "{src}", "-o", "no/such/dir/o.mid"], "cannot save"),
+        (
+            ["quantize", "{src}", "-o", "no/such/dir/o.mid"],
+            "o.mid: cannot save: folder no/such/dir does not exist",
+        ),
         (["quantize", "{src}", "-o", "o.mid", "--tracks", "9"], "there is no track 9"),
     ],
 )

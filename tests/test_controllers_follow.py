@@ -150,3 +150,11 @@ def test_playback_plays_what_the_offline_apply_writes():
     played, events = playback_notes_and_events(song.tracks[1], 96, st, song.tempo_map(), 1)
     assert played[["start", "end"]].tolist() == out.tracks[1].notes[["start", "end"]].tolist()
     assert events.tolist() == out.tracks[1].events.tolist()
+
+
+def test_worked_example_ppq480():
+    notes = make_notes([130, 250], [200, 400], [60, 62])
+    events = [(131, 0xE0, 0, 64), (260, 0xB0, 11, 90), (261, 0xC0, 3, 0)]
+    out, _ = quantize_song(song_with(notes, events, ppq=480), S(controllers="follow"))
+    assert out.tracks[1].notes["start"].tolist() == [120, 240]
+    assert [e[0] for e in ev(out.tracks[1])] == [121, 250, 261]

@@ -239,3 +239,26 @@ def test_python_int_fallback_agrees_with_the_kernel():
     assert res.notes[0].tolist() == small.notes[0].tolist()
     assert res.notes["start"][1] - big == small.notes["start"][0]
     assert res.notes["end"][1] - big == small.notes["end"][0]
+
+
+def test_slot_tie_goes_to_the_earlier_base_point():
+    # 12 is halfway between base points 0 and 24: slot 0 (point 0), not slot 1 (27.84)
+    s, *_ = run([12], [20], 96)
+    assert s == [0]
+    s, *_ = run([60], [100], 480)  # halfway 0..120 at PPQ 480
+    assert s == [0]
+
+
+def test_point_velocity_is_exact():
+    g = GrooveTemplate("v", "1/16", 1, ({"beat": 0, "velocity": 100 / 3},))  # 33.333…
+    _, _, v, _ = run([0], [10], 96, vels=[34], groove=g, groove_velocity=75)
+    assert v == [34]  # exactly 100/3: 34 - 0.75 * 2/3 = 33.5 → 34 (1/1000 would give 33)
+    _, _, v, _ = run([0], [10], 96, vels=[35], groove=g, groove_velocity=75)
+    assert v == [34]  # 35 - 1.25 = 33.75 → 34
+
+
+def test_template_without_points_only_pre_quantizes():
+    g = GrooveTemplate("none", "1/8", 2, ())
+    s, e, v, rep = run([5, 50], [30, 70], 96, groove=g, pre_quantize=50, groove_velocity=100)
+    assert (s, e, v) == ([3, 49], [28, 69], [100, 100])  # 2.5 → 3; 48 + 1 = 49
+    assert rep.report.no_point == 2

@@ -190,3 +190,10 @@ def test_tempo_map_converts_at_each_note():
     z = np.asarray(deviation_sequence(200, "pink", 0, 0, 0))[100:]
     want = np.floor(z * 50 * 0.096 + 0.5).astype(int)  # 60 BPM: 0.096 tick/ms
     assert dev[100:].tolist() == want.tolist()
+
+
+def test_flam_worked_example_ppq480():
+    notes = make_notes([478, 481, 483], [900, 900, 900], [64, 60, 67], 90)
+    out = out_by_pitch(quantize_notes(notes, S(flam=-30), 480))
+    # all quantize to 480; falling order 67, 64, 60 at 480, 510, 540; ends keep their lengths
+    assert out == {67: (480, 897), 64: (510, 932), 60: (540, 959)}

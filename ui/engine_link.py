@@ -64,6 +64,19 @@ def _sound_key(track) -> str:
     return repr((track.extra.get("instrument"), track.extra.get("effects")))
 
 
+def _chain_key(track) -> str:
+    """The track's plugins without their stored state: equal keys mean the same chain, so a
+    change is one of parameter values only (applied to the playing instances)."""
+
+    def bare(entry):
+        return (
+            {k: v for k, v in entry.items() if k != "state"} if isinstance(entry, dict) else entry
+        )
+
+    fx = track.extra.get("effects") or []
+    return repr((bare(track.extra.get("instrument")), [bare(e) for e in fx]))
+
+
 class EngineLink(QObject):
     """Owns the Engine for the window: start/stop, forwarding edits, polling state."""
 
@@ -92,6 +105,7 @@ class EngineLink(QObject):
         self._strips: dict[int, int] = {}
         self._engine_tracks = 0  # tracks in the song the engine was last given
         self._sound_keys: list[str] = []
+        self._chain_keys: list[str] = []
         self._last_state = None
         self._fronts: dict[int, TrackedSink] = {}  # id(sink) -> the wrapper the engine gets
         self._front_errors: deque[str] = deque(maxlen=16)
@@ -222,11 +236,41 @@ class EngineLink(QObject):
         self._strips = strips
         self._audio_sinks = {i: out.sink(s) for i, s in strips.items()}
         self._sound_keys = self._keys()
+        self._chain_keys = [_chain_key(t) for t in self.doc.song.tracks]
         self._apply_routes()
         return True
 
     def _keys(self) -> list[str]:
         return [_sound_key(t) for t in self.doc.song.tracks]
+
+    def _retune(self, index: int) -> bool:
+        """Only parameter values of track ``index`` changed (a plugin editor's gesture, its
+        undo): set them on the playing instances, heard from the next block, no restart.
+        False when more than that changed."""
+        keys = self._keys()
+        if len(keys) != len(self._sound_keys) or index not in self._strips:
+            return False
+        if any(
+            a != b
+            for i, (a, b) in enumerate(zip(self._sound_keys, keys, strict=True))
+            if i != index
+        ):
+            return False
+        tracks = self.doc.song.tracks
+        if self._chain_keys[index] != _chain_key(tracks[index]):
+            return False
+        strip = self.audio.mixer.tracks[self._strips[index]]
+        extra = tracks[index].extra
+        entries = [extra.get("instrument")] + list(extra.get("effects") or [])
+        plugins = [strip.instrument] + list(strip.effects)
+        try:
+            for entry, plugin in zip(entries, plugins, strict=False):
+                if isinstance(entry, dict) and entry.get("state"):
+                    plugin.set_state(entry["state"])
+        except QuantaError:
+            return False
+        self._sound_keys = keys
+        return True
 
     def _restart_audio(self) -> None:
         conf = self._audio_conf
@@ -278,7 +322,7 @@ class EngineLink(QObject):
             self._song_changed()  # tracks added or removed: the engine needs the whole song
             return
         if self.audio is not None:
-            if self._sound_keys != self._keys():
+            if self._sound_keys != self._keys() and not self._retune(index):
                 self._restart_audio()  # another instrument or effect chain
             elif index in self._strips:  # a float store the audio thread reads as a whole
                 self.audio.mixer.tracks[self._strips[index]].volume_db = volume_db(track)

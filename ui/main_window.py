@@ -15,6 +15,8 @@ non-blocking message box and the status bar; the song on screen is left as it wa
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -33,6 +35,8 @@ from ui.commands import AddTracksCommand, SetTempoCommand
 from ui.engine_link import EngineLink
 from ui.song_document import SongDocument
 from ui.status import StatusPanel
+from ui.track_list import DEFAULT_WIDTH as TRACK_LIST_WIDTH
+from ui.track_list import MIN_WIDTH as TRACK_LIST_MIN
 from ui.track_list import TrackList
 from ui.transport_bar import TransportBar
 from ui.window_files import (
@@ -167,6 +171,12 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         self.link.message.connect(lambda m: self.status.showMessage(m, 8000))
         self.link.takesRecorded.connect(self._takes)
         self.track_list.instrumentRequested.connect(self.open_settings)
+        from ui.track_editors import TrackEditors
+
+        self.plugin_editors = TrackEditors(self.doc, self)
+        self.plugin_editors.message.connect(lambda m: self.status.showMessage(m, 8000))
+        self.track_list.editorRequested.connect(self.plugin_editors.open_safely)
+        self.track_list.effectEditorRequested.connect(self.plugin_editors.open_safely)
         roll = self.piano_roll
         if hasattr(roll, "locate"):
             roll.locate.connect(self.locate)
@@ -236,7 +246,8 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
             self.status.show_state(self._status_snapshot())
 
     def _engine_state(self, state) -> None:
-        tick = int(state.tick)
+        # A position the engine could not compute (a hostile tempo map) keeps the last one.
+        tick = int(state.tick) if math.isfinite(state.tick) else self._playhead
         self.transport.set_position(tick)
         self.transport.set_playing(bool(state.playing))
         self.transport.set_recording(bool(state.recording))
@@ -311,12 +322,11 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
 
     def _default_loop(self) -> tuple[int, int]:
         """The whole song, rounded up to a whole bar."""
+        from ui.pianoroll.bars import BarGrid  # closed form: no walk over every bar
+
         end = max(1, self.doc.song.length_ticks())
-        bars = [t for _b, t, _s in self.doc.song.time_signatures().bars(end)]
-        stop = next((t for t in bars if t >= end), None)
-        if stop is None:
-            sig = self.doc.song.time_signatures()
-            stop = bars[-1] + sig.bar_ticks(sig.signatures[-1])
+        bars = BarGrid.build(self.doc.song.time_signatures())
+        stop = end if bars.at_or_before(end) == end else bars.after(end)
         return (0, max(stop, 1))
 
     def _panic(self) -> None:
@@ -395,7 +405,9 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            self.resizeDocks([self.tracks_dock], [380], Qt.Horizontal)
+            if not self._layout_restored:  # first start: the roll gets the room
+                width = max(TRACK_LIST_MIN, min(TRACK_LIST_WIDTH, round(self.width() * 0.2)))
+                self.resizeDocks([self.tracks_dock], [width], Qt.Horizontal)
             if hasattr(self.piano_roll, "zoom_to_fit"):
                 QTimer.singleShot(0, self._first_view)  # after the layout settled
             self.piano_roll.setFocus()
@@ -422,8 +434,8 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
         state = self.settings.value(KEY_STATE)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        # Dock sizes and places as the user left them; the defaults only on first start.
+        self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state)
 
     # == view state ========================================================================
     def _song_replaced(self) -> None:

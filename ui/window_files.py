@@ -148,15 +148,11 @@ class FileOperations:
             for v in values
         ):
             return False
-        from ui.pianoroll.viewport import (
-            MAX_KEY_HEIGHT,
-            MAX_TICKS_PER_PX,
-            MIN_KEY_HEIGHT,
-            MIN_TICKS_PER_PX,
-        )
+        from ui.pianoroll.viewport import MAX_KEY_HEIGHT, MIN_KEY_HEIGHT, MIN_TICKS_PER_PX
 
         tpp, kh, left, top = (float(v) for v in values)
-        vp.ticks_per_px = min(MAX_TICKS_PER_PX, max(MIN_TICKS_PER_PX, tpp))
+        # The song's own zoom-out limit (a long song may be seen whole).
+        vp.ticks_per_px = min(vp.max_ticks_per_px, max(MIN_TICKS_PER_PX, tpp))
         vp.key_height = min(MAX_KEY_HEIGHT, max(MIN_KEY_HEIGHT, kh))
         vp.scroll_to(left_tick=left, top_px=top)
         return True

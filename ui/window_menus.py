@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from ui.view_options import other_tracks_action
+
 
 class MenuActions:
     """The :class:`~ui.main_window.MainWindow`'s menus (a mixin: it shares the window's
@@ -75,4 +77,9 @@ class MenuActions:
         v.addAction(self.tracks_dock.toggleViewAction())
         if self.quantize_panel is not None:
             v.addAction(self.quantize_dock.toggleViewAction())
+        self.other_tracks_action = other_tracks_action(self, self.settings, self.piano_roll)
+        if self.other_tracks_action is not None:
+            v.addSeparator()
+            v.addAction(self.other_tracks_action)
+            self.addAction(self.other_tracks_action)
         self._rebuild_recent()

@@ -51,7 +51,7 @@ def describe(song, grid: QuantizeSettings, name: str = "") -> dict:
     tempo = song.tempo_map()
     sigs = song.time_signatures()
     length = song.length_ticks()
-    bars = sum(1 for _ in sigs.bars(max(length - 1, 0))) if length else 0
+    bars = sigs.bar_count(length - 1) if length else 0
     tracks = []
     for number, track in enumerate(song.tracks, start=1):
         stats = offset_stats(track.notes["start"], grid, song.ppq)
@@ -78,6 +78,7 @@ def describe(song, grid: QuantizeSettings, name: str = "") -> dict:
             {"tick": int(t), "bpm": round(60e6 / float(u), 3)}
             for t, u in zip(tempo.ticks, tempo.usec, strict=True)
         ],
+        "ignored_tempos": [int(t) for t in tempo.ignored],
         "time_signatures": [
             {"tick": s.tick, "signature": f"{s.numerator}/{s.denominator}"} for s in sigs.signatures
         ],
@@ -131,6 +132,10 @@ def _shorten(items: list[str]) -> str:
 
 def format_text(info: dict) -> str:
     tempos = [f"{t['bpm']:g} BPM at {t['tick']}" for t in info["tempos"]]
+    ignored = info["ignored_tempos"]
+    if ignored:
+        where = _shorten([str(t) for t in ignored])
+        tempos.append(f"ignored: tempo 0 µs per quarter (unusable) at {where}")
     sigs = [f"{s['signature']} at {s['tick']}" for s in info["time_signatures"]]
     secs = info["length_seconds"]
     div = info["division"]

@@ -162,10 +162,7 @@ def bar_tick(song, bar: int) -> int:
     """Tick where bar ``bar`` (counted from 1) starts, following the time signatures."""
     if bar < 1:
         raise ValueError(bar)
-    for n, tick, _sig in song.time_signatures().bars(2**62):
-        if n == bar:
-            return tick
-    raise ValueError(bar)
+    return song.time_signatures().bar_start(bar)
 
 
 def register(subparsers) -> None:

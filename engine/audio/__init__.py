@@ -9,6 +9,15 @@ __getattr__, __dir__ = lazy_exports(
         "output": ("AudioOutput", "audio_available", "choose_device", "list_devices", "output_devices"),
         "mixer": ("Mixer", "build_mixer"),
         "onset_groove": ("AudioGroove", "extract_audio_groove"),
-        "render": ("AudioWriter", "BIT_DEPTHS", "DITHERS", "render_schedule", "render_song", "track_map"),
+        "render": (
+            "AudioWriter",
+            "BIT_DEPTHS",
+            "DITHERS",
+            "MAX_AUTO_TAIL",
+            "SILENCE_DBFS",
+            "render_schedule",
+            "render_song",
+            "track_map",
+        ),
     },
 )

@@ -47,11 +47,19 @@ def track_map(schedule: Schedule) -> dict[int, int]:
     return {int(t): i for i, t in enumerate(used)}
 
 
+#: An automatic tail ends once the mix has stayed below this level (peak, dBFS) ...
+SILENCE_DBFS = -90.0
+#: ... for this long (long enough to ride over the gap between a delay's echoes) ...
+SILENCE_WINDOW = 2.0
+#: ... or after this many seconds past the song's end, whatever still rings (a drone, an LFO).
+MAX_AUTO_TAIL = 30.0
+
+
 def render_schedule(
     schedule: Schedule,
     mixer: Mixer,
     strips: dict[int, int],
-    tail: float = 2.0,
+    tail: float | None = None,
     block: int | None = None,
     progress: Callable[[float], None] | None = None,
     on_block: Callable[[np.ndarray], None] | None = None,
@@ -62,9 +70,61 @@ def render_schedule(
     ``on_block`` each rendered block is handed over instead (and ``None`` is returned), so a
     long song streams to its file without being held in memory. Plugins run in this (non-audio)
     thread here, so its floating-point mode is restored afterwards (see engine.plugins.fpenv).
+
+    ``tail`` is how many seconds to render after the song's end. ``None`` (the default)
+    renders until the reverbs and releases have died away: the file ends at the last sample
+    louder than :data:`SILENCE_DBFS` once the mix has stayed below it for
+    :data:`SILENCE_WINDOW` seconds, and at most :data:`MAX_AUTO_TAIL` seconds after the end.
     """
     with preserved_fp_env():
         return _render_blocks(schedule, mixer, strips, tail, block, progress, on_block)
+
+
+class _TailTrim:
+    """Ends an automatic tail: blocks after the last loud sample are held back until either a
+    louder one comes (they are passed on) or the silence has lasted long enough (dropped)."""
+
+    def __init__(self, song_end: int, sample_rate: int, emit: Callable[[np.ndarray], None]):
+        self.level = 10.0 ** (SILENCE_DBFS / 20.0)
+        self.window = int(round(SILENCE_WINDOW * sample_rate))
+        self.end = song_end  # the output reaches at least here: song end or last loud sample
+        self.seen = 0  # output samples fed
+        self.emitted = 0
+        self.emit = emit
+        self.held: list[np.ndarray] = []
+
+    def feed(self, block: np.ndarray) -> bool:
+        """Take the next output block; True once the tail has been silent long enough."""
+        start, n = self.seen, block.shape[1]
+        self.seen += n
+        if n:
+            loud = np.flatnonzero(np.abs(block).max(axis=0) > self.level)
+            if loud.size:
+                self.end = max(self.end, start + int(loud[-1]) + 1)
+        if not self.held and self.seen <= self.end:
+            self.emit(block)  # the song itself: straight through, no copy
+            self.emitted = self.seen
+            return False
+        self.held.append(block.copy())  # ``block`` is the renderer's scratch buffer
+        self._flush()
+        return self.seen >= self.end + self.window
+
+    def _flush(self) -> None:
+        while self.held and self.emitted < self.end:
+            head = self.held[0]
+            k = min(head.shape[1], self.end - self.emitted)
+            self.emit(head[:, :k])
+            self.emitted += k
+            if k < head.shape[1]:
+                self.held[0] = head[:, k:]
+            else:
+                self.held.pop(0)
+
+    def finish(self) -> int:
+        """Pass on what belongs to the file; returns its length in samples."""
+        self._flush()
+        self.held.clear()
+        return self.emitted
 
 
 def _render_blocks(schedule, mixer, strips, tail, block, progress, on_block):
@@ -76,15 +136,23 @@ def _render_blocks(schedule, mixer, strips, tail, block, progress, on_block):
     rows = schedule.rows[schedule.rows["kind"] != KIND_SYSEX]
     rows = rows[np.isin(rows["track"], list(strips))]
     at = np.rint(rows["sec"] * sr).astype(np.int64)
-    total = int(np.ceil((schedule.end_sec + max(tail, 0.0)) * sr))
-    total = max(total, int(at.max()) + 1 if at.size else 0)
-    audio = np.zeros((2, total), dtype=np.float32) if on_block is None else None
+    last_event = int(at.max()) + 1 if at.size else 0
+    song_end = max(int(np.ceil(schedule.end_sec * sr)), last_event)
+    auto = tail is None
+    if auto:
+        total = song_end + int(np.ceil(MAX_AUTO_TAIL * sr))  # the upper bound
+    else:
+        total = max(int(np.ceil((schedule.end_sec + max(tail, 0.0)) * sr)), last_event)
+    pieces: list[np.ndarray] = []
+    emit = on_block if on_block is not None else (lambda b: pieces.append(b.copy()))
+    trim = _TailTrim(song_end, sr, emit) if auto else None
     scratch = np.zeros((2, block), dtype=np.float32)
     status, d1, d2, track = rows["status"], rows["data1"], rows["data2"], rows["track"]
     # Plugin delay compensation: the mix comes out ``lat`` samples late, so render that much
     # longer and drop the first ``lat`` samples; every note lands on its own sample.
     lat = mixer.update_latency()
     span = total + lat
+    report_span = (song_end if auto else total) + lat
     bounds = np.searchsorted(at, np.arange(0, span + block, block), side="left")
     lut = np.full(int(rows["track"].max()) + 1 if rows.size else 1, -1, dtype=np.int64)
     for song_track, strip in strips.items():
@@ -98,35 +166,39 @@ def _render_blocks(schedule, mixer, strips, tail, block, progress, on_block):
             mixer.queue(
                 int(strip_of[r]), int(at[r]) - start, int(status[r]), int(d1[r]), int(d2[r])
             )
-        out_at = start - lat  # where this block's first sample goes in the output
-        if audio is not None and out_at >= 0:
-            buf = audio[:, out_at : out_at + n]  # render in place
-        else:
-            buf = scratch[:, :n]
+        buf = scratch[:, :n]
         mixer.process(buf)
-        skip = max(0, -out_at)
+        skip = max(0, lat - start)  # the first ``lat`` samples are the plugins' delay
         if skip < n:
-            if audio is not None and out_at < 0:
-                audio[:, : n - skip] = buf[:, skip:]
-            if on_block is not None:
-                on_block(buf[:, skip:])
+            if trim is None:
+                emit(buf[:, skip:])
+            elif trim.feed(buf[:, skip:]):
+                break
         if progress is not None:
-            frac = (start + n) / span
-            if frac - last_report >= 0.01 or start + n == span:
+            frac = min(1.0, (start + n) / report_span)
+            if frac - last_report >= 0.01 or (frac == 1.0 and last_report < 1.0):
                 progress(frac)
                 last_report = frac
-    stats = RenderStats(total, total / sr, int(rows.size), time.perf_counter() - t0)
+    frames = trim.finish() if trim is not None else total
+    if progress is not None and last_report < 1.0:
+        progress(1.0)
+    audio = None
+    if on_block is None:
+        audio = np.concatenate(pieces, axis=1) if pieces else np.zeros((2, 0), np.float32)
+    stats = RenderStats(frames, frames / sr, int(rows.size), time.perf_counter() - t0)
     return audio, stats
 
 
 def render_song(
     song: Song,
     make_mixer: Callable[[list[int]], Mixer],
-    tail: float = 2.0,
+    tail: float | None = None,
     progress: Callable[[float], None] | None = None,
     on_block: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[np.ndarray | None, RenderStats]:
-    """Render a song; ``make_mixer(tracks)`` builds a mixer with one strip per listed track."""
+    """Render a song; ``make_mixer(tracks)`` builds a mixer with one strip per listed track.
+
+    ``tail``: seconds after the end, or ``None`` to render until the mix has died away."""
     schedule = build_schedule(song)
     strips = track_map(schedule)
     mixer = make_mixer(list(strips))
@@ -159,7 +231,9 @@ def to_pcm(
 class AudioWriter:
     """Writes planar float blocks to WAV/FLAC as they come, quantized (and dithered) per block.
 
-    ``peak`` is the highest absolute float sample written. Use as a context manager.
+    ``peak`` is the highest absolute sample the file holds, in full scale (1.0 = 0 dBFS), after
+    rounding and dither: an empty song at 16 bits holds dither noise, not digital silence.
+    Use as a context manager.
     """
 
     def __init__(
@@ -201,15 +275,18 @@ class AudioWriter:
 
     def write(self, block: np.ndarray) -> None:
         """Append a (2, n) float block."""
-        if block.size:
-            self.peak = max(self.peak, float(np.abs(block).max()))
         frames = block.T
         if self.bit_depth == "32f":
             data = np.ascontiguousarray(frames, dtype=np.float32)
+            top = 1.0
         elif self.bit_depth == "16":
             data = to_pcm(frames, 16, self.dither, self._rng)
+            top = 32768.0
         else:  # soundfile maps int32 to 24 bits by its top three bytes
             data = to_pcm(frames, 24, self.dither, self._rng) << 8
+            top = 2147483648.0
+        if data.size:  # the peak of what the file holds (dither included), not of the mix
+            self.peak = max(self.peak, float(np.abs(data.astype(np.float64)).max()) / top)
         try:
             self._file.write(data)
         except (OSError, RuntimeError) as exc:

@@ -152,6 +152,16 @@ class FileExtras:
     #: Bytes after the last chunk (padding, a cut-off chunk after the last track).
     trailing: bytes = b""
     riff: RiffWrapper | None = None
+    #: ``(said, found)`` when the header's track count disagreed with the track chunks read
+    #: (a real file says 18 with 19 chunks); saving writes ``said`` again while the song
+    #: still has ``found`` tracks, the true count once tracks are added or removed.
+    track_count: tuple[int, int] | None = None
+
+    def header_track_count(self, ntracks: int) -> int:
+        """The track count to write in the header of a song with ``ntracks`` tracks."""
+        if self.track_count is not None and self.track_count[1] == ntracks:
+            return self.track_count[0]
+        return ntracks
 
     def runs_before(self, track: int) -> list[bytes]:
         """Raw bytes of the runs to write just before track ``track`` (0-based)."""

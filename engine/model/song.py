@@ -44,9 +44,16 @@ class Track:
     extra: dict = field(default_factory=dict)
     #: Bytes the source's MTrk chunk held after its end-of-track event, written back verbatim.
     smf_tail: bytes = b""
+    #: The source's end-of-track event when it was not the plain ``FF 2F 00``: its exact
+    #: bytes (after the delta; e.g. with data bytes), or ``b""`` when the track had none.
+    #: ``None`` (a new track, or a plain one) writes ``FF 2F 00``.
+    smf_end: bytes | None = None
 
     def __post_init__(self) -> None:
-        assert self.notes.dtype == NOTE_DTYPE and self.events.dtype == EVENT_DTYPE
+        # ``is`` first: comparing structured dtypes costs microseconds, and a file of 65,535
+        # tracks makes that many Tracks.
+        assert self.notes.dtype is NOTE_DTYPE or self.notes.dtype == NOTE_DTYPE
+        assert self.events.dtype is EVENT_DTYPE or self.events.dtype == EVENT_DTYPE
 
     # -- identity helpers -------------------------------------------------------------
     def next_id(self) -> int:
@@ -91,6 +98,7 @@ class Track:
             quantize=self.quantize,
             extra=copy.deepcopy(self.extra),
             smf_tail=self.smf_tail,
+            smf_end=self.smf_end,
         )
 
     def with_notes(self, notes: np.ndarray) -> Track:

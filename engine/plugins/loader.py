@@ -31,6 +31,15 @@ def split_spec(spec: str) -> tuple[str, str]:
 def load_direct(fmt: str, ident: str, kind: str | None, sample_rate: int, max_block: int) -> Plugin:
     """Load in this process with no probe. ``kind`` None: whatever the plugin is."""
     if fmt == "builtin":
+        return _load(fmt, ident, kind, sample_rate, max_block)
+    from engine.plugins import fault_note
+
+    with fault_note.noting(f"{fmt.upper()} plugin {ident} (while loading)"):
+        return _load(fmt, ident, kind, sample_rate, max_block)
+
+
+def _load(fmt: str, ident: str, kind: str | None, sample_rate: int, max_block: int) -> Plugin:
+    if fmt == "builtin":
         from engine.plugins.builtin_synth import BuiltinSynth
 
         if kind == KIND_EFFECT:

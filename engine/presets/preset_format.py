@@ -743,7 +743,8 @@ def _describe_part2(s: QuantizeSettings) -> list[str]:
     lines = []
     g = s.groove
     if g is not None:
-        name = g if isinstance(g, str) else f"{g.name} (embedded, {g.base}, {g.length} beats)"
+        beats = f"{float(g.length):g} beat{'' if g.length == 1 else 's'}" if g and not isinstance(g, str) else ""
+        name = g if isinstance(g, str) else f"{g.name} (embedded, {g.base}, {beats})"
         lines.append(f"Groove: {name}; timing {s.strength:g} %, pre-quantize {s.pre_quantize:g} %")
         lines.append(
             f"Groove velocity: {s.groove_velocity:g} %; groove length: {s.groove_length:g} %"

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import QuantaError
+from engine.errors import QuantaError, missing_file_message, write_failure_message
 from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE
 from engine.model.smf_container import NO_EXTRAS, ChunkRun, FileExtras, RiffWrapper, SmpteDivision
 from engine.model.song import Song, Track
@@ -240,7 +240,7 @@ def save_project(project: Project, path: str | Path) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot save ({exc.strerror or exc})") from None
+        raise ProjectError(write_failure_message(path, exc)) from None
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -458,7 +458,7 @@ def load_project(path: str | Path) -> Project:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ProjectError(f"{path}: no such file") from None
+        raise ProjectError(missing_file_message(path)) from None
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return project_from_bytes(data, str(path))

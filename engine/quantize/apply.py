@@ -2,9 +2,13 @@
 
 Only notes move; every other event (CC, pitch bend, program, sysex, meta) keeps its tick
 unless ``controllers`` is ``follow`` (then CC, bend and pressure move with their owner note,
-engine.quantize.controllers), and tracks with no selected notes come back as exact copies. A note whose start (or end) moved
-loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer places the moved
-event musician-safe instead of at its old position in the source (see engine.smf.midifile).
+engine.quantize.controllers), and tracks with no selected notes come back as exact copies. The
+end-of-track tick (``end_tick``) is kept as well; the file writer puts the event at
+``max(end_tick, last event)``, so it moves only when a quantized note (or a following
+controller) now ends after it (no note is cut off, as in Logic and Cubase). A note whose start
+(or end) moved loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer
+places the moved event musician-safe instead of at its old position in the source (see
+engine.smf.midifile).
 """
 
 from __future__ import annotations

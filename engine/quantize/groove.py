@@ -26,7 +26,10 @@ Choices where the spec is silent (each has a test in tests/test_groove_apply.py)
 - **quantize-ends with a groove** pulls the end toward the nearest *straight base* point with
   the timing amount and the ranges (spec step 5), not toward a groove point: grooves say where
   notes start; where notes stop is the length amount's business.
-- **Point velocities** are used to 1/1000 of a step (an ``.agr`` velocity like 93.3333…).
+- **Point velocities** are exact: a float is the simplest fraction that is the same float
+  (an ``.agr`` velocity 93.33333333333333 is 280/3), so rounding ties come out as the
+  musician computes them. Only when the points' denominators together pass 10**6 are they
+  used to 1/1000 of a step.
 - **End guard.** A moved note that would end at or before its start ends on the first straight
   base point after its new start (quantize-lengths: one length step after it).
 - **Not selected** notes are never changed.
@@ -46,7 +49,7 @@ from numba import njit
 from engine.errors import SettingsError
 from engine.quantize import kernels
 from engine.quantize.grid import percent
-from engine.quantize.groove_template import GrooveTemplate
+from engine.quantize.groove_template import GrooveTemplate, exact_beats
 from engine.quantize.settings import QuantizeSettings
 
 #: int64 holds the scaled arithmetic while this bound holds; beyond it the same kernel runs in
@@ -54,6 +57,8 @@ from engine.quantize.settings import QuantizeSettings
 _INT64_SAFE = 2**60
 #: Velocities of points are used to this many parts of a step.
 VELOCITY_DENOMINATOR = 1000
+#: Exact point velocities while their common denominator stays below this.
+MAX_VELOCITY_DENOMINATOR = 10**6
 
 #: ``ends`` modes as the kernels number them (same numbers as engine.quantize.kernels).
 MODE_CODES = {"keep-length": 0, "quantize-ends": 1, "quantize-lengths": 2, "keep-ends": 3}
@@ -96,7 +101,7 @@ class GrooveLattice:
 
     ``base`` is ``B`` in units, ``slots`` the slot count; per slot ``has`` (a point there),
     ``off`` (the point's offset from its base point), ``vel`` (its velocity in
-    1/:data:`VELOCITY_DENOMINATOR` steps, −1 = none) and ``len`` (its length, −1 = none).
+    units of ``1/vel_den`` step, −1 = none) and ``len`` (its length, −1 = none).
     ``exclude``/``catch`` are the range thresholds (``catch`` 2**62 = every note), ``length``
     the quantize-lengths step.
     """
@@ -114,6 +119,7 @@ class GrooveLattice:
     length: int
     length_step: Fraction
     base_ticks: Fraction
+    vel_den: int = VELOCITY_DENOMINATOR
 
     def point_ticks(self, k: int, j: int) -> Fraction:
         """Tick of slot ``j`` of repetition ``k`` (unclamped), exactly."""
@@ -134,7 +140,7 @@ def groove_lattice(template: GrooveTemplate, settings: QuantizeSettings, ppq: in
     slots = template.slot_count
     offsets = [Fraction(0)] * slots
     lengths: list[Fraction | None] = [None] * slots
-    velocities = [-1] * slots
+    velocities: list[Fraction | None] = [None] * slots
     has = np.zeros(slots, dtype=np.bool_)
     for j, off, p in template.slots():
         has[j] = True
@@ -142,7 +148,7 @@ def groove_lattice(template: GrooveTemplate, settings: QuantizeSettings, ppq: in
         if p.length is not None:
             lengths[j] = p.length * ppq
         if p.velocity is not None:
-            velocities[j] = round(p.velocity * VELOCITY_DENOMINATOR)
+            velocities[j] = exact_beats(p.velocity, "velocity")
     exclude = b * percent(settings.exclude_within)
     catch = None if settings.catch_within is None else b * percent(settings.catch_within)
     if settings.length_grid is None:
@@ -154,6 +160,10 @@ def groove_lattice(template: GrooveTemplate, settings: QuantizeSettings, ppq: in
         parts.append(catch)
     scale = _lcm_den(parts)
     big = scale > 2**40
+    vel_den = _lcm_den([v for v in velocities if v is not None])
+    if vel_den > MAX_VELOCITY_DENOMINATOR:
+        vel_den = VELOCITY_DENOMINATOR
+        velocities = [None if v is None else Fraction(round(v * vel_den), vel_den) for v in velocities]
 
     def arr(values):
         dt = object if big else np.int64
@@ -166,7 +176,8 @@ def groove_lattice(template: GrooveTemplate, settings: QuantizeSettings, ppq: in
         origin=int(settings.offset) * scale,
         has=has,
         off=arr([int(o * scale) for o in offsets]),
-        vel=np.array(velocities, dtype=np.int64),
+        vel=np.array([-1 if v is None else int(v * vel_den) for v in velocities], np.int64),
+        vel_den=vel_den,
         len=arr([-1 if x is None else int(x * scale) for x in lengths]),
         exclude=int(exclude * scale),
         catch=2**62 if catch is None else int(catch * scale),
@@ -348,7 +359,7 @@ _py_kernel = types.FunctionType(
 )
 
 
-def _amounts(settings: QuantizeSettings) -> tuple:
+def _amounts(settings: QuantizeSettings, vel_den: int) -> tuple:
     pq, s, gv, gl = (
         percent(settings.pre_quantize),
         percent(settings.strength),
@@ -364,7 +375,7 @@ def _amounts(settings: QuantizeSettings) -> tuple:
         gv.denominator,
         gl.numerator,
         gl.denominator,
-        VELOCITY_DENOMINATOR,
+        vel_den,
     )
 
 
@@ -438,7 +449,7 @@ def groove_positions(
     pay for the tables, take the exact kernel directly; a test checks both agree.
     """
     lat = groove_lattice(template, settings, ppq)
-    amounts = _amounts(settings)
+    amounts = _amounts(settings, lat.vel_den)
     ls = lat.length_step
     len_fix = max(1, math.floor(ls + Fraction(1, 2)))
     params = (

@@ -21,6 +21,8 @@ Stable API (other modules and the file formats build on it; keep it):
 - :func:`template_from_document`: a ``quanta-groove`` document (a parsed JSON dict) → template.
 - Every problem raises :class:`~engine.errors.GrooveError` with a one-line message naming the
   field (``points[3].velocity``) and what is allowed.
+- A groove *name* (in settings or a preset) is turned into a template by the resolver the
+  groove store installs with :func:`engine.quantize.groove.set_groove_resolver`.
 
 Exactness. Positions are kept as :class:`~fractions.Fraction` so that the apply can work in the
 grid's exact scaled integer units. A float read from JSON becomes the *simplest* fraction that
@@ -42,6 +44,7 @@ Decisions the spec leaves open (documented here and tested in tests/test_groove_
 
 from __future__ import annotations
 
+import json
 import math
 import unicodedata
 from dataclasses import dataclass, field
@@ -251,6 +254,14 @@ class GrooveTemplate:
         }
 
 
+def _key(key: Any) -> str:
+    """A key as it can appear in a one-line message (quoted and escaped unless plain)."""
+    text = str(key)
+    if text.isidentifier() and text.isascii():
+        return text
+    return json.dumps(text, ensure_ascii=True)
+
+
 def _point(raw: Any, where: str) -> GroovePoint:
     if isinstance(raw, GroovePoint):
         return raw
@@ -258,7 +269,9 @@ def _point(raw: Any, where: str) -> GroovePoint:
         raise GrooveError(where, f"{type(raw).__name__}; a point is an object {{beat, velocity, length}}")
     unknown = set(raw) - {"beat", "velocity", "length"}
     if unknown:
-        raise GrooveError(where, f"unknown field {sorted(unknown)[0]!r}; allowed: beat, velocity, length")
+        raise GrooveError(
+            where, f"unknown field {_key(sorted(map(str, unknown))[0])}; allowed: beat, velocity, length"
+        )
     if "beat" not in raw:
         raise GrooveError(f"{where}.beat", "missing")
     try:
@@ -279,7 +292,7 @@ def template_from_document(doc: Any) -> GrooveTemplate:
     unknown = set(doc) - set(DOCUMENT_KEYS)
     if unknown:
         raise GrooveError(
-            sorted(unknown)[0], f"unknown field; allowed: {', '.join(DOCUMENT_KEYS)}"
+            _key(sorted(map(str, unknown))[0]), f"unknown field; allowed: {', '.join(DOCUMENT_KEYS)}"
         )
     if doc.get("format") != FORMAT:
         raise GrooveError("format", f"{doc.get('format')!r}; expected {FORMAT!r}")

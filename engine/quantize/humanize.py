@@ -59,16 +59,16 @@ def pink_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     if n <= 1:
         return rng.standard_normal(n)
     rows = max(1, (n - 1).bit_length())
-    u = rng.random(2 * n + rows)
-    u -= 0.5
+    u = rng.random(2 * n + rows, dtype=np.float32)  # half the cost of float64 draws
     return _voss(u, n, rows)
 
 
 @njit(cache=True, nogil=True)
 def _voss(u, n, rows):
-    row = u[:rows].copy()
+    row = np.empty(rows)
     total = 0.0
     for r in range(rows):
+        row[r] = np.float64(u[r]) - 0.5
         total += row[r]
     out = np.empty(n)
     d = rows
@@ -80,23 +80,49 @@ def _voss(u, n, rows):
                 k >>= 1
                 r += 1
             total -= row[r]
-            row[r] = u[d]
+            row[r] = np.float64(u[d]) - 0.5
             d += 1
             total += row[r]
-        out[i] = total + u[d]
+        out[i] = total + (np.float64(u[d]) - 0.5)
         d += 1
     return out
 
 
+def raw_sequence(n: int, noise: str, seed: int, stream: int, kind: int) -> np.ndarray:
+    """The unscaled noise of ``n`` onset groups (see :func:`deviation_sequence`)."""
+    rng = _rng(seed, stream, kind)
+    return pink_noise(rng, n) if noise == "pink" else rng.standard_normal(n)
+
+
+@njit(cache=True, nogil=True)
+def standardising(x):
+    """``(mean, 1/SD)`` that standardise ``x`` over the clip; ``(0, 1)`` for one value (a raw
+    draw of unit variance) and ``(mean, 0)`` for a constant sequence."""
+    n = x.size
+    if n < 2:
+        return 0.0, 1.0
+    m = 0.0
+    for i in range(n):
+        m += x[i]
+    m /= n
+    v = 0.0
+    for i in range(n):
+        v += (x[i] - m) ** 2
+    sd = np.sqrt(v / n)
+    return m, (1.0 / sd if sd > 0 else 0.0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _z(x, m, inv):
+    """A standardised value clamped to ±3 SD."""
+    return min(max((x - m) * inv, -3.0), 3.0)
+
+
 def deviation_sequence(n: int, noise: str, seed: int, stream: int, kind: int) -> np.ndarray:
     """The standardised, clamped (±3) deviation sequence of ``n`` onset groups."""
-    rng = _rng(seed, stream, kind)
-    x = pink_noise(rng, n) if noise == "pink" else rng.standard_normal(n)
-    if n >= 2:
-        x = x - x.mean()
-        sd = x.std()
-        x = x / sd if sd > 0 else np.zeros(n)
-    return np.clip(x, -CLAMP_SD, CLAMP_SD)
+    x = raw_sequence(n, noise, seed, stream, kind)
+    m, inv = standardising(x)
+    return np.clip((x - m) * inv, -CLAMP_SD, CLAMP_SD)
 
 
 @njit(cache=True, nogil=True)
@@ -135,11 +161,13 @@ def onset_groups(t: np.ndarray, sel: np.ndarray | None) -> tuple[np.ndarray, int
 
 
 @njit(cache=True, nogil=True)
-def _apply(group, start, end, velocity, zt, zv, ticks_per_ms, tempo_ticks, tempo_tpm,
+def _apply(group, start, end, velocity, zt, zv, norm, ticks_per_ms, tempo_ticks, tempo_tpm,
            ms, vel_sd, keep_ends, out_start, out_end, out_vel):  # fmt: skip
     """Add each group's deviation to its notes: starts (never before 0; ends follow unless
     ``keep_ends``) and velocities (1–127). ``ticks_per_ms`` > 0 is a constant tempo, else the
-    tempo segments (``tempo_ticks``, ``tempo_tpm``) give ticks per ms at each note."""
+    tempo segments (``tempo_ticks``, ``tempo_tpm``) give ticks per ms at each note. ``zt`` and
+    ``zv`` are raw sequences, standardised here with ``norm`` = (mean, 1/SD) of each."""
+    mt, it, mv, iv = norm
     seg = 0
     for i in range(group.size):
         s = start[i]
@@ -160,14 +188,14 @@ def _apply(group, start, end, velocity, zt, zv, ticks_per_ms, tempo_ticks, tempo
                             hi = mid
                     seg = lo
                     k = tempo_tpm[seg]
-                ns = np.int64(np.floor(s + zt[g] * ms * k + 0.5))
+                ns = np.int64(np.floor(s + _z(zt[g], mt, it) * ms * k + 0.5))
                 if ns < 0:
                     ns = 0
                 if not keep_ends:
                     e += ns - s
                 s = ns
             if vel_sd > 0.0:
-                nv = np.floor(v + zv[g] * vel_sd + 0.5)
+                nv = np.floor(v + _z(zv[g], mv, iv) * vel_sd + 0.5)
                 v = 1 if nv < 1 else (127 if nv > 127 else np.int64(nv))
         out_start[i] = s
         out_end[i] = e
@@ -193,8 +221,9 @@ def humanize(
     group, n = onset_groups(t, sel)
     seed, noise = settings.humanize_seed, settings.humanize_noise
     empty = np.zeros(0)
-    zt = deviation_sequence(n, noise, seed, stream, 0) if settings.humanize_ms > 0 else empty
-    zv = deviation_sequence(n, noise, seed, stream, 1) if settings.humanize_velocity > 0 else empty
+    zt = raw_sequence(n, noise, seed, stream, 0) if settings.humanize_ms > 0 else empty
+    zv = raw_sequence(n, noise, seed, stream, 1) if settings.humanize_velocity > 0 else empty
+    norm = (*standardising(zt), *standardising(zv))
     if tempo is None or tempo.ticks.size == 1:
         usec = DEFAULT_USEC_PER_QUARTER if tempo is None else float(tempo.usec[0])
         k, tt, tpm = 1000.0 * ppq / usec, np.zeros(0, np.int64), empty
@@ -210,6 +239,7 @@ def humanize(
         np.ascontiguousarray(velocity),
         zt,
         zv,
+        norm,
         k,
         tt,
         tpm,
@@ -238,37 +268,64 @@ def flam_offsets(
 
     voice = kernels.voices(pitch, channel)
     start = np.ascontiguousarray(start, dtype=np.int64)
+    has_sel = sel is not None
+    sel_arr = sel if has_sel else np.zeros(0, np.bool_)
+    if start.size < 2 or bool(np.all(start[1:] >= start[:-1])):
+        # in start order already (the usual case): runs are sorted by voice in the kernel
+        _flam_kernel(np.zeros(0, np.int64), False, start, voice, sel_arr, has_sel, flam, out)
+        return out
     order = None
     if max(abs(int(start.min())), abs(int(start.max()))) < 2**51:
         order = kernels.playing_order(start, voice)  # nearly sorted input: one pass
     if order is None:
         order = np.lexsort((voice, start))
-    has_sel = sel is not None
-    _flam_kernel(
-        order, start, voice, sel if has_sel else np.zeros(0, np.bool_), has_sel, flam, out
-    )
+    _flam_kernel(order, True, start, voice, sel_arr, has_sel, flam, out)
     return out
 
 
 @njit(cache=True, nogil=True)
-def _flam_kernel(order, start, voice, sel, has_sel, flam, out):
-    """Walk runs of one start in (start, pitch, channel) order; per channel, rank the distinct
-    pitches of the run's selected notes (rising, or falling for ``flam < 0``)."""
-    n = order.size
+def _flam_kernel(order, use_order, start, voice, sel, has_sel, flam, out):
+    """Walk runs of one start (in ``order``, or in index order when the starts ascend); sort
+    each run by (pitch, channel) and, per channel, rank the distinct pitches of its selected
+    notes (rising, or falling for ``flam < 0``)."""
+    n = start.size
     count = np.zeros(16, np.int64)
+    total = np.zeros(16, np.int64)
     last = np.full(16, -1, np.int64)
     step = abs(flam)
+    longest = 1  # the longest run, so that the run buffer is allocated once
     i = 0
     while i < n:
-        j = i
-        s0 = start[order[i]]
-        while j < n and start[order[j]] == s0:
+        s0 = start[order[i] if use_order else i]
+        j = i + 1
+        while j < n and start[order[j] if use_order else j] == s0:
             j += 1
-        if j - i > 1:
-            count[:] = 0
-            last[:] = -1
-            for k in range(i, j):  # distinct pitches per channel
-                r = order[k]
+        longest = max(longest, j - i)
+        i = j
+    buf = np.empty(longest, np.int64)  # (reassigning an array in the loop costs refcounts)
+    i = 0
+    while i < n:
+        s0 = start[order[i] if use_order else i]
+        j = i + 1
+        while j < n and start[order[j] if use_order else j] == s0:
+            j += 1
+        m = j - i
+        if m > 1:
+            for k in range(m):
+                buf[k] = order[i + k] if use_order else i + k
+            if not use_order:  # stable insertion sort of the (small) run by voice
+                for k in range(1, m):
+                    r = buf[k]
+                    q = k
+                    while q > 0 and voice[buf[q - 1]] > voice[r]:
+                        buf[q] = buf[q - 1]
+                        q -= 1
+                    buf[q] = r
+            for c in range(16):
+                count[c] = 0
+                last[c] = -1
+            for k in range(m):  # distinct pitches per channel
+                r = buf[k]
                 if has_sel and not sel[r]:
                     continue
                 ch = voice[r] & 15
@@ -276,11 +333,12 @@ def _flam_kernel(order, start, voice, sel, has_sel, flam, out):
                 if p != last[ch]:
                     count[ch] += 1
                     last[ch] = p
-            total = count.copy()
-            count[:] = 0
-            last[:] = -1
-            for k in range(i, j):
-                r = order[k]
+            for c in range(16):  # (no allocation per chord)
+                total[c] = count[c]
+                count[c] = 0
+                last[c] = -1
+            for k in range(m):
+                r = buf[k]
                 if has_sel and not sel[r]:
                     continue
                 ch = voice[r] & 15

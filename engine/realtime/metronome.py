@@ -15,6 +15,10 @@ from engine.model.tempo import TempoMap, TimeSignatureMap
 from engine.realtime.schedule import KIND_NOTE_ON, SCHED_DTYPE
 
 METRONOME_TRACK = -1
+#: Clicks made for one range at most: 2^20 beats, 145 hours at 120 BPM. Rows cost ~60
+#: bytes each, so a hostile file (2^28 silent ticks at 1 PPQ is 2^28 beats) can't make the
+#: metronome allocate gigabytes; past that many beats the metronome is silent.
+MAX_CLICKS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -27,15 +31,10 @@ class ClickSettings:
 
 
 def beat_ticks(tsig: TimeSignatureMap, start_tick: int, end_tick: int) -> list[tuple[int, bool]]:
-    """``(tick, is_downbeat)`` for every beat in ``[start_tick, end_tick)``."""
-    out = []
-    for _, bar_tick, sig in tsig.bars(end_tick):
-        beat = max(1, tsig.ppq * 4 // sig.denominator)
-        bar_len = max(1, tsig.bar_ticks(sig))
-        for k, t in enumerate(range(bar_tick, bar_tick + bar_len, beat)):
-            if start_tick <= t < end_tick:
-                out.append((t, k == 0))
-    return out
+    """``(tick, is_downbeat)`` for every beat in ``[start_tick, end_tick)`` (in closed form:
+    the ticks before ``start_tick`` cost nothing)."""
+    ticks, down = tsig.beats(start_tick, end_tick)
+    return list(zip(ticks.tolist(), down.tolist(), strict=True))
 
 
 def _rows(ticks, downbeats, tempo: TempoMap, click: ClickSettings, length: int) -> np.ndarray:
@@ -61,10 +60,11 @@ def click_rows(
     end_tick: int,
     click: ClickSettings | None = None,
 ) -> np.ndarray:
-    """Note-on rows (with their note-off times) for the metronome over a tick range."""
+    """Note-on rows (with their note-off times) for the metronome over a tick range (the
+    first :data:`MAX_CLICKS` beats of it)."""
     click = click or ClickSettings()
-    beats = beat_ticks(tsig, start_tick, end_tick)
-    return _rows([b[0] for b in beats], [b[1] for b in beats], tempo, click, max(1, tsig.ppq // 8))
+    ticks, down = tsig.beats(start_tick, end_tick, limit=MAX_CLICKS)
+    return _rows(ticks, down, tempo, click, max(1, tsig.ppq // 8))
 
 
 def count_in_clicks(

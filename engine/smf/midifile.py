@@ -10,7 +10,11 @@ What is not events is kept too (:mod:`engine.model.smf_container`), because the 
 may skip unknown chunks" would lose a vendor's data on the first save: foreign chunks (e.g.
 Yamaha XF's ``XFIH``/``XFKM``) go back where they were among the tracks; header bytes beyond
 the six defined ones, bytes after the last chunk and bytes a track chunk holds after its
-end-of-track event (``Track.smf_tail``) are written back verbatim; a RIFF ``RMID`` file is
+end-of-track event (``Track.smf_tail``) are written back verbatim, and so are an end-of-track
+event carrying data bytes, a track with no end-of-track at all (``Track.smf_end``; it gets one
+once something in it is added or moved) and a header whose track count disagrees with the
+track chunks (``FileExtras.track_count``: a file saying 18 with 19 chunks still says 18, until
+a track is added or removed); a RIFF ``RMID`` file is
 read and saved as RMID again (:func:`save_song` lets the file name choose the container). A
 cut-off foreign chunk before the last promised track is an error naming the chunk; after it,
 its bytes are kept as trailing bytes and the file opens.
@@ -55,15 +59,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import MidiFileError
+from engine.errors import MidiFileError, missing_file_message, write_failure_message
 from engine.model.notes import (
     EVENT_DTYPE,
-    EVENT_RUNNING,
     NOTE_DTYPE,
     NOTE_NO_OFF_EVENT,
-    NOTE_OFF_IS_NOTE_ON_V0,
-    NOTE_OFF_RUNNING,
-    NOTE_ON_RUNNING,
 )
 from engine.model.smf_container import (
     NO_EXTRAS,
@@ -78,7 +78,7 @@ from engine.model.song import Song, Track
 from engine.smf import smf_read as rd
 from engine.smf import smf_write as wr
 
-DEFAULT_MAX_MIDI_MB = 256
+DEFAULT_MAX_MIDI_MB = 64  # worst case (dense 2-byte events): ~850 MB peak while reading
 MAX_MIDI_MB_ENV = "QUANTA_MAX_MIDI_MB"
 
 _ERROR_TEXT = {
@@ -93,7 +93,7 @@ _ERROR_TEXT = {
 
 
 def max_file_mb() -> float:
-    """The largest MIDI file Quanta reads, in MB (env ``QUANTA_MAX_MIDI_MB``, default 256)."""
+    """The largest MIDI file Quanta reads, in MB (env ``QUANTA_MAX_MIDI_MB``, default 64)."""
     raw = os.environ.get(MAX_MIDI_MB_ENV, "").strip()
     try:
         mb = float(raw) if raw else DEFAULT_MAX_MIDI_MB
@@ -133,7 +133,7 @@ def load_song(path: str | os.PathLike) -> Song:
         with path.open("rb") as fh:
             data = fh.read(info.st_size)  # never more than was checked, even if it grows
     except FileNotFoundError:
-        raise MidiFileError(f"{name}: file not found") from None
+        raise MidiFileError(missing_file_message(path)) from None
     except PermissionError:
         raise MidiFileError(f"{name}: permission denied") from None
     except OSError as exc:
@@ -161,7 +161,10 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         raise MidiFileError(f"{name}: not a MIDI file ({_describe_start(bytes(buf[:16]))})")
     kinds, starts, lengths, short, too_many, walked = rd.walk_chunks(buf)
     if too_many:
-        raise MidiFileError(f"{name}: more than 65535 track chunks (damaged file?)")
+        raise MidiFileError(
+            f"{name}: more than {rd.MAX_TRACKS} track chunks (a MIDI header counts at most "
+            f"{rd.MAX_TRACKS}; damaged file?)"
+        )
     hdr_len = int(lengths[0])
     if hdr_len < 6:
         raise MidiFileError(f"{name}: header chunk is {hdr_len} bytes, needs 6")
@@ -214,6 +217,7 @@ def load_song_bytes(data: bytes, name: str = "untitled.mid") -> Song:
         header_tail=bytes(buf[h + 6 : h + hdr_len]),
         trailing=bytes(buf[walked:]),
         riff=riff,
+        track_count=None if ntrks == len(song.tracks) else (ntrks, len(song.tracks)),
     )
     if extras != NO_EXTRAS:
         song.file_extras = extras
@@ -241,68 +245,48 @@ def _describe_start(head: bytes) -> str:
 
 
 def _read_track(name: str, number: int, buf: np.ndarray, start: int, end: int) -> Track:
-    z64, z8, zu32 = np.empty(0, np.int64), np.empty(0, np.uint8), np.empty(0, np.uint32)
-    err, pos, n, npay, end_tick, _ = rd.parse_track(
-        buf, start, end, False, z64, z8, z8, z8, z8, zu32, zu32, z8
+    """One MTrk chunk as a Track, with no per-event Python work and no per-event scratch.
+
+    A counting pass (:func:`engine.smf.smf_read.read_track`) sizes the note, event and payload
+    arrays exactly and finds the zero-length notes; the second pass writes every note and
+    event straight into them. Reading peaks at the final track plus two int32 a note-on
+    (see bench/bench_midi_memory.py).
+    """
+    err, pos, k, m, npay, end_tick, _, _, zero_len = rd.read_track(
+        buf, start, end, False, _NO_BYTES, _NO_EVENTS, _NO_BYTES, _NO_NOTES
     )
     if err == rd.ERR_BAD_STATUS:
         problem = f"status byte 0x{int(buf[pos]):02X} cannot appear in a MIDI file"
         raise MidiFileError(f"{name}: track {number}: {problem} at byte {pos}")
     if err:
         raise MidiFileError(f"{name}: track {number}: {_ERROR_TEXT[err]} at byte {pos}")
-    tick = np.empty(n, np.int64)
-    status, d1, d2, flags = (np.empty(n, np.uint8) for _ in range(4))
-    poff, plen = np.empty(n, np.uint32), np.empty(n, np.uint32)
+    events = np.empty(m, dtype=EVENT_DTYPE)
+    notes = np.empty(k, dtype=NOTE_DTYPE)
     payload = np.empty(npay, np.uint8)
-    err, pos, n2, _, end_tick, has_end = rd.parse_track(
-        buf, start, end, True, tick, status, d1, d2, flags, poff, plen, payload
+    _, pos, _, _, _, end_tick, has_end, end_at, _ = rd.read_track(
+        buf, start, end, True, zero_len, events, payload, notes
     )
-    if not has_end and n:
-        end_tick = int(tick[-1])
-    tail = bytes(buf[pos:end]) if has_end else b""
-    on_idx, off_idx, _ = rd.pair_notes(tick, status, d1, d2)
-    is_note = np.zeros(n, dtype=bool)
-    is_note[on_idx] = True
-    has_off = off_idx >= 0
-    is_note[off_idx[has_off]] = True
+    smf_end = b""
+    if has_end:
+        smf_end = bytes(buf[end_at:pos])
+        if smf_end == wr.END_OF_TRACK:
+            smf_end = None
+    return Track(
+        notes=notes,
+        events=events,
+        payload=payload,
+        end_tick=int(end_tick),
+        smf_tail=bytes(buf[pos:end]) if has_end else b"",
+        smf_end=smf_end,
+    )
 
-    notes = np.empty(on_idx.size, dtype=NOTE_DTYPE)
-    notes["start"] = tick[on_idx]
-    notes["pitch"] = d1[on_idx]
-    notes["velocity"] = d2[on_idx]
-    notes["channel"] = status[on_idx] & 0x0F
-    notes["on_seq"] = on_idx
-    safe_off = np.where(has_off, off_idx, 0)
-    starts = notes["start"]
-    notes["end"] = np.where(has_off, tick[safe_off], np.maximum(end_tick, starts + 1))
-    off_is_v0 = has_off & ((status[safe_off] & 0xF0) == 0x90)
-    notes["off_velocity"] = np.where(has_off & ~off_is_v0, d2[safe_off], 0)
-    notes["off_seq"] = np.where(has_off, off_idx, -1)
-    nflags = np.where(flags[on_idx] != 0, NOTE_ON_RUNNING, 0)
-    nflags |= np.where(has_off & (flags[safe_off] != 0), NOTE_OFF_RUNNING, 0)
-    nflags |= np.where(off_is_v0, NOTE_OFF_IS_NOTE_ON_V0, 0)
-    nflags |= np.where(has_off, 0, NOTE_NO_OFF_EVENT)
-    notes["flags"] = nflags
-    notes["id"] = np.arange(on_idx.size, dtype=np.int32)
 
-    keep = np.flatnonzero(~is_note)
-    events = np.empty(keep.size, dtype=EVENT_DTYPE)
-    events["tick"] = tick[keep]
-    events["seq"] = keep
-    events["status"] = status[keep]
-    events["data1"] = d1[keep]
-    events["data2"] = d2[keep]
-    events["flags"] = np.where(flags[keep] != 0, EVENT_RUNNING, 0)
-    events["offset"] = poff[keep]
-    events["length"] = plen[keep]
-    return Track(notes=notes, events=events, payload=payload, end_tick=int(end_tick), smf_tail=tail)
+_NO_BYTES = np.empty(0, np.uint8)
+_NO_EVENTS = np.empty(0, EVENT_DTYPE)
+_NO_NOTES = np.empty(0, NOTE_DTYPE)
 
 
 # -- writing ------------------------------------------------------------------------------
-
-# Ordering groups on one tick (see the module doc).
-_G_MOVED_OFF, _G_SOURCE, _G_NEW_EVENT, _G_MOVED_ON = 0, 1, 2, 3
-
 
 def song_to_bytes(song: Song, rmid: bool | None = None) -> bytes:
     """The song as Standard MIDI File bytes (see the module doc for the event order).
@@ -315,8 +299,10 @@ def song_to_bytes(song: Song, rmid: bool | None = None) -> bytes:
     division = _division_word(song)
     if int(song.format) not in (0, 1, 2):
         raise MidiFileError(f"cannot save: unknown MIDI file format {song.format}")
-    if len(song.tracks) > 0xFFFF:
-        raise MidiFileError(f"cannot save: {len(song.tracks)} tracks (a MIDI file holds 65535)")
+    if len(song.tracks) > rd.MAX_TRACKS:
+        raise MidiFileError(
+            f"cannot save: {len(song.tracks)} tracks (a MIDI file holds {rd.MAX_TRACKS})"
+        )
     extras = song.file_extras
     runs: dict[int, list[bytes]] = {}
     for run in extras.chunks:
@@ -325,7 +311,7 @@ def song_to_bytes(song: Song, rmid: bool | None = None) -> bytes:
         b"MThd",
         (6 + len(extras.header_tail)).to_bytes(4, "big"),
         int(song.format).to_bytes(2, "big"),
-        len(song.tracks).to_bytes(2, "big"),
+        extras.header_track_count(len(song.tracks)).to_bytes(2, "big"),
         division.to_bytes(2, "big"),
         extras.header_tail,
     ]
@@ -400,8 +386,7 @@ def save_song(song: Song, path: str | os.PathLike) -> None:
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise MidiFileError(f"{path.name}: cannot save ({reason})") from None
+        raise MidiFileError(write_failure_message(path, exc, shown=path.name)) from None
     finally:
         if tmp_name is not None:
             try:
@@ -433,110 +418,58 @@ def forget_moved(original: np.ndarray, edited: np.ndarray) -> np.ndarray:
     return out
 
 
-def _track_style(track: Track) -> tuple[bool, bool]:
-    """The track's prevailing style, which new events follow: running status (any event was
-    read with it) and note-on-velocity-0 note-offs (most note-offs read from the source were;
-    when no note-off came from a file, most notes flagged so)."""
-    notes, events = track.notes, track.events
-    running = bool(
-        np.any(events["flags"] & EVENT_RUNNING)
-        or np.any(notes["flags"] & (NOTE_ON_RUNNING | NOTE_OFF_RUNNING))
-    )
-    voters = (notes["flags"] & NOTE_NO_OFF_EVENT) == 0
-    if np.any(voters & (notes["off_seq"] >= 0)):
-        voters &= notes["off_seq"] >= 0
-    v0 = int(np.count_nonzero(notes["flags"][voters] & NOTE_OFF_IS_NOTE_ON_V0))
-    return running, v0 * 2 > int(np.count_nonzero(voters))
-
-
 def _encode_track(track: Track, number: int) -> bytes:
     notes, events = track.notes, track.events
-    running, v0_style = _track_style(track)
-    new_mode = wr.RUN_NEW if running else wr.RUN_NEVER
-
-    nf = notes["flags"]
-    ch = notes["channel"] & 0x0F
-    start = np.maximum(notes["start"], 0)
-    end = np.maximum(notes["end"], start + 1)
-    pitch = np.minimum(notes["pitch"], 127)
-    # A velocity-0 note-on would be read as a note-off: the softest real note is 1.
-    vel = np.clip(notes["velocity"], 1, 127).astype(np.uint8)
-    on_src = notes["on_seq"] >= 0
-    off_src = notes["off_seq"] >= 0
-    has_off = (nf & NOTE_NO_OFF_EVENT) == 0
-    offs = np.flatnonzero(has_off)
-
-    off_v0 = np.where(
-        off_src,
-        (nf & NOTE_OFF_IS_NOTE_ON_V0) != 0,
-        v0_style & (notes["off_velocity"] == 0),
-    )[offs]
-    off_vel = np.where(off_v0, 0, np.minimum(notes["off_velocity"][offs], 127))
-
-    ev_src = events["seq"] >= 0
-    n_ev, n_on, n_off = events.size, notes.size, offs.size
-    total = n_ev + n_on + n_off
-    tick = np.concatenate((np.maximum(events["tick"], 0), start, end[offs]))
-    status = np.concatenate(
-        (
-            events["status"],
-            (0x90 | ch).astype(np.uint8),
-            np.where(off_v0, 0x90 | ch[offs], 0x80 | ch[offs]).astype(np.uint8),
-        )
-    )
-    d1 = np.concatenate((events["data1"], pitch, pitch[offs]))
-    d2 = np.concatenate((events["data2"], vel, off_vel.astype(np.uint8)))
-    channel_ev = events["status"] < 0xF0
-    d1[:n_ev] = np.where(channel_ev, np.minimum(events["data1"], 127), events["data1"])
-    d2[:n_ev] = np.minimum(events["data2"], 127)
-    mode = np.concatenate(
-        (
-            np.where(ev_src, np.where(events["flags"] & EVENT_RUNNING, 1, 0), new_mode),
-            np.where(on_src, np.where(nf & NOTE_ON_RUNNING, 1, 0), new_mode),
-            np.where(off_src[offs], np.where(nf[offs] & NOTE_OFF_RUNNING, 1, 0), new_mode),
-        )
-    ).astype(np.uint8)
-    group = np.concatenate(
-        (
-            np.where(ev_src, _G_SOURCE, _G_NEW_EVENT),
-            np.where(on_src, _G_SOURCE, _G_MOVED_ON),
-            np.where(off_src[offs], _G_SOURCE, _G_MOVED_OFF),
-        )
-    ).astype(np.int64)
-    rank = np.concatenate((events["seq"], notes["on_seq"], notes["off_seq"][offs])).astype(np.int64)
-    rank = np.where(group == _G_SOURCE, rank, np.arange(total, dtype=np.int64))
-    order = _write_order(tick, group, rank)
-    zeros32 = np.zeros(n_on + n_off, np.uint32)
-    poff = np.concatenate((events["offset"], zeros32))
-    plen = np.concatenate((events["length"], zeros32))
-    if np.any(poff[:n_ev].astype(np.int64) + plen[:n_ev] > track.payload.size):
-        raise MidiFileError(f"cannot save: track {number} has an event outside its payload")
-    err, body = wr.encode_track(
-        tick[order],
-        status[order],
-        d1[order],
-        d2[order],
-        mode[order],
-        poff[order],
-        plen[order],
+    write_end, end_event = _end_of_track(track, events, notes)
+    err, body = wr.encode_model_track(
+        np.ascontiguousarray(notes),
+        np.ascontiguousarray(events),
         np.ascontiguousarray(track.payload, dtype=np.uint8),
         np.int64(max(int(track.end_tick), 0)),
+        np.frombuffer(end_event, dtype=np.uint8),
+        write_end,
     )
+    if err == wr.ERR_TOO_FAR:
+        last = max(int(events["tick"].max(initial=0)), int(notes["end"].max(initial=0)))
+        raise MidiFileError(
+            f"cannot save: track {number} reaches tick {max(last, int(track.end_tick))}, "
+            f"too far for a MIDI file (keep ticks below {wr.MAX_TICK})"
+        )
+    if err == wr.ERR_PAYLOAD_RANGE:
+        raise MidiFileError(f"cannot save: track {number} has an event outside its payload")
     if err:
         raise MidiFileError(
-            f"cannot save: track {number} has a gap between events longer than MIDI allows"
+            f"cannot save: track {number} has a sysex or meta event longer than "
+            f"{wr.MAX_VLQ} bytes"
         )
     return body.tobytes() + track.smf_tail
 
 
-def _write_order(tick: np.ndarray, group: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Indexes sorted by (tick, group, rank): one packed int64 key when it fits, else lexsort."""
-    if tick.size == 0:
-        return np.zeros(0, np.int64)
-    if int(tick.max()) < (1 << 31) and int(rank.max()) < (1 << 30):
-        key = (tick << 32) | (group << 30) | rank
-        return np.argsort(key, kind="stable")
-    return np.lexsort((rank, group, tick))
+def _end_of_track(track: Track, events: np.ndarray, notes: np.ndarray) -> tuple[bool, bytes]:
+    """Whether to write an end-of-track event, and its bytes after the delta.
+
+    The source's own end-of-track comes back as it was (data bytes too). A source track that
+    had none stays without one while nothing in it was added or moved and nothing lies
+    after its last event; any such edit gets it a proper ``FF 2F 00``.
+    """
+    if track.smf_end is None:
+        return True, wr.END_OF_TRACK
+    if track.smf_end:
+        return True, track.smf_end
+    no_off = (notes["flags"] & NOTE_NO_OFF_EVENT) != 0
+    unchanged = bool(
+        np.all(events["seq"] >= 0)
+        and np.all(notes["on_seq"] >= 0)
+        and np.all((notes["off_seq"] >= 0) | no_off)
+    )
+    last = max(
+        int(events["tick"].max(initial=0)),
+        int(notes["start"].max(initial=0)),
+        int(notes["end"][~no_off].max(initial=0)),
+    )
+    if unchanged and int(track.end_tick) <= last:
+        return False, b""
+    return True, wr.END_OF_TRACK
 
 
 # -- summary ------------------------------------------------------------------------------

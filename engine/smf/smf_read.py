@@ -10,6 +10,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from engine.model.notes import (
+    NOTE_NO_OFF_EVENT,
+    NOTE_OFF_IS_NOTE_ON_V0,
+    NOTE_OFF_RUNNING,
+    NOTE_ON_RUNNING,
+)
+
 # Error codes returned by the kernels (0 = fine).
 OK = 0
 ERR_TRUNCATED = 1  # an event runs past the end of its chunk
@@ -26,7 +33,7 @@ CHUNK_GARBAGE = 3  # an id that is not four printable ASCII bytes: the file is d
 CHUNK_RUN = 4  # one or more whole foreign chunks in a row (start/length cover their headers)
 
 
-MAX_CHUNKS = 65536 + 1  # a header and at most 65535 tracks (the header's count is 16-bit)
+MAX_TRACKS = 65535  # the header's track count is 16-bit: a file can't say more
 
 
 @njit(cache=True, nogil=True)
@@ -41,7 +48,8 @@ def walk_chunks(data):
     damaged chunk (recorded as ``CHUNK_GARBAGE``) or at a chunk longer than the rest of the
     file (recorded, and the ``short`` flag is True). Fewer than eight trailing bytes are left
     unrecorded (padding). Returns ``(kinds, starts, lengths, short, too_many, end)``;
-    ``too_many`` means more than 65535 tracks; ``end`` is where the walk stopped.
+    ``too_many`` means more than :data:`MAX_TRACKS` track chunks (which no header can
+    count, so such a file could not be saved); ``end`` is where the walk stopped.
 
     Two walks (count, then fill) keep the arrays as small as the file's chunk list.
     """
@@ -97,9 +105,10 @@ def _walk(data, fill, kinds, starts, lengths):
             pos += 8 + length
             continue
         in_run = False
-        if tracks == MAX_CHUNKS + 1:
-            return count, False, True, pos
-        tracks += 1
+        if kind == CHUNK_MTRK:
+            if tracks == MAX_TRACKS:
+                return count, False, True, pos
+            tracks += 1
         if fill:
             kinds[count] = kind
             starts[count] = pos + 8
@@ -119,40 +128,83 @@ def _channel_data_len(status):
     return 2
 
 
+# Note flag bits written by :func:`read_track` (the model's).
+_OFF_IS_V0 = NOTE_OFF_IS_NOTE_ON_V0
+_NO_OFF = NOTE_NO_OFF_EVENT
+_ON_RUNNING = NOTE_ON_RUNNING
+_OFF_RUNNING = NOTE_OFF_RUNNING
+
+
 @njit(cache=True, nogil=True)
-def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen, payload):
-    """Read the events of one MTrk body ``data[start:end]``.
+def read_track(data, start, end, fill, zero_len, events, payload, notes):
+    """Read one MTrk body ``data[start:end]`` straight into note and event arrays
+    (``NOTE_DTYPE``/``EVENT_DTYPE``, passed whole: one argument each keeps a call cheap,
+    which matters for a file of 65,535 tiny tracks).
 
-    With ``fill`` False only counts (events, payload bytes); with ``fill`` True also writes
-    the columns, which must have room for the counted sizes. End-of-track is not an event:
-    its tick comes back separately. Running status survives meta and sysex events (lenient,
-    as most readers are), and ``flags`` bit 1 marks an event that used it.
+    Events are decoded (running status survives meta and sysex events, lenient as most
+    readers are; ``e_flags`` bit 1 marks an event that used it) and note-ons are paired with
+    note-offs first-in-first-out per (channel, pitch) as they come. A note still sounding at
+    end of track ends at ``max(end of track, start + 1)`` with no off. An off whose oldest
+    sounding note-on is on the same tick ends a zero-length note: both stay plain events
+    (so they come back byte for byte), as do offs with nothing sounding. End-of-track is not
+    an event: its tick comes back separately.
 
-    Returns ``(error, error_pos, n_events, n_payload, end_tick, has_end)``.
+    Two passes. With ``fill`` False nothing is written: the pass counts notes, events and
+    payload bytes and finds the zero-length notes (``zero_len``, one byte a note-on, is
+    returned); its scratch (5 bytes for every 3 bytes of track, the most note-ons there
+    can be) is freed before the model is allocated. With ``fill`` True, given that array,
+    every column is written (each sized by the counts) and no other memory is needed but
+    two int32 a note-on: the peak of reading is the final model plus that.
+
+    Returns ``(error, error_pos, n_notes, n_events, n_payload, end_tick, has_end, end_pos,
+    zero_len)``: with ``has_end``, ``end_pos`` is where the end-of-track event starts (its
+    ``FF`` byte) and ``error_pos`` where it ends.
     """
+    head = np.full(2048, -1, np.int64)
+    tail = np.full(2048, -1, np.int64)
+    if fill:
+        zl = zero_len
+        nxt = np.empty(zero_len.shape[0], np.int32)
+        slot_note = np.empty(zero_len.shape[0], np.int32)  # note-on ordinal -> note row
+    else:
+        # A note-on takes at least 3 bytes (delta, key, velocity): room for every one, so
+        # no array is replaced inside the loop (that would cost refcounting per event).
+        most = (end - start) // 3 + 1
+        zl = np.zeros(most, np.uint8)
+        nxt = np.empty(most, np.int32)
+        slot_note = np.empty(0, np.int32)
     pos = start
     t = np.int64(0)
     running = 0
-    n = 0
+    seq = 0  # position of the event in the track
+    m = 0  # plain events
+    k = 0  # notes
+    ons = 0  # note-ons
+    ons_before_tick = 0
     npay = 0
+    has_end = False
+    end_at = 0
+    err = OK
     while pos < end:
         # delta time
         value = np.int64(0)
         nbytes = 0
         while True:
             if pos >= end:
-                return ERR_TRUNCATED, pos, n, npay, t, False
+                return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
             b = data[pos]
             pos += 1
             nbytes += 1
             if nbytes > 4:
-                return ERR_LONG_VLQ, pos - 1, n, npay, t, False
+                return ERR_LONG_VLQ, pos - 1, k, m, npay, t, False, 0, zl
             value = (value << 7) | (b & 0x7F)
             if b < 0x80:
                 break
         t += value
+        if value:
+            ons_before_tick = ons  # ordinals below this are note-ons of earlier ticks
         if pos >= end:
-            return ERR_TRUNCATED, pos, n, npay, t, False
+            return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
         ev_pos = pos
         b = data[pos]
         if b == 0xFF or b == 0xF0 or b == 0xF7:
@@ -160,123 +212,134 @@ def parse_track(data, start, end, fill, tick, status, d1, d2, flags, poff, plen,
             meta_type = 0
             if b == 0xFF:
                 if pos >= end:
-                    return ERR_TRUNCATED, pos, n, npay, t, False
+                    return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
                 meta_type = data[pos]
                 pos += 1
             length = np.int64(0)
             nbytes = 0
             while True:
                 if pos >= end:
-                    return ERR_TRUNCATED, pos, n, npay, t, False
+                    return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
                 c = data[pos]
                 pos += 1
                 nbytes += 1
                 if nbytes > 4:
-                    return ERR_LONG_VLQ, pos - 1, n, npay, t, False
+                    return ERR_LONG_VLQ, pos - 1, k, m, npay, t, False, 0, zl
                 length = (length << 7) | (c & 0x7F)
                 if c < 0x80:
                     break
             if pos + length > end:
-                return ERR_TRUNCATED, ev_pos, n, npay, t, False
+                return ERR_TRUNCATED, ev_pos, k, m, npay, t, False, 0, zl
             if b == 0xFF and meta_type == 0x2F:
-                return OK, pos + length, n, npay, t, True
+                has_end = True
+                end_at = ev_pos
+                pos += length
+                break
             if fill:
-                tick[n] = t
-                status[n] = b
-                d1[n] = meta_type
-                d2[n] = 0
-                flags[n] = 0
-                poff[n] = npay
-                plen[n] = length
-                for k in range(length):
-                    payload[npay + k] = data[pos + k]
+                events[m].tick = t
+                events[m].seq = seq
+                events[m].status = b
+                events[m].data1 = meta_type
+                events[m].data2 = 0
+                events[m].flags = 0
+                events[m].offset = npay
+                events[m].length = length
+                for j in range(length):
+                    payload[npay + j] = data[pos + j]
             npay += length
             pos += length
-            n += 1
+            m += 1
+            seq += 1
             continue
         is_running = 0
         if b < 0x80:
             if running == 0:
-                return ERR_NO_STATUS, ev_pos, n, npay, t, False
+                return ERR_NO_STATUS, ev_pos, k, m, npay, t, False, 0, zl
             st = running
             is_running = 1
         else:
             if b > 0xEF:
-                return ERR_BAD_STATUS, ev_pos, n, npay, t, False
+                return ERR_BAD_STATUS, ev_pos, k, m, npay, t, False, 0, zl
             st = b
             running = b
             pos += 1
         need = _channel_data_len(st)
         if pos + need > end:
-            return ERR_TRUNCATED, ev_pos, n, npay, t, False
+            return ERR_TRUNCATED, ev_pos, k, m, npay, t, False, 0, zl
         a = data[pos]
         c = data[pos + 1] if need == 2 else 0
         if a >= 0x80:
-            return ERR_DATA_BYTE, pos, n, npay, t, False
+            return ERR_DATA_BYTE, pos, k, m, npay, t, False, 0, zl
         if c >= 0x80:
-            return ERR_DATA_BYTE, pos + 1, n, npay, t, False
-        if fill:
-            tick[n] = t
-            status[n] = st
-            d1[n] = a
-            d2[n] = c
-            flags[n] = is_running
-            poff[n] = 0
-            plen[n] = 0
+            return ERR_DATA_BYTE, pos + 1, k, m, npay, t, False, 0, zl
         pos += need
-        n += 1
-    return OK, pos, n, npay, t, False
-
-
-@njit(cache=True, nogil=True)
-def pair_notes(tick, status, d1, d2):
-    """Pair note-ons with note-offs first-in-first-out per (channel, pitch).
-
-    Returns ``(on_idx, off_idx, count)``: event indexes of each note in note-on order
-    (``off_idx`` -1 when no off came before end of track). An off whose oldest sounding
-    note-on is on the same tick ends a zero-length note: that pair is left out, so both stay
-    plain events and come back byte for byte. Offs with nothing sounding are left out too.
-    """
-    n = tick.shape[0]
-    head = np.full(2048, -1, np.int64)
-    tail = np.full(2048, -1, np.int64)
-    nxt = np.full(n, -1, np.int64)  # FIFO links between note slots
-    on_idx = np.empty(n, np.int64)
-    off_idx = np.empty(n, np.int64)
-    keep = np.empty(n, np.bool_)
-    count = 0
-    for i in range(n):
-        st = status[i]
         kind = st & 0xF0
-        if kind != 0x80 and kind != 0x90:
-            continue
-        key = (st & 0x0F) * 128 + d1[i]
-        if kind == 0x90 and d2[i] > 0:
-            slot = count
-            on_idx[slot] = i
-            off_idx[slot] = -1
-            keep[slot] = True
-            count += 1
+        plain = True
+        if kind == 0x90 and c > 0:  # a note-on: into the FIFO of its key
+            o = ons
+            ons += 1
+            nxt[o] = -1
+            key = (st & 0x0F) * 128 + a
             if tail[key] == -1:
-                head[key] = slot
+                head[key] = o
             else:
-                nxt[tail[key]] = slot
-            tail[key] = slot
-        else:
-            slot = head[key]
-            if slot == -1:
-                continue  # a note-off with nothing sounding stays a plain event
-            head[key] = nxt[slot]
-            if head[key] == -1:
-                tail[key] = -1
-            if tick[on_idx[slot]] == tick[i]:
-                keep[slot] = False  # zero-length: both stay plain events
-            else:
-                off_idx[slot] = i
-    m = 0
-    for s in range(count):
-        if keep[s]:
-            on_idx[m] = on_idx[s]
-            off_idx[m] = off_idx[s]
+                nxt[tail[key]] = o
+            tail[key] = o
+            if zl[o] == 0:
+                plain = False
+                if fill:
+                    slot_note[o] = k
+                    notes[k].start = t
+                    notes[k].end = t
+                    notes[k].pitch = a
+                    notes[k].velocity = c
+                    notes[k].off_velocity = 0
+                    notes[k].channel = st & 0x0F
+                    notes[k].flags = _NO_OFF | (_ON_RUNNING if is_running else 0)
+                    notes[k].on_seq = seq
+                    notes[k].off_seq = -1
+                    notes[k].id = k
+                k += 1
+        elif kind == 0x80 or kind == 0x90:  # a note-off: ends the oldest sounding note
+            key = (st & 0x0F) * 128 + a
+            o = head[key]
+            if o != -1:
+                head[key] = nxt[o]
+                if head[key] == -1:
+                    tail[key] = -1
+                if not fill and o >= ons_before_tick:  # its on came on this very tick
+                    zl[o] = 1  # zero-length: on and off stay plain events
+                    k -= 1
+                    m += 1  # the note-on, counted as a note until now
+                if zl[o] == 0:
+                    plain = False
+                    if fill:
+                        r = slot_note[o]
+                        f = notes[r].flags & _ON_RUNNING
+                        if kind == 0x90:
+                            f |= _OFF_IS_V0
+                        else:
+                            notes[r].off_velocity = c
+                        if is_running:
+                            f |= _OFF_RUNNING
+                        notes[r].flags = f
+                        notes[r].end = t
+                        notes[r].off_seq = seq
+        if plain:
+            if fill:
+                events[m].tick = t
+                events[m].seq = seq
+                events[m].status = st
+                events[m].data1 = a
+                events[m].data2 = c
+                events[m].flags = is_running
+                events[m].offset = 0
+                events[m].length = 0
             m += 1
-    return on_idx[:m], off_idx[:m], m
+        seq += 1
+    if fill:
+        for r in range(k):
+            if notes[r].flags & _NO_OFF:
+                later = notes[r].start + 1
+                notes[r].end = t if t > later else later
+    return err, pos, k, m, npay, t, has_end, end_at, zl[:ons].copy()

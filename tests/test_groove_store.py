@@ -187,3 +187,15 @@ def test_cli_extract_from_midi_with_tracks_channels_bars(store, tmp_path, capsys
     assert main(argv) == 2 and "exists; use --force" in capsys.readouterr().err
     assert main([*argv[:-2], "--force", "--tracks", "3"]) == 2
     assert "no notes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "   ", "x" * 65, "tab\there"])
+def test_unusable_names_are_refused(store, tmp_path, capsys, bad):
+    src = tmp_path / "g.json"
+    groove_store.save_user_groove(T)
+    assert main(["groove", "export", "Late Two", "-o", str(src)]) == 0
+    capsys.readouterr()
+    assert main(["groove", "import", str(src), "--as", bad]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--as:" in err, err
+    assert sorted(p.name for p in store.iterdir()) == ["Late Two.json"]

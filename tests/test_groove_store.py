@@ -199,3 +199,21 @@ def test_unusable_names_are_refused(store, tmp_path, capsys, bad):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "--as:" in err, err
     assert sorted(p.name for p in store.iterdir()) == ["Late Two.json"]
+
+
+def test_agr_amounts_are_defaults_that_options_override(store, tmp_path):
+    import argparse
+
+    from app.quantize_options import add_quantize_options, settings_from_args
+    from engine.presets import AgrAmounts, groove_file_bytes
+
+    agr = tmp_path / "pool.agr"
+    agr.write_bytes(groove_file_bytes(T, "agr", AgrAmounts(timing=50, quantization=20, random=25, velocity=-30)))
+    parser = argparse.ArgumentParser()
+    add_quantize_options(parser)
+    s = settings_from_args(parser.parse_args(["--groove", str(agr)]))
+    assert (s.strength, s.pre_quantize, s.groove_velocity, s.humanize_ms) == (50, 20, -30, 5)
+    s = settings_from_args(parser.parse_args(["--groove", str(agr), "--strength", "100", "--humanize-ms", "0"]))
+    assert (s.strength, s.pre_quantize, s.humanize_ms) == (100, 20, 0)
+    assert [p.beat for p in s.groove.points] == [p.beat for p in T.points]
+    assert s.groove.name == "pool"

@@ -14,6 +14,7 @@ __getattr__, __dir__ = lazy_exports(
             "GroovePoint",
             "GrooveTemplate",
             "exact_beats",
+            "slot_of",
             "template_from_document",
         ),
         "groove": ("GrooveResolver", "resolve_groove", "set_groove_resolver"),

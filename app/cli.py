@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "app.commands.quantize",
     "app.commands.info",
     "app.commands.presets",
+    "app.commands.groove",
     "app.commands.ports",
     "app.commands.play",
     "app.commands.live",
@@ -108,6 +109,9 @@ def _run(argv: list[str]) -> int:
         sub = _command_parser(parser, argv)
         return _usage_error(sub, unknown_options_message(extras, sub._option_string_actions))
     try:
+        from app import groove_store
+
+        groove_store.install()  # groove names in presets and --groove resolve through the store
         return int(args.func(args) or 0)
     except QuantaError as exc:
         print(f"quanta: error: {exc}", file=sys.stderr)

@@ -45,10 +45,12 @@ __all__ = [
     "Catalog",
     "Preset",
     "PresetEntry",
+    "atomic_write_bytes",
     "atomic_write_text",
     "delete_user_preset",
     "export_preset",
     "factory_presets",
+    "free_path",
     "import_preset",
     "list_presets",
     "load",
@@ -58,6 +60,8 @@ __all__ = [
 ]
 
 SCHEMA_FILE = "quanta-preset.schema.json"
+#: JSON Schemas shipped beside the factory presets (not presets themselves).
+SCHEMA_SUFFIX = ".schema.json"
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def _preset_files(folder) -> list:
             for p in items
             if p.name.endswith(".json")
             and not p.name.startswith(".")
-            and p.name != SCHEMA_FILE
+            and not p.name.endswith(SCHEMA_SUFFIX)
             and p.is_file()
         ),
         key=lambda p: p.name,
@@ -224,6 +228,12 @@ def _fsync_dir(folder: Path) -> None:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` so a crash leaves the old file or the new one, never half."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so a crash leaves the old file or the new one, never half
+    (temp file in the same folder, fsync, rename, fsync of the folder)."""
     path = Path(path)
     folder = path.parent
     try:
@@ -231,8 +241,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     except OSError as exc:
         raise PresetError(f"{path}: cannot write ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -254,8 +264,9 @@ def _validated(preset: Preset, origin: str) -> Preset:
     return preset_from_document(preset_to_document(preset), origin, preset.source, preset.path)
 
 
-def _free_path(folder: Path, name: str) -> Path:
-    """A new file for ``name``: its sanitised file name, numbered if another file has it."""
+def free_path(folder: Path, name: str) -> Path:
+    """A new file for ``name``: its sanitised file name, numbered if another file has it (the
+    groove store names its files the same way)."""
     first = folder / preset_filename(name)
     if not first.exists():
         return first
@@ -285,7 +296,7 @@ def save_user_preset(preset: Preset, force: bool = False) -> Preset:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PresetError(f"{folder}: cannot create the preset folder ({exc.strerror})") from None
-    path = existing.path if existing is not None else _free_path(folder, preset.name)
+    path = existing.path if existing is not None else free_path(folder, preset.name)
     saved = preset.replace(source="user", path=path)
     atomic_write_text(path, preset_to_json(saved))
     return saved

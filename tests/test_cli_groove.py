@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from app.quantize_options import add_quantize_options, settings_from_args
 from engine.build import add_channel_event, add_track, new_song
-from engine.errors import SettingsError
+from engine.errors import GrooveError
 from engine.model.notes import make_notes
 from engine.quantize.groove_template import GrooveTemplate
 from engine.smf.midifile import load_song, save_song
@@ -152,10 +152,10 @@ def test_bad_values_name_the_field(tmp_path, capsys):
         assert code == 2 and words in err and "Traceback" not in err, (argv, err)
 
 
-def test_agr_is_refused_for_now(tmp_path):
+def test_damaged_agr_is_one_line_naming_the_file(tmp_path):
     f = tmp_path / "g.agr"
     f.write_bytes(b"\x1f\x8b")
-    with pytest.raises(SettingsError, match="only quanta-groove .json"):
+    with pytest.raises(GrooveError, match="g.agr: is cut short"):
         settings_from_args(parse(["--groove", str(f)]))
 
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QWidget,
 )
 
@@ -146,8 +147,16 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         except TypeError:
             panel = QuantizePanel(self.doc)
         panel.setObjectName("quantize_panel")
+        # The panel is taller than a laptop screen with the groove pool: it scrolls, and the
+        # timing view keeps its room at the bottom.
+        scroll = QScrollArea()
+        scroll.setObjectName("quantize_scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(panel)
         self.quantize_dock = self._add_dock(
-            "Quantize", panel, Qt.RightDockWidgetArea, "quantize_dock"
+            "Quantize", scroll, Qt.RightDockWidgetArea, "quantize_dock"
         )
         return panel
 
@@ -389,7 +398,7 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
 
 
     def dragEnterEvent(self, event) -> None:
-        if self._dropped_file(event.mimeData()):
+        if self._dropped_file(event.mimeData()) or self._dropped_grooves(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -399,6 +408,39 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         if path:
             event.acceptProposedAction()
             QTimer.singleShot(0, lambda: self.open_path(path))  # not inside the drop handler
+            return
+        grooves = self._dropped_grooves(event.mimeData())
+        if grooves:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.import_grooves(grooves))
+
+    def _dropped_grooves(self, mime) -> list[str]:
+        """Groove files (.agr/.rgt/.json that are not projects) among dropped local files."""
+        from ui.groove_pool import is_groove_file
+
+        if self.quantize_panel is None or not mime.hasUrls():
+            return []
+        return [
+            u.toLocalFile() for u in mime.urls() if u.isLocalFile() and is_groove_file(u.toLocalFile())
+        ]
+
+    def import_grooves(self, paths: list[str]) -> int:
+        """Import dropped groove files into the pool; a bad one is one line (message box and
+        status bar) and adds nothing. Returns how many were imported."""
+        pool = self.quantize_panel.groove_pool
+        done, names = 0, []
+        for path in paths:
+            template = pool.import_file(path)
+            if template is None:
+                self.show_error(pool.last_error or f"{path}: not imported")
+                continue
+            done += 1
+            names.append(template.name)
+        if names:
+            self.status.showMessage(
+                "Imported groove " + ", ".join(f"“{n}”" for n in names), 8000
+            )
+        return done
 
 
     def showEvent(self, event) -> None:

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from engine.errors import QuantaError
 from engine.quantize import DIVISIONS, ENDS_MODES, GRID_TYPES, QuantizeSettings
 from ui import commands
+from ui.groove_pool import GroovePool
 from ui.quantize_preview import QuantizePreview
 from ui.song_document import SongDocument
 from ui.theme import COLORS
@@ -127,6 +128,7 @@ class QuantizePanel(QWidget):
         doc.currentTrackChanged.connect(self._track_changed)
         doc.trackChanged.connect(self._some_track_changed)
         doc.songReplaced.connect(self._track_changed)
+        doc.editSettingsChanged.connect(self._edit_settings_changed)
         self.preview.updated.connect(self._preview_updated)
         self.refresh_presets()
         self.load_settings(doc.edit_settings)
@@ -262,6 +264,12 @@ class QuantizePanel(QWidget):
         ef.addRow("Length grid", self.length_grid)
         root.addWidget(ends)
 
+        # Groove pool, groove amounts, humanize, flam, controllers (its own module)
+        self.groove_pool = GroovePool(self.doc, self)
+        self.groove_pool.changed.connect(self._controls_changed)
+        self.groove_pool.message.connect(lambda text, err: self._show_status(text, error=err))
+        root.addWidget(self.groove_pool)
+
         # Actions
         self.preview_box = QCheckBox("Preview", self)
         self.preview_box.setChecked(True)
@@ -312,6 +320,7 @@ class QuantizePanel(QWidget):
             catch_within=self.catch.value() if self.catch_on.isChecked() else None,
             ends=self.ends.currentData(),
             length_grid=self.length_grid.currentData(),
+            **self.groove_pool.fields(),
         )
 
     def load_settings(self, s: QuantizeSettings) -> None:
@@ -333,6 +342,7 @@ class QuantizePanel(QWidget):
             self.ends.setCurrentIndex(self.ends.findData(s.ends))
             i = self.length_grid.findData(s.length_grid)
             self.length_grid.setCurrentIndex(max(0, i))
+            self.groove_pool.set_fields(s)
         finally:
             self._loading = False
         self._controls_changed()
@@ -345,6 +355,10 @@ class QuantizePanel(QWidget):
         self.tuplet_m.setEnabled(tuplet)
         self.catch.setEnabled(self.catch_on.isChecked())
         self.length_grid.setEnabled(self.ends.currentData() == "quantize-lengths")
+        # A groove brings its own base grid: division, type and swing do not apply then.
+        grid_free = self.groove_pool.current_groove() is None
+        for w in (self.division, self.grid_type, self.swing):
+            w.setEnabled(grid_free)
         try:
             s = self.settings_from_controls()
         except QuantaError as exc:
@@ -356,6 +370,18 @@ class QuantizePanel(QWidget):
         track = self.doc.track()
         if self.play_quantized.isChecked() and track is not None and track.quantize != s:
             self.doc.push(commands.TrackQuantizeCommand(self.doc, self.doc.current_index, s))
+
+    def _edit_settings_changed(self) -> None:
+        """Settings set from outside (a project opened, a track's playback settings): show
+        them. The panel's own changes come back equal and are ignored."""
+        if self._loading:
+            return
+        try:
+            mine = self.settings_from_controls()
+        except QuantaError:
+            mine = None
+        if mine != self.doc.edit_settings:
+            self.load_settings(self.doc.edit_settings)
 
     def _show_status(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet(f"color: {COLORS['error']};" if error else "")

@@ -19,13 +19,13 @@ drawn across the histogram.)
 
 from __future__ import annotations
 
+from dataclasses import replace
+from fractions import Fraction
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
-
-from dataclasses import replace
-from fractions import Fraction
 
 from engine.quantize import GrooveTemplate, QuantizeSettings
 from ui.painting import safe_painter

@@ -327,3 +327,76 @@ def test_groove_marks_and_offsets_use_the_base_lattice():
     assert np.allclose(pct, [0, 40 / 120 * 100] * 2 + [0])
     s = QuantizeSettings(division=4, groove=g)  # the grid's 1/4 is replaced by the 1/16 base
     assert np.allclose(onset_offsets(np.array([280, 30]), s, PPQ), [40 / 120 * 100, 25.0])
+
+
+@pytest.fixture
+def engine_window(qtbot, tmp_path):
+    """A window holding a real (not started) engine: what the GUI hands it is checked on the
+    engine's own live quantizer and schedule."""
+    from PySide6.QtCore import QSettings
+
+    from engine.realtime import Engine
+    from ui.app import create_app
+    from ui.autosave import RecoveryStore
+    from ui.main_window import MainWindow
+
+    create_app()
+    w = MainWindow(
+        settings=QSettings(str(tmp_path / "q.ini"), QSettings.IniFormat),
+        engine=Engine(ppq_for_live=PPQ),
+        start_engine=False,
+        recovery=RecoveryStore(tmp_path / "rec"),
+    )
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.doc.undo_stack.setClean()
+    w.close()
+    w.deleteLater()
+
+
+def test_recording_corrects_live_input_with_the_chosen_groove(engine_window):
+    from engine.model.tempo import TempoMap
+    from engine.realtime.live_quantize import MusicalClock
+
+    w = engine_window
+    groove_store.save_user_groove(swing_groove())
+    pool = w.quantize_panel.groove_pool
+    pool.refresh()
+    pool.choose("Late 8ths")
+    live = w.link.engine.live.quantizer
+    assert live.settings.quantize is None  # not armed: plain thru
+    w.transport.record.setChecked(True)  # arms (and asks the engine to play)
+    assert live.settings.quantize == w.doc.edit_settings
+    assert live.settings.quantize.groove == swing_groove()
+    # A note played at tick 250 (slot 2 of the beat) is held until the point at 280.
+    live.clock = MusicalClock(TempoMap.constant(PPQ, 120), 100.0, 0)
+    assert live.note_on(100.0 + 250 / 960, 0, 60) == pytest.approx(100.0 + 280 / 960, abs=1e-12)
+    # Moving an amount while armed reaches the live quantizer at once.
+    w.quantize_panel.strength.spin.setValue(50.0)
+    assert live.settings.quantize.strength == 50.0
+    w.transport.record.setChecked(False)
+    assert live.settings.quantize is None
+
+
+def test_play_quantized_plays_the_groove_without_changing_notes(engine_window):
+    from engine.realtime.schedule import playback_notes
+
+    w = engine_window
+    w.doc.set_current_index(1)
+    track = w.doc.track()
+    raw = track.notes.copy()
+    pool = w.quantize_panel.groove_pool
+    pool.choose("MPC Swing 1/16 62%")
+    w.quantize_panel.play_quantized.setChecked(True)
+    assert track.quantize == w.doc.edit_settings and track.quantize.groove.name == "MPC Swing 1/16 62%"
+    assert track.notes.tobytes() == raw.tobytes()  # non-destructive
+    want = quantize_notes(raw, track.quantize, w.doc.ppq).notes
+    got = playback_notes(track, w.doc.ppq)
+    assert np.sort(got["start"]).tolist() == np.sort(want["start"]).tolist()
+    assert not np.array_equal(np.sort(got["start"]), np.sort(raw["start"]))
+    # Another groove while playing quantized: playback follows, in the same undo step.
+    depth = w.doc.undo_stack.count()
+    pool.choose("MPC Swing 1/16 54%")
+    assert track.quantize.groove.name == "MPC Swing 1/16 54%"
+    assert w.doc.undo_stack.count() == depth

@@ -168,6 +168,7 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         d.pathChanged.connect(lambda _p: self._update_title())
         d.trackChanged.connect(self._track_changed)
         d.loopChanged.connect(self._loop_changed)
+        d.editSettingsChanged.connect(self._live_settings_changed)
         tb = self.transport
         tb.playToggled.connect(self.toggle_play)
         tb.stopRequested.connect(self.stop)
@@ -294,9 +295,16 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
     def set_recording(self, on: bool) -> None:
         """Arm recording with the live quantize settings (the panel's); R or the ● button."""
         self.link.arm_record(on, self.doc.edit_settings if on else None)
+        # What is played in while armed is corrected live (causally) with the same settings.
+        self.link.set_live_quantize(self.doc.edit_settings if on else None)
         state = self.link.state()
         if on and state is not None and not state.playing:
             self.link.play()
+
+    def _live_settings_changed(self) -> None:
+        """A groove chosen or an amount moved while armed: live correction follows at once."""
+        if self.transport.record.isChecked():
+            self.link.set_live_quantize(self.doc.edit_settings)
 
     @property
     def loop(self) -> tuple[int, int] | None:

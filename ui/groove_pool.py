@@ -208,7 +208,7 @@ class GroovePool(QWidget):
         bl.addLayout(form)
         root.addWidget(box)
 
-        hum = QGroupBox("Humanize && flam", self)
+        hum = QGroupBox("Humanize, flam, controllers", self)
         hf = QFormLayout(hum)
         self.humanize_ms = _Amount(
             0, 100, " ms",
@@ -248,7 +248,7 @@ class GroovePool(QWidget):
             "Move CC, pitch bend and pressure with the note they belong to, so a bend stays "
             "on its note"
         )
-        hf.addRow("Humanize", self.humanize_ms)
+        hf.addRow("Timing", self.humanize_ms)
         hf.addRow("Velocity", self.humanize_velocity)
         hf.addRow("Noise", self.noise)
         hf.addRow("Seed", seed_row)

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QWidget,
 )
 
@@ -147,16 +146,8 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         except TypeError:
             panel = QuantizePanel(self.doc)
         panel.setObjectName("quantize_panel")
-        # The panel is taller than a laptop screen with the groove pool: it scrolls, and the
-        # timing view keeps its room at the bottom.
-        scroll = QScrollArea()
-        scroll.setObjectName("quantize_scroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setWidget(panel)
         self.quantize_dock = self._add_dock(
-            "Quantize", scroll, Qt.RightDockWidgetArea, "quantize_dock"
+            "Quantize", panel, Qt.RightDockWidgetArea, "quantize_dock"
         )
         return panel
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QVBoxLayout,
@@ -136,9 +137,23 @@ class QuantizePanel(QWidget):
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
-        root = QVBoxLayout(self)
-        root.setContentsMargins(8, 8, 8, 8)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        outer.setSpacing(8)
+        # The settings scroll (with the groove pool they are taller than a laptop screen);
+        # Apply, the status line and the timing view stay in sight below them.
+        controls = QWidget(self)
+        controls.setObjectName("quantize_controls")
+        root = QVBoxLayout(controls)
+        root.setContentsMargins(0, 0, 4, 0)
         root.setSpacing(8)
+        self.controls_scroll = QScrollArea(self)
+        self.controls_scroll.setObjectName("quantize_scroll")
+        self.controls_scroll.setWidgetResizable(True)
+        self.controls_scroll.setFrameShape(QScrollArea.NoFrame)
+        self.controls_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.controls_scroll.setWidget(controls)
+        outer.addWidget(self.controls_scroll, 3)
 
         # Presets
         pre = QGroupBox("Preset", self)
@@ -239,7 +254,8 @@ class QuantizePanel(QWidget):
             "Catch range, in % of a grid step: notes farther than this from the grid "
             "are left alone (so deliberate off-grid notes survive)",
         )
-        ff.addRow("Strength", self.strength)
+        self.strength_label = QLabel("Strength", feel)
+        ff.addRow(self.strength_label, self.strength)
         ff.addRow("Swing", self.swing)
         ff.addRow("Exclude within", self.exclude)
         ff.addRow(self.catch_on, self.catch)
@@ -286,13 +302,14 @@ class QuantizePanel(QWidget):
         arow.addWidget(self.play_quantized)
         arow.addStretch(1)
         arow.addWidget(self.apply_btn)
-        root.addLayout(arow)
+        outer.addLayout(arow)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         self.status.setObjectName("dim")
-        root.addWidget(self.status)
+        outer.addWidget(self.status)
         self.timing = TimingView(self)
-        root.addWidget(self.timing, 1)
+        self.timing.setMinimumHeight(160)
+        outer.addWidget(self.timing, 2)
 
         for combo in (self.division, self.grid_type, self.ends, self.length_grid):
             combo.currentIndexChanged.connect(self._controls_changed)
@@ -359,6 +376,8 @@ class QuantizePanel(QWidget):
         grid_free = self.groove_pool.current_groove() is None
         for w in (self.division, self.grid_type, self.swing):
             w.setEnabled(grid_free)
+        # Under a groove, strength is the groove's timing amount (as Ableton names it).
+        self.strength_label.setText("Strength" if grid_free else "Timing")
         try:
             s = self.settings_from_controls()
         except QuantaError as exc:

@@ -247,7 +247,12 @@ class TimingView(QWidget):
         # a printed chart), so "+50" reads as half a grid step late.
         self.drawn_labels = []
         p.setPen(QPen(color("text_dim"), 1))
-        self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignLeft | Qt.AlignVCenter, self.title)
+        # The title gives way to the legend: elided ("Offset from 1/16 · groove MPC…").
+        fm = p.fontMetrics()
+        legend = f"before {summary(self.before)}   after {summary(self.after)}"
+        room = max(0, int(w - 8 - fm.horizontalAdvance(legend) - 12))
+        title = fm.elidedText(self.title, Qt.ElideRight, room)
+        self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignLeft | Qt.AlignVCenter, title)
         for pct, label in ((50, "+50"), (0, "0"), (-50, "−50")):
             y = float(y_of(pct))
             p.setPen(QPen(color("roll_bar_line" if pct == 0 else "roll_beat_line"), 1))
@@ -261,7 +266,7 @@ class TimingView(QWidget):
             )
         self._axis_title(p, scatter)
         self._paint_groove(p, scatter, hist, y_of)
-        legend = f"before {summary(self.before)}   after {summary(self.after)}"
+        p.setPen(color("text_dim"))
         self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignRight | Qt.AlignVCenter, legend)
 
         lo, hi = self.span

@@ -400,3 +400,67 @@ def test_play_quantized_plays_the_groove_without_changing_notes(engine_window):
     pool.choose("MPC Swing 1/16 54%")
     assert track.quantize.groove.name == "MPC Swing 1/16 54%"
     assert w.doc.undo_stack.count() == depth
+
+
+def test_the_groove_and_its_amounts_are_saved_with_the_project(qtbot, window, tmp_path, user_folder):
+    from PySide6.QtCore import QSettings
+
+    from ui.autosave import RecoveryStore
+    from ui.main_window import MainWindow
+
+    w = window
+    w.doc.set_current_index(2)
+    pool = w.quantize_panel.groove_pool
+    made = pool.extract(base="1/8", bars=1, name="Saved groove")
+    pool.groove_velocity.setValue(-30)
+    pool.humanize_ms.setValue(6)
+    pool.reroll()
+    pool.follow.setChecked(True)
+    want = w.doc.edit_settings
+    path = tmp_path / "groove.quanta"
+    assert w.save_as(path)
+    # Reopened where the user groove is gone: the project carries the groove itself.
+    groove_store.delete_user_groove("Saved groove")
+    w2 = MainWindow(
+        settings=QSettings(str(tmp_path / "q2.ini"), QSettings.IniFormat),
+        engine=False,
+        recovery=RecoveryStore(tmp_path / "rec2"),
+    )
+    try:
+        assert w2.open_path(path)
+        assert w2.doc.edit_settings == want and want.groove == made
+        p2 = w2.quantize_panel.groove_pool
+        assert p2.current_groove() == made and "Saved groove" in p2.names()
+        assert p2.fields()["humanize_seed"] == want.humanize_seed != 0
+        assert (p2.groove_velocity.value(), p2.humanize_ms.value()) == (-30, 6)
+        assert p2.follow.isChecked()
+    finally:
+        w2.doc.undo_stack.setClean()
+        w2.close()
+        w2.deleteLater()
+
+
+def test_extract_dialog_takes_name_base_and_length(qtbot, panel_for):
+    from PySide6.QtCore import QTimer
+
+    from ui.groove_pool import ExtractDialog
+
+    p = panel_for(played_notes())
+    seen = []
+
+    def fill():
+        dlg = QApplication.activeModalWidget()
+        if not isinstance(dlg, ExtractDialog):
+            QTimer.singleShot(20, fill)
+            return
+        seen.append(dlg.name.text())
+        dlg.name.setText("From the dialog")
+        dlg.base.setCurrentIndex(dlg.base.findData("1/8"))
+        dlg.length.setCurrentIndex(dlg.length.findText("2 bars"))
+        dlg.accept()
+
+    QTimer.singleShot(0, fill)
+    t = p.groove_pool.extract(base=None)
+    assert seen == ["Keys groove"]
+    assert (t.name, t.base, t.length) == ("From the dialog", "1/8", 8)
+    assert p.groove_pool.current_groove() == t

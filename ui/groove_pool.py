@@ -119,8 +119,8 @@ class ExtractDialog(QDialog):
         self.base.setCurrentIndex(self.base.findData("1/16"))
         self.base.setToolTip("The grid the groove is measured on: each note goes to its nearest step")
         self.length = QComboBox(self)
-        for label, bars, beats in EXTRACT_LENGTHS:
-            self.length.addItem(label, (bars, beats))
+        for i, (label, _bars, _beats) in enumerate(EXTRACT_LENGTHS):
+            self.length.addItem(label, i)  # an index: Qt does not keep (int, None) tuples
         self.length.setToolTip(
             "Pattern length: deviations are the medians over every repetition of it"
         )
@@ -557,7 +557,7 @@ class GroovePool(QWidget):
             if not dialog.exec():
                 return None
             base = dialog.base.currentData()
-            bars, beats = dialog.length.currentData()
+            _label, bars, beats = EXTRACT_LENGTHS[dialog.length.currentData()]
             name = dialog.name.text().strip() or f"{tname} groove"
         from engine.quantize import extract_from_notes
         from engine.quantize.groove_extract import default_length

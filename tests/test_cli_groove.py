@@ -167,3 +167,22 @@ def test_render_play_live_accept_the_options(command, capsys):
     text = capsys.readouterr().out
     for opt in ("--groove", "--humanize-ms", "--humanize-seed", "--flam", "--controllers"):
         assert opt in text
+
+
+@pytest.mark.parametrize("by", ["file", "name"])
+def test_batch_workers_get_the_groove(tmp_path, capsys, by):
+    """A folder is quantized by worker processes (which have no groove store): the groove is
+    resolved once in the command and reaches them as a template."""
+    from app import groove_store
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        write_take(folder / f"t{i}.mid")
+    g = str(write_groove(tmp_path / "g.json")) if by == "file" else "Late snare"
+    groove_store.save_user_groove(G)  # in this test's private QUANTA_PRESET_DIR
+    out = tmp_path / "out"
+    code = main(["quantize", str(folder), "-o", str(out), "--groove", g, "--jobs", "2"])
+    assert code == 0, capsys.readouterr().err
+    for i in range(3):
+        assert load_song(out / f"t{i}.mid").tracks[1].notes["start"].tolist() == [0, 28, 50, 96]

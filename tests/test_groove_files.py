@@ -173,6 +173,11 @@ HOSTILE = [
     ("bomb.agr", gzip.compress(b"<Ableton>" + b" " * (64 * 1024 * 1024)), "gzip bomb"),
     ("cut.agr", gzip.compress(b"<Ableton/>")[:-6], "cut short"),
     ("bad.agr", b"<Ableton><Groove>", "not well-formed XML"),
+    ("out.agr", b'<Ableton><Groove><Clip><Value><MidiClip><CurrentStart Value="0"/>'
+     b'<CurrentEnd Value="1"/><Notes><KeyTracks><KeyTrack><Notes><MidiNoteEvent Time="1.5" '
+     b'Duration="0.1" Velocity="100"/></Notes></KeyTrack></KeyTracks></Notes></MidiClip></Value>'
+     b'</Clip><Grid Value="3"/></Groove></Ableton>', "beat 1.5 is outside the pattern [0, 1)"),
+    ("enc.agr", b'<?xml version="1.0" encoding="UPF-8"?><Ableton/>', "encoding that cannot"),
     ("noent.agr", b"<Ableton><Groove a='&x;'/></Ableton>", "not well-formed"),
     ("two.rgt", b"Version: 1\nNumber of beats in groove: 1\nGroove: 2 positions\n0.2 1\n0.3 1\n",
      "beats 0.2 and 0.3"),

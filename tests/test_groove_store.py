@@ -155,3 +155,65 @@ def test_quantize_with_groove_name_agr_and_rgt(store, tmp_path):
     # An .rgt has no base: 1/16 by default, where 5/8 beat is slot 3 (tick 72 - 12 = 60) and
     # the note at 50 (slot 2, empty) stays.
     assert starts["rgt"][0] == [0, 50, 96, 140]
+
+
+def test_cli_extract_from_midi_with_tracks_channels_bars(store, tmp_path, capsys):
+    from engine.build import add_track, new_song
+    from engine.model.notes import make_notes
+    from engine.smf import save_song
+
+    ppq = 96
+    song = new_song(ppq=ppq)
+    # Track 1, channel 10: bars 1-2 with the off-beat 1/8 late by 6 and 10 ticks (median 8),
+    # velocities 100/80 on the beat; bar 3 is something else entirely.
+    starts = [0, 54, 96, 154, 384, 442, 480, 538, 768 + 20]
+    vels = [100, 60, 100, 60, 80, 70, 80, 70, 127]
+    add_track(song, make_notes(starts, [s + 20 for s in starts], 42, vels, channels=9))
+    add_track(song, make_notes([30, 130], [40, 140], 60, 90, channels=0))  # another track
+    src = tmp_path / "take.mid"
+    save_song(song, src)
+    out = tmp_path / "g.json"
+    argv = ["groove", "extract", str(src), "-o", str(out), "--base", "1/8", "--length", "2",
+            "--tracks", "2", "--channels", "10", "--bars", "1-2", "--name", "Take feel"]  # fmt: skip
+    assert main(argv) == 0
+    doc = json.loads(out.read_text())
+    assert doc["name"] == "Take feel" and doc["base"] == "1/8" and doc["length"] == 2
+    # Repetitions of 2 beats from tick 0: slot 1 has 54 (48+6) and 442 (432+10) → median 8
+    # ticks; slot 3 has 154 and 538, both +10; slots 0/2 on the beat, velocity mean 90.
+    got = GrooveTemplate("g", "1/8", 2, tuple(doc["points"]))
+    assert [(p.beat * ppq, p.velocity, p.length * ppq) for p in got.points] == [
+        (0, 90, 20), (56, 65, 20), (96, 90, 20), (154, 65, 20)
+    ]  # fmt: skip
+    assert main(argv) == 2 and "exists; use --force" in capsys.readouterr().err
+    assert main([*argv[:-2], "--force", "--tracks", "3"]) == 2
+    assert "no notes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "   ", "x" * 65, "tab\there"])
+def test_unusable_names_are_refused(store, tmp_path, capsys, bad):
+    src = tmp_path / "g.json"
+    groove_store.save_user_groove(T)
+    assert main(["groove", "export", "Late Two", "-o", str(src)]) == 0
+    capsys.readouterr()
+    assert main(["groove", "import", str(src), "--as", bad]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--as:" in err, err
+    assert sorted(p.name for p in store.iterdir()) == ["Late Two.json"]
+
+
+def test_agr_amounts_are_defaults_that_options_override(store, tmp_path):
+    import argparse
+
+    from app.quantize_options import add_quantize_options, settings_from_args
+    from engine.presets import AgrAmounts, groove_file_bytes
+
+    agr = tmp_path / "pool.agr"
+    agr.write_bytes(groove_file_bytes(T, "agr", AgrAmounts(timing=50, quantization=20, random=25, velocity=-30)))
+    parser = argparse.ArgumentParser()
+    add_quantize_options(parser)
+    s = settings_from_args(parser.parse_args(["--groove", str(agr)]))
+    assert (s.strength, s.pre_quantize, s.groove_velocity, s.humanize_ms) == (50, 20, -30, 5)
+    s = settings_from_args(parser.parse_args(["--groove", str(agr), "--strength", "100", "--humanize-ms", "0"]))
+    assert (s.strength, s.pre_quantize, s.humanize_ms) == (100, 20, 0)
+    assert [p.beat for p in s.groove.points] == [p.beat for p in T.points]
+    assert s.groove.name == "pool"

@@ -17,8 +17,9 @@ velocity and the longest duration (as extraction treats a chord).
 Decisions where Ableton's format is open: the groove's name is the file's name (Live shows the
 file name in the groove pool); a note before ``CurrentStart`` or at/after ``CurrentEnd`` is an
 error naming its time (it is outside the pattern); ``Velocity`` must be 1–127 and ``Duration``
-> 0. On export a point without a velocity is written at velocity 100 and one without a length
-with one base step (Live needs both); 1/32T has no ``Grid`` value and cannot be exported.
+> 0; a note Live has switched off (``IsEnabled="false"``) is not part of the groove. On export
+a point without a velocity is written at velocity 100 and one without a length with one base
+step (Live needs both); 1/32T has no ``Grid`` value and cannot be exported.
 
 Safety: gzip input is inflated in bounded steps and refused past :data:`MAX_XML_BYTES` (a gzip
 bomb never reaches memory); the XML goes through :mod:`engine.presets.safe_xml` (no DOCTYPE, no

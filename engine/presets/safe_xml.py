@@ -100,6 +100,8 @@ def parse(data: bytes) -> Element:
             f"is not well-formed XML (line {exc.lineno}, column {exc.offset}: "
             f"{expat.ErrorString(exc.code)})"
         ) from None
+    except (LookupError, UnicodeError, ValueError) as exc:  # encoding="UPF-8" and the like
+        raise XmlRefused(f"has an XML text encoding that cannot be read ({str(exc)[:80]})") from None
     except RecursionError:  # pragma: no cover - the depth limit stops well before
         raise XmlRefused("is nested too deeply") from None
     if not root:

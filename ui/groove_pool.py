@@ -559,8 +559,7 @@ class GroovePool(QWidget):
             base = dialog.base.currentData()
             _label, bars, beats = EXTRACT_LENGTHS[dialog.length.currentData()]
             name = dialog.name.text().strip() or f"{tname} groove"
-        from engine.quantize import extract_from_notes
-        from engine.quantize.groove_extract import default_length
+        from engine.quantize import default_length, extract_from_notes
 
         first = int(notes["start"].min())
         sigs = self.doc.song.time_signatures()

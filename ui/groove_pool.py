@@ -165,7 +165,8 @@ class GroovePool(QWidget):
             "Quantize to a groove instead of the grid: the factory grooves, then yours.\n"
             "Drop .agr / .rgt / .json groove files on the window to add them."
         )
-        self.list.setMaximumHeight(118)
+        self.list.setMinimumHeight(96)  # five rows at least: a pool, not a combo
+        self.list.setMaximumHeight(136)
         self.list.currentRowChanged.connect(self._row_changed)
         bl.addWidget(self.list)
         row = QHBoxLayout()

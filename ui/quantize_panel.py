@@ -153,7 +153,7 @@ class QuantizePanel(QWidget):
         self.controls_scroll.setFrameShape(QScrollArea.NoFrame)
         self.controls_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.controls_scroll.setWidget(controls)
-        outer.addWidget(self.controls_scroll, 3)
+        outer.addWidget(self.controls_scroll, 5)
 
         # Presets
         pre = QGroupBox("Preset", self)

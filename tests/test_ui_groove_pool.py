@@ -166,8 +166,8 @@ def test_dropping_groove_files_imports_them(qtbot, window, tmp_path):
 @pytest.mark.parametrize(
     "name, data, problem",
     [
-        ("two.json", None, "slot"),
-        ("bomb.agr", gzip.compress(b"<Ableton>" + b" " * 50_000_000 + b"</Ableton>"), "agr"),
+        ("two.json", None, "fall in one 1/16 slot"),
+        ("bomb.agr", gzip.compress(b"<Ableton>" + b" " * 50_000_000 + b"</Ableton>"), "gzip bomb"),
         ("entity.agr", b'<!DOCTYPE a [<!ENTITY x "y">]><Ableton>&x;</Ableton>', "entit"),
         ("nan.rgt", b"Version: 1\nNumber of beats in groove: 4\nGroove: 1 positions\nnan 1\n", "rgt"),
     ],

@@ -18,7 +18,7 @@ __getattr__, __dir__ = lazy_exports(
             "template_from_document",
         ),
         "groove": ("GrooveResolver", "resolve_groove", "set_groove_resolver"),
-        "groove_extract": ("extract_from_notes", "extract_groove"),
+        "groove_extract": ("default_length", "extract_from_notes", "extract_groove"),
         "controllers": ("follow_notes",),
         "core": ("QuantizeReport", "quantize_notes"),
         "grid": ("grid_points", "nearest_grid"),

@@ -186,6 +186,25 @@ def _finish(tmp: Path, path: Path) -> None:
     _fsync_dir(_folder_of(path))
 
 
+@contextmanager
+def _removed_on_failure(tmp: Path, path: Path) -> Iterator[None]:
+    """Remove the temporary ``tmp`` if the block fails, so a failed save leaves the target
+    untouched and no temp behind; a full disk surfaces as :class:`DiskFullError` naming
+    ``path`` (the file the user asked for), any other error unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        with suppress(OSError):
+            os.unlink(tmp)
+        if is_disk_full(exc):
+            raise DiskFullError(path) from None
+        raise
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def new_temp_file(path: str | os.PathLike, suffix: str = ".tmp") -> Path:
     """Create an empty temporary file of Quanta's pattern beside ``path`` (cleaning stale ones
     first), for a writer that fills it later or in a child process (``atomic_output(temp=)``).
@@ -211,7 +230,7 @@ def atomic_output(
     """
     path = Path(path)
     tmp = new_temp_file(path, suffix) if temp is None else Path(temp)
-    try:
+    with _removed_on_failure(tmp, path):
         yield tmp
         fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
@@ -219,16 +238,6 @@ def atomic_output(
         finally:
             os.close(fd)
         _finish(tmp, path)
-    except OSError as exc:
-        with suppress(OSError):
-            os.unlink(tmp)
-        if is_disk_full(exc):
-            raise DiskFullError(path) from None
-        raise
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memoryview) -> Path:
@@ -238,22 +247,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray | memory
     folder = _folder_of(path)
     clean_stale_temps(folder)
     fd, tmp = _create_temp(folder, ".tmp")
-    try:
+    with _removed_on_failure(tmp, path):
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         _finish(tmp, path)
-    except OSError as exc:
-        with suppress(OSError):
-            os.unlink(tmp)
-        if is_disk_full(exc):
-            raise DiskFullError(path) from None
-        raise
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
     return path
 
 

@@ -14,6 +14,7 @@ from engine.build import add_track, new_song
 from engine.model.notes import make_notes
 from engine.project.project import Project, load_project, save_project
 from tests.ui_roll_helpers import KEY_H, known_notes, make_roll
+from tests.ui_window_helpers import close_window, show_window
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
@@ -116,17 +117,14 @@ def make_window(qtbot, tmp_path, monkeypatch):
     def make():
         settings = QSettings(str(tmp_path / f"q{len(made)}.ini"), QSettings.IniFormat)
         w = MainWindow(settings=settings, engine=False, recovery=RecoveryStore(tmp_path / "r"))
-        w.show()
-        qtbot.waitExposed(w)
+        show_window(qtbot, w)
         qtbot.wait(20)  # the first view (zoom to fit, or the project's saved view)
         made.append(w)
         return w
 
     yield make
     for w in made:
-        w.doc.undo_stack.setClean()
-        w.close()
-        w.deleteLater()
+        close_window(w)
 
 
 def test_view_state_is_saved_and_restored(make_window, qtbot, tmp_path):
@@ -185,9 +183,7 @@ def test_view_state_applies_when_the_window_opens_with_the_project(make_window, 
         assert w3.doc.current_index == 2
         assert vp.left_tick == 960.0 and vp.ticks_per_px == w.piano_roll.vp.ticks_per_px
     finally:
-        w3.doc.undo_stack.setClean()
-        w3.close()
-        w3.deleteLater()
+        close_window(w3)
 
 
 def test_projects_without_or_with_an_unknown_view_fit_the_track(make_window, qtbot, tmp_path):

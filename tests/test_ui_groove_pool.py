@@ -19,6 +19,7 @@ from engine.model.notes import make_notes
 from engine.presets import groove_file_bytes
 from engine.quantize import GrooveTemplate, QuantizeSettings, quantize_notes
 from tests.ui_roll_helpers import make_doc
+from tests.ui_window_helpers import close_window, shown_window
 from ui.quantize_panel import QuantizePanel
 from ui.timing_view import groove_marks, onset_offsets
 
@@ -138,12 +139,7 @@ def window(qtbot, tmp_path):
         engine=False,
         recovery=RecoveryStore(tmp_path / "rec"),
     )
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.doc.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
+    yield from shown_window(qtbot, w)
 
 
 def test_dropping_groove_files_imports_them(qtbot, window, tmp_path):
@@ -347,12 +343,7 @@ def engine_window(qtbot, tmp_path):
         start_engine=False,
         recovery=RecoveryStore(tmp_path / "rec"),
     )
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.doc.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
+    yield from shown_window(qtbot, w)
 
 
 def test_recording_corrects_live_input_with_the_chosen_groove(engine_window):
@@ -435,9 +426,7 @@ def test_the_groove_and_its_amounts_are_saved_with_the_project(qtbot, window, tm
         assert (p2.groove_velocity.value(), p2.humanize_ms.value()) == (-30, 6)
         assert p2.follow.isChecked()
     finally:
-        w2.doc.undo_stack.setClean()
-        w2.close()
-        w2.deleteLater()
+        close_window(w2)
 
 
 def test_extract_dialog_takes_name_base_and_length(qtbot, panel_for):

@@ -22,6 +22,7 @@ from engine.build import add_meta, add_track, new_song
 from engine.model import META_TEMPO, make_notes
 from engine.project import Project
 from tests.midi_corpus import meta, raw_smf, raw_track
+from tests.ui_window_helpers import shown_window
 from ui import painting
 from ui.app import create_app, grab_window
 from ui.autosave import RecoveryStore
@@ -45,12 +46,7 @@ def window(qtbot, tmp_path, monkeypatch):
     settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
     w = MainWindow(settings=settings, engine=False, recovery=RecoveryStore(tmp_path / "rec"))
     w.resize(1280, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.doc.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
+    yield from shown_window(qtbot, w)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from engine.model import TimeSignatureMap
 from engine.project.project import load_project
 from tests.ui_roll_helpers import KEY_H, STRIP_Y, TPP, drag, make_doc, make_roll, strip
+from tests.ui_window_helpers import close_window, show_window
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
@@ -103,16 +104,13 @@ def window(qtbot, tmp_path, monkeypatch):
     settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
     settings.setValue("audio/enabled", "false")  # no ports or device: the engine thread only
     w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
-    w.show()
-    qtbot.waitExposed(w)
+    show_window(qtbot, w)
     qtbot.wait(20)  # the first zoom-to-fit
     vp = w.piano_roll.vp
     vp.ticks_per_px = TPP
     vp.scroll_to(left_tick=0)
     yield w
-    w.doc.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
+    close_window(w)
 
 
 def test_l_loops_the_dragged_range_in_the_engine(window, qtbot):

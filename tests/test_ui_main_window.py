@@ -25,6 +25,7 @@ from engine.quantize.core import quantize_notes
 from engine.quantize.settings import QuantizeSettings
 from engine.realtime.schedule import playback_notes
 from engine.smf.midifile import load_song, save_song
+from tests.ui_window_helpers import close_window, show_window
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.commands import delete_notes, move_notes, set_velocity
@@ -52,16 +53,13 @@ def make_window(qtbot, settings, tmp_path):
         kw.setdefault("engine", False)
         kw.setdefault("recovery", RecoveryStore(tmp_path / "recovery"))
         w = MainWindow(**kw)  # closed below, not by qtbot: a modified song would prompt
-        w.show()
-        qtbot.waitExposed(w)
+        show_window(qtbot, w)
         made.append(w)
         return w
 
     yield make
     for w in made:
-        w.doc.undo_stack.setClean()  # nothing to ask about when the test tears down
-        w.close()
-        w.deleteLater()
+        close_window(w)  # nothing to ask about when the test tears down
 
 
 def answer_next_box(button, log: list | None = None, delay_ms: int = 30):

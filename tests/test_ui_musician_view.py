@@ -24,6 +24,7 @@ from engine.model import META_TEMPO, make_notes
 from engine.project import Project
 from engine.quantize import QuantizeSettings
 from tests.ui_roll_helpers import make_roll
+from tests.ui_window_helpers import close_window, show_window
 from ui import app as ui_app
 from ui.app import create_app
 from ui.autosave import RecoveryStore
@@ -57,17 +58,14 @@ def make_window(qtbot, settings, tmp_path):
         size = kw.pop("size", (1280, 800))
         w = MainWindow(**kw)
         w.resize(*size)
-        w.show()
-        qtbot.waitExposed(w)
+        show_window(qtbot, w)
         qtbot.wait(20)  # the first layout (dock sizes) and the deferred first view
         made.append(w)
         return w
 
     yield make
     for w in made:
-        w.doc.undo_stack.setClean()
-        w.close()
-        w.deleteLater()
+        close_window(w)
 
 
 # -- tempo labels -------------------------------------------------------------------------

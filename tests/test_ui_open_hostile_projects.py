@@ -10,6 +10,7 @@ from PySide6.QtCore import QSettings
 
 from engine.project.project import ProjectError, project_from_bytes
 from tests import hostile_projects as hp
+from tests.ui_window_helpers import shown_window
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
@@ -23,12 +24,7 @@ def window(qtbot, tmp_path, monkeypatch):
     settings = QSettings(str(tmp_path / "quanta.ini"), QSettings.IniFormat)
     w = MainWindow(settings=settings, engine=False, recovery=RecoveryStore(tmp_path / "recovery"))
     w.resize(1000, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.doc.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
+    yield from shown_window(qtbot, w)
 
 
 HOSTILE_VIEWS = [

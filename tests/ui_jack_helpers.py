@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from tests.jack_tools import ExternalMidiRecorder
+from tests.ui_window_helpers import shown_window
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
@@ -35,9 +36,4 @@ def jack_window(qtbot, tmp_path, monkeypatch, port_name: str):
     settings.setValue("midi/output", port_name)
     settings.setValue("audio/enabled", "false")  # MIDI only; sound has its own tests
     w = MainWindow(settings=settings, recovery=RecoveryStore(tmp_path / "recovery"))
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.doc.undo_stack.setClean()
-    w.close()
-    w.deleteLater()
+    yield from shown_window(qtbot, w)

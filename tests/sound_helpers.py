@@ -38,3 +38,23 @@ def peak_frequency(x: np.ndarray, rate: int = 48000, fmin: float = 20.0) -> floa
 
 def rms_db(x: np.ndarray) -> float:
     return float(20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))) + 1e-30))
+
+
+def tone_through(fx) -> np.ndarray:
+    """One second of a 220 Hz sine at amplitude 0.5 (-9 dBFS RMS) through the stereo effect
+    ``fx`` at 48 kHz, in 256-frame blocks as the audio thread feeds it; the left channel out."""
+    t = np.arange(48000) / 48000
+    tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    out = []
+    for k in range(0, 48000 - 256 + 1, 256):
+        b = np.vstack([tone[k : k + 256]] * 2)
+        fx.process(b)
+        out.append(b[0].copy())
+    return np.concatenate(out)
+
+
+def settled_db(y: np.ndarray) -> float:
+    """RMS in dB of the second half of :func:`tone_through`'s output, once a compressor's
+    attack has settled."""
+    y = y[24000:]
+    return float(20 * np.log10(np.sqrt(np.mean(y**2))))

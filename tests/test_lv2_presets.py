@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from engine.errors import DeviceError
 from engine.plugins import lv2, lv2_discovery, lv2_presets
+from tests.sound_helpers import settled_db, tone_through
 
 ROOT = Path(__file__).resolve().parents[1]
 ZAMCOMP = "urn:zamaudio:ZamComp"
@@ -34,15 +34,7 @@ def user_lv2(tmp_path, monkeypatch) -> Path:
 
 
 def rms_db(fx) -> float:
-    t = np.arange(48000) / 48000
-    tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-    out = []
-    for k in range(0, 48000 - 256 + 1, 256):
-        b = np.vstack([tone[k : k + 256]] * 2)
-        fx.process(b)
-        out.append(b[0].copy())
-    y = np.concatenate(out)[24000:]
-    return float(20 * np.log10(np.sqrt(np.mean(y**2))))
+    return settled_db(tone_through(fx))
 
 
 def test_factory_presets_are_listed_and_loaded_through_the_link(user_lv2):

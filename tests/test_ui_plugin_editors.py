@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 from engine.build import add_track, new_song
 from engine.model.notes import make_notes
 from engine.project.project import Project, load_project, save_project
+from tests.sound_helpers import settled_db, tone_through
 from ui.song_document import SongDocument
 from ui.track_editors import TrackEditors
 from ui.track_list import COL_INSTRUMENT, TrackList
@@ -182,7 +183,6 @@ def test_vst3_programs_and_user_presets_from_the_context_menu(qapp, tmp_path, mo
     menu; loading one is one undo step whose stored state sounds like the preset."""
     from pathlib import Path
 
-    import numpy as np
     import pytest
 
     from ui.settings_dialog import load_plugin
@@ -205,15 +205,7 @@ def test_vst3_programs_and_user_presets_from_the_context_menu(qapp, tmp_path, mo
     def rms_db(entry) -> float:
         fx = load_plugin(dict(entry, kind="effect"), 48000, 256)
         try:
-            t = np.arange(48000) / 48000
-            tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-            out = []
-            for k in range(0, 48000 - 256 + 1, 256):
-                b = np.vstack([tone[k : k + 256]] * 2)
-                fx.process(b)
-                out.append(b[0].copy())
-            y = np.concatenate(out)[24000:]
-            return float(20 * np.log10(np.sqrt(np.mean(y**2))))
+            return settled_db(tone_through(fx))
         finally:
             fx.close()
 
@@ -245,7 +237,6 @@ def test_a_vst3_preset_reaches_the_playing_instance_without_a_restart(qapp, tmp_
     from pathlib import Path
     from types import SimpleNamespace
 
-    import numpy as np
     import pytest
 
     from engine.audio.mixer import Mixer
@@ -266,15 +257,9 @@ def test_a_vst3_preset_reaches_the_playing_instance_without_a_restart(qapp, tmp_
     link._sound_keys = link._keys()
     link._chain_keys = [_chain_key(t) for t in doc.song.tracks]
     live = mixer.tracks[0].effects[0]
-    tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(48000) / 48000)).astype(np.float32)
 
     def rms_db() -> float:
-        out = []
-        for k in range(0, 48000 - 256 + 1, 256):
-            b = np.vstack([tone[k : k + 256]] * 2)
-            live.process(b)
-            out.append(b[0].copy())
-        return float(20 * np.log10(np.sqrt(np.mean(np.concatenate(out)[24000:] ** 2))))
+        return settled_db(tone_through(live))
 
     plain = rms_db()
     TrackEditors(doc).apply_preset(2, 0, "program:PoppySnare", "PoppySnare")

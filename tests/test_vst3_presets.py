@@ -13,6 +13,7 @@ import pytest
 
 from engine.errors import DeviceError
 from engine.plugins import vst3_presets as vp
+from tests.sound_helpers import settled_db, tone_through
 
 ZAMCOMP = "/usr/lib/vst3/ZamComp.vst3"
 pytestmark = pytest.mark.skipif(not Path(ZAMCOMP).exists(), reason="zam-plugins VST3 missing")
@@ -30,19 +31,10 @@ def fx():
 def render(fx) -> np.ndarray:
     """One second of a 220 Hz tone at -9 dBFS RMS through the effect, block by block."""
     fx.reset()
-    t = np.arange(48000) / 48000
-    tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
-    out = []
-    for k in range(0, 48000 - 256 + 1, 256):
-        b = np.vstack([tone[k : k + 256]] * 2)
-        fx.process(b)
-        out.append(b[0].copy())
-    return np.concatenate(out)
+    return tone_through(fx)
 
 
-def rms_db(y: np.ndarray) -> float:
-    y = y[24000:]
-    return float(20 * np.log10(np.sqrt(np.mean(y**2))))
+rms_db = settled_db
 
 
 def defaults(fx) -> None:

@@ -29,7 +29,7 @@ import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.plugins import exit_reason, read_lines
+from engine.plugins import exit_reason, protocol_writer, read_lines
 
 #: A child that has not said it is alive for this long is taken as hung and stopped.
 HANG_SECONDS = 5.0
@@ -163,12 +163,7 @@ class ChildLV2Editor(QObject):
 
 
 def _main() -> None:
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-
-    def say(msg: dict) -> None:
-        out.write(json.dumps(msg) + "\n")
-        out.flush()
+    say = protocol_writer()
 
     first = json.loads(sys.stdin.readline())
     from PySide6.QtWidgets import QApplication

@@ -30,7 +30,7 @@ __getattr__, __dir__ = lazy_exports(
         "builtin_programs": ("PROGRAM_NAMES",),
         "scan": ("scan_installed", "ensure_loadable", "ProbeCache"),
         "sf2": ("fluidsynth_available",),
-        "child_proc": ("exit_reason", "read_lines"),
+        "child_proc": ("exit_reason", "protocol_writer", "read_lines"),
         "fault_note": ("FaultNote", "guard"),
         "lv2_discovery": ("discover",),
         "lv2_ui": ("LV2UIHost", "choose_ui"),

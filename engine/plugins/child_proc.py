@@ -1,11 +1,14 @@
-"""What the plugin child processes (probe, LV2 discovery) share: their environment, a
-line reader thread, and how a child's end is worded in messages."""
+"""What the plugin child processes (probe, LV2 discovery, editors) share: their environment,
+the JSON-lines protocol on stdout, a line reader thread, and how a child's end is worded in
+messages."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -16,6 +19,20 @@ def child_env() -> dict:
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+def protocol_writer() -> Callable[[dict], None]:
+    """In the child: keep the real stdout for the protocol and point fd 1 at stderr, so
+    whatever a plugin library prints cannot corrupt it. Returns ``say(msg)``, which writes
+    ``msg`` as one JSON line and flushes it (the parent reads line by line)."""
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+
+    def say(msg: dict) -> None:
+        out.write(json.dumps(msg) + "\n")
+        out.flush()
+
+    return say
 
 
 def read_lines(stream, q: queue.Queue) -> None:

@@ -19,15 +19,12 @@ import json
 import os
 import sys
 
+from engine.plugins.child_proc import protocol_writer
+
 
 def main() -> None:
     request = json.loads(sys.stdin.read())
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # whatever a plugin library prints must not corrupt the protocol
-
-    def say(msg: dict) -> None:
-        proto.write(json.dumps(msg) + "\n")
-        proto.flush()
+    say = protocol_writer()  # whatever a plugin library prints must not corrupt the protocol
 
     from engine.plugins import lv2
 

@@ -30,7 +30,7 @@ import threading
 import time
 
 from engine.errors import DeviceError
-from engine.plugins.child_proc import child_env, exit_reason, read_lines
+from engine.plugins.child_proc import child_env, exit_reason, protocol_writer, read_lines
 
 STATE_POLL_S = 0.25
 
@@ -165,12 +165,7 @@ def _tolerate_x_errors() -> None:
 
 def _child() -> None:
     """Load the plugin, take the state, show the editor; report state changes."""
-    out = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-
-    def say(msg: dict) -> None:
-        out.write(json.dumps(msg) + "\n")
-        out.flush()
+    say = protocol_writer()
 
     first = json.loads(sys.stdin.readline())
     from engine.plugins.vst3 import _load

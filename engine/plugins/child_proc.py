@@ -8,6 +8,9 @@ import json
 import os
 import queue
 import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +36,32 @@ def protocol_writer() -> Callable[[dict], None]:
         out.flush()
 
     return say
+
+
+def start_child(module: str, request: dict, *args: str) -> tuple[subprocess.Popen, queue.Queue]:
+    """Start ``python -m module *args`` in its own session with :func:`child_env`, send it
+    ``request`` as JSON on stdin (then closed: the child reads to the end), and read its
+    stdout lines into the returned queue from a thread (``None`` once it ends), so the
+    caller can wait on each answer with a timeout. A child that died before reading its
+    request shows as an ended queue, not an exception."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=child_env(),
+        start_new_session=True,
+    )
+    assert proc.stdin and proc.stdout
+    try:
+        proc.stdin.write(json.dumps(request))
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    q: queue.Queue = queue.Queue()
+    threading.Thread(target=read_lines, args=(proc.stdout, q), daemon=True).start()
+    return proc, q
 
 
 def read_lines(stream, q: queue.Queue) -> None:

@@ -29,14 +29,13 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.errors import DeviceError
-from engine.plugins.child_proc import child_env, exit_reason, read_lines
+from engine.plugins.child_proc import exit_reason, start_child
 
 #: lilv's default search path on Linux when ``LV2_PATH`` is not set (Debian builds it with the
 #: multiarch folder; other distributions use lib64).
@@ -170,23 +169,7 @@ class _Run:
         if not todo:
             return True
         request = {"bundles": todo, "skip": sorted(self.plugins)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.plugins.lv2_discover_child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=child_env(),
-            start_new_session=True,
-        )
-        assert proc.stdin and proc.stdout
-        try:
-            proc.stdin.write(json.dumps(request))
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        q: queue.Queue = queue.Queue()
-        threading.Thread(target=read_lines, args=(proc.stdout, q), daemon=True).start()
+        proc, q = start_child("engine.plugins.lv2_discover_child", request)
         step: tuple[str, str] | None = None  # ("bundle"|"plugin", bundle path)
         deadline = time.monotonic() + self.timeout + STARTUP_ALLOWANCE
         while True:

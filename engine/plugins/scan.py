@@ -20,16 +20,13 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.errors import DeviceError
-from engine.plugins.child_proc import child_env, exit_reason, read_lines
+from engine.plugins.child_proc import exit_reason, start_child
 
 DEFAULT_TIMEOUT = 10.0
 #: Extra time for the child to start (imports numpy, pedalboard) before its first answer.
@@ -161,24 +158,8 @@ def probe_many(
 
     while todo:
         batch = todo
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.plugins.probe_child", "--child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=child_env(),
-            start_new_session=True,
-        )
-        assert proc.stdin and proc.stdout
         request = {"items": [[i, *items[i]] for i in batch], "lv2_bundles": hints}
-        try:
-            proc.stdin.write(json.dumps(request))
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        q: queue.Queue = queue.Queue()
-        threading.Thread(target=read_lines, args=(proc.stdout, q), daemon=True).start()
+        proc, q = start_child("engine.plugins.probe_child", request, "--child")
         current: int | None = None
         started = time.monotonic()
         deadline = started + timeout + STARTUP_ALLOWANCE

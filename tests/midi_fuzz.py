@@ -31,6 +31,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.midi_corpus import meta, vlq
+
 ROOT = Path(__file__).resolve().parents[1]
 
 MEMORY_LIMIT = 1 << 30  #: address space a case may add (1 GiB)
@@ -115,19 +117,6 @@ def timed_judge(data: bytes, name: str = "fuzz.mid") -> tuple[str, float]:
 # -- building blocks ----------------------------------------------------------------------------
 
 
-def vlq(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
-def _meta(kind: int, data: bytes) -> bytes:
-    return b"\xff" + bytes((kind,)) + vlq(len(data)) + data
-
-
 def _chunk(cid: bytes, body: bytes, length: int | None = None) -> bytes:
     return cid + (len(body) if length is None else length).to_bytes(4, "big") + body
 
@@ -148,12 +137,12 @@ def _event(rng: random.Random, damage: bool = False) -> bytes:
     if pick == 12:
         usec = rng.choice((0, 0, 1, 2, 500_000, 0xFFFFFF))
         size = rng.choice((3, 3, 3, 0, 2, 4))
-        return _meta(0x51, usec.to_bytes(3, "big")[:size].ljust(size, b"\x00"))
+        return meta(0x51, usec.to_bytes(3, "big")[:size].ljust(size, b"\x00"))
     if pick == 13:
         num, den = rng.choice((0, 1, 4, 255)), rng.choice((0, 2, 3, 7, 8, 31, 255))
-        return _meta(0x58, bytes((num, den, 24, 8))[: rng.choice((4, 4, 2, 1, 0))])
+        return meta(0x58, bytes((num, den, 24, 8))[: rng.choice((4, 4, 2, 1, 0))])
     if pick == 14:
-        return _meta(rng.choice((0x01, 0x03, 0x05, 0x06, 0x7F, 0x20, 0x54, 0x59)), rng.randbytes(rng.randrange(6)))
+        return meta(rng.choice((0x01, 0x03, 0x05, 0x06, 0x7F, 0x20, 0x54, 0x59)), rng.randbytes(rng.randrange(6)))
     if pick == 15:
         return b"\xf0" + vlq(3) + b"\x7e\x7f\xf7"
     if pick == 16:
@@ -173,7 +162,7 @@ def _event(rng: random.Random, damage: bool = False) -> bytes:
     if pick == 23:
         return bytes((0xB0 | ch, rng.randrange(128), rng.choice((0, 127))))
     if pick == 24:
-        return _meta(0x2F, b"")  # an end-of-track in the middle
+        return meta(0x2F, b"")  # an end-of-track in the middle
     return bytes((0x90 | ch, pitch, 64))
 
 

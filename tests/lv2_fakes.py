@@ -6,6 +6,7 @@
 - :func:`dyn_manifest_bundle`: a bundle with a dynamic manifest that aborts while lilv loads
   the bundle (``open``) or while it reads the plugin's description (``get_data``).
 - :func:`garbage_bundle`: a plugin whose binary is not a shared library at all.
+- :func:`mda_only_plugins`: a plugin world of one private LV2 folder with the mda bundle.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from engine.plugins import lv2_discovery
 
 EFFECT_C = r"""
 #include <stdlib.h>
@@ -131,6 +134,21 @@ DYN_TTL = """@prefix dman: <http://lv2plug.in/ns/ext/dynmanifest#> .
 <urn:quanta:test:dynmanifest> a dman:DynManifest ;
     lv2:binary <dyn.so> .
 """
+
+
+def mda_only_plugins(tmp_path: Path, monkeypatch) -> Path:
+    """Make the plugin world one LV2 folder under ``tmp_path`` holding Debian's mda bundle
+    (linked in: quick to probe), with no VST3 or SoundFont folders, a private cache, and
+    the discovery this process remembers reset. Returns the folder (add bundles to it)."""
+    folder = tmp_path / "lv2"
+    folder.mkdir()
+    (folder / "mda.lv2").symlink_to("/usr/lib/lv2/mda.lv2")
+    monkeypatch.setenv("LV2_PATH", str(folder))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("engine.plugins.vst3.VST3_DIRS", ())
+    monkeypatch.setattr("engine.plugins.sf2.SOUNDFONT_DIRS", ())
+    monkeypatch.setattr(lv2_discovery, "_current", None)
+    return folder
 
 
 def compiler() -> str:

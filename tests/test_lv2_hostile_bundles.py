@@ -39,15 +39,7 @@ def lv2_dir(tmp_path, monkeypatch) -> Path:
     """LV2_PATH = a private folder + Debian's mda bundle (linked in: quick to probe); no VST3
     or SoundFont folders, a private cache; the discovery this process remembers is reset."""
     lv2_fakes.compiler()
-    folder = tmp_path / "lv2"
-    folder.mkdir()
-    (folder / "mda.lv2").symlink_to("/usr/lib/lv2/mda.lv2")
-    monkeypatch.setenv("LV2_PATH", str(folder))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("engine.plugins.vst3.VST3_DIRS", ())
-    monkeypatch.setattr("engine.plugins.sf2.SOUNDFONT_DIRS", ())
-    monkeypatch.setattr(lv2_discovery, "_current", None)
-    return folder
+    return lv2_fakes.mda_only_plugins(tmp_path, monkeypatch)
 
 
 def plugins_json(capsys) -> dict[str, dict]:

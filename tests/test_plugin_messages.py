@@ -13,8 +13,9 @@ import pytest
 
 from app.cli import main
 from engine.errors import DeviceError
-from engine.plugins import lv2_discovery, vst3
+from engine.plugins import vst3
 from engine.plugins.sf2 import SF2Instrument, fluidsynth_available
+from tests import lv2_fakes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,14 +86,7 @@ class _Terminal(io.StringIO):
 
 @pytest.fixture
 def mda_only(tmp_path, monkeypatch):
-    folder = tmp_path / "lv2"
-    folder.mkdir()
-    (folder / "mda.lv2").symlink_to("/usr/lib/lv2/mda.lv2")
-    monkeypatch.setenv("LV2_PATH", str(folder))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("engine.plugins.vst3.VST3_DIRS", ())
-    monkeypatch.setattr("engine.plugins.sf2.SOUNDFONT_DIRS", ())
-    monkeypatch.setattr(lv2_discovery, "_current", None)
+    lv2_fakes.mda_only_plugins(tmp_path, monkeypatch)
 
 
 def test_the_first_scan_counts_plugins_on_a_terminal(mda_only, monkeypatch, capsys):

@@ -32,16 +32,6 @@ def setup() -> None:
     os.environ[paths.PRESET_DIR_ENV] = folder
 
 
-def _same(a, b) -> bool:
-    return (a.name, a.settings, a.description, a.author, a.tags) == (
-        b.name,
-        b.settings,
-        b.description,
-        b.author,
-        b.tags,
-    )
-
-
 def run_case(seed: int) -> str:
     from app import preset_store
     from engine.errors import PresetError
@@ -63,9 +53,9 @@ def run_case(seed: int) -> str:
         if "\n" in msg or not msg.startswith("case.json: "):
             raise AssertionError(f"not one line naming the source: {msg[:100]!r}") from None
         return "reject"
-    if not _same(preset_from_json(preset_to_json(preset)), preset):
+    if not hostile_presets.same_preset(preset_from_json(preset_to_json(preset)), preset):
         raise AssertionError("JSON round trip differs")
-    if not _same(preset_from_text(preset_to_text(preset)), preset):
+    if not hostile_presets.same_preset(preset_from_text(preset_to_text(preset)), preset):
         raise AssertionError("text-form round trip differs")
     saved = preset_store.save_user_preset(preset, force=True)
     found = preset_store.load_catalog().find(preset.name)

@@ -185,6 +185,18 @@ def hostile_text(rng: random.Random) -> bytes:
     return mutate(rng, text.encode("utf-8"))
 
 
+def same_preset(a: Preset, b: Preset) -> bool:
+    """Whether a round trip kept everything a user sees of a preset: name, settings,
+    description, author and tags (not where it is stored)."""
+    return (a.name, a.settings, a.description, a.author, a.tags) == (
+        b.name,
+        b.settings,
+        b.description,
+        b.author,
+        b.tags,
+    )
+
+
 def any_case(rng: random.Random) -> tuple[str, bytes]:
     kind = rng.choice(("json", "text", "mutated-json", "mutated-text"))
     if kind == "json":

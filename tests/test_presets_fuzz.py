@@ -35,14 +35,7 @@ FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(Heal
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def same(a: Preset, b: Preset) -> bool:
-    return (a.name, a.settings, a.description, a.author, a.tags) == (
-        b.name,
-        b.settings,
-        b.description,
-        b.author,
-        b.tags,
-    )
+same = hp.same_preset
 
 
 def check(data: bytes, origin: str = "case.json") -> Preset | None:

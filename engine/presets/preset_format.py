@@ -428,9 +428,9 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-def preset_from_json(data: bytes | str, origin: str = "", source: str = "file", path=None):
-    """Parse and validate the bytes of a preset file (size-checked first, never trusted)."""
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+def _preset_text(raw: bytes, origin: str) -> str:
+    """The text of a preset file, either form: the size is checked before decoding, so a
+    huge file is refused without being read as text; a UTF-8 BOM is dropped."""
     if len(raw) > MAX_PRESET_BYTES:
         raise PresetFieldError(
             origin, "", f"is {len(raw)} bytes; a preset is at most {MAX_PRESET_BYTES} bytes"
@@ -439,6 +439,13 @@ def preset_from_json(data: bytes | str, origin: str = "", source: str = "file", 
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PresetFieldError(origin, "", f"is not UTF-8 text (byte {exc.start})") from None
+    return text
+
+
+def preset_from_json(data: bytes | str, origin: str = "", source: str = "file", path=None):
+    """Parse and validate the bytes of a preset file (size-checked first, never trusted)."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    text = _preset_text(raw, origin)
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
     except _DuplicateKey as exc:
@@ -460,14 +467,7 @@ def preset_from_bytes(data: bytes, origin: str = "", source: str = "file", path=
     raw = bytes(data)
     head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(TEXT_PREFIX.encode("ascii")):
-        if len(raw) > MAX_PRESET_BYTES:
-            raise PresetFieldError(
-                origin, "", f"is {len(raw)} bytes; a preset is at most {MAX_PRESET_BYTES} bytes"
-            )
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise PresetFieldError(origin, "", f"is not UTF-8 text (byte {exc.start})") from None
+        text = _preset_text(raw, origin)
         doc = document_from_text(text, origin)
         return preset_from_document(doc, origin, source, path)
     return preset_from_json(raw, origin, source, path)

@@ -385,6 +385,34 @@ def _raw_member_zip(m: dict, name: str, deflated: bytes, declared: int) -> bytes
     return _append_member(build_zip(items), name, deflated, declared)
 
 
+def _central_header(fname: bytes, method: int, crc: int, csize: int, usize: int, offset: int) -> bytes:
+    """A zip central-directory entry for ``fname`` (version 2.0, no extra field or comment)
+    whose local header is at ``offset``; ``usize`` is whatever size it should declare."""
+    return (
+        struct.pack(
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            20,
+            20,
+            0,
+            method,
+            0,
+            0,
+            crc,
+            csize,
+            usize,
+            len(fname),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
+        + fname
+    )
+
+
 def _append_member(base: bytes, name: str, deflated: bytes, declared: int) -> bytes:
     z = zipfile.ZipFile(io.BytesIO(base))
     entries = []
@@ -405,53 +433,11 @@ def _append_member(base: bytes, name: str, deflated: bytes, declared: int) -> by
     out += fname + deflated
     cd = bytearray()
     for info, off in entries:
-        f = info.filename.encode()
-        cd += (
-            struct.pack(
-                "<4sHHHHHHIIIHHHHHII",
-                b"PK\x01\x02",
-                20,
-                20,
-                0,
-                info.compress_type,
-                0,
-                0,
-                info.CRC,
-                info.compress_size,
-                info.file_size,
-                len(f),
-                0,
-                0,
-                0,
-                0,
-                0,
-                off,
-            )
-            + f
-        )
-    cd += (
-        struct.pack(
-            "<4sHHHHHHIIIHHHHHII",
-            b"PK\x01\x02",
-            20,
-            20,
-            0,
-            8,
-            0,
-            0,
-            crc,
-            len(deflated),
-            declared,
-            len(fname),
-            0,
-            0,
-            0,
-            0,
-            0,
-            local,
-        )
-        + fname
-    )
+        cd += _central_header(
+            info.filename.encode(), info.compress_type, info.CRC, info.compress_size,
+            info.file_size, off,
+        )  # fmt: skip
+    cd += _central_header(fname, 8, crc, len(deflated), declared, local)
     end = struct.pack(
         "<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries) + 1, len(entries) + 1, len(cd), len(out), 0
     )

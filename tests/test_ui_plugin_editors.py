@@ -39,6 +39,25 @@ def make_doc() -> SongDocument:
     return SongDocument(song)
 
 
+def live_link(doc: SongDocument):
+    """An engine link as a running engine leaves it, without the engine: track 2 ("Bass")
+    plays through a real mixer strip. Returns (link, mixer); the caller closes the mixer."""
+    from types import SimpleNamespace
+
+    from engine.audio.mixer import Mixer
+    from ui.engine_link import EngineLink, _chain_key, track_sound
+
+    link = EngineLink(doc)
+    mixer = Mixer(48000, 256)
+    inst, fx = track_sound(doc.song.tracks[2], 48000, 256)
+    mixer.add_track("Bass", inst, fx)
+    link.audio = SimpleNamespace(mixer=mixer)
+    link._strips = {2: 0}
+    link._sound_keys = link._keys()
+    link._chain_keys = [_chain_key(t) for t in doc.song.tracks]
+    return link, mixer
+
+
 def test_double_click_opens_the_editor_only_for_plugin_tracks(qapp):
     doc = make_doc()
     tracks = TrackList(doc)
@@ -118,21 +137,10 @@ def test_the_instrument_editor_and_a_track_without_plugin(qapp):
 def test_a_parameter_edit_reaches_the_playing_instance_without_a_restart(qapp):
     """What the engine link does on a plugin editor's gesture: set the values on the live
     instances (heard from the next block); another chain still needs a restart."""
-    from types import SimpleNamespace
-
-    from engine.audio.mixer import Mixer
-    from ui.engine_link import EngineLink, _chain_key, track_sound
     from ui.track_list import TrackExtraCommand
 
     doc = make_doc()
-    link = EngineLink(doc)
-    mixer = Mixer(48000, 256)
-    inst, fx = track_sound(doc.song.tracks[2], 48000, 256)
-    mixer.add_track("Bass", inst, fx)
-    link.audio = SimpleNamespace(mixer=mixer)
-    link._strips = {2: 0}
-    link._sound_keys = link._keys()
-    link._chain_keys = [_chain_key(t) for t in doc.song.tracks]
+    link, mixer = live_link(doc)
     live = mixer.tracks[0].effects[0]
     assert live.get_parameter("thr") == 0.0
 
@@ -235,12 +243,8 @@ def test_a_vst3_preset_reaches_the_playing_instance_without_a_restart(qapp, tmp_
     """Loading a VST3 program from the track list is a state change the engine link sets on
     the live instance (no audio restart): the next blocks sound like the program."""
     from pathlib import Path
-    from types import SimpleNamespace
 
     import pytest
-
-    from engine.audio.mixer import Mixer
-    from ui.engine_link import EngineLink, _chain_key, track_sound
 
     if not Path("/usr/lib/vst3/ZamComp.vst3").exists():
         pytest.skip("zam-plugins VST3 missing")
@@ -248,14 +252,7 @@ def test_a_vst3_preset_reaches_the_playing_instance_without_a_restart(qapp, tmp_
     doc.song.tracks[2].extra["effects"] = [
         {"name": "ZamComp VST3", "kind": "effect", "format": "vst3",
          "ident": "/usr/lib/vst3/ZamComp.vst3", "state": {}}]  # fmt: skip
-    link = EngineLink(doc)
-    mixer = Mixer(48000, 256)
-    inst, fx = track_sound(doc.song.tracks[2], 48000, 256)
-    mixer.add_track("Bass", inst, fx)
-    link.audio = SimpleNamespace(mixer=mixer)
-    link._strips = {2: 0}
-    link._sound_keys = link._keys()
-    link._chain_keys = [_chain_key(t) for t in doc.song.tracks]
+    link, mixer = live_link(doc)
     live = mixer.tracks[0].effects[0]
 
     def rms_db() -> float:

@@ -19,7 +19,7 @@ import pytest
 
 from engine.plugins import lv2_discovery
 
-EFFECT_C = r"""
+LV2_DESCRIPTOR_C = r"""
 #include <stdlib.h>
 #include <stdint.h>
 typedef struct {
@@ -32,7 +32,10 @@ typedef struct {
     void (*cleanup)(void*);
     const void* (*extension_data)(const char*);
 } Descriptor;
-typedef struct { float* in; float* out; float* gain; } Fx;
+"""
+"""The LV2 C ABI a test plugin needs: ``lv2_descriptor`` returns one of these."""
+
+EFFECT_C = LV2_DESCRIPTOR_C + r"""typedef struct { float* in; float* out; float* gain; } Fx;
 static int runs = 0;
 static void* instantiate(const void* d, double r, const char* p, const void* const* f) {
 #ifdef ABORT_IN_INSTANTIATE

@@ -14,23 +14,11 @@ import pytest
 
 from engine.errors import DeviceError
 from engine.plugins.scan import ensure_loadable, probe_many
+from tests import lv2_fakes
 
 URI = "urn:quanta:test:crash-on-load"
 
-SOURCE = r"""
-#include <stdlib.h>
-#include <stdint.h>
-typedef struct {
-    const char* URI;
-    void* (*instantiate)(const void*, double, const char*, const void* const*);
-    void (*connect_port)(void*, uint32_t, void*);
-    void (*activate)(void*);
-    void (*run)(void*, uint32_t);
-    void (*deactivate)(void*);
-    void (*cleanup)(void*);
-    const void* (*extension_data)(const char*);
-} Descriptor;
-static void* instantiate(const void* d, double r, const char* p, const void* const* f) {
+SOURCE = lv2_fakes.LV2_DESCRIPTOR_C + r"""static void* instantiate(const void* d, double r, const char* p, const void* const* f) {
     abort();
 }
 static void noop(void* h) {}

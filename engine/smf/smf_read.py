@@ -120,6 +120,26 @@ def _walk(data, fill, kinds, starts, lengths):
     return count, False, False, pos
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _vlq(data, pos, end):
+    """The variable-length number at ``data[pos]`` (delta times, meta and sysex lengths):
+    (value, position after it, OK), or (_, position of the fault, ERR_TRUNCATED when it runs
+    past ``end`` / ERR_LONG_VLQ at its fifth byte)."""
+    value = np.int64(0)
+    nbytes = 0
+    while True:
+        if pos >= end:
+            return value, pos, ERR_TRUNCATED
+        b = data[pos]
+        pos += 1
+        nbytes += 1
+        if nbytes > 4:
+            return value, pos - 1, ERR_LONG_VLQ
+        value = (value << 7) | (b & 0x7F)
+        if b < 0x80:
+            return value, pos, OK
+
+
 @njit(cache=True, nogil=True)
 def _channel_data_len(status):
     kind = status & 0xF0
@@ -187,19 +207,9 @@ def read_track(data, start, end, fill, zero_len, events, payload, notes):
     err = OK
     while pos < end:
         # delta time
-        value = np.int64(0)
-        nbytes = 0
-        while True:
-            if pos >= end:
-                return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
-            b = data[pos]
-            pos += 1
-            nbytes += 1
-            if nbytes > 4:
-                return ERR_LONG_VLQ, pos - 1, k, m, npay, t, False, 0, zl
-            value = (value << 7) | (b & 0x7F)
-            if b < 0x80:
-                break
+        value, pos, bad = _vlq(data, pos, end)
+        if bad != OK:
+            return bad, pos, k, m, npay, t, False, 0, zl
         t += value
         if value:
             ons_before_tick = ons  # ordinals below this are note-ons of earlier ticks
@@ -215,19 +225,9 @@ def read_track(data, start, end, fill, zero_len, events, payload, notes):
                     return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
                 meta_type = data[pos]
                 pos += 1
-            length = np.int64(0)
-            nbytes = 0
-            while True:
-                if pos >= end:
-                    return ERR_TRUNCATED, pos, k, m, npay, t, False, 0, zl
-                c = data[pos]
-                pos += 1
-                nbytes += 1
-                if nbytes > 4:
-                    return ERR_LONG_VLQ, pos - 1, k, m, npay, t, False, 0, zl
-                length = (length << 7) | (c & 0x7F)
-                if c < 0x80:
-                    break
+            length, pos, bad = _vlq(data, pos, end)
+            if bad != OK:
+                return bad, pos, k, m, npay, t, False, 0, zl
             if pos + length > end:
                 return ERR_TRUNCATED, ev_pos, k, m, npay, t, False, 0, zl
             if b == 0xFF and meta_type == 0x2F:

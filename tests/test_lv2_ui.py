@@ -70,6 +70,7 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 from engine.plugins import lv2, lv2_discovery
 from engine.plugins.lv2_ui import choose_ui, _WRITE_FN
+from tests.sound_helpers import settled_db, tone_through
 from ui.plugin_editor import LV2Editor
 
 app = QApplication([])
@@ -78,16 +79,9 @@ fx = lv2.LV2Effect(uri, 48000, 256)
 editor = LV2Editor(fx, choose_ui(lv2_discovery.discover().plugins[uri]))
 editor.show()
 app.processEvents()
-tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(48000) / 48000)).astype(np.float32)
 
 def rms_db():  # 1 s through the plugin, block by block as the audio thread would
-    out = []
-    for k in range(0, 48000 - 256 + 1, 256):
-        b = np.vstack([tone[k:k + 256]] * 2)
-        fx.process(b)
-        out.append(b[0].copy())
-    y = np.concatenate(out)[24000:]
-    return float(20 * np.log10(np.sqrt(np.mean(y ** 2))))
+    return settled_db(tone_through(fx))
 
 before = rms_db()
 thr = fx.core.params["thr"]
@@ -223,6 +217,7 @@ import numpy as np
 from PySide6.QtWidgets import QApplication
 from app.commands.plugin_ui import _child_editor
 from engine.plugins import lv2
+from tests.sound_helpers import settled_db, tone_through
 
 app = QApplication([])
 fx = lv2.LV2Effect("urn:zamaudio:ZamComp", 48000, 256)
@@ -231,15 +226,9 @@ child = _child_editor(fx, app, lambda: opened.append(1), failed.append)
 end = time.monotonic() + 60
 while not opened and not failed and time.monotonic() < end:
     app.processEvents(); time.sleep(0.02)
-tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(48000) / 48000)).astype(np.float32)
 
 def rms_db():
-    out = []
-    for k in range(0, 48000 - 256 + 1, 256):
-        b = np.vstack([tone[k:k + 256]] * 2)
-        fx.process(b)
-        out.append(b[0].copy())
-    return float(20 * np.log10(np.sqrt(np.mean(np.concatenate(out)[24000:] ** 2))))
+    return settled_db(tone_through(fx))
 
 before = rms_db()
 thr = fx.core.params["thr"]

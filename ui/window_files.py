@@ -67,7 +67,9 @@ def quantized_song(song: Song) -> Song:
     return out
 
 
-def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
+def render_song_to_file(
+    song: Song, path, sample_rate: int = 48000, progress=None, song_name: str = "the song"
+) -> None:
     """Render ``song`` as it plays (instruments, volume, mute/solo from ``Track.extra``) to a
     WAV/FLAC file, atomically. Raises QuantaError with one line on a bad plugin or path."""
     import os
@@ -94,7 +96,9 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
     os.close(fd)
     try:
         with AudioWriter(tmp, sample_rate) as writer:  # streamed: long songs stay small
-            render_song(song, make_mixer, progress=progress, on_block=writer.write)
+            render_song(
+                song, make_mixer, progress=progress, on_block=writer.write, name=song_name
+            )
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -287,7 +291,8 @@ class FileOperations:
                 raise Cancelled
 
         try:
-            render_song_to_file(self.doc.song, path, progress=on_progress)
+            name = self.doc.path.name if self.doc.path else "the song"
+            render_song_to_file(self.doc.song, path, progress=on_progress, song_name=name)
         except Cancelled:
             self.status.showMessage("Audio export cancelled", 4000)
             return False

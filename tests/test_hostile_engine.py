@@ -265,3 +265,33 @@ def test_cli_render_of_a_song_of_years_is_one_line_and_no_file(tmp_path, capsys,
     assert {p.name for p in tmp_path.iterdir()} <= {"cache", "song.mid"}  # no file, no temp
     rc = main(["render", str(mid), "-o", str(out), "--max-hours", "0"])
     assert rc == 2 and "--max-hours 0" in capsys.readouterr().err
+
+
+# -- reading tempos and signatures over many tracks ----------------------------------------------
+def test_meta_events_over_20000_tracks_match_the_per_track_search():
+    from engine.smf.midifile import load_song_bytes
+    from tests import midi_corpus as mc
+    from tests.hostile_songs import tempo_event
+
+    plain = mc.raw_track([(0, mc.meta(0x03, b"t")), (0, b"\x90\x3c\x40"), (10, b"\x80\x3c\x00")], False)
+    tracks = [plain] * 20_000
+    tracks[0] = mc.raw_track([(0, tempo_event(600_000)), (0, mc.meta(0x58, b"\x03\x02\x18\x08"))], False)
+    tracks[7] = mc.raw_track([(960, tempo_event(0)), (480, mc.meta(0x58, b"\x06\x03\x18\x08"))], False)
+    tracks[19_999] = mc.raw_track([(0, tempo_event(250_000)), (GAP, tempo_event(1))], False)
+    tracks[500] = mc.raw_track([], False)  # an empty track
+    song = load_song_bytes(mc.raw_smf(1, 480, tracks))
+    for meta in (0x51, 0x58, 0x03):
+        per_track = [e for t in song.tracks for e in t.meta_events(meta)]
+        assert song.meta_events(meta) == per_track
+    assert song.meta_events(0x51) == [
+        (0, b"\x09\x27\xc0"), (960, b"\x00\x00\x00"), (0, b"\x03\xd0\x90"), (GAP, b"\x00\x00\x01")
+    ]
+    tempo = song.tempo_map()
+    # tick 0: 600,000 then 250,000 (the later track wins on one tick); tempo 0 ignored
+    assert tempo.ticks.tolist() == [0, GAP] and tempo.usec.tolist() == [250_000, 1]
+    assert tempo.ignored.tolist() == [960]
+    sigs = song.time_signatures()
+    assert [(s.tick, s.numerator, s.denominator) for s in sigs.signatures] == [(0, 3, 4), (1440, 6, 8)]
+    _, peak = _peak(song.tempo_map)
+    # two bytes per event and a view per track (~160 B), not a copy of every track's events
+    assert peak < 200 * 20_000

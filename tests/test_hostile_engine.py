@@ -295,3 +295,14 @@ def test_meta_events_over_20000_tracks_match_the_per_track_search():
     _, peak = _peak(song.tempo_map)
     # two bytes per event and a view per track (~160 B), not a copy of every track's events
     assert peak < 200 * 20_000
+
+
+def test_gui_export_audio_of_a_song_of_years_is_refused_and_leaves_nothing(tmp_path):
+    from ui.window_files import render_song_to_file
+
+    with pytest.raises(RenderLimitError) as err:
+        render_song_to_file(gapped_song(480, 4096), tmp_path / "out.wav", song_name="song.mid")
+    assert str(err.value) == (
+        "song.mid lasts 36.3 years; render is limited to 12 hours (--max-hours)"
+    )
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its hidden temporary

@@ -19,15 +19,16 @@ file or the new one, never half a preset.
 from __future__ import annotations
 
 import os
-import tempfile
-from contextlib import suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from app.paths import preset_dir
+from engine.atomic_write import atomic_write_bytes as _atomic_write_bytes
+from engine.atomic_write import is_disk_full
 from engine.errors import PresetError
 from engine.presets import (
+    SCHEMA_FILE,
     Preset,
     is_preset_text,
     preset_filename,
@@ -36,6 +37,7 @@ from engine.presets import (
     preset_from_text,
     preset_to_document,
     preset_to_json,
+    preset_to_text,
     read_preset_file,
     same_name,
 )
@@ -57,7 +59,6 @@ __all__ = [
     "save_user_preset",
 ]
 
-SCHEMA_FILE = "quanta-preset.schema.json"
 
 
 @dataclass(frozen=True)
@@ -212,41 +213,19 @@ def resolve_preset(name_or_path: str | os.PathLike) -> Preset:
 
 
 # -- writing -----------------------------------------------------------------------------------
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    with suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` so a crash leaves the old file or the new one, never half."""
     path = Path(path)
-    folder = path.parent
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot write ({exc.strerror})") from None
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: validation should have refused it
+        raise PresetError(f"{path}: cannot write text that is not valid Unicode") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        return _atomic_write_bytes(path, data)
     except OSError as exc:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise PresetError(f"{path}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-    return path
+        if is_disk_full(exc):
+            raise PresetError(f"disk full: could not write {path}") from None
+        raise PresetError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _validated(preset: Preset, origin: str) -> Preset:
@@ -306,9 +285,13 @@ def delete_user_preset(name: str) -> Path:
     return found.path
 
 
-def export_preset(name: str, path: str | os.PathLike) -> Path:
-    """Write the named preset (user or factory) to a .json file anyone can import."""
-    return atomic_write_text(path, preset_to_json(load(name)))
+def export_preset(name: str, path: str | os.PathLike, text: bool = False) -> Path:
+    """Write the named preset (user or factory) to a file anyone can import: JSON, or with
+    ``text`` the one-line text form (what ``presets export --text`` prints) plus a newline."""
+    preset = load(name)
+    return atomic_write_text(
+        path, preset_to_text(preset) + "\n" if text else preset_to_json(preset)
+    )
 
 
 def import_preset(

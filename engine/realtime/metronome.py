@@ -35,10 +35,12 @@ class ClickSettings:
     beat_velocity: int = 90
 
 
-def beat_ticks(tsig: TimeSignatureMap, start_tick: int, end_tick: int) -> list[tuple[int, bool]]:
-    """``(tick, is_downbeat)`` for every beat in ``[start_tick, end_tick)`` (in closed form:
-    the ticks before ``start_tick`` cost nothing)."""
-    ticks, down = tsig.beats(start_tick, end_tick)
+def beat_ticks(
+    tsig: TimeSignatureMap, start_tick: int, end_tick: int, limit: int = MAX_CLICKS
+) -> list[tuple[int, bool]]:
+    """``(tick, is_downbeat)`` for the beats in ``[start_tick, end_tick)``, the first ``limit``
+    of them (in closed form: the ticks before ``start_tick`` cost nothing)."""
+    ticks, down = tsig.beats(start_tick, end_tick, limit=limit)
     return list(zip(ticks.tolist(), down.tolist(), strict=True))
 
 

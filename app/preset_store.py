@@ -28,7 +28,6 @@ from engine.atomic_write import atomic_write_bytes as _atomic_write_bytes
 from engine.atomic_write import is_disk_full
 from engine.errors import PresetError
 from engine.presets import (
-    SCHEMA_FILE,
     Preset,
     is_preset_text,
     preset_filename,
@@ -47,10 +46,12 @@ __all__ = [
     "Catalog",
     "Preset",
     "PresetEntry",
+    "atomic_write_bytes",
     "atomic_write_text",
     "delete_user_preset",
     "export_preset",
     "factory_presets",
+    "free_path",
     "import_preset",
     "list_presets",
     "load",
@@ -59,6 +60,8 @@ __all__ = [
     "save_user_preset",
 ]
 
+#: JSON Schemas shipped beside the factory presets (not presets themselves).
+SCHEMA_SUFFIX = ".schema.json"
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _preset_files(folder) -> list:
             for p in items
             if p.name.endswith(".json")
             and not p.name.startswith(".")
-            and p.name != SCHEMA_FILE
+            and not p.name.endswith(SCHEMA_SUFFIX)
             and p.is_file()
         ),
         key=lambda p: p.name,
@@ -215,11 +218,17 @@ def resolve_preset(name_or_path: str | os.PathLike) -> Preset:
 # -- writing -----------------------------------------------------------------------------------
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` so a crash leaves the old file or the new one, never half."""
-    path = Path(path)
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: validation should have refused it
         raise PresetError(f"{path}: cannot write text that is not valid Unicode") from None
+    return atomic_write_bytes(path, data)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so a crash leaves the old file or the new one, never half
+    (engine.atomic_write: temp file in the same folder, fsync, rename, the mode kept)."""
+    path = Path(path)
     try:
         return _atomic_write_bytes(path, data)
     except OSError as exc:
@@ -233,8 +242,9 @@ def _validated(preset: Preset, origin: str) -> Preset:
     return preset_from_document(preset_to_document(preset), origin, preset.source, preset.path)
 
 
-def _free_path(folder: Path, name: str) -> Path:
-    """A new file for ``name``: its sanitised file name, numbered if another file has it."""
+def free_path(folder: Path, name: str) -> Path:
+    """A new file for ``name``: its sanitised file name, numbered if another file has it (the
+    groove store names its files the same way)."""
     first = folder / preset_filename(name)
     if not first.exists():
         return first
@@ -264,7 +274,7 @@ def save_user_preset(preset: Preset, force: bool = False) -> Preset:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PresetError(f"{folder}: cannot create the preset folder ({exc.strerror})") from None
-    path = existing.path if existing is not None else _free_path(folder, preset.name)
+    path = existing.path if existing is not None else free_path(folder, preset.name)
     saved = preset.replace(source="user", path=path)
     atomic_write_text(path, preset_to_json(saved))
     return saved

@@ -306,3 +306,13 @@ def test_gui_export_audio_of_a_song_of_years_is_refused_and_leaves_nothing(tmp_p
         "song.mid lasts 36.3 years; render is limited to 12 hours (--max-hours)"
     )
     assert list(tmp_path.iterdir()) == []  # neither the file nor its hidden temporary
+
+
+def test_beat_ticks_of_a_song_of_years_stop_at_the_limit():
+    from engine.realtime.metronome import MAX_CLICKS, beat_ticks
+
+    tsig = gapped_song(1, 1).time_signatures()
+    beats, peak = _peak(lambda: beat_ticks(tsig, 5, GAP + 2, limit=6))
+    assert beats == [(5, False), (6, False), (7, False), (8, True), (9, False), (10, False)]
+    assert len(beat_ticks(tsig, 0, 1 << 40)) == MAX_CLICKS
+    assert peak < 64 * 1024

@@ -40,3 +40,8 @@ def groove_dir() -> Path:
 def plugin_cache_file() -> Path:
     """Where plugin probe results (including the plugins that hung or crashed) are kept."""
     return platformdirs.user_cache_path(APP_NAME, appauthor=False) / "plugins.json"
+
+
+def vst3_preset_dir() -> Path:
+    """Quanta's user VST3 presets (``.vstpreset`` files by vendor and plugin)."""
+    return user_data_dir() / "vst3-presets"

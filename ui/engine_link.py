@@ -45,7 +45,7 @@ def volume_db(track) -> float:
 def track_sound(track, sample_rate: int, block: int):
     """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
     from engine.plugins import load_instrument
-    from ui.settings_dialog import load_plugin
+    from ui.plugin_loading import load_plugin
 
     inst = track.extra.get("instrument")
     if isinstance(inst, dict) and inst.get("format"):

@@ -21,7 +21,7 @@ import pytest
 
 from app.cli import main
 from engine.errors import DeviceError
-from engine.plugins import lv2, lv2_discovery
+from engine.plugins import lv2, lv2_discovery, lv2_world
 from engine.plugins.scan import ProbeCache, scan_installed
 from tests import lv2_fakes
 
@@ -103,16 +103,16 @@ def test_a_hanging_dynamic_manifest_is_cut_off_and_named(lv2_dir):
 def test_in_process_hosting_reads_only_the_plugins_own_bundles(lv2_dir, monkeypatch):
     """render/play load LV2 here: the bad bundle on LV2_PATH must never be read here."""
     lv2_fakes.dyn_manifest_bundle(lv2_dir, "dynopen", DYN_OPEN, abort_in_open=True)
-    monkeypatch.setattr(lv2, "_world", None)
-    monkeypatch.setattr(lv2, "_bundle_index", {})
+    monkeypatch.setattr(lv2_world, "_world", None)
+    monkeypatch.setattr(lv2_world, "_bundle_index", {})
     fx = lv2.LV2Effect(MDA + "Delay", 48000, 256)  # discovers in a child, loads mda only
     try:
-        assert lv2.world().bundles == {str(lv2_dir / "mda.lv2")}
+        assert lv2_world.world().bundles == {str(lv2_dir / "mda.lv2")}
         assert fx.info.name == "MDA Delay"
     finally:
         fx.close()
     with pytest.raises(DeviceError, match=f"LV2 plugin {DYN_OPEN} is not installed"):
-        lv2.describe(DYN_OPEN)
+        lv2_world.describe(DYN_OPEN)
 
 
 def test_probe_results_follow_the_bundle_files(lv2_dir, tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.errors import DeviceError
-from engine.plugins import lv2, lv2_discovery, lv2_presets
+from engine.plugins import lv2, lv2_discovery, lv2_presets, lv2_world
 
 ROOT = Path(__file__).resolve().parents[1]
 ZAMCOMP = "urn:zamaudio:ZamComp"
@@ -28,8 +28,8 @@ def user_lv2(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("LV2_PATH", f"{user}:{system}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(lv2_discovery, "_current", None)
-    monkeypatch.setattr(lv2, "_world", None)
-    monkeypatch.setattr(lv2, "_bundle_index", {})
+    monkeypatch.setattr(lv2_world, "_world", None)
+    monkeypatch.setattr(lv2_world, "_bundle_index", {})
     return user
 
 

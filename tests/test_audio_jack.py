@@ -16,6 +16,7 @@ from engine.errors import DeviceError
 from engine.mixer import Mixer
 from engine.plugins.builtin_synth import BuiltinSynth
 from engine.plugins.effects import make_effect
+from tests import procs
 from tests.jack_audio_tools import AudioRecorder, onsets
 
 pytestmark = pytest.mark.jack
@@ -257,7 +258,7 @@ def test_closing_after_the_server_died_does_not_hang(jack_server_factory):
     server = jack_server_factory(48000, 256)
     env = dict(os.environ, JACK_DEFAULT_SERVER=server.name)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    child = subprocess.Popen(
+    child = procs.spawn(
         [sys.executable, "-c", CHILD, root],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -276,5 +277,4 @@ def test_closing_after_the_server_died_does_not_hang(jack_server_factory):
         assert child.wait(10) == 0
     finally:
         if child.poll() is None:
-            child.kill()
-            child.wait()
+            procs.kill_group(child)

@@ -21,6 +21,7 @@ import pytest
 
 from engine.build import add_track, new_song
 from engine.notes import make_notes
+from tests import procs
 from tests.jack_audio_tools import AudioRecorder, onsets
 from tests.jack_tools import JackMidiRecorder, JackMidiSender
 
@@ -32,7 +33,7 @@ SUMMARY = re.compile(r"^quanta: audio: (\d+) underruns, (\d+) late events .*\(sy
 
 
 def quanta(*args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
+    return procs.spawn(
         [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -65,7 +66,7 @@ def stop(proc: subprocess.Popen, timeout: float = 20.0) -> tuple[str, str]:
     try:
         return proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        procs.kill_group(proc)
         out, err = proc.communicate()
         raise AssertionError(f"quanta did not stop: {err}") from None
 
@@ -93,7 +94,7 @@ def test_play_sounds_each_track_quantized_at_the_right_times(rt_server, tmp_path
         wait_for_ports(rec.client, "PortAudio", is_audio=True, is_output=True)
         rec.connect_from("PortAudio")
         rec.start()
-        out, err = proc.communicate(timeout=40)
+        out, err = procs.communicate(proc, timeout=40)
         rec.wait(0.0)
     finally:
         stop(proc)
@@ -125,7 +126,7 @@ def test_play_to_a_port_and_the_audio_device_at_once(jack_server, midi_recorder,
     add_track(song, make_notes([960, 1200], [1060, 1300], [60, 67]))
     path = save(song, tmp_path / "two.mid")
     proc = quanta("play", str(path), "--out", midi_recorder.port_name, "--audio")
-    out, err = proc.communicate(timeout=40)
+    out, err = procs.communicate(proc, timeout=40)
     assert proc.returncode == 0, err
     assert [p for _, k, p, _ in midi_recorder.notes() if k == 0x90] == [60, 67]
     assert "to Quanta:out + audio 'system' (builtin)" in err
@@ -143,7 +144,7 @@ def test_play_metronome_clicks_on_the_audio_device(jack_server, tmp_path):
         wait_for_ports(rec.client, "PortAudio", is_audio=True, is_output=True)
         rec.connect_from("PortAudio")
         rec.start()
-        out, err = proc.communicate(timeout=40)
+        out, err = procs.communicate(proc, timeout=40)
         rec.wait(0.0)
     finally:
         stop(proc)
@@ -235,7 +236,7 @@ def test_no_audio_device_is_one_line(tmp_path):
     env = dict(os.environ, JACK_DEFAULT_SERVER="quanta-no-server", JACK_NO_START_SERVER="1")
     for args in (["play", str(path), "--audio"], ["live", "--in", "kbd", "--audio"]):
         proc = quanta(*args, env=env)
-        out, err = proc.communicate(timeout=40)
+        out, err = procs.communicate(proc, timeout=40)
         assert proc.returncode == 2, err
         assert err.strip() == (
             "quanta: error: --audio: no audio output device found "
@@ -261,7 +262,7 @@ def test_sound_problems_are_one_line_and_exit_2(jack_server, tmp_path, args, nee
     add_track(song, make_notes([0], [480], [60]))
     path = save(song, tmp_path / "s.mid")
     proc = quanta("play", str(path), *args)
-    out, err = proc.communicate(timeout=40)
+    out, err = procs.communicate(proc, timeout=40)
     assert proc.returncode == 2, err
     assert len(err.strip().splitlines()) == 1 and needle in err, err
     assert "Traceback" not in err
@@ -283,7 +284,7 @@ def test_server_dies_audio_alone_says_so_once_and_exits_2(jack_server_factory, t
     time.sleep(0.5)
     server.stop()
     t = time.monotonic()
-    out, err = proc.communicate(timeout=20)
+    out, err = procs.communicate(proc, timeout=20)
     assert time.monotonic() - t < 5.0  # noticed at once, closed without hanging
     assert proc.returncode == 2, err
     assert err.count("audio output lost") == 1, err
@@ -306,7 +307,7 @@ def test_server_dies_midi_goes_on_as_before(jack_server_factory, tmp_path):
     finally:
         midi.close()  # before its server goes
     server.stop()
-    out, err = proc.communicate(timeout=30)
+    out, err = procs.communicate(proc, timeout=30)
     assert proc.returncode == 0, err
     assert err.count("audio output lost") == 1, err
     # Said while playing ("; MIDI continues") or, if PortAudio still called the stream active

@@ -16,6 +16,7 @@ import pytest
 
 from engine.build import add_track, new_song
 from engine.notes import make_notes
+from tests import procs
 from tests.jack_tools import JackMidiSender, unmatched_notes
 
 pytestmark = pytest.mark.jack
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def quanta(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
+    return procs.spawn(
         [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -64,7 +65,7 @@ def ports_module():
 def test_play_sends_the_quantized_file_to_a_port(midi_recorder, tmp_path, ports_module):
     path, grid = humanized_file(tmp_path)
     proc = quanta("play", str(path), "--out", midi_recorder.port_name, "--grid", "1/16")
-    out, err = proc.communicate(timeout=30)
+    out, err = procs.communicate(proc, timeout=30)
     assert proc.returncode == 0, err
     midi_recorder.settle(0.1)
     rec = midi_recorder.notes()
@@ -88,7 +89,7 @@ def test_ctrl_c_stops_a_looping_play_with_every_note_closed(midi_recorder, tmp_p
     midi_recorder.wait_for(3, 10)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=15)
+    out, err = procs.communicate(proc, timeout=15)
     assert proc.returncode == 0, err
     midi_recorder.settle(0.1)
     rec = midi_recorder.notes()
@@ -137,7 +138,7 @@ def test_live_thru_quantizes_and_saves_the_raw_take_on_ctrl_c(
         midi_recorder.settle(0.2)
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        out, err = procs.communicate(proc, timeout=15)
         sender.close()
     assert proc.returncode == 0, err
     err = banner + err
@@ -162,7 +163,7 @@ def test_live_thru_quantizes_and_saves_the_raw_take_on_ctrl_c(
 def test_missing_port_is_one_line_and_exit_2(jack_server, tmp_path, ports_module):
     path, _ = humanized_file(tmp_path)
     proc = quanta("play", str(path), "--out", "no-such-port-xyz")
-    out, err = proc.communicate(timeout=30)
+    out, err = procs.communicate(proc, timeout=30)
     assert proc.returncode == 2
     assert err.strip().count("\n") == 0 and "no-such-port-xyz" in err
     assert "Traceback" not in err
@@ -182,7 +183,7 @@ def test_bad_options_are_one_line_errors(tmp_path, args, needle):
     path, _ = humanized_file(tmp_path)
     args = [a.format(missing=tmp_path / "missing.mid", file=path) for a in args]
     proc = quanta(*args)
-    out, err = proc.communicate(timeout=30)
+    out, err = procs.communicate(proc, timeout=30)
     assert proc.returncode == 2, err
     assert needle in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

@@ -24,6 +24,7 @@ from engine.live_quantize import LiveSettings
 from engine.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
 from engine.transport import Engine
+from tests import procs
 from tests.engine_player import humanized_line
 from tests.jack_tools import (
     ExternalMidiRecorder,
@@ -103,7 +104,7 @@ def play_in_subprocess(recorder, sink: str, busy: bool, notes: int = 32, bpm: fl
     external = not hasattr(recorder, "connect_from")
     if external:  # a recorder in its own process: the player wires itself to it
         cmd += ["--connect", recorder.port_name]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = procs.spawn(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         ready = proc.stdout.readline().split()
         assert ready and ready[0] == "READY", f"player did not start: {ready}"
@@ -115,8 +116,7 @@ def play_in_subprocess(recorder, sink: str, busy: bool, notes: int = 32, bpm: fl
         assert proc.wait(30) == 0
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            procs.kill_group(proc)
     if not external:
         recorder.settle(0.1)
     return stats

@@ -12,6 +12,7 @@ import pytest
 
 from engine import clock
 from engine.jack_midi import JackMidiInput, JackMidiOutput, tighten_gil_switching
+from tests import procs
 from tests.jack_tools import (
     ExternalMidiRecorder,
     ExternalMidiSender,
@@ -147,10 +148,9 @@ print(json.dumps({"sent": sent, "rounds": work["rounds"]}))
 def test_rtmidi_jack_output_loses_nothing_and_lands_within_a_period(rt_server, ext_recorder):
     import json
     import os
-    import subprocess
 
     env = dict(os.environ, JACK_DEFAULT_SERVER=rt_server.name)
-    child = subprocess.run(
+    child = procs.run(
         [sys.executable, "-c", RTMIDI_CHILD, ext_recorder.port_name, rt_server.name],
         capture_output=True,
         text=True,

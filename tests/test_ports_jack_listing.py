@@ -5,9 +5,10 @@ rtmidi holds the GIL while libjack waits for every client's cycle; a Python proc
 through rtmidi deadlocked here; engine.ports lists JACK ports through JACK-Client instead.
 """
 
-import subprocess
 import sys
 import textwrap
+
+from tests import procs
 
 SCRIPT = textwrap.dedent(
     """
@@ -43,7 +44,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_listing_does_not_deadlock_with_a_python_jack_callback(jack_server):
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=30
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -27,6 +27,7 @@ import pytest
 
 from engine import ports
 from engine.ports import STATUS_OK, open_output
+from tests import procs
 from tests.jack_tools import JackMidiRecorder
 
 pytestmark = pytest.mark.jack
@@ -61,7 +62,7 @@ c.close()
 def loaded(jack_server):
     """A late JACK client (its own process) plus two GIL-hogging threads here."""
     env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name)
-    slow = subprocess.Popen(
+    slow = procs.spawn(
         [sys.executable, "-c", SLOW_CLIENT],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -184,7 +185,7 @@ def test_closing_ports_while_xruns_and_busy_threads_never_hangs(jack_server, loa
     env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        done = subprocess.run(
+        done = procs.run(
             [sys.executable, "-c", CLOSE_UNDER_LOAD],
             cwd=root,
             env=env,

@@ -94,6 +94,11 @@ def _start_jack(rate=48000, period=256, realtime=False):
 
 
 def _stop_jack(server, old):
+    # Close every JACK client still open on this server here, on this thread, before the
+    # server goes (engine/jack_client.py: never later, by the garbage collector).
+    from engine.jack_client import close_all
+
+    close_all(server.name)
     server.stop()
     if old is None:
         os.environ.pop("JACK_DEFAULT_SERVER", None)

@@ -64,9 +64,9 @@ def main(argv=None) -> int:
         out = RtmidiJackOut(args.client)
         port = out.port_name
         if args.connect:
-            import jack
+            from engine.jack_client import Client as JackClient
 
-            helper = jack.Client(f"{args.client}-wire", no_start_server=True)
+            helper = JackClient(f"{args.client}-wire")
             helper.connect(port, args.connect)
             helper.close()
     else:

@@ -19,6 +19,7 @@ import numpy as np
 from llvmlite import binding as llvm_binding
 from numba import types
 
+from engine.jack_client import Client as JackClient
 from engine.native_ptr import f32_ptr, i64_ptr
 
 
@@ -110,7 +111,7 @@ def _pointer(obj) -> int:
 
 class AudioRecorder:
     def __init__(self, seconds: float = 5.0, name: str = "quanta-audio-rec"):
-        self.client = jack.Client(name, no_start_server=True)
+        self.client = JackClient(name)
         self.rate = self.client.samplerate
         self.inports = [self.client.inports.register(f"in_{i + 1}") for i in range(2)]
         self.data = np.zeros((2, int(seconds * self.rate)), dtype=np.float32)
@@ -127,6 +128,8 @@ class AudioRecorder:
         ctl[C_CYC_START] = self._cyc_start.ctypes.data
         ctl[C_CYC_US] = self._cyc_us.ctypes.data
         ctl[C_CYC_CAP] = cycles
+        # The compiled callback writes into these until the client is closed.
+        self.client.keep_alive(ctl, self.data, self._cyc_start, self._cyc_us)
         lib = ctypes.CDLL(jack._libname)
         lib.jack_set_process_callback.argtypes = [ctypes.c_void_p] * 3
         lib.jack_set_process_callback.restype = ctypes.c_int
@@ -178,8 +181,9 @@ class AudioRecorder:
         return jack_s - jack_clock_offset()
 
     def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+        if not self.client.closed:
+            self.client.deactivate()
+            self.client.close()
 
 
 def onsets(x: np.ndarray, threshold: float = 1e-3, min_gap: int = 2400) -> np.ndarray:

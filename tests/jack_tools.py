@@ -18,9 +18,9 @@ import sys
 import threading
 import time
 
-import jack
 import pytest
 
+from engine.jack_client import Client as JackClient
 from tests import procs
 
 NOTE_ON = 0x90
@@ -87,7 +87,7 @@ class JackMidiRecorder:
     ):
         from engine.jack_rt import MidiRing
 
-        self.client = jack.Client(name, no_start_server=True, servername=servername)
+        self.client = JackClient(name, servername=servername)
         self.port = self.client.midi_inports.register("in")
         self._ring = MidiRing(capacity)
         self._ring.install(self.client, self.port, is_input=True)
@@ -222,7 +222,7 @@ class JackMidiSender:
     ):
         from engine.jack_rt import MidiRing
 
-        self.client = jack.Client(name, no_start_server=True, servername=servername)
+        self.client = JackClient(name, servername=servername)
         self.port = self.client.midi_outports.register("out")
         self._ring = MidiRing(capacity)
         self._ring.install(self.client, self.port, is_input=False)

@@ -119,6 +119,7 @@ RTMIDI_CHILD = """
 import json, sys, threading, time
 import jack
 from engine import clock
+from engine.jack_client import Client as JackClient
 from engine.jack_midi import JackClock, tighten_gil_switching
 from engine.ports import open_output
 from tests.test_jack_midi_load import _plan, _sleep_until, spin
@@ -129,7 +130,7 @@ stop = threading.Event()
 work = {"rounds": 0}
 threading.Thread(target=spin, args=(stop, work), daemon=True).start()
 out = open_output(port, api="jack", frame_exact=False)
-probe = jack.Client("quanta-load-clock", no_start_server=True, servername=server)
+probe = JackClient("quanta-load-clock", servername=server)
 jclock = JackClock(probe)
 sent = []
 for when, data in _plan(clock.now() + 0.05):  # lookahead 0: sent when due

@@ -12,10 +12,11 @@ from tests import procs
 
 SCRIPT = textwrap.dedent(
     """
-    import jack, time
+    import time
+    from engine.jack_client import Client as JackClient
     from engine.ports import list_ports
 
-    client = jack.Client("busy-python-callback", no_start_server=True)
+    client = JackClient("busy-python-callback")
     client.midi_outports.register("out")
     client.midi_inports.register("in")
     calls = [0]

@@ -42,8 +42,9 @@ def _hog(stop: threading.Event) -> None:
 
 
 SLOW_CLIENT = """
-import sys, time, jack
-c = jack.Client("quanta-slow", no_start_server=True)
+import sys, time
+from engine.jack_client import Client as JackClient
+c = JackClient("quanta-slow")
 n = [0]
 def process(frames):  # overruns every other period: the graph finishes late
     n[0] += 1

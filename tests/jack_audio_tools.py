@@ -194,3 +194,16 @@ def onsets(x: np.ndarray, threshold: float = 1e-3, min_gap: int = 2400) -> np.nd
         return loud
     keep = np.concatenate(([True], np.diff(loud) > min_gap))
     return loud[keep]
+
+
+def first_sound(x: np.ndarray, coarse: np.ndarray, quiet: float = 1e-6, back: int = 2400) -> np.ndarray:
+    """For each coarse onset (from :func:`onsets`), the first sample of the sound that
+    reaches it: the sample after the last one at or below ``quiet`` within ``back`` samples
+    before it. Exact to the sample for a synth that is silent (digital zero, or nearly)
+    between notes, whatever the level its attack takes to reach the coarse threshold."""
+    out = np.empty(len(coarse), dtype=np.int64)
+    for k, c in enumerate(np.asarray(coarse, dtype=np.int64)):
+        lo = max(int(c) - back, 0)
+        q = np.flatnonzero(np.abs(x[lo : int(c) + 1]) <= quiet)
+        out[k] = lo + (int(q[-1]) + 1 if q.size else 0)
+    return out

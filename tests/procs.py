@@ -25,13 +25,25 @@ from dataclasses import dataclass, field
 
 PR_SET_PDEATHSIG = 1
 
-try:  # resolved before any fork: the child only makes the call
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+try:  # resolved before any fork: the child only makes the calls
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _prctl = _libc.prctl
+    _signal = _libc.signal
+    _signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
 except (OSError, AttributeError):  # not Linux
-    _prctl = None
+    _prctl = _signal = None
+
+#: Signals a test sends to its children as a user would (Ctrl-C, a closed terminal, kill).
+#: A test run started in the background (``cmd &`` without job control, ``nohup``) has them
+#: ignored, and ignored signals stay ignored across exec: the child gets the defaults back,
+#: as a program started from a terminal has them.
+_USER_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT)
 
 
 def _child_setup(death_signal: int) -> None:
+    if _signal is not None:
+        for sig in _USER_SIGNALS:
+            _signal(int(sig), None)  # SIG_DFL
     if _prctl is not None:
         _prctl(PR_SET_PDEATHSIG, death_signal)
 

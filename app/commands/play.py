@@ -62,10 +62,25 @@ def close_quietly(port) -> None:
     from engine.sounding import wait_delivered
 
     wait_delivered(port)
+    say_late(port)
     try:
         port.close()
     except Exception as exc:  # closing must never hide the real outcome
         print(f"quanta: warning: closing {getattr(port, 'name', 'port')}: {exc}", file=sys.stderr)
+
+
+def say_late(port) -> None:
+    """Say how many events reached a frame-exact port after their frame had passed (the
+    machine was too busy to hand them over in time; each went out at the next period)."""
+    late = int(getattr(port, "late", 0) or 0)
+    if late:
+        name = getattr(port, "name", "port")
+        print(
+            f"quanta: warning: {late} event{'s' if late != 1 else ''} reached {name} late "
+            "(the machine was busy; each went out at the next period)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def report_events(engine) -> None:

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 
 from app.audio_options import AudioRequest
-from engine import clock
 from engine.errors import DeviceError
+from engine.realtime import clock
 
 MIXER_BLOCK = 1024  #: the mixer's largest block (at least the stream's block)
 SILENT_PEAK = 1e-4  #: -80 dBFS: the master counts as silent below this
@@ -126,8 +126,7 @@ class AudioSession:
         command does not have, and it would add its buffer to every note played.
         """
         from app.paths import plugin_cache_file
-        from engine.audio import AudioOutput, choose_device, output_devices
-        from engine.mixer import build_mixer
+        from engine.audio import AudioOutput, build_mixer, choose_device, output_devices
 
         devices = output_devices()
         if not devices:

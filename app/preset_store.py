@@ -9,7 +9,7 @@ The small API the CLI and the GUI share:
 - :func:`save_user_preset`, :func:`delete_user_preset`, :func:`export_preset`,
   :func:`import_preset`.
 
-Names compare without regard to case (see :func:`engine.preset_format.same_name`), so a preset
+Names compare without regard to case (see :func:`engine.presets.preset_format.same_name`), so a preset
 library copied to macOS or Windows keeps working. A broken file in the user folder is reported
 in :attr:`Catalog.problems` and skipped; it never stops the other presets from loading. Every
 write is atomic (temp file in the same folder, fsync, rename), so a crash leaves either the old
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from app.paths import preset_dir
 from engine.errors import PresetError
-from engine.preset_format import (
+from engine.presets import (
     Preset,
     is_preset_text,
     preset_filename,
@@ -39,7 +39,7 @@ from engine.preset_format import (
     read_preset_file,
     same_name,
 )
-from engine.preset_format import check_name as _check_name
+from engine.presets import check_name as _check_name
 
 __all__ = [
     "Catalog",

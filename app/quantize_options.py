@@ -9,9 +9,21 @@ settings and each option given explicitly overrides that one field of it.
 from __future__ import annotations
 
 import argparse
+import json
+import stat
+from pathlib import Path
 
-from engine.errors import SettingsError
-from engine.quantize.settings import ENDS_MODES, GRID_TYPES, QuantizeSettings, parse_grid_text
+from engine.errors import GrooveError, SettingsError
+from engine.quantize import (
+    CONTROLLER_MODES,
+    ENDS_MODES,
+    GRID_TYPES,
+    NOISE_KINDS,
+    GrooveTemplate,
+    QuantizeSettings,
+    parse_grid_text,
+    template_from_document,
+)
 
 #: argparse dest → QuantizeSettings field, for the options that map one to one.
 _FIELDS = {
@@ -21,8 +33,19 @@ _FIELDS = {
     "exclude_within": "exclude_within",
     "ends": "ends",
     "length_grid": "length_grid",
+    "pre_quantize": "pre_quantize",
+    "groove_velocity": "groove_velocity",
+    "groove_length": "groove_length",
+    "humanize_ms": "humanize_ms",
+    "humanize_velocity": "humanize_velocity",
+    "humanize_noise": "humanize_noise",
+    "humanize_seed": "humanize_seed",
+    "flam": "flam",
+    "controllers": "controllers",
 }
-_DESTS = ("preset", "grid", "grid_type", "tuplet", "catch_within", *_FIELDS)
+_DESTS = ("preset", "grid", "grid_type", "tuplet", "catch_within", "groove", *_FIELDS)
+#: A groove file given on the command line is refused above this size, unread.
+MAX_GROOVE_FILE_BYTES = 1024 * 1024
 
 
 def _catch(text: str) -> float | str:
@@ -108,6 +131,142 @@ def add_quantize_options(parser: argparse.ArgumentParser) -> None:
         help="length step for --ends quantize-lengths: 1/8, 1/8T or 1/8. "
         "(default: the grid itself)",
     )
+    add_groove_options(g)
+
+
+def add_groove_options(g) -> None:
+    """The part-2 options (groove, humanize, flam, controllers) in the quantize group."""
+    g.add_argument(
+        "--groove",
+        metavar="NAME|FILE.json",
+        help="quantize to a groove template instead of the grid: a quanta-groove .json file "
+        "or a groove name; --strength is then the groove's timing amount (default none)",
+    )
+    g.add_argument(
+        "--pre-quantize",
+        type=float,
+        metavar="PCT",
+        help="with --groove: first move notes this far toward the groove's straight base "
+        "grid, 0–100 %% (default 0)",
+    )
+    g.add_argument(
+        "--groove-velocity",
+        type=float,
+        metavar="PCT",
+        help="with --groove: move velocities toward the groove's, −100–100 %%; negative "
+        "pushes away (default 0)",
+    )
+    g.add_argument(
+        "--groove-length",
+        type=float,
+        metavar="PCT",
+        help="with --groove: move note lengths toward the groove's, 0–100 %% (default 0)",
+    )
+    g.add_argument(
+        "--humanize-ms",
+        type=float,
+        metavar="MS",
+        help="random timing after quantize: standard deviation in milliseconds, chords kept "
+        "together (default 0 = off)",
+    )
+    g.add_argument(
+        "--humanize-velocity",
+        type=float,
+        metavar="N",
+        help="random velocity: standard deviation in velocity steps (default 0 = off)",
+    )
+    g.add_argument(
+        "--humanize-noise",
+        choices=NOISE_KINDS,
+        help="pink: drifts like a player (1/f); white: independent per note (default pink)",
+    )
+    g.add_argument(
+        "--humanize-seed",
+        type=int,
+        metavar="N",
+        help="the same seed gives the same result; another seed another take (default 0)",
+    )
+    g.add_argument(
+        "--flam",
+        type=int,
+        metavar="TICKS",
+        help="spread chords: each note this many ticks after the one below (negative: from "
+        "the top), −PPQ…PPQ (default 0)",
+    )
+    g.add_argument(
+        "--controllers",
+        choices=CONTROLLER_MODES,
+        help="follow: CC, pitch bend and pressure move with the note they belong to "
+        "(default stay)",
+    )
+
+
+def read_groove_file(path: str | Path) -> GrooveTemplate:
+    """A quanta-groove JSON file, read strictly: size first, UTF-8, no duplicate keys or NaN.
+
+    Every problem is one line naming the file (a SettingsError on the ``groove`` field).
+    """
+    p = Path(path)
+
+    def fail(problem: str) -> SettingsError:
+        return SettingsError("groove", f"{p}: {problem}")
+
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise fail("no such groove file") from None
+    except OSError as exc:
+        raise fail(f"cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise fail("not a regular file")
+    if st.st_size > MAX_GROOVE_FILE_BYTES:
+        raise fail(f"is {st.st_size} bytes; a groove file is at most {MAX_GROOVE_FILE_BYTES}")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_GROOVE_FILE_BYTES + 1)
+        text = raw.decode("utf-8-sig")
+    except OSError as exc:
+        raise fail(f"cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"is not UTF-8 text (byte {exc.start})") from None
+
+    def no_dupes(pairs):
+        out = {}
+        for k, v in pairs:
+            if k in out:
+                raise ValueError(f"{k!r} appears twice")
+            out[k] = v
+        return out
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    try:
+        doc = json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constant)
+    except json.JSONDecodeError as exc:
+        raise fail(f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise fail("is nested too deeply to be a groove") from None
+    except ValueError as exc:
+        raise fail(f"is not valid JSON ({exc})") from None
+    try:
+        return template_from_document(doc)
+    except GrooveError as exc:
+        raise fail(str(exc)) from None
+    except RecursionError:
+        raise fail("is nested too deeply to be a groove") from None
+
+
+def groove_from_arg(text: str) -> GrooveTemplate | str:
+    """``--groove``: a ``.json`` path (or any existing file) is read now; anything else is a
+    groove *name*, looked up in the groove store when the quantize runs."""
+    if text.lower().endswith(".json") or Path(text).is_file():
+        if not text.lower().endswith(".json"):
+            raise SettingsError(
+                "groove", f"{text}: only quanta-groove .json files can be read for now"
+            )
+        return read_groove_file(text)
+    return text
 
 
 def quantize_options_given(args: argparse.Namespace) -> bool:
@@ -165,6 +324,9 @@ def settings_from_args(args: argparse.Namespace) -> QuantizeSettings:
         value = getattr(args, dest, None)
         if value is not None:
             fields[name] = value
+    groove = getattr(args, "groove", None)
+    if groove is not None:
+        fields["groove"] = None if groove.lower() in ("none", "off") else groove_from_arg(groove)
     return base.replace(**fields) if fields else base
 
 
@@ -184,4 +346,22 @@ def settings_summary(s: QuantizeSettings) -> str:
     if s.ends == "quantize-lengths":
         ends += f" {s.length_grid or s.grid_label}"
     parts.append(ends)
+    if s.groove is not None:
+        name = s.groove if isinstance(s.groove, str) else s.groove.name
+        parts[0] = f"groove {name!r}"
+        if s.pre_quantize:
+            parts.append(f"pre-quantize {s.pre_quantize:g} %")
+        if s.groove_velocity:
+            parts.append(f"groove velocity {s.groove_velocity:g} %")
+        if s.groove_length:
+            parts.append(f"groove length {s.groove_length:g} %")
+    if s.humanize_ms or s.humanize_velocity:
+        parts.append(
+            f"humanize {s.humanize_ms:g} ms / {s.humanize_velocity:g} vel "
+            f"({s.humanize_noise}, seed {s.humanize_seed})"
+        )
+    if s.flam:
+        parts.append(f"flam {s.flam:+d} ticks")
+    if s.controllers == "follow":
+        parts.append("controllers follow")
     return ", ".join(parts)

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from app.sound_options import TrackSound
+from engine.audio import Mixer
 from engine.errors import DeviceError
-from engine.mixer import Mixer
-from engine.plugins.base import Effect, Instrument, Plugin
+from engine.plugins import Effect, Instrument, Plugin
 
 
 def track_label(index: int, name: str) -> str:
@@ -47,8 +47,7 @@ def _load_strip(
 ) -> tuple[Instrument, list[Effect]]:
     """The track's instrument and effects, each appended to ``pending`` as soon as it exists
     so the caller can close them if a later one fails."""
-    from engine.plugins.effects import make_effect
-    from engine.plugins.loader import load_instrument
+    from engine.plugins import load_instrument, make_effect
 
     if sound.instrument is None:  # the default was probed once up front
         inst = load_instrument(default, sample_rate, max_block, probe=False)
@@ -82,8 +81,7 @@ def build_track_mixer(
     ``sounds`` but not in ``tracks`` (it plays nothing) is still loaded once and closed, so a
     mistyped plugin is reported even there.
     """
-    from engine.plugins.effects import make_effect
-    from engine.plugins.loader import load_instrument
+    from engine.plugins import load_instrument, make_effect
 
     opts = {"cache_path": cache_path, "timeout": probe_timeout}
     # The default instrument and master effects keep the loaders' own messages: they already

@@ -11,16 +11,20 @@ from __future__ import annotations
 import importlib
 
 KERNEL_MODULES = (
-    "engine.midifile",
+    "engine.smf.midifile",
     "engine.quantize.core",
-    "engine.plugins.synth_core",
-    "engine.mixer_kernels",
-    "engine.audio_native",
+    "engine.plugins.synth_consts",
+    "engine.audio.mixer",
+    "engine.audio.audio_native",
 )
 
 
-def warm_up() -> None:
-    for name in KERNEL_MODULES:
+#: The kernels a file quantize runs (``quanta quantize`` warms these before forking workers).
+FILE_KERNELS = ("engine.smf.midifile", "engine.quantize.core")
+
+
+def warm_up(modules: tuple[str, ...] = KERNEL_MODULES) -> None:
+    for name in modules:
         importlib.import_module(name).warm_up()
 
 

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.build import add_track, new_song  # noqa: E402
-from engine.midifile import save_song  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model.notes import make_notes  # noqa: E402
+from engine.smf.midifile import save_song  # noqa: E402
 from tests.conftest import JackServer  # noqa: E402
 from tests.jack_audio_tools import AudioRecorder, onsets  # noqa: E402
 from tests.jack_tools import JackMidiSender, free_stale_jack_slots  # noqa: E402

@@ -9,7 +9,7 @@
    the engine clock) and shifted so the earliest note is 0 (no note can be early). Lost =
    notes sent minus notes recorded. For the rtmidi output (lookahead 0) the floor is one
    period (rtmidi places every event at the start of the next period); the frame-exact JACK
-   output (engine.jack_midi, lookahead > 0) should be within a few frames. Goal: p99 within
+   output (engine.ports.jack_midi, lookahead > 0) should be within a few frames. Goal: p99 within
    one period + 1 ms, zero lost, at 128 and 256-frame periods, idle and busy.
 2. Live thru. A JACK sender writes note events at exact frames into a thru process; the recorder
    stores when they come out. Compared: a plain python-rtmidi thru (callback → send) and Quanta's
@@ -121,8 +121,7 @@ def thru_child(kind: str) -> int:
     """Child process: a thru on rtmidi JACK ports, plain or through Quanta's engine."""
     import rtmidi
 
-    from engine import clock
-
+    from engine.realtime import clock
     mi = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"thru-{kind}")
     mo = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"thru-{kind}-out")
     mi.open_virtual_port("in")
@@ -132,7 +131,7 @@ def thru_child(kind: str) -> int:
         send = mo.send_message
         mi.set_callback(lambda ev, _d=None: send(ev[0]))
     else:
-        from engine.transport import Engine
+        from engine.realtime.transport import Engine
 
         class Out:
             name, lookahead = "thru-out", 0.0

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.build import add_track, new_song  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model.notes import make_notes  # noqa: E402
 from engine.quantize.settings import QuantizeSettings  # noqa: E402
-from engine.transport import Engine  # noqa: E402
+from engine.realtime.transport import Engine  # noqa: E402
 
 PPQ = 480
 
@@ -74,7 +74,7 @@ def deep_size(obj, seen=None) -> int:
 def bookkeeping(engine: Engine) -> list:
     """The engine's "already played" structures (whichever this version of the engine has)."""
     played = engine._rt.played
-    if isinstance(played, set):  # before engine.pass_memory: every played note
+    if isinstance(played, set):  # before engine.realtime.pass_memory: every played note
         return [played]
     return [played.skip, played.unplayed]
 

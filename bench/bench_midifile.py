@@ -21,14 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.midifile import load_song, song_to_bytes  # noqa: E402
+from engine.smf.midifile import load_song, song_to_bytes  # noqa: E402
 
 DEFAULT_FILE = ROOT / "bench" / "data" / "big.mid"
 
 _COLD = """
 import time
 t0 = time.perf_counter()
-from engine.midifile import load_song, song_to_bytes
+from engine.smf.midifile import load_song, song_to_bytes
 song = load_song({path!r})
 t1 = time.perf_counter()
 song_to_bytes(song)

@@ -26,9 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import rtmidi  # noqa: E402
 
-from engine import clock  # noqa: E402
-from engine.jack_midi import JackClock, JackMidiInput, JackMidiOutput  # noqa: E402
-from engine.ports import RtMidiInput, RtMidiOutput, quiet_libjack  # noqa: E402
+from engine.ports.api import quiet_libjack
+from engine.ports.jack_midi import JackClock, JackMidiInput, JackMidiOutput  # noqa: E402
+from engine.ports.rtmidi_io import RtMidiInput, RtMidiOutput
+from engine.realtime import clock  # noqa: E402
 from tests.conftest import JackServer  # noqa: E402
 from tests.jack_tools import JackMidiRecorder, JackMidiSender, free_stale_jack_slots  # noqa: E402
 

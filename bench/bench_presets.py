@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app import paths, preset_store  # noqa: E402
-from engine.preset_format import (  # noqa: E402
+from engine.presets.preset_format import (  # noqa: E402
     Preset,
     preset_from_json,
     preset_from_text,

@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.notes import empty_notes, sort_notes  # noqa: E402
+from engine.model.notes import empty_notes, sort_notes  # noqa: E402
 from engine.quantize.core import quantize_notes  # noqa: E402
 from engine.quantize.settings import QuantizeSettings  # noqa: E402
 

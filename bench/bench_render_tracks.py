@@ -26,8 +26,8 @@ from app.cli import main  # noqa: E402
 from app.sound_options import TrackSound  # noqa: E402
 from app.track_mixer import build_track_mixer  # noqa: E402
 from engine.build import add_track, new_song  # noqa: E402
-from engine.midifile import save_song  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model.notes import make_notes  # noqa: E402
+from engine.smf.midifile import save_song  # noqa: E402
 
 TRACKS = 8
 PROGRAMS = ("piano", "e-piano", "organ", "bass", "pad")

@@ -24,12 +24,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from engine.audio.mixer import Mixer  # noqa: E402
+from engine.audio.render import render_song  # noqa: E402
 from engine.build import add_channel_event, add_track, new_song  # noqa: E402
-from engine.mixer import Mixer  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model.notes import make_notes  # noqa: E402
 from engine.plugins.base import empty_block_events  # noqa: E402
 from engine.plugins.builtin_synth import BuiltinSynth  # noqa: E402
-from engine.render import render_song  # noqa: E402
 
 SR = 48000
 
@@ -77,8 +77,9 @@ def bench_callback(
     """Callback durations and underruns with ``tracks`` synth tracks playing (``tracks=0``:
     an empty mixer, the baseline that shows the xruns the machine makes by itself).
     ``mode``: "compiled" (the GIL-free callback of built-in mixes), "render-ahead" or
-    "python" (the two ways mixes with plugins run; see engine.audio.AudioOutput)."""
-    from engine import audio, clock
+    "python" (the two ways mixes with plugins run; see engine.audio.output.AudioOutput)."""
+    from engine.audio import output as audio
+    from engine.realtime import clock
     from tests.conftest import JackServer
 
     server = JackServer(SR, block, realtime=realtime)

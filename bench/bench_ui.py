@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.build import add_track, new_song  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model.notes import make_notes  # noqa: E402
 from ui.pianoroll import PianoRoll  # noqa: E402
 from ui.quantize_panel import QuantizePanel  # noqa: E402
 from ui.song_document import SongDocument  # noqa: E402
@@ -220,7 +220,7 @@ def bench_edit(n: int, reps: int) -> None:
 
 
 def bench_open(n: int) -> None:
-    from engine.midifile import load_song, save_song
+    from engine.smf.midifile import load_song, save_song
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.mid"
@@ -245,7 +245,7 @@ def bench_open(n: int) -> None:
 
 def bench_engine_lateness(seconds: float) -> None:
     """Play a dense song on the engine (in-memory sink) twice: idle GUI, then scrolling."""
-    from engine.transport import Engine
+    from engine.realtime.transport import Engine
 
     class CountingSink:  # the engine's output; counts messages, nothing else
         name = "bench-sink"

@@ -36,7 +36,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.build import add_track, new_song  # noqa: E402
-from engine.notes import make_notes  # noqa: E402
+from engine.model.notes import make_notes  # noqa: E402
 
 PPQ = 480
 
@@ -71,7 +71,7 @@ def _window(tmp: Path, settings: QSettings | None = None, engine: bool = False):
 
 
 def bench_open(n: int, cold: bool) -> None:
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -154,7 +154,7 @@ def bench_engine_vs_gui(seconds: float) -> None:
                 settings.setValue("audio/enabled", "false")
                 w = _window(tmp, settings, engine=True)
                 song = dense_song(int(seconds * 40))  # ~24 notes/s at 120 BPM: outlasts the run
-                from engine.project import Project
+                from engine.project.project import Project
 
                 w.load_project(Project(song=song), None)
                 roll = w.piano_roll

@@ -19,9 +19,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.build import add_meta, new_song  # noqa: E402
-from engine.midifile import save_song  # noqa: E402
-from engine.notes import EVENT_DTYPE, EVENT_RUNNING, NOTE_OFF_IS_NOTE_ON_V0, empty_notes  # noqa: E402
-from engine.song import META_TRACK_NAME, Song, Track  # noqa: E402
+from engine.model.notes import EVENT_DTYPE, EVENT_RUNNING, NOTE_OFF_IS_NOTE_ON_V0, empty_notes  # noqa: E402
+from engine.model.song import META_TRACK_NAME, Song, Track  # noqa: E402
+from engine.smf.midifile import save_song  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "data" / "big.mid"
 PPQ = 480

@@ -6,10 +6,12 @@ like one loaded from a file (conductor track with tempo and time signature, name
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from engine.notes import EVENT_DTYPE, STATUS_META, empty_notes
-from engine.song import META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME, Song, Track
+from engine.model.notes import EVENT_DTYPE, STATUS_META, empty_notes
+from engine.model.song import META_TEMPO, META_TIME_SIGNATURE, META_TRACK_NAME, Song, Track
 
 
 def _next_seq(track: Track) -> int:
@@ -53,7 +55,14 @@ def add_channel_event(track: Track, tick: int, status: int, data1: int, data2: i
 
 
 def tempo_bytes(bpm: float) -> bytes:
-    return int(round(60e6 / bpm)).to_bytes(3, "big")
+    """A tempo meta event's three bytes (µs per quarter) for ``bpm``, kept within what the
+    event can say: 1 µs (60,000,000 BPM) to 16,777,215 µs (about 3.58 BPM). Never 0, which
+    would stop time (see engine.model.tempo)."""
+    bpm = float(bpm)
+    if not math.isfinite(bpm) or bpm <= 0:
+        raise ValueError(f"tempo must be a positive number of BPM, not {bpm}")
+    usec = min(max(round(60e6 / bpm), 1), 0xFFFFFF)
+    return int(usec).to_bytes(3, "big")
 
 
 def new_song(ppq: int = 480, bpm: float = 120.0, time_signature: tuple[int, int] = (4, 4)) -> Song:

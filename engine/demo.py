@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from engine.build import add_channel_event, add_track, new_song
-from engine.notes import make_notes, sort_notes
-from engine.song import Song
+from engine.model.notes import make_notes, sort_notes
+from engine.model.song import Song
 
 DEMO_PPQ = 480
 DEMO_BPM = 96.0

@@ -23,3 +23,45 @@ class PresetError(QuantaError):
 
 class DeviceError(QuantaError):
     """A MIDI port, audio device or plugin is missing or failed."""
+
+
+class GrooveError(QuantaError, ValueError):
+    """A groove template (or a groove file's field) is invalid; the message names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.detail = message
+
+
+# -- one wording for file problems, everywhere (command line and window) ------------------------
+def missing_file_message(path: object) -> str:
+    """The one message for an input that does not exist: ``PATH: no such file or folder``."""
+    return f"{path}: no such file or folder"
+
+
+def output_folder_problem(path: object) -> str | None:
+    """Why ``path`` cannot be created in its folder (missing, or not a folder), else ``None``.
+
+    A failed write of ``/missing/dir/x.mid`` is about the folder, not about ``x.mid``: the
+    message names the folder so the musician knows what to create or fix.
+    """
+    import os
+
+    folder = os.path.dirname(os.fspath(path)) or "."
+    if not os.path.exists(folder):
+        return f"folder {folder} does not exist"
+    if not os.path.isdir(folder):
+        return f"{folder} is not a folder"
+    return None
+
+
+def write_failure_message(path: object, exc: OSError, shown: str | None = None) -> str:
+    """One line for a write that failed: ``NAME: cannot save: folder F does not exist`` when
+    the folder is the problem, else ``NAME: cannot save (reason)``. ``shown`` is how the file
+    is named in the message (default: the path as given)."""
+    shown = str(path) if shown is None else shown
+    problem = output_folder_problem(path)
+    if problem is not None:
+        return f"{shown}: cannot save: {problem}"
+    return f"{shown}: cannot save ({exc.strerror or exc})"

@@ -95,8 +95,8 @@ def _start_jack(rate=48000, period=256, realtime=False):
 
 def _stop_jack(server, old):
     # Close every JACK client still open on this server here, on this thread, before the
-    # server goes (engine/jack_client.py: never later, by the garbage collector).
-    from engine.jack_client import close_all
+    # server goes (engine/ports/jack_client.py: never later, by the garbage collector).
+    from engine.ports.jack_client import close_all
 
     close_all(server.name)
     server.stop()

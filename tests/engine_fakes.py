@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from engine import clock
+from engine.realtime import clock
 
 
 class FakeSink:

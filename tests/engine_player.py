@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
 
 PPQ = 480
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--connect", help="connect the output to this JACK port")
     args = ap.parse_args(argv)
 
-    from engine.transport import Engine
+    from engine.realtime.transport import Engine
 
     if args.sink == "rtmidi":
         from tests.test_engine_jack import RtmidiJackOut
@@ -66,13 +66,13 @@ def main(argv=None) -> int:
         out = RtmidiJackOut(args.client)
         port = out.port_name
         if args.connect:
-            from engine.jack_client import Client as JackClient
+            from engine.ports.jack_client import Client as JackClient
 
             helper = JackClient(f"{args.client}-wire")
             helper.connect(port, args.connect)
             helper.close()
     else:
-        from engine.jack_midi import JackMidiOutput
+        from engine.ports.jack_midi import JackMidiOutput
 
         class LoggedJackOut(JackMidiOutput):
             """Keeps the frame each event was queued for: Quanta's own account to check

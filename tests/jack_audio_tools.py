@@ -19,8 +19,8 @@ import numpy as np
 from llvmlite import binding as llvm_binding
 from numba import types
 
-from engine.jack_client import Client as JackClient
-from engine.native_ptr import f32_ptr, i64_ptr
+from engine.audio.native_ptr import f32_ptr, i64_ptr
+from engine.ports.jack_client import Client as JackClient
 
 
 def _libjack():

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from engine.jack_client import Client as JackClient
+from engine.ports.jack_client import Client as JackClient
 from tests import procs
 
 NOTE_ON = 0x90
@@ -73,7 +73,7 @@ def free_stale_jack_slots(path: str = JACK_REGISTRY) -> int:
 class JackMidiRecorder:
     """A JACK client with one MIDI input port recording ``(absolute frame, bytes)`` per event.
 
-    Its process callback is Quanta's compiled, GIL-free one (:mod:`engine.jack_rt`): a Python
+    Its process callback is Quanta's compiled, GIL-free one (:mod:`engine.ports.jack_rt`): a Python
     callback here would deadlock against python-rtmidi, whose JACK calls hold the GIL while
     libjack waits for every client's process cycle.
     """
@@ -85,7 +85,7 @@ class JackMidiRecorder:
         servername: str | None = None,
         capacity: int = 32768,
     ):
-        from engine.jack_rt import MidiRing
+        from engine.ports.jack_rt import MidiRing
 
         self.client = JackClient(name, servername=servername)
         self.port = self.client.midi_inports.register("in")
@@ -100,8 +100,8 @@ class JackMidiRecorder:
     @property
     def xruns(self) -> int:
         """Xruns reported to the recorder's client (counted by a compiled callback: a Python
-        xrun callback can hang the process when the client closes, see engine.jack_rt)."""
-        from engine.jack_rt import XRUNS
+        xrun callback can hang the process when the client closes, see engine.ports.jack_rt)."""
+        from engine.ports.jack_rt import XRUNS
 
         return self._ring.counter(XRUNS)
 
@@ -220,7 +220,7 @@ class JackMidiSender:
     def __init__(
         self, name: str = "quanta-sender", *, servername: str | None = None, capacity=32768
     ):
-        from engine.jack_rt import MidiRing
+        from engine.ports.jack_rt import MidiRing
 
         self.client = JackClient(name, servername=servername)
         self.port = self.client.midi_outports.register("out")
@@ -231,7 +231,7 @@ class JackMidiSender:
 
     @property
     def late(self) -> int:
-        from engine.jack_rt import LATE
+        from engine.ports.jack_rt import LATE
 
         return self._ring.counter(LATE)
 

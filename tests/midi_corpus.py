@@ -11,8 +11,8 @@ import io
 
 import mido
 
-from engine.notes import NOTE_NO_OFF_EVENT, NOTE_OFF_IS_NOTE_ON_V0
-from engine.song import Song
+from engine.model.notes import NOTE_NO_OFF_EVENT, NOTE_OFF_IS_NOTE_ON_V0
+from engine.model.song import Song
 
 # -- raw SMF bytes ------------------------------------------------------------------------
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from engine import audio, clock
-from engine.audio_native import L_FRAME, L_LATE, L_STATUS, L_WHEN
+from engine.audio import output as audio
+from engine.audio.audio_native import L_FRAME, L_LATE, L_STATUS, L_WHEN
+from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
-from engine.mixer import Mixer
 from engine.plugins.builtin_synth import BuiltinSynth
-from engine.plugins.effects import make_effect
+from engine.plugins.loader import make_effect
+from engine.realtime import clock
 from tests import procs
 from tests.jack_audio_tools import AudioRecorder, first_sound, onsets
 
@@ -110,7 +111,7 @@ class Played:
     stats: audio.AudioStats
     closed: bool
     onsets: np.ndarray  # recorded onsets, in recorded frames
-    placed: np.ndarray  # Quanta's placement log (engine.audio_native.NativeBlock.placements)
+    placed: np.ndarray  # Quanta's placement log (engine.audio.audio_native.NativeBlock.placements)
     tail: np.ndarray  # the last quarter second recorded
 
 
@@ -284,8 +285,8 @@ CHILD = textwrap.dedent(
     """
     import os, sys, time
     sys.path.insert(0, sys.argv[1])
-    from engine import audio
-    from engine.mixer import Mixer
+    from engine.audio import output as audio
+    from engine.audio.mixer import Mixer
     from engine.plugins.builtin_synth import BuiltinSynth
     m = Mixer(48000, 1024); m.add_track("t", BuiltinSynth(48000, 1024))
     out = audio.AudioOutput(m, block_size=256); out.start()

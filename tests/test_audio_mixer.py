@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.mixer import EVENT_CAPACITY, MasterLimiter, Mixer
+from engine.audio.mixer import EVENT_CAPACITY, MasterLimiter, Mixer
 from engine.plugins.base import Effect, PluginInfo
 from engine.plugins.builtin_synth import BuiltinSynth
 

@@ -13,7 +13,7 @@ from app.audio_session import input_period, song_strips
 from app.cli import build_parser
 from engine.build import add_track, new_song
 from engine.errors import DeviceError
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 
 
 def parse(*argv: str):
@@ -71,7 +71,7 @@ def test_each_track_with_notes_gets_its_own_strip_and_the_click_one_more():
 
 @pytest.mark.jack
 def test_live_latency_counts_a_jack_inputs_period(jack_server):
-    from engine.jack_midi import JackMidiInput
+    from engine.ports.jack_midi import JackMidiInput
 
     port = JackMidiInput(client_name="qa-period", port_name="in")
     try:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from tests import procs
 from tests.jack_audio_tools import AudioRecorder, onsets
 from tests.jack_tools import JackMidiRecorder, JackMidiSender
@@ -61,7 +61,7 @@ def wait_for_ports(client, pattern: str, timeout: float = 30.0, **kind) -> list:
 
 
 def save(song, path: Path) -> Path:
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     save_song(song, path)
     return path

@@ -15,9 +15,9 @@ from app.cli import main
 from app.quantize_options import add_quantize_options, quantize_options_given, settings_from_args
 from engine.build import add_channel_event, add_meta, add_track, new_song
 from engine.errors import PresetError, SettingsError
-from engine.midifile import load_song, save_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
+from engine.smf.midifile import load_song, save_song
 from tests import procs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,7 +204,7 @@ def test_batch_folder_with_a_broken_file(tmp_path, capsys):
     assert "2 of 3 files quantized" in cap.out
     assert cap.out.count("notes moved") == 2
     assert "c.mid: not a MIDI file" in cap.err
-    assert "[########################] 3/3 done" in cap.err
+    assert "3/3" not in cap.err  # the progress bar is for terminals only (tests/test_cli_quantize_batch.py)
     assert "Traceback" not in cap.err
 
 
@@ -238,12 +238,15 @@ def test_refuses_to_overwrite_the_input(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["quantize", "missing.mid", "-o", "o.mid"], "missing.mid: no such file"),
+        (["quantize", "missing.mid", "-o", "o.mid"], "missing.mid: no such file or folder"),
         (["quantize", "{src}", "-o", "o.mid", "--swing", "90"], "swing: 90"),
         (["quantize", "{src}", "-o", "o.mid", "--preset", "nope"], "no preset named 'nope'"),
         (["quantize", "{src}", "-o", "o.mid", "--channels", "17"], "channels go from 1 to 16"),
         (["quantize", "{src}", "-o", "o.mid", "--pitches", "60-200"], "pitches go from 0 to 127"),
-        (["quantize", "{src}", "-o", "no/such/dir/o.mid"], "cannot save"),
+        (
+            ["quantize", "{src}", "-o", "no/such/dir/o.mid"],
+            "o.mid: cannot save: folder no/such/dir does not exist",
+        ),
         (["quantize", "{src}", "-o", "o.mid", "--tracks", "9"], "there is no track 9"),
     ],
 )

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from tests import procs
 from tests.jack_tools import JackMidiSender, unmatched_notes
 
@@ -86,7 +86,7 @@ class Quanta:
 
 def _dense_song(path: Path) -> Path:
     """Overlapping long notes on many pitches: whenever a signal comes, several sound."""
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     song = new_song(ppq=480, bpm=240)
     starts = [i * 120 for i in range(32)]
@@ -114,7 +114,7 @@ def test_play_stops_on_a_signal_with_every_note_closed(midi_recorder, tmp_path, 
 
 @pytest.mark.parametrize("how", list(SIGNALS))
 def test_live_record_stops_on_a_signal_saving_the_take(jack_server, midi_recorder, tmp_path, how):
-    from engine.midifile import load_song
+    from engine.smf.midifile import load_song
 
     take = tmp_path / "take.mid"
     q = Quanta(

@@ -10,14 +10,14 @@ import time
 import numpy as np
 import pytest
 
-from engine import clock
 from engine.build import add_track, new_song
 from engine.errors import QuantaError
-from engine.live_quantize import LiveSettings
-from engine.metronome import ClickSettings
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
-from engine.transport import Engine
+from engine.realtime import clock
+from engine.realtime.live_quantize import LiveSettings
+from engine.realtime.metronome import ClickSettings
+from engine.realtime.transport import Engine
 from tests.engine_fakes import FakeSink, FakeSource, assert_every_note_closed
 
 PPQ = 480
@@ -85,7 +85,7 @@ def test_playback_quantize_plays_the_quantized_positions(engine):
 
 def test_tempo_changes_in_the_song_are_honoured(engine):
     from engine.build import add_meta, tempo_bytes
-    from engine.song import META_TEMPO
+    from engine.model.song import META_TEMPO
 
     song = song_of([0, 480, 960, 1440], [100, 580, 1060, 1540], [60, 61, 62, 63])
     add_meta(song.tracks[0], 960, META_TEMPO, tempo_bytes(120))  # half speed from beat 3

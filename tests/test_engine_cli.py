@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from tests import procs
 from tests.jack_tools import JackMidiSender, unmatched_notes
 
@@ -47,7 +47,7 @@ def wait_for_port(recorder, pattern: str, timeout: float = 10.0) -> str:
 
 
 def humanized_file(tmp_path, bpm=240, n=16) -> tuple[Path, np.ndarray]:
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     rng = np.random.default_rng(5)
     grid = np.arange(n) * 120
@@ -61,7 +61,7 @@ def humanized_file(tmp_path, bpm=240, n=16) -> tuple[Path, np.ndarray]:
 
 @pytest.fixture
 def ports_module():
-    return pytest.importorskip("engine.ports")
+    return pytest.importorskip("engine.ports.rtmidi_io")
 
 
 def test_play_sends_the_quantized_file_to_a_port(midi_recorder, tmp_path, ports_module):
@@ -82,7 +82,7 @@ def test_play_sends_the_quantized_file_to_a_port(midi_recorder, tmp_path, ports_
 
 
 def test_ctrl_c_stops_a_looping_play_with_every_note_closed(midi_recorder, tmp_path, ports_module):
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     song = new_song(ppq=480, bpm=120)
     add_track(song, make_notes([0, 0, 480], [3840, 1920, 3000], [60, 64, 67]))  # long notes
@@ -104,7 +104,7 @@ def test_ctrl_c_stops_a_looping_play_with_every_note_closed(midi_recorder, tmp_p
 def test_live_thru_quantizes_and_saves_the_raw_take_on_ctrl_c(
     jack_server, midi_recorder, tmp_path, ports_module
 ):
-    from engine.midifile import load_song
+    from engine.smf.midifile import load_song
 
     take = tmp_path / "take.mid"
     proc = quanta(

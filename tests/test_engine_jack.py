@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 import rtmidi
 
-from engine import clock
 from engine.build import add_track, new_song
-from engine.live_quantize import LiveSettings
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
-from engine.transport import Engine
+from engine.realtime import clock
+from engine.realtime.live_quantize import LiveSettings
+from engine.realtime.transport import Engine
 from tests import procs
 from tests.engine_player import humanized_line
 from tests.jack_tools import (
@@ -97,7 +97,7 @@ def frame_of(recorder: JackMidiRecorder, when: float) -> float:
 def play_in_subprocess(recorder, sink: str, busy: bool, notes: int = 32, bpm: float = BPM):
     """Run tests/engine_player.py (engine + optional busy thread) into ``recorder``."""
     if sink == "jack":
-        pytest.importorskip("engine.jack_midi")
+        pytest.importorskip("engine.ports.jack_midi")
     client = f"qplay-{time.monotonic_ns() % 10**6}"
     cmd = [sys.executable, "-m", "tests.engine_player", "--sink", sink, "--client", client]
     cmd += ["--notes", str(notes), "--bpm", str(bpm)] + (["--busy"] if busy else [])

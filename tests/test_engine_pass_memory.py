@@ -1,4 +1,4 @@
-"""The engine's "already played" bookkeeping (engine.pass_memory): same behaviour as keeping
+"""The engine's "already played" bookkeeping (engine.realtime.pass_memory): same behaviour as keeping
 every played note, in memory bounded by the notes a quantize change moves across the horizon.
 
 The engine's own dispatch and release code runs here on a simulated clock (this thread plays
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
-from engine.transport import Engine
+from engine.realtime.transport import Engine
 from tests.engine_fakes import FakeSink, assert_every_note_closed
 
 PPQ = 480

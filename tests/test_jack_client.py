@@ -1,4 +1,4 @@
-"""JACK clients are closed on purpose, never by the garbage collector (engine/jack_client.py).
+"""JACK clients are closed on purpose, never by the garbage collector (engine/ports/jack_client.py).
 
 The bug these guard against: a test process segfaulted in its teardown in GC →
 ``jack.Client.close``. A client dropped without ``close()`` was closed by ``__del__`` whenever
@@ -16,9 +16,9 @@ import weakref
 
 import pytest
 
-from engine import jack_client
-from engine.jack_client import Client
-from engine.jack_rt import MidiRing
+from engine.ports import jack_client
+from engine.ports.jack_client import Client
+from engine.ports.jack_rt import MidiRing
 from tests import procs
 
 pytestmark = pytest.mark.jack
@@ -80,7 +80,7 @@ def test_closing_from_two_threads_at_once_closes_once(jack_server):
 CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from engine.jack_midi import JackMidiInput, JackMidiOutput
+from engine.ports.jack_midi import JackMidiInput, JackMidiOutput
 out = JackMidiOutput(client_name="quanta-exit-out")
 inp = JackMidiInput(client_name="quanta-exit-in")
 out.send_at_frame(0, bytes((0x90, 60, 100)))
@@ -110,7 +110,7 @@ def test_compiled_callbacks_need_a_registered_client(jack_server):
 
     plain = jack.Client("quanta-plain", no_start_server=True, servername=jack_server.name)
     try:
-        with pytest.raises(TypeError, match="engine.jack_client.Client"):
+        with pytest.raises(TypeError, match="engine.ports.jack_client.Client"):
             MidiRing(16).install(plain, plain.midi_inports.register("in"), is_input=True)
     finally:
         plain.close()

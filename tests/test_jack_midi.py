@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from engine import clock
-from engine.jack_client import Client as JackClient
-from engine.jack_midi import JackClock, JackMidiInput, JackMidiOutput
+from engine.ports.jack_client import Client as JackClient
+from engine.ports.jack_midi import JackClock, JackMidiInput, JackMidiOutput
+from engine.realtime import clock
 from tests.jack_tools import JackMidiRecorder, unmatched_notes
 
 pytestmark = pytest.mark.jack

@@ -15,11 +15,11 @@ import time
 import numpy as np
 import pytest
 
-from engine import clock
 from engine.build import add_track, new_song
-from engine.jack_midi import JackMidiInput, JackMidiOutput
-from engine.notes import make_notes
-from engine.transport import Engine
+from engine.model.notes import make_notes
+from engine.ports.jack_midi import JackMidiInput, JackMidiOutput
+from engine.realtime import clock
+from engine.realtime.transport import Engine
 from tests.jack_tools import JackMidiRecorder, JackMidiSender, unmatched_notes
 
 pytestmark = pytest.mark.jack

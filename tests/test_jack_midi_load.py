@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from engine import clock
-from engine.jack_midi import JackMidiInput, JackMidiOutput, tighten_gil_switching
+from engine.ports.jack_midi import JackMidiInput, JackMidiOutput, tighten_gil_switching
+from engine.realtime import clock
 from tests import procs
 from tests.jack_tools import (
     ExternalMidiRecorder,
@@ -118,10 +118,10 @@ def test_jack_output_loses_nothing_under_load(rt_server, ext_recorder, busy_thre
 RTMIDI_CHILD = """
 import json, sys, threading, time
 import jack
-from engine import clock
-from engine.jack_client import Client as JackClient
-from engine.jack_midi import JackClock, tighten_gil_switching
-from engine.ports import open_output
+from engine.realtime import clock
+from engine.ports.jack_midi import JackClock, tighten_gil_switching
+from engine.ports.rtmidi_io import open_output
+from engine.ports.jack_client import Client as JackClient
 from tests.test_jack_midi_load import _plan, _sleep_until, spin
 
 port, server = sys.argv[1], sys.argv[2]

@@ -9,15 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import SettingsError
-from engine.live_quantize import (
+from engine.model.tempo import TempoMap
+from engine.quantize.settings import QuantizeSettings
+from engine.realtime.live_quantize import (
     LiveQuantizer,
     LiveSettings,
     MusicalClock,
     grid_neighbours,
     nearest_point,
 )
-from engine.quantize.settings import QuantizeSettings
-from engine.tempo import TempoMap
 
 PPQ = 480
 T0 = 100.0

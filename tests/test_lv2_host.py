@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
-from engine.mixer import Mixer
 from engine.plugins import lv2
 from engine.plugins.builtin_synth import BuiltinDrumKit
 from tests.sound_helpers import peak_frequency, rms_db, run_instrument
@@ -117,7 +117,7 @@ def test_channel_10_goes_to_the_builtin_kit_when_the_plugin_has_no_drums():
 
 
 def test_effect_spec_with_lv2_uri_and_parameters(tmp_path):
-    from engine.plugins.effects import make_effect
+    from engine.plugins.loader import make_effect
 
     fx = make_effect(f"lv2:{MDA}Delay:feedback=0.7", SR, 256, cache_path=tmp_path / "c.json")
     assert fx.info.format == "lv2" and fx.get_parameter("feedback") == pytest.approx(0.7)

@@ -14,13 +14,13 @@ import soundfile as sf
 
 from app.cli import main
 from engine.errors import MidiFileError
-from engine.midifile import load_song, load_song_bytes, save_song, song_to_bytes
-from engine.notes import make_notes
+from engine.model.notes import make_notes
+from engine.model.smf_container import ChunkRun, SmpteDivision
 from engine.quantize.apply import quantize_song
 from engine.quantize.settings import QuantizeSettings
-from engine.schedule import KIND_NOTE_ON, build_schedule
-from engine.smf_container import ChunkRun, SmpteDivision
-from engine.transport import Engine
+from engine.realtime.schedule import KIND_NOTE_ON, build_schedule
+from engine.realtime.transport import Engine
+from engine.smf.midifile import load_song, load_song_bytes, save_song, song_to_bytes
 from tests import midi_corpus as mc
 from tests.engine_fakes import FakeSink
 from tests.jack_audio_tools import onsets

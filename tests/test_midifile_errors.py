@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
 
 from engine.errors import MidiFileError
-from engine.midifile import MAX_MIDI_MB_ENV, load_song, load_song_bytes
+from engine.smf.midifile import MAX_MIDI_MB_ENV, load_song, load_song_bytes, song_to_bytes
 from tests import midi_corpus as mc
 
 GOOD = mc.every_kind_mido(480, 1)
@@ -146,8 +147,9 @@ def test_unknown_format_and_zero_ppq():
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(MidiFileError, match=r"^gone\.mid: file not found$"):
-        load_song(tmp_path / "gone.mid")
+    gone = tmp_path / "gone.mid"
+    with pytest.raises(MidiFileError, match=rf"^{re.escape(str(gone))}: no such file or folder$"):
+        load_song(gone)
 
 
 def test_folder_instead_of_file(tmp_path):
@@ -193,7 +195,7 @@ def test_huge_file_is_refused_before_reading(tmp_path):
         load_song(path)
     assert time.perf_counter() - t0 < 0.5  # it did not read 500 MB
     assert str(info.value) == (
-        "huge.mid: file is 500.0 MB, larger than the 256 MB limit for MIDI files "
+        "huge.mid: file is 500.0 MB, larger than the 64 MB limit for MIDI files "
         f"(set {MAX_MIDI_MB_ENV} to raise it)"
     )
 
@@ -218,7 +220,7 @@ def test_trailing_padding_and_junk_after_the_last_track_do_not_stop_loading():
 
 def test_failed_save_leaves_the_old_file_alone(tmp_path):
     from engine.build import new_song
-    from engine.midifile import save_song
+    from engine.smf.midifile import save_song
 
     target = tmp_path / "song.mid"
     target.write_bytes(GOOD)
@@ -241,4 +243,22 @@ def test_many_unknown_chunks_are_kept_as_one_run():
 def test_too_many_track_chunks():
     empty = b"MTrk" + (0).to_bytes(4, "big")
     data = mc.raw_smf(1, 96, [empty * 70_000], ntrks=0xFFFF)
-    assert _error(data) == "song.mid: more than 65535 track chunks (damaged file?)"
+    assert _error(data) == (
+        "song.mid: more than 65535 track chunks (a MIDI header counts at most 65535; "
+        "damaged file?)"
+    )
+
+
+def test_track_limit_is_the_same_on_reading_and_saving():
+    """65,535 track chunks open and save back byte for byte; 65,536 are refused on reading
+    (no header could count them), as saving would."""
+    empty = b"MTrk" + (0).to_bytes(4, "big")
+    most = mc.raw_smf(1, 96, [empty * 0xFFFF], ntrks=0xFFFF)
+    song = load_song_bytes(most)
+    assert len(song.tracks) == 0xFFFF
+    assert song_to_bytes(song) == most
+    one_more = mc.raw_smf(1, 96, [empty * 0x10000], ntrks=0xFFFF)
+    assert _error(one_more).startswith("song.mid: more than 65535 track chunks")
+    song.tracks.append(song.tracks[-1].copy())
+    with pytest.raises(MidiFileError, match="cannot save: 65536 tracks"):
+        song_to_bytes(song)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.audio.mixer import Mixer
+from engine.audio.render import render_song
 from engine.build import add_track, new_song
-from engine.mixer import Mixer
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.plugins.builtin_synth import BuiltinSynth
-from engine.plugins.effects import make_effect
-from engine.render import render_song
+from engine.plugins.loader import make_effect
 
 SR = 48000
 MAXIMIZER = "vst3:/usr/lib/vst3/ZaMaximX2.vst3"

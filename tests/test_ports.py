@@ -11,22 +11,13 @@ import time
 import pytest
 
 from app.cli import main as quanta
-from engine import clock
 from engine.errors import DeviceError
-from engine.jack_midi import JackClock, JackMidiInput, JackMidiOutput
-from engine.midi_io import MidiSink, MidiSource
-from engine.ports import (
-    RtMidiInput,
-    RtMidiOutput,
-    SoundingNotes,
-    api_problem,
-    available_apis,
-    choose_api,
-    compiled_apis,
-    list_ports,
-    open_input,
-    open_output,
-)
+from engine.ports.api import api_problem, available_apis, choose_api, compiled_apis, list_ports
+from engine.ports.jack_midi import JackClock, JackMidiInput, JackMidiOutput
+from engine.ports.rtmidi_io import RtMidiInput, RtMidiOutput, open_input, open_output
+from engine.ports.watch import SoundingNotes
+from engine.realtime import clock
+from engine.realtime.midi_io import MidiSink, MidiSource
 from tests import procs
 from tests.jack_tools import unmatched_notes
 

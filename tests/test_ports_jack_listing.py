@@ -2,7 +2,7 @@
 
 rtmidi holds the GIL while libjack waits for every client's cycle; a Python process callback
 (like PortAudio's audio callback into sounddevice) needs the GIL to finish that cycle. Listing
-through rtmidi deadlocked here; engine.ports lists JACK ports through JACK-Client instead.
+through rtmidi deadlocked here; engine.ports.api lists JACK ports through JACK-Client instead.
 """
 
 import sys
@@ -12,9 +12,9 @@ from tests import procs
 
 SCRIPT = textwrap.dedent(
     """
-    import time
-    from engine.jack_client import Client as JackClient
-    from engine.ports import list_ports
+    import jack, time
+    from engine.ports.api import list_ports
+    from engine.ports.jack_client import Client as JackClient
 
     client = JackClient("busy-python-callback")
     client.midi_outports.register("out")

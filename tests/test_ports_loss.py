@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from engine import clock
-from engine.ports import STATUS_LOST, STATUS_OK, open_output
+from engine.ports.rtmidi_io import open_output
+from engine.ports.watch import STATUS_LOST, STATUS_OK
+from engine.realtime import clock
 from tests.jack_tools import JackMidiRecorder
 
 pytestmark = pytest.mark.jack
@@ -135,7 +136,7 @@ def test_server_stop_is_reported_once_and_reconnected_after_restart(
 
 @pytest.mark.parametrize("frame_exact", [False, True], ids=["rtmidi", "jack-client"])
 def test_input_whose_keyboard_vanishes_reports_once_and_reconnects(jack_server, frame_exact):
-    from engine.ports import open_input
+    from engine.ports.rtmidi_io import open_input
     from tests.jack_tools import JackMidiSender
 
     keyboard = JackMidiSender("quanta-keys")

@@ -25,8 +25,9 @@ import time
 import jack
 import pytest
 
-from engine import ports
-from engine.ports import STATUS_OK, open_output
+from engine.ports import watch as ports
+from engine.ports.rtmidi_io import open_output
+from engine.ports.watch import STATUS_OK
 from tests import procs
 from tests.jack_tools import JackMidiRecorder
 
@@ -43,7 +44,7 @@ def _hog(stop: threading.Event) -> None:
 
 SLOW_CLIENT = """
 import sys, time
-from engine.jack_client import Client as JackClient
+from engine.ports.jack_client import Client as JackClient
 c = JackClient("quanta-slow")
 n = [0]
 def process(frames):  # overruns every other period: the graph finishes late
@@ -159,7 +160,7 @@ def test_a_watcher_probe_that_cannot_open_is_loss_only_when_no_server_answers(
 
 CLOSE_UNDER_LOAD = """
 import sys, threading, time
-from engine.ports import open_output
+from engine.ports.rtmidi_io import open_output
 from tests.jack_tools import JackMidiRecorder
 from tests.test_ports_watch_load import _hog
 

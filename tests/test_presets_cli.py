@@ -12,7 +12,7 @@ import pytest
 
 from app import paths
 from app.cli import main
-from engine.preset_format import preset_from_text, preset_to_json, read_preset_file
+from engine.presets.preset_format import preset_from_text, preset_to_json, read_preset_file
 from engine.quantize.settings import QuantizeSettings
 from tests import procs
 
@@ -82,7 +82,7 @@ def test_unknown_preset_is_one_line_exit_2(user_dir, capsys):
 
 
 def _text(name: str, **settings) -> str:
-    from engine.preset_format import Preset, preset_to_text
+    from engine.presets.preset_format import Preset, preset_to_text
 
     return preset_to_text(Preset(name, QuantizeSettings(**settings), "shared"))
 
@@ -184,7 +184,7 @@ def test_two_users_trade_a_file_through_the_real_command(tmp_path):
 
 
 def test_a_tampered_shared_file_is_refused(tmp_path, user_dir, capsys):
-    from engine.preset_format import Preset
+    from engine.presets.preset_format import Preset
 
     shared = tmp_path / "evil.json"
     doc = json.loads(preset_to_json(Preset("Evil", QuantizeSettings(), "")))
@@ -280,7 +280,7 @@ class _Stdin:
 @pytest.mark.parametrize("kind", ["text", "json"])
 def test_import_from_standard_input(user_dir, capsys, monkeypatch, kind):
     """`presets import -` takes a paste without any shell quoting (names with ' and ")."""
-    from engine.preset_format import Preset
+    from engine.presets.preset_format import Preset
 
     preset = Preset('It\'s "ours"', QuantizeSettings(division=8, swing=66), "piped")
     data = _text(preset.name, division=8, swing=66) if kind == "text" else preset_to_json(preset)
@@ -294,7 +294,7 @@ def test_import_from_standard_input(user_dir, capsys, monkeypatch, kind):
 
 
 def load_user(folder: Path, name: str):
-    from engine.preset_format import same_name
+    from engine.presets.preset_format import same_name
 
     found = [read_preset_file(p) for p in folder.iterdir()]
     return next(p for p in found if same_name(p.name, name))

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from app.preset_store import factory_presets
-from engine import preset_format as pf
 from engine.errors import PresetError
-from engine.preset_format import (
+from engine.presets import preset_format as pf
+from engine.presets.preset_format import (
     MAX_PRESET_BYTES,
     Preset,
     PresetFieldError,
@@ -53,7 +53,8 @@ def test_v1_defaults_match_the_settings_defaults():
     """If QuantizeSettings' defaults change, version-1 files must keep their meaning: this fails
     and says a format version bump with an upgrade step is needed."""
     assert QuantizeSettings.from_dict(pf.V1_DEFAULTS) == QuantizeSettings()
-    assert set(pf.V1_DEFAULTS) == set(QuantizeSettings().to_dict())
+    assert QuantizeSettings.from_dict(pf.V1_DEFAULTS | pf.V2_DEFAULTS) == QuantizeSettings()
+    assert set(pf.V1_DEFAULTS) | set(pf.V2_DEFAULTS) == set(QuantizeSettings().to_dict())
 
 
 @pytest.mark.parametrize("path", factory_files(), ids=lambda p: p.name)
@@ -157,8 +158,8 @@ BAD = [
     ("settings.tuplet", "5:4", "settings.tuplet", ["tuplet", "straight"]),
     ("settings.tuplet", "5-4", "settings.tuplet", ['"5-4"', "n:m"]),
     ("settings", [], "settings", ["is a list", "allowed: an object"]),
-    ("version", 2, "version", ["2", "newer", "update Quanta"]),
-    ("version", 0, "version", ["0", "1–1"]),
+    ("version", 3, "version", ["3", "newer", "update Quanta"]),
+    ("version", 0, "version", ["0", "1–2"]),
     ("version", "1", "version", ['"1"', "whole number"]),
     ("version", DELETE, "version", ["missing"]),
     ("format", "ableton-preset", "format", ['"ableton-preset"', "quanta-preset"]),
@@ -378,7 +379,7 @@ def test_text_form_nulls_and_tags():
         ("quanta-preset:v1 name=x name=y description=d", "name", ["twice"]),
         ("quanta-preset:v1 name=x", "description", ["missing"]),
         ('quanta-preset:v1 name="x description=d', "name", ["never ends"]),
-        ("quanta-preset:v2 name=x description=d", "version", ["newer"]),
+        ("quanta-preset:v3 name=x description=d", "version", ["newer"]),
         ("quanta-preset:v1 name=x description=d grid_type=triplet swing=58", "settings.swing", []),
         ("quanta-preset:v1 name=x description=d oops", "", ["key=value", "oops"]),
         ("quanta-preset:vX name=x", "", ["quanta-preset:v1"]),

@@ -19,7 +19,7 @@ from app.preset_store import (
     save_user_preset,
 )
 from engine.errors import PresetError
-from engine.preset_format import Preset, preset_to_json, preset_to_text, read_preset_file
+from engine.presets.preset_format import Preset, preset_to_json, preset_to_text, read_preset_file
 from engine.quantize.settings import QuantizeSettings
 
 

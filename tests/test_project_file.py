@@ -12,8 +12,8 @@ import pytest
 
 from engine.build import add_channel_event
 from engine.demo import demo_song
-from engine.notes import make_notes
-from engine.project import (
+from engine.model.notes import make_notes
+from engine.project.project import (
     FORMAT_VERSION,
     Project,
     ProjectError,

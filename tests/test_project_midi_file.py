@@ -10,9 +10,9 @@ import zipfile
 import pytest
 
 from engine.demo import demo_song
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.project import Project, ProjectError, project_from_bytes, project_to_bytes
-from engine.smf_container import SmpteDivision
+from engine.model.smf_container import SmpteDivision
+from engine.project.project import Project, ProjectError, project_from_bytes, project_to_bytes
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 from tests.test_midifile_container import XFIH, XFKM, keys_track, rmid, with_tail
 from tests.test_project_file import _rewrite
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from engine.build import add_channel_event, add_meta, add_track, new_song
-from engine.midifile import load_song_bytes, song_to_bytes
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.analysis import grid_offsets, grid_offsets_percent, offset_stats
 from engine.quantize.apply import NoteFilter, quantize_song
 from engine.quantize.settings import QuantizeSettings as S
+from engine.smf.midifile import load_song_bytes, song_to_bytes
 
 
 def two_track_song():

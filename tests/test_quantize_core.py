@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.notes import NOTE_OFF_IS_NOTE_ON_V0, make_notes
+from engine.model.notes import NOTE_OFF_IS_NOTE_ON_V0, make_notes
 from engine.quantize.core import iterative_quantize, quantize_notes
 from engine.quantize.settings import QuantizeSettings as S
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine.quantize.core as core
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize import kernels
 from engine.quantize.settings import QuantizeSettings as S
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.build import add_channel_event, add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.apply import NoteFilter, quantize_song
 from engine.quantize.core import quantize_notes
 from engine.quantize.grid import nearest_grid

@@ -13,7 +13,7 @@ import pytest
 
 from engine.build import add_channel_event, add_meta, add_track, new_song
 from engine.errors import SettingsError
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.apply import quantize_song
 from engine.quantize.core import quantize_notes
 from engine.quantize.settings import QuantizeSettings as S

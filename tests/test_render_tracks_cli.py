@@ -19,8 +19,8 @@ import soundfile as sf
 
 from app.cli import main
 from engine.build import add_track, new_song
-from engine.midifile import save_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
+from engine.smf.midifile import save_song
 from tests import procs
 from tests.sound_helpers import peak_frequency, rms_db
 
@@ -224,7 +224,7 @@ def test_an_option_for_a_track_that_plays_nothing_is_a_note(song_file, capsys):
         (["--track-instrument", "3=builtin:kazoo"], ['track 3 "Bass"', "kazoo"]),
         (
             ["--track-instrument", "3=lv2:urn:quanta:no-such-plugin"],
-            ['track 3 "Bass"', "urn:quanta:no-such-plugin", "not usable"],
+            ['track 3 "Bass"', "urn:quanta:no-such-plugin", "is not installed"],
         ),
         (
             ["--track-instrument", "2=lv2:http://drobilla.net/plugins/mda/Delay"],

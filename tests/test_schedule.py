@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from engine.build import add_channel_event, add_meta, add_track, new_song, tempo_bytes
-from engine.notes import STATUS_SYSEX, make_notes
+from engine.model.notes import STATUS_SYSEX, make_notes
+from engine.model.song import META_TEMPO
+from engine.model.tempo import TempoMap
 from engine.quantize.settings import QuantizeSettings
-from engine.schedule import (
+from engine.realtime.schedule import (
     KIND_MESSAGE,
     KIND_NOTE_OFF,
     KIND_NOTE_ON,
@@ -14,8 +16,6 @@ from engine.schedule import (
     flat_events,
     playback_notes,
 )
-from engine.song import META_TEMPO
-from engine.tempo import TempoMap
 
 
 def _song():
@@ -52,7 +52,7 @@ def test_messages_have_exact_bytes_including_sysex_and_two_byte_messages():
     tr = song.tracks[1]
     add_channel_event(tr, 100, 0xE0, 0, 64)  # pitch bend centre
     from engine.build import _insert  # sysex needs a payload: build it like the file reader
-    from engine.notes import EVENT_DTYPE
+    from engine.model.notes import EVENT_DTYPE
 
     ev = np.zeros(1, dtype=EVENT_DTYPE)
     ev["tick"], ev["seq"], ev["status"] = 200, 99, STATUS_SYSEX

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from tests.ui_roll_helpers import KEY_H, TPP, by_id, make_doc, make_roll, pt
 from ui import commands
 from ui.theme import color

@@ -11,15 +11,16 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
-from engine.project import Project, load_project, save_project
+from engine.model.notes import make_notes
+from engine.project.project import Project, load_project, save_project
 from tests.ui_roll_helpers import KEY_H, known_notes, make_roll
 from ui.app import create_app
 from ui.autosave import RecoveryStore
-from ui.main_window import VIEW_STATE_VERSION, MainWindow
+from ui.main_window import MainWindow
 from ui.pianoroll.drum_names import drum_name, is_drum_track
 from ui.pianoroll.keyboard import DRUM_WIDTH, WIDTH
 from ui.song_document import SongDocument
+from ui.window_files import VIEW_STATE_VERSION
 
 
 def drum_doc() -> SongDocument:

@@ -13,11 +13,12 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
+from engine.model import TimeSignatureMap
 from tests.ui_roll_helpers import STRIP_Y, TPP, drag, make_doc, make_roll, strip
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
-from ui.pianoroll.ruler import bar_after, bar_before
+from ui.pianoroll.bars import BarGrid
 
 BAR = 1920  # 4/4 at 480 PPQ; 192 px at the test zoom
 
@@ -36,11 +37,9 @@ def roll(qtbot, doc):
 
 
 def test_bar_before_and_after():
-    import numpy as np
-
-    bars = np.array([0, 1920, 3840], dtype=np.int64)
-    assert [bar_before(bars, t) for t in (0, 1, 1920, 1921, 9999)] == [0, 0, 0, 1920, 3840]
-    assert [bar_after(bars, t) for t in (0, 1919, 1920, 3840, 6000)] == [
+    bars = BarGrid.build(TimeSignatureMap(480, []))  # 4/4 from tick 0, on forever
+    assert [bars.before(t) for t in (0, 1, 1920, 1921, 9999)] == [0, 0, 0, 1920, 9600]
+    assert [bars.after(t) for t in (0, 1919, 1920, 3840, 6000)] == [
         1920,
         1920,
         3840,

@@ -11,12 +11,13 @@ import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
 
-from engine.project import load_project
+from engine.model import TimeSignatureMap
+from engine.project.project import load_project
 from tests.ui_roll_helpers import KEY_H, STRIP_Y, TPP, drag, make_doc, make_roll, strip
 from ui.app import create_app
 from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
-from ui.pianoroll.ruler import snap_to_bar
+from ui.pianoroll.bars import BarGrid
 
 BAR = 1920  # 4/4 at 480 PPQ
 
@@ -32,10 +33,8 @@ def roll(qtbot, doc):
 
 
 def test_snap_to_bar_picks_the_nearest_bar_line_and_extends_past_the_last():
-    import numpy as np
-
-    bars = np.array([0, 1920, 3840], dtype=np.int64)
-    assert [snap_to_bar(bars, t) for t in (0, 959, 960, 961, 2800, 3000)] == [
+    bars = BarGrid.build(TimeSignatureMap(480, []))  # 4/4 from tick 0, on forever
+    assert [bars.snap(t) for t in (0, 959, 960, 961, 2800, 3000)] == [
         0,
         0,
         0,  # a tie goes to the earlier bar
@@ -43,7 +42,7 @@ def test_snap_to_bar_picks_the_nearest_bar_line_and_extends_past_the_last():
         1920,
         3840,
     ]
-    assert snap_to_bar(bars, 6000) == 5760  # past the grid: bars keep their last length
+    assert bars.snap(6000) == 5760  # bars keep the last signature's length forever
 
 
 def test_drag_in_loop_strip_sets_bar_snapped_range_undoably(roll, doc):

@@ -17,11 +17,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.demo import demo_song
-from engine.midifile import load_song, save_song
-from engine.project import load_project
+from engine.project.project import load_project
 from engine.quantize.core import quantize_notes
 from engine.quantize.settings import QuantizeSettings
-from engine.schedule import playback_notes
+from engine.realtime.schedule import playback_notes
+from engine.smf.midifile import load_song, save_song
 from tests import procs
 from ui.app import create_app
 from ui.autosave import RecoveryStore
@@ -451,7 +451,7 @@ def test_settings_dialog_persists_device_choices(qtbot, settings):
     assert d2.rate.currentData() == 96000 and d2.block.currentData() == 128
 
 
-def test_cli_screenshot_renders_the_window_to_png(tmp_path, monkeypatch, settings):
+def test_cli_screenshot_renders_the_window_to_png(tmp_path, monkeypatch, settings, capsys):
     from PySide6.QtGui import QImage
 
     from app.cli import main
@@ -459,6 +459,7 @@ def test_cli_screenshot_renders_the_window_to_png(tmp_path, monkeypatch, setting
     create_app()
     out = tmp_path / "shot.png"
     assert main(["gui", "--screenshot", str(out), "--size", "1300x900"]) == 0
+    assert capsys.readouterr().out == f"wrote {out} (1300x900 PNG)\n"  # says where it wrote
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1300, 900)
     # Not a blank image: the dark theme plus bright notes give many distinct colours.

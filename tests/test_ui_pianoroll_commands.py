@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
 from tests.ui_roll_helpers import make_doc
 from ui import commands

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.core import quantize_notes
 from engine.quantize.grid import grid_points
 from engine.quantize.settings import QuantizeSettings

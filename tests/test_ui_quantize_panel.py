@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from app import preset_store
-from engine.preset_format import read_preset_file
+from engine.presets.preset_format import read_preset_file
 from engine.quantize.core import quantize_notes
 from engine.quantize.settings import QuantizeSettings
 from tests.ui_roll_helpers import by_id, make_doc, make_roll
@@ -158,7 +158,7 @@ def test_play_quantized_sets_track_quantize_undoably_and_follows_settings(panel,
 
 def test_switching_tracks_shows_that_tracks_playback_quantize(panel, doc):
     from engine.build import add_track
-    from engine.notes import make_notes
+    from engine.model.notes import make_notes
 
     add_track(doc.song, make_notes([0], [100], [40]), "Bass")
     doc.song.tracks[2].quantize = QuantizeSettings(division=8, swing=58.0)

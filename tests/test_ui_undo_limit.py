@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
 from tests.ui_roll_helpers import make_doc, make_roll
 from ui import commands

@@ -9,8 +9,8 @@ import pytest
 
 from app.cli import main
 from engine.errors import DeviceError
-from engine.plugins.effects import make_effect, parse_spec, stock_names
-from engine.plugins.loader import load_effect
+from engine.plugins.effects import parse_spec, stock_names
+from engine.plugins.loader import load_effect, make_effect
 from engine.plugins.scan import ProbeCache, ensure_loadable, probe_many
 from engine.plugins.vst3 import find_vst3, load_vst3_effect
 from tests.sound_helpers import rms_db
@@ -123,8 +123,8 @@ def test_not_a_plugin_is_reported(tmp_path):
 def test_cli_render_refuses_zamverb_in_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     from engine.build import add_track, new_song
-    from engine.midifile import save_song
-    from engine.notes import make_notes
+    from engine.model.notes import make_notes
+    from engine.smf.midifile import save_song
 
     song = new_song()
     add_track(song, make_notes([0], [480], [60]))
@@ -148,8 +148,8 @@ def test_cli_render_refuses_zamverb_in_one_line(tmp_path, capsys, monkeypatch):
 def test_cli_render_with_a_vst3_master_effect(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     from engine.build import add_track, new_song
-    from engine.midifile import save_song
-    from engine.notes import make_notes
+    from engine.model.notes import make_notes
+    from engine.smf.midifile import save_song
 
     song = new_song()
     add_track(song, make_notes([0, 480], [400, 900], [60, 64]))

@@ -4,12 +4,12 @@ argument layout, and a compile inside the first audio callback was seconds of si
 import numpy as np
 
 from app.warmup import warm_up
-from engine import audio_native as an
-from engine import mixer_kernels as mk
-from engine.mixer import Mixer
+from engine.audio import audio_native as an
+from engine.audio import mixer_kernels as mk
+from engine.audio.mixer import Mixer
 from engine.plugins import synth_core as sc
 from engine.plugins.builtin_synth import BuiltinSynth
-from engine.plugins.effects import make_effect
+from engine.plugins.loader import make_effect
 
 
 def _kernels():

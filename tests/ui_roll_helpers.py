@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from engine.build import add_track, new_song
-from engine.notes import make_notes
+from engine.model.notes import make_notes
 from ui.pianoroll import PianoRoll
 from ui.pianoroll.ruler import LOOP_STRIP, POSITION_ROWS
 from ui.song_document import SongDocument

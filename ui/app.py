@@ -56,11 +56,6 @@ def run(
 
     With ``screenshot``, render the window to that PNG and return without waiting for the user.
     """
-    from engine.demo import demo_song
-    from engine.errors import QuantaError
-    from ui.main_window import MainWindow, read_file
-    from ui.song_document import SongDocument
-
     app = create_app()
     # Load (or, after an install, compile) the numba kernels off the GUI thread.
     import threading
@@ -68,12 +63,28 @@ def run(
     from app.warmup import warm_up
 
     threading.Thread(target=warm_up, name="quanta-warm-up", daemon=True).start()
+    scratch = None
     if screenshot and settings is None:
-        # A screenshot must not depend on (or change) the user's saved layout and devices.
+        # A screenshot must not depend on (or change) the user's saved layout and devices;
+        # its throwaway settings folder is removed afterwards.
         import tempfile
 
         scratch = tempfile.mkdtemp(prefix="quanta-shot-")
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.IniFormat)
+    try:
+        return _open_window(app, file, screenshot, size, start_engine, settings)
+    finally:
+        if scratch is not None:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _open_window(app, file, screenshot, size, start_engine, settings) -> int:
+    from engine.errors import QuantaError
+    from ui.main_window import MainWindow
+    from ui.window_files import read_file
+
     project, error = None, ""
     if file:
         try:
@@ -83,9 +94,8 @@ def run(
                 raise
             error = str(exc)
             print(f"quanta: error: {error}", file=sys.stderr)
-    window = MainWindow(
-        SongDocument(demo_song()), settings=settings, start_engine=start_engine and not screenshot
-    )
+    # No document given: the window opens the demo song under its name ("Demo Song").
+    window = MainWindow(settings=settings, start_engine=start_engine and not screenshot)
     if project is not None:
         window.load_project(project, file)
     window.resize(*size)

@@ -18,8 +18,9 @@ import weakref
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from engine.notes import NOTE_DTYPE
-from engine.quantize.settings import QuantizeSettings
+from engine.build import add_meta, tempo_bytes
+from engine.model import META_TEMPO, NOTE_DTYPE, STATUS_META, Song, Track
+from engine.quantize import QuantizeSettings
 from ui.note_diff import splice
 from ui.song_document import SongDocument, sorted_notes
 
@@ -251,7 +252,7 @@ def quantize_apply(
     Uses the one quantizer (engine.quantize.core), so the result is exactly the preview.
     Notes merged by the spec's same-start guard disappear from the array; undo brings them back.
     """
-    from engine.quantize.core import quantize_notes
+    from engine.quantize import quantize_notes
 
     notes = doc.song.tracks[track_index].notes
     selected = None if ids is None else _ids_mask(notes, ids)
@@ -323,3 +324,70 @@ class LoopCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.doc.set_loop(self.old)
+
+
+class AddTracksCommand(QUndoCommand):
+    """Add recorded takes as new tracks (undo removes them)."""
+
+    def __init__(self, doc: SongDocument, tracks: list[Track], text: str):
+        super().__init__(text)
+        self.doc = weakref.proxy(doc)  # no cycle through the undo stack (ui.commands)
+        self.tracks = tracks
+        self.at = len(doc.song.tracks)
+
+    def redo(self) -> None:
+        self.doc.song.tracks[self.at : self.at] = self.tracks
+        for i in range(self.at, self.at + len(self.tracks)):
+            self.doc.trackChanged.emit(i)
+        self.doc.set_current_index(self.at)
+
+    def undo(self) -> None:
+        if self.doc.current_index >= self.at:
+            self.doc.set_current_index(max(0, self.at - 1))
+        del self.doc.song.tracks[self.at : self.at + len(self.tracks)]
+        self.doc.songReplaced.emit()  # indices past the end are gone: views rebuild
+
+
+class SetTempoCommand(QUndoCommand):
+    """Change the tempo in effect at a tick (the tempo event there, or a new one at 0)."""
+
+    def __init__(self, doc: SongDocument, tick: int, bpm: float):
+        super().__init__(f"Set tempo to {bpm:g} BPM")
+        self.doc = weakref.proxy(doc)  # no cycle through the undo stack (ui.commands)
+        self.index, self.event = self._find(doc.song, tick)
+        track = doc.song.tracks[self.index]
+        self.old = (track.events.copy(), track.payload.copy(), track.end_tick)
+        edited = track.copy()
+        if self.event is None:
+            add_meta(edited, 0, META_TEMPO, tempo_bytes(bpm))
+        else:
+            off = int(edited.events["offset"][self.event])
+            edited.payload[off : off + 3] = np.frombuffer(tempo_bytes(bpm), dtype=np.uint8)
+        self.new = (edited.events, edited.payload, edited.end_tick)
+
+    @staticmethod
+    def _find(song: Song, tick: int) -> tuple[int, int | None]:
+        best = (0, None, -1)
+        for i, tr in enumerate(song.tracks):
+            ev = tr.events
+            idx = np.flatnonzero(
+                (ev["status"] == STATUS_META)
+                & (ev["data1"] == META_TEMPO)
+                & (ev["length"] == 3)
+                & (ev["tick"] <= tick)
+            )
+            for j in idx:
+                if int(ev["tick"][j]) >= best[2]:
+                    best = (i, int(j), int(ev["tick"][j]))
+        return best[0], best[1]
+
+    def _install(self, state) -> None:
+        track = self.doc.song.tracks[self.index]
+        track.events, track.payload, track.end_tick = state[0].copy(), state[1].copy(), state[2]
+        self.doc.trackChanged.emit(self.index)
+
+    def redo(self) -> None:
+        self._install(self.new)
+
+    def undo(self) -> None:
+        self._install(self.old)

@@ -1,6 +1,6 @@
 """The narrow bridge between the window and the real-time engine.
 
-The GUI thread never touches the engine thread's data: it calls :class:`engine.transport.Engine`
+The GUI thread never touches the engine thread's data: it calls :class:`engine.realtime.transport.Engine`
 commands (which only post messages) and reads the engine's immutable state snapshot from a
 QTimer at 30 Hz. Document changes are forwarded as commands: a new song or edited notes hand
 the engine the song (coalesced, so a burst of edits costs one rebuild), a playback-quantize
@@ -10,7 +10,7 @@ output, so its notes are not sent at all; auditioning follows the same rule, :me
 Auditioning (a key or note clicked in the piano roll) sends a note-on/off straight to the
 current track's outputs — its MIDI out ports and its instrument on the audio device — from the
 GUI thread, without going through the engine thread. That is safe because every output is
-handed to the engine wrapped in a :class:`engine.sounding.TrackedSink` made here: the engine
+handed to the engine wrapped in a :class:`engine.realtime.sounding.TrackedSink` made here: the engine
 and the audition share that wrapper's lock, so their messages never interleave on a port, and
 the engine's stop/panic also closes an auditioned note it did not start.
 
@@ -26,9 +26,8 @@ from collections import deque
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine import clock
 from engine.errors import QuantaError
-from engine.sounding import TrackedSink
+from engine.realtime import TrackedSink, clock
 from ui.song_document import SongDocument
 
 POLL_HZ = 30
@@ -45,7 +44,7 @@ def volume_db(track) -> float:
 
 def track_sound(track, sample_rate: int, block: int):
     """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
-    from engine.plugins.loader import load_instrument
+    from engine.plugins import load_instrument
     from ui.settings_dialog import load_plugin
 
     inst = track.extra.get("instrument")
@@ -65,6 +64,19 @@ def _sound_key(track) -> str:
     return repr((track.extra.get("instrument"), track.extra.get("effects")))
 
 
+def _chain_key(track) -> str:
+    """The track's plugins without their stored state: equal keys mean the same chain, so a
+    change is one of parameter values only (applied to the playing instances)."""
+
+    def bare(entry):
+        return (
+            {k: v for k, v in entry.items() if k != "state"} if isinstance(entry, dict) else entry
+        )
+
+    fx = track.extra.get("effects") or []
+    return repr((bare(track.extra.get("instrument")), [bare(e) for e in fx]))
+
+
 class EngineLink(QObject):
     """Owns the Engine for the window: start/stop, forwarding edits, polling state."""
 
@@ -72,7 +84,7 @@ class EngineLink(QObject):
     stateChanged = Signal(object)
     #: A one-line message for the user (port lost, end of song, take recorded...).
     message = Signal(str)
-    #: Recorded takes (list of engine.song.Track) to add to the song.
+    #: Recorded takes (list of engine.model.song.Track) to add to the song.
     takesRecorded = Signal(list)
 
     def __init__(self, document: SongDocument, engine=None, parent: QObject | None = None):
@@ -85,7 +97,7 @@ class EngineLink(QObject):
         self.input_label = ""
         self.port_errors: list[str] = []
         self.error: str | None = None
-        self.audio = None  # engine.audio.AudioOutput while sound is on
+        self.audio = None  # engine.audio.output.AudioOutput while sound is on
         self.audio_device: str | None = None
         self.audio_error = ""
         self._audio_conf: tuple | None = None
@@ -93,6 +105,7 @@ class EngineLink(QObject):
         self._strips: dict[int, int] = {}
         self._engine_tracks = 0  # tracks in the song the engine was last given
         self._sound_keys: list[str] = []
+        self._chain_keys: list[str] = []
         self._last_state = None
         self._fronts: dict[int, TrackedSink] = {}  # id(sink) -> the wrapper the engine gets
         self._front_errors: deque[str] = deque(maxlen=16)
@@ -109,7 +122,7 @@ class EngineLink(QObject):
         """Create and start the engine (if not given one). False, with :attr:`error`, if not."""
         try:
             if self.engine is None:
-                from engine.transport import Engine
+                from engine.realtime import Engine
 
                 self.engine = Engine(ppq_for_live=self.doc.ppq)
             self.engine.start()
@@ -152,21 +165,21 @@ class EngineLink(QObject):
         """Open the named ports (from Settings); failures are named in :attr:`port_errors`."""
         self.port_errors = []
         try:
-            from engine import ports
+            from engine.ports import open_input, open_output
         except ImportError:
             self.port_errors.append("MIDI ports are not available in this build")
             return
         opened, labels = [], []
         for name in output_names:
             try:
-                opened.append(ports.open_output(name, api=api))
+                opened.append(open_output(name, api=api))
                 labels.append(name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
         self.set_outputs(opened, labels)
         if input_name:
             try:
-                self.set_input(ports.open_input(input_name, api=api), input_name)
+                self.set_input(open_input(input_name, api=api), input_name)
             except QuantaError as exc:
                 self.port_errors.append(str(exc))
 
@@ -198,8 +211,7 @@ class EngineLink(QObject):
         self._audio_conf = (device, rate, block)
         self.audio_error = ""
         try:
-            from engine.audio import AudioOutput, audio_available, output_devices
-            from engine.mixer import Mixer
+            from engine.audio import AudioOutput, Mixer, audio_available, output_devices
 
             ok, why = audio_available()
             if not ok:
@@ -224,11 +236,41 @@ class EngineLink(QObject):
         self._strips = strips
         self._audio_sinks = {i: out.sink(s) for i, s in strips.items()}
         self._sound_keys = self._keys()
+        self._chain_keys = [_chain_key(t) for t in self.doc.song.tracks]
         self._apply_routes()
         return True
 
     def _keys(self) -> list[str]:
         return [_sound_key(t) for t in self.doc.song.tracks]
+
+    def _retune(self, index: int) -> bool:
+        """Only parameter values of track ``index`` changed (a plugin editor's gesture, its
+        undo): set them on the playing instances, heard from the next block, no restart.
+        False when more than that changed."""
+        keys = self._keys()
+        if len(keys) != len(self._sound_keys) or index not in self._strips:
+            return False
+        if any(
+            a != b
+            for i, (a, b) in enumerate(zip(self._sound_keys, keys, strict=True))
+            if i != index
+        ):
+            return False
+        tracks = self.doc.song.tracks
+        if self._chain_keys[index] != _chain_key(tracks[index]):
+            return False
+        strip = self.audio.mixer.tracks[self._strips[index]]
+        extra = tracks[index].extra
+        entries = [extra.get("instrument")] + list(extra.get("effects") or [])
+        plugins = [strip.instrument] + list(strip.effects)
+        try:
+            for entry, plugin in zip(entries, plugins, strict=False):
+                if isinstance(entry, dict) and entry.get("state"):
+                    plugin.set_state(entry["state"])
+        except QuantaError:
+            return False
+        self._sound_keys = keys
+        return True
 
     def _restart_audio(self) -> None:
         conf = self._audio_conf
@@ -280,7 +322,7 @@ class EngineLink(QObject):
             self._song_changed()  # tracks added or removed: the engine needs the whole song
             return
         if self.audio is not None:
-            if self._sound_keys != self._keys():
+            if self._sound_keys != self._keys() and not self._retune(index):
                 self._restart_audio()  # another instrument or effect chain
             elif index in self._strips:  # a float store the audio thread reads as a whole
                 self.audio.mixer.tracks[self._strips[index]].volume_db = volume_db(track)

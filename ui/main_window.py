@@ -4,10 +4,10 @@ The window is the composition point of the UI: it owns the :class:`SongDocument`
 its undo stack and selection), hands it to every view, and owns the :class:`EngineLink`
 through which the engine hears about edits and the transport reads the engine's state.
 
-Files: Open reads MIDI files and Quanta projects (menu, recent files, drag and drop); Save
-writes a project atomically; Export writes MIDI (raw, or as played with each track's playback
-quantize) or audio. Work is never lost: closing or opening with unsaved changes asks first,
-and an :class:`Autosaver` keeps a recovery file that the next start offers after a crash.
+The window is assembled from its layout and behaviour here, its menus and actions
+(:mod:`ui.window_menus`) and its file operations: open, save, export, recent files and crash
+recovery (:mod:`ui.window_files`). Work is never lost: closing or opening with unsaved
+changes asks first, and an :class:`Autosaver` keeps a recovery file.
 
 Errors a user can cause (a broken file, a missing port) are shown as one line in a
 non-blocking message box and the status bar; the song on screen is left as it was.
@@ -15,183 +15,43 @@ non-blocking message box and the status bar; the song on screen is left as it wa
 
 from __future__ import annotations
 
-import weakref
-from pathlib import Path
+import math
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressDialog,
     QWidget,
 )
 
-from engine.build import add_meta, tempo_bytes
+from engine.build import add_meta
 from engine.demo import demo_song
 from engine.errors import QuantaError
-from engine.notes import STATUS_META
-from engine.project import Project, is_project_file, load_project, save_project
-from engine.song import META_TEMPO, Song, Track
-from ui.autosave import Autosaver, RecoveryFile, RecoveryStore
-from ui.engine_link import EngineLink, track_sound, volume_db
+from engine.model import META_TEMPO
+from ui.autosave import Autosaver, RecoveryStore
+from ui.commands import AddTracksCommand, SetTempoCommand
+from ui.engine_link import EngineLink
 from ui.song_document import SongDocument
 from ui.status import StatusPanel
+from ui.track_list import DEFAULT_WIDTH as TRACK_LIST_WIDTH
+from ui.track_list import MIN_WIDTH as TRACK_LIST_MIN
 from ui.track_list import TrackList
 from ui.transport_bar import TransportBar
-
-APP_NAME = "Quanta"
-MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
-OPEN_FILTER = (
-    "MIDI files and Quanta projects (*.mid *.midi *.smf *.kar *.rmi *.quanta);;All files (*)"
+from ui.window_files import (
+    APP_NAME,
+    FileOperations,
 )
-PROJECT_FILTER = "Quanta project (*.quanta)"
-MIDI_FILTER = "Standard MIDI file (*.mid)"
-AUDIO_FILTER = "WAV audio (*.wav);;FLAC audio (*.flac)"
-MAX_RECENT = 10
-KEY_RECENT = "files/recent"
+from ui.window_menus import MenuActions
+
 KEY_GEOMETRY = "window/geometry"
 KEY_STATE = "window/state"
 KEY_AUTOSAVE_S = "files/autosave_seconds"
 AUDITION_MS = 300  #: an auditioned note sounds this long, or until the mouse is released
-VIEW_STATE_VERSION = 1  #: of the ``view`` entry in a project's ``ui`` section
 
 
-def openable(path: str | Path) -> bool:
-    """Files Open and drag-and-drop accept: MIDI files and Quanta projects."""
-    p = Path(path)
-    return p.suffix.lower() in MIDI_SUFFIXES or is_project_file(p)
-
-
-def read_file(path: str | Path) -> Project:
-    """A project, or a MIDI file wrapped as one. Raises QuantaError with one line."""
-    if is_project_file(path):
-        return load_project(path)
-    from engine.midifile import load_song
-
-    return Project(song=load_song(path))
-
-
-def quantized_song(song: Song) -> Song:
-    """The song as it plays: every track's notes through its playback quantize (for export)."""
-    from engine.schedule import playback_notes
-
-    out = song.copy()
-    for tr in out.tracks:
-        if tr.quantize is not None and tr.notes.size:
-            tr.notes = playback_notes(tr, song.ppq)
-            tr.quantize = None
-    return out
-
-
-def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
-    """Render ``song`` as it plays (instruments, volume, mute/solo from ``Track.extra``) to a
-    WAV/FLAC file, atomically. Raises QuantaError with one line on a bad plugin or path."""
-    import os
-    import tempfile
-
-    from engine.mixer import Mixer
-    from engine.render import AudioWriter, render_song
-
-    block = 1024
-
-    def make_mixer(tracks: list[int]) -> Mixer:
-        mixer = Mixer(sample_rate, block)
-        for t in tracks:
-            tr = song.tracks[t]
-            instrument, effects = track_sound(tr, sample_rate, block)
-            strip = mixer.add_track(tr.name or f"Track {t + 1}", instrument, effects)
-            m = mixer.tracks[strip]
-            m.volume_db = volume_db(tr)
-            m.mute = bool(tr.extra.get("mute", False))
-            m.solo = bool(tr.extra.get("solo", False))
-        return mixer
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".quanta-render-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        with AudioWriter(tmp, sample_rate) as writer:  # streamed: long songs stay small
-            render_song(song, make_mixer, progress=progress, on_block=writer.write)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-class AddTracksCommand(QUndoCommand):
-    """Add recorded takes as new tracks (undo removes them)."""
-
-    def __init__(self, doc: SongDocument, tracks: list[Track], text: str):
-        super().__init__(text)
-        self.doc = weakref.proxy(doc)  # no cycle through the undo stack (ui.commands)
-        self.tracks = tracks
-        self.at = len(doc.song.tracks)
-
-    def redo(self) -> None:
-        self.doc.song.tracks[self.at : self.at] = self.tracks
-        for i in range(self.at, self.at + len(self.tracks)):
-            self.doc.trackChanged.emit(i)
-        self.doc.set_current_index(self.at)
-
-    def undo(self) -> None:
-        if self.doc.current_index >= self.at:
-            self.doc.set_current_index(max(0, self.at - 1))
-        del self.doc.song.tracks[self.at : self.at + len(self.tracks)]
-        self.doc.songReplaced.emit()  # indices past the end are gone: views rebuild
-
-
-class SetTempoCommand(QUndoCommand):
-    """Change the tempo in effect at a tick (the tempo event there, or a new one at 0)."""
-
-    def __init__(self, doc: SongDocument, tick: int, bpm: float):
-        super().__init__(f"Set tempo to {bpm:g} BPM")
-        self.doc = weakref.proxy(doc)  # no cycle through the undo stack (ui.commands)
-        self.index, self.event = self._find(doc.song, tick)
-        track = doc.song.tracks[self.index]
-        self.old = (track.events.copy(), track.payload.copy(), track.end_tick)
-        edited = track.copy()
-        if self.event is None:
-            add_meta(edited, 0, META_TEMPO, tempo_bytes(bpm))
-        else:
-            off = int(edited.events["offset"][self.event])
-            edited.payload[off : off + 3] = np.frombuffer(tempo_bytes(bpm), dtype=np.uint8)
-        self.new = (edited.events, edited.payload, edited.end_tick)
-
-    @staticmethod
-    def _find(song: Song, tick: int) -> tuple[int, int | None]:
-        best = (0, None, -1)
-        for i, tr in enumerate(song.tracks):
-            ev = tr.events
-            idx = np.flatnonzero(
-                (ev["status"] == STATUS_META)
-                & (ev["data1"] == META_TEMPO)
-                & (ev["length"] == 3)
-                & (ev["tick"] <= tick)
-            )
-            for j in idx:
-                if int(ev["tick"][j]) >= best[2]:
-                    best = (i, int(j), int(ev["tick"][j]))
-        return best[0], best[1]
-
-    def _install(self, state) -> None:
-        track = self.doc.song.tracks[self.index]
-        track.events, track.payload, track.end_tick = state[0].copy(), state[1].copy(), state[2]
-        self.doc.trackChanged.emit(self.index)
-
-    def redo(self) -> None:
-        self._install(self.new)
-
-    def undo(self) -> None:
-        self._install(self.old)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(MenuActions, FileOperations, QMainWindow):
     """The Quanta window. ``engine=False`` runs without an engine (tests of files only)."""
 
     #: A one-line error was shown to the user (for tests and logs).
@@ -291,69 +151,6 @@ class MainWindow(QMainWindow):
         )
         return panel
 
-    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        act = QAction(text, self)
-        if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
-        if tip:
-            act.setStatusTip(tip)
-            act.setToolTip(tip)
-        act.triggered.connect(lambda *_: slot())
-        menu.addAction(act)
-        self.addAction(act)  # shortcuts work while the menu bar is hidden (offscreen, tests)
-        return act
-
-    def _build_actions(self) -> None:
-        bar = self.menuBar()
-        f = bar.addMenu("&File")
-        self._action(f, "&New", self.new_song, QKeySequence.New, "Start an empty song")
-        self._action(f, "Open &Demo Song", self.open_demo, None, "The built-in humanized loop")
-        self._action(f, "&Open…", self.open_dialog, QKeySequence.Open, "Open MIDI or project")
-        self.recent_menu = f.addMenu("Open &Recent")
-        f.addSeparator()
-        self._action(f, "&Save", self.save, QKeySequence.Save, "Save the Quanta project")
-        self._action(f, "Save &As…", self.save_as, QKeySequence.SaveAs, "Save under a new name")
-        f.addSeparator()
-        self._action(f, "Export &MIDI (raw)…", lambda: self.export_midi(quantized=False))
-        self._action(
-            f,
-            "Export MIDI (&quantized as played)…",
-            lambda: self.export_midi(quantized=True),
-            None,
-            "Export with each track's playback quantize applied",
-        )
-        self._action(f, "Export &Audio…", self.export_audio, None, "Render the song to a file")
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, QKeySequence.Quit)
-
-        e = bar.addMenu("&Edit")
-        self.undo_action = self.doc.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.Undo)
-        self.redo_action = self.doc.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for act in (self.undo_action, self.redo_action):
-            e.addAction(act)
-            self.addAction(act)
-        e.addSeparator()
-        self._action(e, "Select &All (Ctrl+A in the roll)", self.doc.select_all)
-        self._action(e, "&Quantize", self.quantize, "Q", "Quantize the selection or the track")
-
-        t = bar.addMenu("&Transport")
-        self.play_action = self._action(t, "&Play / Stop", self.toggle_play, "Space")
-        self._action(t, "Go to &Start", self.rewind, "Home")
-        self.record_action = self._action(t, "&Record", self.transport.record.toggle, "R")
-        self._action(t, "&Loop", self.transport.loop.toggle, "L")
-        self._action(t, "&Metronome", self.transport.metronome.toggle, "K")
-        self._action(t, "Pa&nic (all notes off)", self._panic, None)
-
-        s = bar.addMenu("&Settings")
-        self._action(s, "&Preferences…", self.open_settings, QKeySequence.Preferences)
-
-        v = bar.addMenu("&View")
-        v.addAction(self.tracks_dock.toggleViewAction())
-        if self.quantize_panel is not None:
-            v.addAction(self.quantize_dock.toggleViewAction())
-        self._rebuild_recent()
 
     def _connect(self) -> None:
         d = self.doc
@@ -374,6 +171,12 @@ class MainWindow(QMainWindow):
         self.link.message.connect(lambda m: self.status.showMessage(m, 8000))
         self.link.takesRecorded.connect(self._takes)
         self.track_list.instrumentRequested.connect(self.open_settings)
+        from ui.track_editors import TrackEditors
+
+        self.plugin_editors = TrackEditors(self.doc, self)
+        self.plugin_editors.message.connect(lambda m: self.status.showMessage(m, 8000))
+        self.track_list.editorRequested.connect(self.plugin_editors.open_safely)
+        self.track_list.effectEditorRequested.connect(self.plugin_editors.open_safely)
         roll = self.piano_roll
         if hasattr(roll, "locate"):
             roll.locate.connect(self.locate)
@@ -443,7 +246,8 @@ class MainWindow(QMainWindow):
             self.status.show_state(self._status_snapshot())
 
     def _engine_state(self, state) -> None:
-        tick = int(state.tick)
+        # A position the engine could not compute (a hostile tempo map) keeps the last one.
+        tick = int(state.tick) if math.isfinite(state.tick) else self._playhead
         self.transport.set_position(tick)
         self.transport.set_playing(bool(state.playing))
         self.transport.set_recording(bool(state.recording))
@@ -518,12 +322,11 @@ class MainWindow(QMainWindow):
 
     def _default_loop(self) -> tuple[int, int]:
         """The whole song, rounded up to a whole bar."""
+        from ui.pianoroll.bars import BarGrid  # closed form: no walk over every bar
+
         end = max(1, self.doc.song.length_ticks())
-        bars = [t for _b, t, _s in self.doc.song.time_signatures().bars(end)]
-        stop = next((t for t in bars if t >= end), None)
-        if stop is None:
-            sig = self.doc.song.time_signatures()
-            stop = bars[-1] + sig.bar_ticks(sig.signatures[-1])
+        bars = BarGrid.build(self.doc.song.time_signatures())
+        stop = end if bars.at_or_before(end) == end else bars.after(end)
         return (0, max(stop, 1))
 
     def _panic(self) -> None:
@@ -584,233 +387,6 @@ class MainWindow(QMainWindow):
         except QuantaError as exc:
             self.show_error(str(exc))
 
-    # == files =============================================================================
-    def current_project(self) -> Project:
-        """The song and the window's state, as saved (and autosaved)."""
-        return Project(
-            song=self.doc.song,
-            loop=self.loop,
-            loop_enabled=self.transport.loop.isChecked(),
-            metronome=self.transport.metronome.isChecked(),
-            edit_settings=self.doc.edit_settings,
-            current_track=self.doc.current_index,
-            ui={"view": self.view_state()},
-        )
-
-    def view_state(self) -> dict:
-        """What the piano roll shows (zoom, scroll, track), saved in the project's ``ui``."""
-        state = {"version": VIEW_STATE_VERSION, "track": self.doc.current_index}
-        vp = getattr(self.piano_roll, "vp", None)
-        if vp is not None:
-            state.update(
-                ticks_per_px=float(vp.ticks_per_px),
-                key_height=float(vp.key_height),
-                left_tick=float(vp.left_tick),
-                top_px=float(vp.top_px),
-            )
-        return state
-
-    def restore_view(self, state) -> bool:
-        """Show a saved view; anything missing, of the wrong type or from a newer view
-        format is ignored (the view falls back to fitting the track). True if applied."""
-        if not isinstance(state, dict) or state.get("version") != VIEW_STATE_VERSION:
-            return False
-        track = state.get("track")
-        if isinstance(track, int) and not isinstance(track, bool):
-            if 0 <= track < len(self.doc.song.tracks):
-                self.doc.set_current_index(track)
-        vp = getattr(self.piano_roll, "vp", None)
-        keys = ("ticks_per_px", "key_height", "left_tick", "top_px")
-        values = [state.get(k) for k in keys]
-        if vp is None or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
-            for v in values
-        ):
-            return False
-        from ui.pianoroll.viewport import (
-            MAX_KEY_HEIGHT,
-            MAX_TICKS_PER_PX,
-            MIN_KEY_HEIGHT,
-            MIN_TICKS_PER_PX,
-        )
-
-        tpp, kh, left, top = (float(v) for v in values)
-        vp.ticks_per_px = min(MAX_TICKS_PER_PX, max(MIN_TICKS_PER_PX, tpp))
-        vp.key_height = min(MAX_KEY_HEIGHT, max(MIN_KEY_HEIGHT, kh))
-        vp.scroll_to(left_tick=left, top_px=top)
-        return True
-
-    def load_project(self, project: Project, path: str | Path | None) -> None:
-        self.doc.set_song(project.song, path)
-        if project.edit_settings is not None:
-            self.doc.set_edit_settings(project.edit_settings)
-        if 0 <= project.current_track < len(project.song.tracks):
-            self.doc.set_current_index(project.current_track)
-        self.doc.set_loop(project.loop)
-        self.transport.loop.setChecked(project.loop_enabled)
-        if hasattr(self.piano_roll, "set_loop_enabled"):
-            self.piano_roll.set_loop_enabled(project.loop_enabled)
-        self.transport.metronome.setChecked(project.metronome)
-        view = project.ui.get("view") if isinstance(project.ui, dict) else None
-        if self._shown_once:
-            self.restore_view(view)
-        else:
-            self._pending_view = view  # after the first layout, instead of zoom-to-fit
-
-    def open_path(self, path: str | Path, ask: bool = True) -> bool:
-        """Open a MIDI file or project. Asks about unsaved changes first (``ask``)."""
-        if ask and not self.confirm_discard("opening another file"):
-            return False
-        path = Path(path)
-        try:
-            project = read_file(path)
-        except QuantaError as exc:
-            self.show_error(str(exc))
-            return False
-        self.load_project(project, path)
-        self._add_recent(path)
-        self.status.showMessage(
-            f"Opened {path.name}: {project.song.note_count()} notes, "
-            f"{len(project.song.tracks)} tracks",
-            5000,
-        )
-        return True
-
-    def open_dialog(self) -> None:
-        folder = str(self.doc.path.parent) if self.doc.path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Open", folder, OPEN_FILTER)
-        if path:
-            self.open_path(path)
-
-    def open_demo(self) -> None:
-        if self.confirm_discard("opening the demo song"):
-            self.untitled_name = "Demo Song"
-            self.load_project(Project(song=demo_song()), None)
-
-    def new_song(self) -> None:
-        if not self.confirm_discard("starting a new song"):
-            return
-        from engine.build import add_track, new_song
-
-        song = new_song()
-        add_track(song, name="Track 1")
-        self.untitled_name = "Untitled"
-        self.load_project(Project(song=song), None)
-
-    def save(self) -> bool:
-        """Save to the project file; a MIDI file or a new song asks for a project name."""
-        path = self.doc.path
-        if path is None or not is_project_file(path) or path.suffix.lower() != ".quanta":
-            return self.save_as()
-        return self._write_project(path)
-
-    def save_as(self, path: str | Path | None = None) -> bool:
-        if path is None:
-            base = (
-                self.doc.path.with_suffix(".quanta") if self.doc.path else Path("Untitled.quanta")
-            )
-            path, _ = QFileDialog.getSaveFileName(self, "Save Project", str(base), PROJECT_FILTER)
-            if not path:
-                return False
-        path = Path(path)
-        if path.suffix.lower() != ".quanta":
-            path = path.with_name(path.name + ".quanta")
-        return self._write_project(path)
-
-    def _write_project(self, path: Path) -> bool:
-        try:
-            save_project(self.current_project(), path)
-        except QuantaError as exc:
-            self.show_error(str(exc))
-            return False
-        self.doc.mark_saved(path)
-        self.recovery.clear()
-        self._add_recent(path)
-        self.status.showMessage(f"Saved {path.name}", 4000)
-        return True
-
-    def export_midi(self, quantized: bool, path: str | Path | None = None) -> bool:
-        """Write a Standard MIDI File: the raw notes, or the notes as they play."""
-        if path is None:
-            stem = self.doc.path.stem if self.doc.path else "Untitled"
-            base = f"{stem}{' (quantized)' if quantized else ''}.mid"
-            path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", base, MIDI_FILTER)
-            if not path:
-                return False
-        from engine.midifile import save_song
-
-        try:
-            song = quantized_song(self.doc.song) if quantized else self.doc.song
-            save_song(song, path)
-        except QuantaError as exc:
-            self.show_error(str(exc))
-            return False
-        self.status.showMessage(f"Exported {Path(path).name}", 4000)
-        return True
-
-    def export_audio(self, path: str | Path | None = None) -> bool:
-        """Render the song offline (engine.render: the same schedule and mixer as playback),
-        with a progress dialog that can cancel, and write it atomically."""
-        if path is None:
-            stem = self.doc.path.stem if self.doc.path else "Untitled"
-            path, _ = QFileDialog.getSaveFileName(self, "Export Audio", f"{stem}.wav", AUDIO_FILTER)
-            if not path:
-                return False
-        progress = QProgressDialog("Rendering audio…", "Cancel", 0, 1000, self)
-        progress.setWindowModality(Qt.WindowModal)
-        progress.setMinimumDuration(300)
-
-        class Cancelled(Exception):
-            pass
-
-        def on_progress(fraction: float) -> None:
-            progress.setValue(int(fraction * 1000))
-            QApplication.processEvents()
-            if progress.wasCanceled():
-                raise Cancelled
-
-        try:
-            render_song_to_file(self.doc.song, path, progress=on_progress)
-        except Cancelled:
-            self.status.showMessage("Audio export cancelled", 4000)
-            return False
-        except QuantaError as exc:
-            self.show_error(str(exc))
-            return False
-        finally:
-            progress.close()
-        self.status.showMessage(f"Exported {Path(path).name}", 4000)
-        return True
-
-    # -- recent files ---------------------------------------------------------------------
-    def recent_files(self) -> list[str]:
-        value = self.settings.value(KEY_RECENT, [])
-        if isinstance(value, str):
-            value = [value] if value else []
-        return [str(v) for v in value or []]
-
-    def _add_recent(self, path: Path) -> None:
-        p = str(Path(path).resolve())
-        files = [p] + [f for f in self.recent_files() if f != p]
-        self.settings.setValue(KEY_RECENT, files[:MAX_RECENT])
-        self._rebuild_recent()
-
-    def _rebuild_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent_files()
-        for f in files:
-            act = self.recent_menu.addAction(Path(f).name)
-            act.setToolTip(f)
-            act.setStatusTip(f)
-            act.triggered.connect(lambda *_, f=f: self.open_path(f))
-        self.recent_menu.setEnabled(bool(files))
-
-    # -- drag and drop --------------------------------------------------------------------
-    def _dropped_file(self, mime) -> str | None:
-        for url in mime.urls() if mime.hasUrls() else []:
-            if url.isLocalFile() and openable(url.toLocalFile()):
-                return url.toLocalFile()
-        return None
 
     def dragEnterEvent(self, event) -> None:
         if self._dropped_file(event.mimeData()):
@@ -824,69 +400,14 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             QTimer.singleShot(0, lambda: self.open_path(path))  # not inside the drop handler
 
-    # == unsaved changes, recovery, closing ===============================================
-    def confirm_discard(self, doing: str = "closing") -> bool:
-        """Ask to save unsaved changes. True when it is fine to go on."""
-        if not self.doc.is_modified:
-            return True
-        name = self.doc.path.name if self.doc.path else "this song"
-        box = QMessageBox(self)
-        box.setObjectName("unsaved_prompt")
-        box.setIcon(QMessageBox.Warning)
-        box.setWindowTitle(APP_NAME)
-        box.setText(f"Save changes to {name} before {doing}?")
-        box.setInformativeText("Your changes will be lost if you don't save them.")
-        box.setStandardButtons(QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel)
-        box.setDefaultButton(QMessageBox.Save)
-        answer = box.exec()
-        if answer == QMessageBox.Save:
-            return self.save()
-        return answer == QMessageBox.Discard
-
-    def offer_recovery(self) -> bool:
-        """After a crash: offer the newest recovery file. True if work was recovered."""
-        orphans = self.recovery.orphans()
-        if not orphans:
-            return False
-        rec: RecoveryFile = orphans[0]
-        box = QMessageBox(self)
-        box.setObjectName("recovery_prompt")
-        box.setIcon(QMessageBox.Question)
-        box.setWindowTitle(APP_NAME)
-        box.setText("Quanta did not close properly last time.")
-        box.setInformativeText(f"Recover the unsaved work ({rec.describe()})?")
-        recover = box.addButton("Recover", QMessageBox.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.DestructiveRole)
-        box.addButton("Not Now", QMessageBox.RejectRole)
-        box.setDefaultButton(recover)
-        box.exec()
-        clicked = box.clickedButton()
-        if clicked is discard:
-            RecoveryStore.discard(rec)
-            return False
-        if clicked is not recover:
-            return False
-        try:
-            project = load_project(rec.path)
-        except QuantaError as exc:
-            self.show_error(f"Recovery failed: {exc}")
-            return False
-        original = rec.original or None
-        keep_path = original if original and Path(original).suffix.lower() == ".quanta" else None
-        if keep_path is None:
-            self.untitled_name = f"{Path(original).name} (recovered)" if original else "Recovered"
-        self.load_project(project, keep_path)
-        self.doc.undo_stack.resetClean()  # recovered work is unsaved until the user saves
-        self.autosaver.force()  # now ours: safe even if we crash again right away
-        RecoveryStore.discard(rec)
-        self.status.showMessage(f"Recovered {rec.describe()}", 8000)
-        return True
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            self.resizeDocks([self.tracks_dock], [380], Qt.Horizontal)
+            if not self._layout_restored:  # first start: the roll gets the room
+                width = max(TRACK_LIST_MIN, min(TRACK_LIST_WIDTH, round(self.width() * 0.2)))
+                self.resizeDocks([self.tracks_dock], [width], Qt.Horizontal)
             if hasattr(self.piano_roll, "zoom_to_fit"):
                 QTimer.singleShot(0, self._first_view)  # after the layout settled
             self.piano_roll.setFocus()
@@ -913,8 +434,8 @@ class MainWindow(QMainWindow):
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
         state = self.settings.value(KEY_STATE)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        # Dock sizes and places as the user left them; the defaults only on first start.
+        self._layout_restored = isinstance(state, QByteArray) and self.restoreState(state)
 
     # == view state ========================================================================
     def _song_replaced(self) -> None:

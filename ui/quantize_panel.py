@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import QuantaError
-from engine.quantize.settings import DIVISIONS, ENDS_MODES, GRID_TYPES, QuantizeSettings
+from engine.quantize import DIVISIONS, ENDS_MODES, GRID_TYPES, QuantizeSettings
 from ui import commands
 from ui.quantize_preview import QuantizePreview
 from ui.song_document import SongDocument

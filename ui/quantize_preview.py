@@ -14,14 +14,14 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.quantize.settings import QuantizeSettings
+from engine.quantize import QuantizeSettings
 from ui.song_document import SongDocument, sorted_notes
 
 
 def quantize_for_preview(notes: np.ndarray, settings: QuantizeSettings, ppq: int, selected=None):
     """The quantizer's result for ``notes`` (None while the quantizer is not available)."""
     try:
-        from engine.quantize.core import quantize_notes
+        from engine.quantize import quantize_notes
     except ImportError:  # pragma: no cover - the quantizer lands separately
         return None
     return quantize_notes(notes, settings, ppq, selected=selected)

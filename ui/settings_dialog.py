@@ -58,11 +58,11 @@ GM_BUILTIN = "Built-in GM sounds"
 def _port_names(kind: str, api: str) -> tuple[list[str], str]:
     """Names of MIDI ``kind`` ("output"/"input") ports and an error line ('' if none)."""
     try:
-        from engine import ports
+        from engine.ports import list_ports
     except ImportError:
         return [], "MIDI port support is not installed"
     try:
-        inputs, outputs = ports.list_ports(api)
+        inputs, outputs = list_ports(api)
     except QuantaError as exc:
         return [], str(exc)
     found = outputs if kind == "output" else inputs
@@ -113,11 +113,11 @@ def load_plugin(entry: dict, sample_rate: int = 48000, max_block: int = 1024):
     fmt, ident = entry["format"], entry.get("ident", "")
     spec = ident if fmt == "stock" else f"{fmt}:{ident}" if ident else fmt
     if entry.get("kind") == "effect":
-        from engine.plugins.effects import make_effect
+        from engine.plugins import make_effect
 
         plugin = make_effect(spec, sample_rate, max_block)
     else:
-        from engine.plugins.loader import load_instrument
+        from engine.plugins import load_instrument
 
         plugin = load_instrument(spec, sample_rate, max_block, probe=False)
     if entry.get("state"):

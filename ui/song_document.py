@@ -24,8 +24,8 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from engine.quantize.settings import QuantizeSettings
-from engine.song import Song, Track
+from engine.model import Song, Track
+from engine.quantize import QuantizeSettings
 
 #: Undo steps kept by default (Settings → Editing). Each step holds only what it changed
 #: (ui.note_diff), so 500 steps of single-note edits on a 100k-note track stay well under a MB.

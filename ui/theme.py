@@ -47,6 +47,7 @@ COLORS: dict[str, str] = {
     "note_border": "#0d0e10",
     "note_selected": "#f2f2c8",
     "ghost": "#5ce1ff",  # quantize preview outlines: cyan, distinct from selected notes
+    "note_other": "#8a93a0",  # other tracks' notes behind the current one (drawn faint)
     "playhead": "#3fb8af",
     "loop": "#d6a93a",  # the loop (cycle) range: yellow as in Logic, when looping is on
     "loop_off": "#6b6f76",  # the same range while looping is off

@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from engine.quantize.settings import QuantizeSettings
+from engine.quantize import QuantizeSettings
+from ui.painting import safe_painter
 from ui.theme import color
 
 BINS = 41  #: histogram bins over -50..+50 % of a step (odd, so 0 has its own bin)
 SCATTER_DOTS_LIMIT = 1500  #: above this many dots, the scatter is drawn as one image
+#: The vertical axis's unit, longest first: the longest that fits the view's height is shown.
+AXIS_UNITS = ("% of a grid step", "% of grid", "%")
+AXIS_TITLE_W = 12  #: px of the left margin holding the rotated unit
+AXIS_LEFT = 42  #: px left of the plot: the unit, then the +50 / 0 / −50 labels
 
 
 def onset_offsets(starts: np.ndarray, settings: QuantizeSettings, ppq: int) -> np.ndarray:
@@ -30,11 +35,11 @@ def onset_offsets(starts: np.ndarray, settings: QuantizeSettings, ppq: int) -> n
     if not starts.size:
         return np.zeros(0)
     try:
-        from engine.quantize.analysis import grid_offsets
+        from engine.quantize import grid_offsets
 
         ticks = np.asarray(grid_offsets(starts, settings, ppq), dtype=np.float64)
     except ImportError:
-        from engine.quantize.grid import nearest_grid
+        from engine.quantize import nearest_grid
 
         ticks = starts.astype(np.float64) - nearest_grid(starts, settings, ppq)
     return ticks / float(settings.grid_step(ppq)) * 100.0
@@ -57,6 +62,8 @@ class TimingView(QWidget):
         self.before_t = np.zeros(0)
         self.after_t = np.zeros(0)
         self.span = (0, 1)
+        #: (text, rect) of every label the last paint drew (tests check the axis's unit).
+        self.drawn_labels: list[tuple[str, QRectF]] = []
         self.setMinimumSize(240, 130)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         self.setToolTip(
@@ -107,30 +114,73 @@ class TimingView(QWidget):
                 view[iy + dy, ix + dx] = argb
         p.drawImage(QPointF(area.left(), area.top()), img)
 
+    def _text(self, p: QPainter, rect: QRectF, flags, text: str) -> None:
+        p.drawText(rect, flags, text)
+        self.drawn_labels.append((text, rect))
+
+    def _axis_title(self, p: QPainter, scatter: QRectF) -> None:
+        """The axis unit, written bottom to top beside the axis; shortened when the view is
+        too low for the whole phrase."""
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
+        p.save()
+        p.setFont(small)
+        p.setPen(color("text_dim"))
+        fm = p.fontMetrics()
+        text = next(
+            (t for t in AXIS_UNITS if fm.horizontalAdvance(t) <= scatter.height()),
+            AXIS_UNITS[-1],
+        )
+        p.translate(0, scatter.center().y())
+        p.rotate(-90)
+        box = QRectF(-scatter.height() / 2, 0, scatter.height(), AXIS_TITLE_W)
+        p.drawText(box, Qt.AlignCenter, text)
+        p.restore()
+        # Where it landed on the widget (rotated): for tests and hit checks.
+        self.drawn_labels.append(
+            (
+                text,
+                QRectF(
+                    0, scatter.center().y() - scatter.height() / 2, AXIS_TITLE_W, scatter.height()
+                ),
+            )
+        )
+
     def paintEvent(self, event) -> None:
-        p = QPainter(self)
+        with safe_painter(self) as p:
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), color("base"))
         w, h = self.width(), self.height()
         top, bottom = 26.0, h - 8.0
         hist_w = min(110.0, w * 0.3)
-        scatter = QRectF(30, top, w - hist_w - 40, bottom - top)
+        scatter = QRectF(AXIS_LEFT, top, w - hist_w - AXIS_LEFT - 10, bottom - top)
         hist = QRectF(scatter.right() + 8, top, hist_w, bottom - top)
 
         def y_of(pct):
             return scatter.center().y() - np.clip(pct, -50, 50) / 50.0 * scatter.height() / 2
 
-        # axes: 0 line, ±25 %, ±50 %
+        # axes: 0 line, ±50 %, and the unit along the left edge (a rotated axis title, as on
+        # a printed chart), so "+50" reads as half a grid step late.
+        self.drawn_labels = []
         p.setPen(QPen(color("text_dim"), 1))
-        p.drawText(QRectF(4, 0, w - 8, 16), Qt.AlignLeft | Qt.AlignVCenter, "Offset from grid")
+        self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignLeft | Qt.AlignVCenter, "Offset from grid")
         for pct, label in ((50, "+50"), (0, "0"), (-50, "−50")):
             y = float(y_of(pct))
             p.setPen(QPen(color("roll_bar_line" if pct == 0 else "roll_beat_line"), 1))
             p.drawLine(QPointF(scatter.left(), y), QPointF(hist.right(), y))
             p.setPen(color("text_dim"))
-            p.drawText(QRectF(0, y - 7, 27, 14), Qt.AlignRight | Qt.AlignVCenter, label)
+            self._text(
+                p,
+                QRectF(AXIS_TITLE_W, y - 7, AXIS_LEFT - AXIS_TITLE_W - 3, 14),
+                Qt.AlignRight | Qt.AlignVCenter,
+                label,
+            )
+        self._axis_title(p, scatter)
         legend = f"before {summary(self.before)}   after {summary(self.after)}"
-        p.drawText(QRectF(4, 0, w - 8, 16), Qt.AlignRight | Qt.AlignVCenter, legend)
+        self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignRight | Qt.AlignVCenter, legend)
 
         lo, hi = self.span
         series = []
@@ -163,4 +213,3 @@ class TimingView(QWidget):
                 if n:
                     y = hist.bottom() - (i + 1) * bin_h
                     p.drawRect(QRectF(hist.left(), y, n / peak * hist.width(), bin_h * 0.9))
-        p.end()

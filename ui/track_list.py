@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMenu,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -23,8 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.notes import STATUS_META
-from engine.song import Track
+from engine.model import STATUS_META, Track
 from ui.song_document import SongDocument
 from ui.theme import COLORS
 
@@ -49,6 +49,13 @@ GM_FAMILIES = (
 )
 DEFAULT_VOLUME = 0.8
 _VOLUME_MERGE_ID = 0x51A0
+
+#: The dock's widest first-start width (20 % of the window, within these bounds; the window
+#: then remembers what the user makes it); the list stays usable down to MIN_WIDTH.
+DEFAULT_WIDTH = 300
+#: Rows below the visible ones that get their widgets ahead of a scroll.
+WIDGET_MARGIN_ROWS = 16
+MIN_WIDTH = 220
 
 COL_NAME, COL_CHANNEL, COL_INSTRUMENT, COL_MUTE, COL_SOLO, COL_VOLUME = range(6)
 HEADERS = ("Track", "Ch", "Instrument", "M", "S", "Volume")
@@ -125,8 +132,12 @@ class TrackExtraCommand(QUndoCommand):
 class TrackList(QTableWidget):
     """One row per playable track; the current row is the piano roll's track."""
 
-    #: Double-clicking the instrument asks for the sound settings of that track.
+    #: Double-clicking the instrument asks for the sound settings of that track ...
     instrumentRequested = Signal(int)
+    #: ... or, when the track plays a plugin, for that plugin's editor.
+    editorRequested = Signal(int)
+    #: The editor of one of the track's effects (track, effect index), from the context menu.
+    effectEditorRequested = Signal(int, int)
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None):
         super().__init__(0, len(HEADERS), parent)
@@ -144,23 +155,28 @@ class TrackList(QTableWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         h = self.horizontalHeader()
         h.setMinimumSectionSize(24)
+        # Name and instrument share what the dock leaves (elided, full text on hover), so
+        # a narrow list leaves the piano roll the room it needs.
         h.setSectionResizeMode(COL_NAME, QHeaderView.Stretch)
+        h.setSectionResizeMode(COL_INSTRUMENT, QHeaderView.Stretch)
         for col, width in (
-            (COL_CHANNEL, 30),
-            (COL_INSTRUMENT, 118),
-            (COL_MUTE, 30),
-            (COL_SOLO, 30),
-            (COL_VOLUME, 76),
+            (COL_CHANNEL, 28),
+            (COL_MUTE, 28),
+            (COL_SOLO, 28),
+            (COL_VOLUME, 58),
         ):
             h.setSectionResizeMode(col, QHeaderView.Interactive)
             self.setColumnWidth(col, width)
         h.setDefaultAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         self.setTextElideMode(Qt.ElideRight)
         self.setWordWrap(False)
-        self.setMinimumWidth(360)
+        self.setMinimumWidth(MIN_WIDTH)
         self.setToolTip("Tracks: click to edit in the piano roll; M mutes, S solos")
         self.itemSelectionChanged.connect(self._row_selected)
+        self.verticalScrollBar().valueChanged.connect(self._ensure_widgets)
         self.cellDoubleClicked.connect(self._double_clicked)
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
         document.songReplaced.connect(self.rebuild)
         document.trackChanged.connect(self._refresh_track)
         document.notesChanged.connect(self._refresh_track)
@@ -194,8 +210,39 @@ class TrackList(QTableWidget):
         ch.setToolTip("MIDI channel (1–16)" + (f": {chans}" if len(chans) > 1 else ""))
         self.setItem(row, COL_CHANNEL, ch)
         inst = QTableWidgetItem(instrument_label(track))
-        inst.setToolTip("Instrument; double-click to choose one and edit its parameters")
+        inst.setToolTip(  # the full name: a narrow list elides it
+            f"{inst.text()}\nDouble-click to choose the instrument and edit its parameters"
+        )
         self.setItem(row, COL_INSTRUMENT, inst)
+        if self.cellWidget(row, COL_MUTE) is not None or row in self._widget_rows():
+            self._fill_widgets(row, index)
+
+    def _widget_rows(self) -> range:
+        """Rows that get their buttons and slider now: those on screen and a margin. The
+        rest get them when scrolled into view, so a file with thousands of tracks does not
+        create thousands of widgets (about 3 ms and 80 kB each) before the window shows."""
+        first = max(0, self.rowAt(0))
+        last = self.rowAt(max(0, self.viewport().height() - 1))
+        if last < 0:
+            last = self.rowCount() - 1
+        return range(first, min(self.rowCount(), max(last, first) + WIDGET_MARGIN_ROWS + 1))
+
+    def _ensure_widgets(self, *_args) -> None:
+        """Give the rows on screen their buttons and slider (after a scroll or resize)."""
+        self._updating = True
+        try:
+            for row in self._widget_rows():
+                if self.cellWidget(row, COL_MUTE) is None and row < len(self.rows):
+                    self._fill_widgets(row, self.rows[row])
+        finally:
+            self._updating = False
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._ensure_widgets()
+
+    def _fill_widgets(self, row: int, index: int) -> None:
+        track = self.doc.song.tracks[index]
         for col, key, text, tip in (
             (COL_MUTE, "mute", "M", "Mute this track"),
             (COL_SOLO, "solo", "S", "Solo: hear only soloed tracks"),
@@ -207,6 +254,7 @@ class TrackList(QTableWidget):
                 btn.setText(text)
                 btn.setToolTip(tip)
                 btn.setObjectName(key)
+                btn.setStyleSheet("padding: 0px;")  # the letter fits a narrow column
                 btn.toggled.connect(lambda on, b=btn, k=key: self._toggle(b, k, on))
                 self.setCellWidget(row, col, btn)
             btn.setProperty("track", index)
@@ -278,12 +326,51 @@ class TrackList(QTableWidget):
 
     def _double_clicked(self, row: int, col: int) -> None:
         if col == COL_INSTRUMENT and 0 <= row < len(self.rows):
-            self.instrumentRequested.emit(self.rows[row])
+            index = self.rows[row]
+            if self.has_plugin(index):
+                self.editorRequested.emit(index)
+            else:
+                self.instrumentRequested.emit(index)
+
+    def has_plugin(self, index: int) -> bool:
+        """True when the track plays a plugin (not the default GM sound): it has an editor."""
+        inst = self.doc.song.tracks[index].extra.get("instrument")
+        return isinstance(inst, dict) and bool(inst.get("format"))
+
+    def _context_menu(self, pos) -> None:
+        row = self.rowAt(pos.y())
+        if not 0 <= row < len(self.rows):
+            return
+        index = self.rows[row]
+        self.context_menu(index).exec(self.viewport().mapToGlobal(pos))
+
+    def context_menu(self, index: int) -> QMenu:
+        """Editors of the track's instrument and of each of its effects, and its settings."""
+        menu = QMenu(self)
+        editor = menu.addAction("Plugin editor…", lambda: self.editorRequested.emit(index))
+        editor.setEnabled(self.has_plugin(index))
+        effects = self.doc.song.tracks[index].extra.get("effects") or []
+        for i, fx in enumerate(effects):
+            if isinstance(fx, dict) and fx.get("format"):
+                name = str(fx.get("name") or fx.get("ident"))
+                menu.addAction(
+                    f"Effect editor: {name}…",
+                    lambda i=i: self.effectEditorRequested.emit(index, i),
+                )
+        menu.addSeparator()
+        menu.addAction("Sound settings…", lambda: self.instrumentRequested.emit(index))
+        return menu
 
     # -- for tests and the window ---------------------------------------------------------
+    def _row_widgets(self, track_index: int) -> int:
+        row = self.rows.index(track_index)
+        if self.cellWidget(row, COL_MUTE) is None:
+            self._fill_widgets(row, track_index)
+        return row
+
     def button(self, track_index: int, key: str) -> QToolButton:
         col = COL_MUTE if key == "mute" else COL_SOLO
-        return self.cellWidget(self.rows.index(track_index), col)
+        return self.cellWidget(self._row_widgets(track_index), col)
 
     def volume_slider(self, track_index: int) -> QSlider:
-        return self.cellWidget(self.rows.index(track_index), COL_VOLUME).findChild(QSlider)
+        return self.cellWidget(self._row_widgets(track_index), COL_VOLUME).findChild(QSlider)

@@ -8,11 +8,14 @@ time signatures, plus minutes:seconds from its tempo map, so a tempo change is h
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QDoubleSpinBox, QLabel, QToolBar, QToolButton, QWidget
 
-from engine.song import Song
+from engine.model import Song
+from ui.tempo_text import bpm_at
 from ui.theme import COLORS
 
 ICON_PX = 16
@@ -164,18 +167,34 @@ class TransportBar(QToolBar):
         self.position.setText(f"{bar:3d}.{beat}.{sub:03d}")
         ms = int(round(self._tempo_map.tick_to_seconds(max(0, self._tick)) * 1000))
         self.time.setText(f"{ms // 60000}:{(ms // 1000) % 60:02d}.{ms % 1000:03d}")
-        bpm = self._tempo_map.bpm_at(tick)
-        if not self.tempo.hasFocus() and abs(bpm - self._shown_bpm) > 1e-9:
-            self._shown_bpm = bpm
-            self.tempo.blockSignals(True)
-            self.tempo.setValue(bpm)
-            self.tempo.blockSignals(False)
+        self._show_tempo(bpm_at(self._tempo_map, tick))
         sigs = self._sig_map.signatures
         sig = sigs[0]
         for s in sigs:
             if s.tick <= tick:
                 sig = s
         self.signature.setText(f" {sig.numerator}/{sig.denominator} ")
+
+    def _show_tempo(self, bpm: float | None) -> None:
+        """The tempo at the position; ``None`` (a tempo event of 0 in the file) reads
+        "invalid" until the position reaches a real tempo or the user types one."""
+        if self.tempo.hasFocus():
+            return
+        if bpm is None:
+            if self.tempo.specialValueText():
+                return
+            self._shown_bpm = math.nan
+            self.tempo.blockSignals(True)
+            self.tempo.setSpecialValueText("invalid tempo")  # shown at the minimum value
+            self.tempo.setValue(self.tempo.minimum())
+            self.tempo.blockSignals(False)
+            return
+        if abs(bpm - self._shown_bpm) > 1e-9 or self.tempo.specialValueText():
+            self._shown_bpm = bpm
+            self.tempo.blockSignals(True)
+            self.tempo.setSpecialValueText("")
+            self.tempo.setValue(bpm)
+            self.tempo.blockSignals(False)
 
     def set_playing(self, playing: bool) -> None:
         if self.play.isChecked() != playing:
@@ -192,6 +211,9 @@ class TransportBar(QToolBar):
 
     def _tempo_edited(self) -> None:
         bpm = float(self.tempo.value())
-        if abs(bpm - self._shown_bpm) > 1e-6:
+        if self.tempo.specialValueText() and bpm == self.tempo.minimum():
+            return  # "invalid tempo" still shown: focus left without a new value
+        self.tempo.setSpecialValueText("")
+        if not abs(bpm - self._shown_bpm) <= 1e-6:  # also after "invalid" (NaN)
             self._shown_bpm = bpm
             self.tempoEdited.emit(bpm)

@@ -2,7 +2,7 @@
 
 Without a file the built-in demo song opens, so a new user hears and sees quantize at once.
 ``--screenshot PATH`` renders the window offscreen to a PNG and exits (docs, tests, bug
-reports); it needs no display.
+reports); it needs no display, and says in one line where it wrote.
 """
 
 from __future__ import annotations
@@ -24,9 +24,17 @@ def handler(args) -> int:
     size = _size(args.size)
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    else:
+        from app.display_check import check_display
+
+        check_display()  # one line instead of Qt's abort (exit 134) when it cannot open
     from ui.app import run
 
-    return run(args.file, screenshot=args.screenshot, size=size, start_engine=not args.no_engine)
+    code = run(args.file, screenshot=args.screenshot, size=size, start_engine=not args.no_engine)
+    if args.screenshot and code == 0:
+        width, height = size
+        print(f"wrote {os.path.abspath(args.screenshot)} ({width}x{height} PNG)")
+    return code
 
 
 def register(subparsers) -> None:

@@ -4,7 +4,7 @@ Tracks (name, channels, notes), PPQ, tempos, time signatures, length in bars and
 how far note starts sit off the grid (1/16 unless ``--grid``), as text or ``--json``.
 
 A file timed in SMPTE frames shows its division as such; its ticks are mapped onto a fixed
-tempo (one quarter note = one second, see :class:`engine.smf_container.SmpteDivision`), so
+tempo (one quarter note = one second, see :class:`engine.model.smf_container.SmpteDivision`), so
 bars and grid steps are counted in those quarters: harmless, but not musical. Foreign chunks
 and an RMID wrapper (both kept on save) are listed too.
 """
@@ -16,8 +16,7 @@ import json
 
 import numpy as np
 
-from engine.quantize.analysis import offset_stats
-from engine.quantize.settings import QuantizeSettings, parse_grid_text
+from engine.quantize import QuantizeSettings, offset_stats, parse_grid_text
 
 #: Tempo and signature lists longer than this are shortened in the text output.
 SHOW_MAX = 8
@@ -52,7 +51,7 @@ def describe(song, grid: QuantizeSettings, name: str = "") -> dict:
     tempo = song.tempo_map()
     sigs = song.time_signatures()
     length = song.length_ticks()
-    bars = sum(1 for _ in sigs.bars(max(length - 1, 0))) if length else 0
+    bars = sigs.bar_count(length - 1) if length else 0
     tracks = []
     for number, track in enumerate(song.tracks, start=1):
         stats = offset_stats(track.notes["start"], grid, song.ppq)
@@ -79,6 +78,7 @@ def describe(song, grid: QuantizeSettings, name: str = "") -> dict:
             {"tick": int(t), "bpm": round(60e6 / float(u), 3)}
             for t, u in zip(tempo.ticks, tempo.usec, strict=True)
         ],
+        "ignored_tempos": [int(t) for t in tempo.ignored],
         "time_signatures": [
             {"tick": s.tick, "signature": f"{s.numerator}/{s.denominator}"} for s in sigs.signatures
         ],
@@ -132,6 +132,10 @@ def _shorten(items: list[str]) -> str:
 
 def format_text(info: dict) -> str:
     tempos = [f"{t['bpm']:g} BPM at {t['tick']}" for t in info["tempos"]]
+    ignored = info["ignored_tempos"]
+    if ignored:
+        where = _shorten([str(t) for t in ignored])
+        tempos.append(f"ignored: tempo 0 µs per quarter (unusable) at {where}")
     sigs = [f"{s['signature']} at {s['tick']}" for s in info["time_signatures"]]
     secs = info["length_seconds"]
     div = info["division"]
@@ -175,7 +179,7 @@ def format_text(info: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.midifile import load_song
+    from engine.smf import load_song
 
     grid = _grid(args.grid)
     song = load_song(args.input)

@@ -34,7 +34,7 @@ from app.commands.play import (
 from app.quantize_options import add_quantize_options
 from app.stop_signals import StopSignals
 from engine.errors import DeviceError, QuantaError
-from engine.live_quantize import LIVE_MODES, LiveSettings
+from engine.realtime import LIVE_MODES, LiveSettings
 
 LIVE_PPQ = 480
 
@@ -67,7 +67,7 @@ def run_live(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace, stop: StopSignals) -> int:
-    from engine.transport import Engine
+    from engine.realtime import Engine
 
     if not 1 <= args.tempo <= 999:
         raise QuantaError(f"--tempo {args.tempo:g}: allowed 1–999 BPM")
@@ -151,7 +151,7 @@ def _check_writable(path: str) -> None:
 
 def _save_take(path: str, takes, bpm: float) -> None:
     from engine.build import new_song
-    from engine.midifile import save_song
+    from engine.smf import save_song
 
     song = new_song(ppq=LIVE_PPQ, bpm=bpm)
     song.tracks.extend(takes)

@@ -24,7 +24,7 @@ from app.audio_options import AudioRequest, add_audio_options, audio_request
 from app.quantize_options import add_quantize_options, quantize_options_given, settings_from_args
 from app.stop_signals import StopSignals
 from engine.errors import DeviceError, QuantaError
-from engine.quantize.settings import QuantizeSettings
+from engine.quantize import QuantizeSettings
 
 
 # -- quantize options (the shared ones: app.quantize_options) -------------------------------
@@ -50,6 +50,7 @@ def open_input(name: str, api: str | None = None, virtual: bool = False):
 def _ports():
     try:
         from engine import ports
+        from engine.ports import open_input, open_output  # noqa: F401  (loads rtmidi here)
     except ImportError as exc:
         raise DeviceError(f"MIDI ports are not available: {exc}") from None
     return ports
@@ -59,7 +60,7 @@ def close_quietly(port) -> None:
     """Close a port after it delivered what it holds (final note-offs); never raise."""
     if port is None:
         return
-    from engine.sounding import wait_delivered
+    from engine.realtime import wait_delivered
 
     wait_delivered(port)
     say_late(port)
@@ -162,10 +163,7 @@ def bar_tick(song, bar: int) -> int:
     """Tick where bar ``bar`` (counted from 1) starts, following the time signatures."""
     if bar < 1:
         raise ValueError(bar)
-    for n, tick, _sig in song.time_signatures().bars(2**62):
-        if n == bar:
-            return tick
-    raise ValueError(bar)
+    return song.time_signatures().bar_start(bar)
 
 
 def register(subparsers) -> None:
@@ -212,8 +210,8 @@ def run_play(args: argparse.Namespace) -> int:
 
 def _play(args: argparse.Namespace, stop: StopSignals) -> int:
     from app.audio_session import song_strips
-    from engine.midifile import load_song
-    from engine.transport import Engine
+    from engine.realtime import Engine
+    from engine.smf import load_song
 
     _file_taken_by_audio(args)
     request = sound_request(args)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app import preset_store
 from engine.errors import PresetError, QuantaError
-from engine.preset_format import (
+from engine.presets import (
     MAX_PRESET_BYTES,
     Preset,
     check_name,
@@ -175,7 +175,7 @@ def cmd_save(args) -> int:
 
 
 def _note_shadowing(preset: Preset) -> None:
-    from engine.preset_format import same_name
+    from engine.presets import same_name
 
     if any(same_name(f.name, preset.name) for f in preset_store.factory_presets()):
         print(f"note: it shadows the factory preset {preset.name!r}; delete it to get that back")

@@ -1,11 +1,14 @@
 """``quanta quantize``: quantize MIDI files, one or a whole folder at a time.
 
     quanta quantize IN.mid -o OUT.mid [quantize options] [--tracks 2,3] [--channels 10]
-    quanta quantize DIR_OR_GLOB... -o OUT_DIR
+    quanta quantize DIR_OR_GLOB... -o OUT_DIR [--jobs N]
 
-Only notes move; every other event is written back where it was. The input file is never
+Only notes move; every other event is written back where it was (the end of a track moves
+only when a quantized note now ends after it, so no note is cut off). The input file is never
 changed (writing over it is refused). In batch mode a file that cannot be read is reported in
-one line and skipped; the others are still written, and the exit code is 2.
+one line and skipped; the others are still written, and the exit code is 2. A batch uses
+every core (``--jobs N`` to choose): the same per-file function runs in a process pool, and
+the per-file lines come out in input order, exactly as with ``--jobs 1``.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+from app.quantize_batch import available_cores, batch_results, quantize_file
 from app.quantize_options import add_quantize_options, settings_from_args, settings_summary
-from engine.errors import QuantaError
-from engine.quantize.apply import NoteFilter, quantize_song
+from engine.errors import QuantaError, missing_file_message, output_folder_problem
+from engine.quantize import NoteFilter
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
 
@@ -62,6 +66,14 @@ def register(subparsers) -> None:
         help="only notes with MIDI note numbers LO..HI inclusive, 0–127, e.g. 36-51 (default all)",
     )
     p.add_argument("--dry-run", action="store_true", help="report what would move; write nothing")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="files quantized at once, each in its own process (default: all cores)",
+    )
     add_quantize_options(p)
     p.set_defaults(func=run)
 
@@ -87,6 +99,16 @@ def _int_list(lo: int, hi: int, what: str):
         return frozenset(out)
 
     return parse
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 1 <= n <= 512:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of processes from 1 to 512")
+    return n
 
 
 def _pitch_range(text: str) -> tuple[int, int]:
@@ -124,7 +146,7 @@ def _expand(inputs: list[str]) -> tuple[list[Path], bool]:
             batch = True
             files += sorted(Path(p) for p in glob.glob(item) if Path(p).is_file())
         else:
-            raise QuantaError(f"{item}: no such file or folder")
+            raise QuantaError(missing_file_message(item))
     if not files:
         raise QuantaError(f"no MIDI files found in {' '.join(inputs)}")
     return files, batch
@@ -137,6 +159,9 @@ def _plan(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], bool]:
     batch = batch or args.output.endswith(("/", os.sep))  # "-o out/" names a folder
     batch = batch or out.is_dir()
     if not batch:
+        problem = output_folder_problem(out)
+        if problem is not None:
+            raise QuantaError(f"{out.name}: cannot save: {problem}")
         pairs = [(files[0], out)]
     else:
         if out.exists() and not out.is_dir():
@@ -153,7 +178,8 @@ def _plan(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], bool]:
 
 
 class ProgressBar:
-    """A one-line text bar on stderr, redrawn in place on a terminal (plain lines otherwise)."""
+    """A one-line text bar on stderr, redrawn in place on a terminal; nothing otherwise (a log
+    or a pipe gets the per-file lines and the summary only)."""
 
     def __init__(self, total: int, stream=None, width: int = 24):
         self.total = total
@@ -162,13 +188,12 @@ class ProgressBar:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def show(self, done: int, label: str) -> None:
+        if not self.tty:
+            return
         filled = self.width * done // max(1, self.total)
         bar = "#" * filled + "." * (self.width - filled)
         line = f"[{bar}] {done}/{self.total} {label}"
-        if self.tty:
-            self.stream.write("\r\x1b[2K" + line[:200])
-        else:
-            self.stream.write(line + "\n")
+        self.stream.write("\r\x1b[2K" + line[:200])
         self.stream.flush()
 
     def clear(self) -> None:
@@ -184,23 +209,6 @@ class ProgressBar:
 
 
 # -- the command --------------------------------------------------------------------------------
-def quantize_file(src: Path, dst: Path | None, settings, flt: NoteFilter) -> str:
-    """Quantize one file (``dst=None``: dry run) and return its summary line."""
-    from engine.midifile import load_song, save_song
-
-    song = load_song(src)
-    if flt.tracks is not None and max(flt.tracks) >= len(song.tracks):
-        raise QuantaError(
-            f"{src.name}: there is no track {max(flt.tracks) + 1}; "
-            f"the file has {len(song.tracks)} tracks"
-        )
-    quantized, report = quantize_song(song, settings, flt)
-    if dst is not None:
-        save_song(quantized, dst)
-    where = f"{src} -> {dst}" if dst is not None else f"{src} (dry run)"
-    return f"{where}: {report.summary()}"
-
-
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     flt = note_filter(args)
@@ -212,20 +220,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.dry_run:
         Path(args.output).mkdir(parents=True, exist_ok=True)
+    workers = min(args.jobs or available_cores(), len(pairs))
+    jobs = [(src, None if args.dry_run else dst, settings, flt) for src, dst in pairs]
     bar = ProgressBar(len(pairs))
     failed = 0
     started = time.perf_counter()
-    for i, (src, dst) in enumerate(pairs):
-        bar.show(i, src.name)
-        try:
-            line, stream = quantize_file(src, None if args.dry_run else dst, settings, flt), None
-        except QuantaError as exc:
-            failed += 1
-            line, stream = f"quanta: error: {exc}", sys.stderr
+    bar.show(0, pairs[0][0].name)
+    for i, (ok, line) in enumerate(batch_results(jobs, workers)):
+        failed += not ok
         bar.clear()
-        print(line, file=stream or sys.stdout, flush=True)
-    bar.show(len(pairs), "done")
+        print(line, file=sys.stdout if ok else sys.stderr, flush=True)
+        bar.show(i + 1, pairs[i + 1][0].name if i + 1 < len(pairs) else "done")
     bar.close()
     elapsed = time.perf_counter() - started
-    print(f"{len(pairs) - failed} of {len(pairs)} files quantized in {elapsed:.1f} s")
+    rate = len(pairs) / elapsed if elapsed > 0 else float("inf")
+    print(
+        f"{len(pairs) - failed} of {len(pairs)} files quantized in {elapsed:.1f} s "
+        f"({rate:.1f} files/s, {workers} process{'es' if workers > 1 else ''})"
+    )
     return 2 if failed else 0

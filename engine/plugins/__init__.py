@@ -6,6 +6,34 @@
 - :mod:`.lv2`: LV2 through our ctypes binding to liblilv.
 - :mod:`.vst3` and :mod:`.effects`: VST3 and the stock effects through pedalboard.
 - :mod:`.sf2`: SoundFonts through FluidSynth.
-- :mod:`.scan`: probing plugins in a child process with a timeout; the bad-plugin memory.
-- :mod:`.loader`: plugin specs (``builtin:pad``, ``lv2:URI``, ``vst3:PATH``, ``sf2:PATH``).
+- :mod:`.scan` (+ ``probe_child``): probing plugins in a child process with a timeout; the
+  bad-plugin memory.
+- :mod:`.loader`: plugin specs (``builtin:pad``, ``lv2:URI``, ``vst3:PATH``, ``sf2:PATH``) and
+  ``--effect`` specs (``make_effect``).
+- :mod:`.lv2_discovery` (+ ``lv2_discover_child``): finding LV2 plugins in child processes, a
+  crashing bundle named and skipped.
+- :mod:`.fault_note` (+ ``child_proc``): naming the plugin that killed a child process.
+- :mod:`.lv2_ui`, :mod:`.control_link`, :mod:`.lv2_presets`, :mod:`.vst3_editor`: plugin
+  editors (LV2 UIs, lock-free control rings, presets, VST3 editors in a child process).
 """
+
+from engine.public import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "base": ("Effect", "Instrument", "Plugin", "PluginInfo", "empty_block_events"),
+        "loader": ("load_instrument", "load_effect", "make_effect", "load_direct"),
+        "effects": ("stock_names",),
+        "builtin_programs": ("PROGRAM_NAMES",),
+        "scan": ("scan_installed", "ensure_loadable", "ProbeCache"),
+        "sf2": ("fluidsynth_available",),
+        "child_proc": ("exit_reason", "read_lines"),
+        "fault_note": ("FaultNote", "guard"),
+        "lv2_discovery": ("discover",),
+        "lv2_ui": ("LV2UIHost", "choose_ui"),
+        "lv2_presets": ("list_presets", "load_preset", "save_preset"),
+        "vst3": ("load_vst3",),
+        "vst3_editor": ("VST3Editor",),
+    },
+)

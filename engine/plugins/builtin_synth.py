@@ -21,14 +21,14 @@ import numpy as np
 from engine.plugins import synth_core as sc
 from engine.plugins.base import KIND_INSTRUMENT, Instrument, Parameter, PluginInfo
 from engine.plugins.builtin_programs import PROGRAM_NAMES, PROGRAMS, gm_to_program, program_by_name
-from engine.plugins.synth_consts import consts_for
+from engine.plugins.synth_consts import consts_for, warm_up
 
 
 class BuiltinSynth(Instrument):
     """The embedded default instrument. ``voices`` melodic voices plus ``drum_voices`` hits."""
 
     handles_drums = True
-    #: The GIL-free audio path can play this instrument itself (see engine.audio_native).
+    #: The GIL-free audio path can play this instrument itself (see engine.audio.audio_native).
     native = True
 
     def __init__(
@@ -47,7 +47,7 @@ class BuiltinSynth(Instrument):
         self.drums = drums
         name = "Quanta Synth" if melodic else "Quanta Drums"
         self.info = PluginInfo(name, "Quanta", "builtin", KIND_INSTRUMENT, "builtin")
-        sc.warm_up()  # load the compiled kernels now, not in the first audio block
+        warm_up()  # load the compiled kernels now, not in the first audio block
         self.consts = consts_for(self.sample_rate)
         self.state = np.zeros(sc.state_size(voices, drum_voices))
         st = self.state

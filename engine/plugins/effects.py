@@ -151,27 +151,3 @@ def make_stock(name: str, params: dict[str, float], sample_rate: int, max_block:
     for k, v in params.items():
         fx.set_parameter(k, v)
     return fx
-
-
-def make_effect(spec: str, sample_rate: int, max_block: int, **load_options) -> Effect:
-    """An effect from a ``--effect`` spec: a stock name, ``vst3:PATH`` or ``lv2:URI``,
-    each optionally followed by ``:k=v,...`` (for vst3/lv2 after the path: ``vst3:P:k=v``)."""
-    kind, _, rest = spec.partition(":")
-    kind = kind.strip().lower()
-    if kind in ("vst3", "lv2"):
-        ident, params = rest, {}
-        if kind == "vst3" and ".vst3:" in rest:
-            ident, _, ptext = rest.partition(".vst3:")
-            ident += ".vst3"
-            params = parse_spec("x:" + ptext)[1]
-        elif kind == "lv2" and rest.count(":") > 1 and "=" in rest.rsplit(":", 1)[1]:
-            ident, _, ptext = rest.rpartition(":")
-            params = parse_spec("x:" + ptext)[1]
-        from engine.plugins.loader import load_effect
-
-        fx = load_effect(kind, ident, sample_rate, max_block, **load_options)
-        for k, v in params.items():
-            fx.set_parameter(k, v)
-        return fx
-    name, params = parse_spec(spec)
-    return make_stock(name, params, sample_rate, max_block)

@@ -12,6 +12,7 @@ import os
 
 from engine.errors import DeviceError
 from engine.plugins.base import KIND_EFFECT, KIND_INSTRUMENT, Effect, Instrument, Plugin
+from engine.plugins.effects import make_stock, parse_spec
 
 FORMATS = ("builtin", "lv2", "vst3", "sf2")
 
@@ -29,6 +30,15 @@ def split_spec(spec: str) -> tuple[str, str]:
 
 def load_direct(fmt: str, ident: str, kind: str | None, sample_rate: int, max_block: int) -> Plugin:
     """Load in this process with no probe. ``kind`` None: whatever the plugin is."""
+    if fmt == "builtin":
+        return _load(fmt, ident, kind, sample_rate, max_block)
+    from engine.plugins import fault_note
+
+    with fault_note.noting(f"{fmt.upper()} plugin {ident} (while loading)"):
+        return _load(fmt, ident, kind, sample_rate, max_block)
+
+
+def _load(fmt: str, ident: str, kind: str | None, sample_rate: int, max_block: int) -> Plugin:
     if fmt == "builtin":
         from engine.plugins.builtin_synth import BuiltinSynth
 
@@ -108,3 +118,25 @@ def load_effect(
     plugin = load_direct(fmt, ident, KIND_EFFECT, sample_rate, max_block)
     assert isinstance(plugin, Effect)
     return plugin
+
+
+def make_effect(spec: str, sample_rate: int, max_block: int, **load_options) -> Effect:
+    """An effect from a ``--effect`` spec: a stock name, ``vst3:PATH`` or ``lv2:URI``,
+    each optionally followed by ``:k=v,...`` (for vst3/lv2 after the path: ``vst3:P:k=v``)."""
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind in ("vst3", "lv2"):
+        ident, params = rest, {}
+        if kind == "vst3" and ".vst3:" in rest:
+            ident, _, ptext = rest.partition(".vst3:")
+            ident += ".vst3"
+            params = parse_spec("x:" + ptext)[1]
+        elif kind == "lv2" and rest.count(":") > 1 and "=" in rest.rsplit(":", 1)[1]:
+            ident, _, ptext = rest.rpartition(":")
+            params = parse_spec("x:" + ptext)[1]
+        fx = load_effect(kind, ident, sample_rate, max_block, **load_options)
+        for k, v in params.items():
+            fx.set_parameter(k, v)
+        return fx
+    name, params = parse_spec(spec)
+    return make_stock(name, params, sample_rate, max_block)

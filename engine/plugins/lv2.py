@@ -12,12 +12,18 @@ from the struct layout). The host provides the features most instruments and eff
 A plugin that requires any other feature is refused with a message naming it. ctypes releases
 the GIL around ``run``, so a plugin's DSP does not stall Python threads. Loading untrusted
 plugins should go through :mod:`engine.plugins.scan` first (child process + timeout).
+
+The world in this process never loads every installed bundle (``lilv_world_load_all`` would
+run any bundle's dynamic-manifest code here): :mod:`engine.plugins.lv2_discovery` finds the
+plugins in child processes, and :meth:`_World.plugin` loads only the bundles that describe the
+plugin asked for, all of which the discovery read without harm.
 """
 
 from __future__ import annotations
 
 import ctypes as C
 import ctypes.util
+import os
 import struct
 import threading
 
@@ -62,6 +68,13 @@ _MAP_FN = C.CFUNCTYPE(C.c_uint32, C.c_void_p, C.c_char_p)
 
 class _URIDMap(C.Structure):
     _fields_ = [("handle", C.c_void_p), ("map", _MAP_FN)]
+
+
+_UNMAP_FN = C.CFUNCTYPE(C.c_void_p, C.c_void_p, C.c_uint32)
+
+
+class _URIDUnmap(C.Structure):
+    _fields_ = [("handle", C.c_void_p), ("unmap", _UNMAP_FN)]
 
 
 class _Option(C.Structure):
@@ -120,7 +133,7 @@ def _load_lib():
     vp, cp, u32, b = C.c_void_p, C.c_char_p, C.c_uint32, C.c_bool
     sigs = {
         "lilv_world_new": ([], vp),
-        "lilv_world_load_all": ([vp], None),
+        "lilv_world_load_bundle": ([vp, vp], None),
         "lilv_world_get_all_plugins": ([vp], vp),
         "lilv_plugins_begin": ([vp], vp),
         "lilv_plugins_next": ([vp, vp], vp),
@@ -132,6 +145,31 @@ def _load_lib():
         "lilv_node_as_string": ([vp], cp),
         "lilv_node_as_uri": ([vp], cp),
         "lilv_plugin_get_uri": ([vp], vp),
+        "lilv_plugin_get_bundle_uri": ([vp], vp),
+        "lilv_plugin_get_data_uris": ([vp], vp),
+        "lilv_plugin_get_uis": ([vp], vp),
+        "lilv_uis_begin": ([vp], vp),
+        "lilv_uis_next": ([vp, vp], vp),
+        "lilv_uis_is_end": ([vp, vp], b),
+        "lilv_uis_get": ([vp, vp], vp),
+        "lilv_uis_free": ([vp], None),
+        "lilv_ui_get_uri": ([vp], vp),
+        "lilv_ui_get_classes": ([vp], vp),
+        "lilv_ui_get_binary_uri": ([vp], vp),
+        "lilv_ui_get_bundle_uri": ([vp], vp),
+        "lilv_world_find_nodes": ([vp, vp, vp, vp], vp),
+        "lilv_world_load_resource": ([vp, vp], C.c_int),
+        "lilv_plugin_get_related": ([vp, vp], vp),
+        "lilv_world_get": ([vp, vp, vp, vp], vp),
+        "lilv_state_new_from_world": ([vp, vp, vp], vp),
+        "lilv_state_emit_port_values": ([vp, vp, vp], None),
+        "lilv_state_new_from_instance": (
+            [vp, vp, vp, cp, cp, cp, cp, vp, vp, u32, vp],
+            vp,
+        ),
+        "lilv_state_set_label": ([vp, cp], None),
+        "lilv_state_save": ([vp, vp, vp, vp, cp, cp, cp], C.c_int),
+        "lilv_state_free": ([vp], None),
         "lilv_plugin_get_name": ([vp], vp),
         "lilv_plugin_get_author_name": ([vp], vp),
         "lilv_plugin_get_num_ports": ([vp], u32),
@@ -164,15 +202,32 @@ def _load_lib():
     return lib
 
 
+def file_uri(path: str) -> str:
+    """``/a b/x.lv2`` → ``file:///a%20b/x.lv2/``: a bundle URI as lilv wants it (slash-ended)."""
+    from urllib.parse import quote
+
+    return "file://" + quote(os.path.abspath(path).rstrip("/") + "/")
+
+
+def uri_path(uri: str) -> str:
+    """A ``file://`` URI back to a path (without a trailing slash); other URIs: ""."""
+    from urllib.parse import unquote, urlparse
+
+    u = urlparse(uri)
+    return unquote(u.path).rstrip("/") if u.scheme == "file" else ""
+
+
 class _World:
-    """The lilv world (all installed plugins) plus the URI nodes we ask about."""
+    """A lilv world holding only the bundles loaded into it (never ``lilv_world_load_all``:
+    see :mod:`engine.plugins.lv2_discovery`), plus the URI nodes we ask about."""
 
     def __init__(self):
         lib = _load_lib()
         self.lib = lib
         self.ptr = lib.lilv_world_new()
-        lib.lilv_world_load_all(self.ptr)
         self.plugins = lib.lilv_world_get_all_plugins(self.ptr)
+        self.bundles: set[str] = set()
+        self._lock = threading.RLock()
         self.nodes = {}
         for key, uri in {
             "input": LV2 + "InputPort",
@@ -186,6 +241,18 @@ class _World:
         }.items():
             self.nodes[key] = lib.lilv_new_uri(self.ptr, uri.encode())
 
+    def load_bundle(self, path: str) -> None:
+        """Read one bundle (its manifest; a dynamic manifest runs its code here)."""
+        path = os.path.abspath(path)
+        if path in self.bundles:
+            return
+        node = self.lib.lilv_new_uri(self.ptr, file_uri(path).encode())
+        try:
+            self.lib.lilv_world_load_bundle(self.ptr, node)
+        finally:
+            self.lib.lilv_node_free(node)
+        self.bundles.add(path)
+
     def string(self, node, free: bool = False) -> str:
         if not node:
             return ""
@@ -194,6 +261,19 @@ class _World:
             self.lib.lilv_node_free(node)
         return s
 
+    def strings(self, nodes, free: bool = False) -> list[str]:
+        """Every node of a ``LilvNodes`` collection as a string."""
+        lib, out = self.lib, []
+        if not nodes:
+            return out
+        it = lib.lilv_nodes_begin(nodes)
+        while not lib.lilv_nodes_is_end(nodes, it):
+            out.append(self.string(lib.lilv_nodes_get(nodes, it)))
+            it = lib.lilv_nodes_next(nodes, it)
+        if free:
+            lib.lilv_nodes_free(nodes)
+        return out
+
     def iter_plugins(self):
         lib = self.lib
         it = lib.lilv_plugins_begin(self.plugins)
@@ -201,15 +281,39 @@ class _World:
             yield lib.lilv_plugins_get(self.plugins, it)
             it = lib.lilv_plugins_next(self.plugins, it)
 
-    def plugin(self, uri: str):
+    def _find(self, uri: str):
         node = self.lib.lilv_new_uri(self.ptr, uri.encode())
         try:
-            p = self.lib.lilv_plugins_get_by_uri(self.plugins, node)
+            return self.lib.lilv_plugins_get_by_uri(self.plugins, node)
         finally:
             self.lib.lilv_node_free(node)
+
+    def plugin(self, uri: str):
+        """The plugin ``uri``, loading the bundles that describe it first (only those, and
+        only bundles the discovery child read without harm)."""
+        with self._lock:
+            p = self._find(uri)
+            if not p:
+                bundles = _bundle_index.get(uri)
+                if bundles is None:
+                    from engine.plugins.lv2_discovery import bundles_for
+
+                    bundles = bundles_for(uri)
+                for b in bundles:
+                    self.load_bundle(b)
+                p = self._find(uri)
         if not p:
             raise DeviceError(f"LV2 plugin {uri} is not installed (see `quanta plugins`)")
         return p
+
+
+#: plugin URI → bundles to load for it, as the discovery (or the parent process) told us.
+_bundle_index: dict[str, list[str]] = {}
+
+
+def remember_bundles(index: dict[str, list[str]]) -> None:
+    """Tell this process which bundles describe which plugins (from a discovery)."""
+    _bundle_index.update({u: list(b) for u, b in index.items()})
 
 
 def world() -> _World:
@@ -260,50 +364,99 @@ def _ports(w: _World, plugin) -> list[_PortInfo]:
 
 
 def describe(plugin_uri: str | None = None) -> list[dict]:
-    """Installed LV2 plugins (or one) as dicts: uri, name, vendor, kind, ports, problems."""
+    """Installed LV2 plugins (or one) as dicts: uri, name, vendor, kind, ports, problems.
+
+    All plugins come from the discovery child (:mod:`engine.plugins.lv2_discovery`); one
+    plugin is read here, from its own bundles only."""
+    if plugin_uri is None:
+        from engine.plugins.lv2_discovery import discover
+
+        return list(discover().plugins.values())
     w = world()
-    plugins = [w.plugin(plugin_uri)] if plugin_uri else list(w.iter_plugins())
-    result = []
-    for p in plugins:
-        uri = w.string(w.lib.lilv_plugin_get_uri(p))
-        ports = _ports(w, p)
-        audio_in = sum(1 for x in ports if x.kind == "audio" and x.is_input)
-        audio_out = sum(1 for x in ports if x.kind == "audio" and not x.is_input)
-        midi_in = any(x.midi and x.is_input for x in ports)
-        kind = KIND_INSTRUMENT if midi_in and audio_out and not audio_in else KIND_EFFECT
-        missing = sorted(set(_required_features(w, p)) - SUPPORTED_FEATURES)
-        problems = [f"needs unsupported feature {f}" for f in missing]
-        if not audio_out:
-            problems.append("has no audio output")
-        if any(
-            x.kind in ("cv", "other") or (x.kind == "sidechain" and not x.is_input) for x in ports
-        ):
-            problems.append("has CV or unknown ports")
-        result.append(
+    return [describe_plugin(w, w.plugin(plugin_uri))]
+
+
+def describe_plugin(w: _World, p) -> dict:
+    """One plugin's description (reading it may run its bundle's dynamic-manifest code)."""
+    uri = w.string(w.lib.lilv_plugin_get_uri(p))
+    ports = _ports(w, p)
+    audio_in = sum(1 for x in ports if x.kind == "audio" and x.is_input)
+    audio_out = sum(1 for x in ports if x.kind == "audio" and not x.is_input)
+    midi_in = any(x.midi and x.is_input for x in ports)
+    kind = KIND_INSTRUMENT if midi_in and audio_out and not audio_in else KIND_EFFECT
+    missing = sorted(set(_required_features(w, p)) - SUPPORTED_FEATURES)
+    problems = [f"needs unsupported feature {f}" for f in missing]
+    if not audio_out:
+        problems.append("has no audio output")
+    if any(x.kind in ("cv", "other") or (x.kind == "sidechain" and not x.is_input) for x in ports):
+        problems.append("has CV or unknown ports")
+    return {
+        "uri": uri,
+        "name": w.string(w.lib.lilv_plugin_get_name(p), free=True),
+        "vendor": w.string(w.lib.lilv_plugin_get_author_name(p), free=True),
+        "kind": kind,
+        "audio_in": audio_in,
+        "audio_out": audio_out,
+        "problems": problems,
+    }
+
+
+def plugin_bundles(w: _World, p) -> list[str]:
+    """The plugin's own bundle, then every other bundle holding a data file about it."""
+    own = uri_path(w.string(w.lib.lilv_plugin_get_bundle_uri(p)))
+    out = [own] if own else []
+    for uri in w.strings(w.lib.lilv_plugin_get_data_uris(p)) + preset_uris(w, p):
+        folder = os.path.dirname(uri_path(uri))
+        if folder and folder not in out and folder in w.bundles:
+            out.append(folder)
+    return out
+
+
+PSET = "http://lv2plug.in/ns/ext/presets#"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+
+
+def preset_uris(w: _World, p) -> list[str]:
+    """URIs of every preset that applies to the plugin (factory and user presets)."""
+    cls = w.lib.lilv_new_uri(w.ptr, (PSET + "Preset").encode())
+    try:
+        return w.strings(w.lib.lilv_plugin_get_related(p, cls), free=True)
+    finally:
+        w.lib.lilv_node_free(cls)
+
+
+def plugin_uis(w: _World, p) -> list[dict]:
+    """The plugin's UIs: URI, types (e.g. ui:X11UI), binary and bundle paths."""
+    lib = w.lib
+    uis = lib.lilv_plugin_get_uis(p)
+    out = []
+    if not uis:
+        return out
+    it = lib.lilv_uis_begin(uis)
+    while not lib.lilv_uis_is_end(uis, it):
+        ui = lib.lilv_uis_get(uis, it)
+        lib.lilv_world_load_resource(w.ptr, lib.lilv_ui_get_uri(ui))  # the UI's own .ttl
+        pred = lib.lilv_new_uri(w.ptr, (LV2 + "requiredFeature").encode())
+        required = w.strings(
+            lib.lilv_world_find_nodes(w.ptr, lib.lilv_ui_get_uri(ui), pred, None), free=True
+        )
+        lib.lilv_node_free(pred)
+        out.append(
             {
-                "uri": uri,
-                "name": w.string(w.lib.lilv_plugin_get_name(p), free=True),
-                "vendor": w.string(w.lib.lilv_plugin_get_author_name(p), free=True),
-                "kind": kind,
-                "audio_in": audio_in,
-                "audio_out": audio_out,
-                "problems": problems,
+                "uri": w.string(lib.lilv_ui_get_uri(ui)),
+                "required": required,
+                "types": w.strings(lib.lilv_ui_get_classes(ui)),
+                "binary": uri_path(w.string(lib.lilv_ui_get_binary_uri(ui))),
+                "bundle": uri_path(w.string(lib.lilv_ui_get_bundle_uri(ui))),
             }
         )
-    return result
+        it = lib.lilv_uis_next(uis, it)
+    lib.lilv_uis_free(uis)
+    return out
 
 
 def _required_features(w: _World, plugin) -> list[str]:
-    lib = w.lib
-    nodes = lib.lilv_plugin_get_required_features(plugin)
-    out = []
-    if nodes:
-        it = lib.lilv_nodes_begin(nodes)
-        while not lib.lilv_nodes_is_end(nodes, it):
-            out.append(w.string(lib.lilv_nodes_get(nodes, it)))
-            it = lib.lilv_nodes_next(nodes, it)
-        lib.lilv_nodes_free(nodes)
-    return out
+    return w.strings(w.lib.lilv_plugin_get_required_features(plugin), free=True)
 
 
 class _Host:
@@ -313,6 +466,9 @@ class _Host:
         self.urids: dict[bytes, int] = {}
         self._map_cb = _MAP_FN(self._map_uri)
         self._map_struct = _URIDMap(None, self._map_cb)
+        self._unmap_cb = _UNMAP_FN(self._unmap_urid)
+        self.unmap_struct = _URIDUnmap(None, self._unmap_cb)
+        self._unmapped: dict[int, C.Array] = {}
         self._ints = (C.c_int32 * 3)(1, max_block, max_block)
         self._rate = C.c_float(float(sample_rate))
         u = self.urid
@@ -337,6 +493,15 @@ class _Host:
 
     def urid(self, uri: str) -> int:
         return self._map_uri(None, uri.encode())
+
+    def _unmap_urid(self, _handle, urid: int):
+        """``urid:unmap`` (lilv needs it to save state): the URI's bytes, kept alive here."""
+        if urid not in self._unmapped:
+            uri = next((u for u, i in self.urids.items() if i == urid), None)
+            if uri is None:
+                return None
+            self._unmapped[urid] = C.create_string_buffer(uri)
+        return C.addressof(self._unmapped[urid])
 
     def _map_uri(self, _handle, uri: bytes) -> int:
         if uri not in self.urids:
@@ -373,6 +538,12 @@ class _LV2Core:
         self.atom_outs: list[np.ndarray] = []
         self.params: dict[str, int] = {}
         self.latency_port: int | None = None
+        # Every buffer a port is connected to lives as long as the instance (a sidechain or a
+        # non-MIDI atom input is connected to a buffer only this list holds).
+        self._buffers: list[np.ndarray] = [self.controls]
+        self.seq_urid = self.host.urid(ATOM + "Sequence")
+        self.chunk_urid = self.host.urid(ATOM + "Chunk")
+        self.midi_urid = self.host.urid(MIDI_EVENT)
         for p in self.ports:
             if p.kind == "control":
                 self.controls[p.index] = p.default
@@ -385,31 +556,24 @@ class _LV2Core:
                 buf = np.zeros(max_block, dtype=np.float32)
                 if p.kind == "audio":
                     (self.audio_in if p.is_input else self.audio_out).append(buf)
+                self._buffers.append(buf)
                 addr = buf.ctypes.data
-            else:  # atom
+            else:  # atom: inputs start as empty sequences, outputs as empty chunks
                 buf = np.zeros(ATOM_CAPACITY // 8, dtype=np.int64).view(np.uint8)
                 if p.is_input and p.midi and self.atom_in is None:
                     self.atom_in = buf
                 elif not p.is_input:
                     self.atom_outs.append(buf)
+                self._buffers.append(buf)
                 addr = buf.ctypes.data
                 self._prepare_atom(buf, out=not p.is_input)
             self.d.connect_port(self.handle, p.index, addr)
-        self.seq_urid = self.host.urid(ATOM + "Sequence")
-        self.chunk_urid = self.host.urid(ATOM + "Chunk")
-        self.midi_urid = self.host.urid(MIDI_EVENT)
-        for buf in self.atom_outs:
-            self._prepare_atom(buf, out=True)
-        if self.atom_in is not None:
-            self._prepare_atom(self.atom_in, out=False)
         if self.d.activate:
             with preserved_fp_env():
                 C.CFUNCTYPE(None, C.c_void_p)(self.d.activate)(self.handle)
         self.active = True
 
     def _prepare_atom(self, buf: np.ndarray, out: bool) -> None:
-        if not hasattr(self, "seq_urid"):
-            return
         if out:  # an empty chunk the plugin may fill
             struct.pack_into("<II", buf, 0, ATOM_CAPACITY - 8, self.chunk_urid)
         else:  # an empty sequence, frame time units
@@ -454,6 +618,22 @@ class _LV2Core:
 
 class _LV2Params:
     core: _LV2Core
+    _link = None
+
+    def attach_link(self):
+        """A :class:`ControlLink` between an editor and this instance's control ports (the
+        same one on every call). Values cross in lock-free rings at block boundaries."""
+        if self._link is None:
+            from engine.plugins.control_link import ControlLink
+
+            watched = [p.index for p in self.core.ports if p.kind == "control"]
+            self._link = ControlLink(self.core.controls, watched)
+        return self._link
+
+    def _apply_link(self) -> None:
+        if self._link.apply(self.core.controls):
+            for c in getattr(self, "cores", ())[1:]:
+                c.controls[:] = self.core.controls
 
     def parameters(self) -> list[Parameter]:
         return [
@@ -492,8 +672,12 @@ class LV2Instrument(_LV2Params, Instrument):
     def process(self, events: np.ndarray, out: np.ndarray) -> None:
         n = out.shape[1]
         core = self.core
+        if self._link is not None:
+            self._apply_link()
         core.write_midi(events)
         core.run(n)
+        if self._link is not None:
+            self._link.publish(core.controls)
         outs = core.audio_out
         out[0] = outs[0][:n]
         out[1] = outs[1][:n] if len(outs) > 1 else outs[0][:n]
@@ -517,6 +701,14 @@ class LV2Effect(_LV2Params, Effect):
             c.controls[:] = self.core.controls
 
     def process(self, buf: np.ndarray) -> None:
+        if self._link is None:
+            self._process(buf)
+            return
+        self._apply_link()
+        self._process(buf)
+        self._link.publish(self.core.controls)
+
+    def _process(self, buf: np.ndarray) -> None:
         n = buf.shape[1]
         if len(self.cores) == 2:
             for ch, core in enumerate(self.cores):

@@ -5,11 +5,14 @@ pedalboard's loader), crashes or loads a GUI toolkit and dies would take Quanta 
 as Bitwig and Reaper do, plugins are first loaded in a child Python process that reports back
 one JSON line per plugin. A plugin that does not answer within ``timeout`` seconds has its
 child killed and is recorded as hung; a child that dies mid-plugin marks it as crashed; the
-scan then goes on with the rest in a fresh child.
+scan then goes on with the rest in a fresh child. LV2 plugins are found by a discovery that
+runs in child processes too (:mod:`engine.plugins.lv2_discovery`): a bundle whose code crashes
+is reported once, by name, and skipped.
 
 Results are kept in a JSON cache (path chosen by the caller, e.g. ``app.paths``) keyed by
-format and identity plus the file's modification time, so a bad plugin is not tried again on
-every start, and an updated one is.
+format and identity plus a stamp of the plugin's files: for LV2, every file of the bundles
+that describe the plugin (path, size, mtime); for VST3 and SF2, the file's mtime. So a bad
+plugin is not tried again on every start, and an updated, replaced or removed one is.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.errors import DeviceError
+from engine.plugins.child_proc import child_env, exit_reason, read_lines
 
 DEFAULT_TIMEOUT = 10.0
 #: Extra time for the child to start (imports numpy, pedalboard) before its first answer.
@@ -50,9 +54,16 @@ class ProbeResult:
 
 
 def _stamp(fmt: str, ident: str) -> str:
-    """What changes when the plugin is updated: the file's mtime (LV2: the URI is enough)."""
+    """What changes when the plugin is updated: for LV2 a digest of its bundles' files (the
+    current discovery knows which), for files their size and mtime. Parent process only."""
+    if fmt == "lv2":
+        from engine.plugins import lv2_discovery
+
+        found = lv2_discovery.current()
+        return found.plugin_stamp(ident) if found and ident in found.plugins else ""
     if fmt in ("vst3", "sf2") and os.path.exists(ident):
-        return str(os.stat(ident).st_mtime_ns)
+        st = os.stat(ident)
+        return f"{st.st_size}:{st.st_mtime_ns}"
     return ""
 
 
@@ -72,7 +83,8 @@ class ProbeCache:
 
     def get(self, fmt: str, ident: str) -> ProbeResult | None:
         e = self.entries.get(f"{fmt}:{ident}")
-        if not e or e.get("stamp", "") != _stamp(fmt, ident):
+        stamp = _stamp(fmt, ident)
+        if not e or not stamp or e.get("stamp", "") != stamp:
             return None
         try:
             return ProbeResult(**e)
@@ -85,6 +97,13 @@ class ProbeCache:
     def forget(self, fmt: str, ident: str) -> None:
         self.entries.pop(f"{fmt}:{ident}", None)
 
+    def get_extra(self, key: str) -> dict | None:
+        """Other remembered data (e.g. the LV2 discovery), stored beside the probe results."""
+        return self.entries.get(key)
+
+    def put_extra(self, key: str, value: dict) -> None:
+        self.entries[key] = value
+
     def save(self) -> None:
         if not self.path:
             return
@@ -95,18 +114,24 @@ class ProbeCache:
         os.replace(tmp, self.path)
 
 
-def _reader(stream, q: queue.Queue) -> None:
-    for line in stream:
-        q.put(line)
-    q.put(None)
+def _hints(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """For the child: which bundles to load for each LV2 plugin (it must not search)."""
+    from engine.plugins import lv2_discovery
+
+    found = lv2_discovery.current()
+    uris = [ident for fmt, ident in items if fmt == "lv2"]
+    if not uris:
+        return {}
+    if found is None or any(u not in found.plugins for u in uris):
+        found = lv2_discovery.discover()
+    return {u: found.bundles_for(u) for u in uris if u in found.plugins}
 
 
-def _child_env() -> dict:
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"  # plugins that load Qt must not need a display
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+def _lv2_description(uri: str) -> dict:
+    from engine.plugins import lv2_discovery
+
+    found = lv2_discovery.current()
+    return found.plugins.get(uri, {}) if found else {}
 
 
 def probe_many(
@@ -114,24 +139,46 @@ def probe_many(
     timeout: float = DEFAULT_TIMEOUT,
     progress=None,
 ) -> list[ProbeResult]:
-    """Probe ``(fmt, ident)`` pairs in child processes; one result per item, in order."""
+    """Probe ``(fmt, ident)`` pairs in child processes; one result per item, in order.
+
+    ``progress(done, total, result)`` is called once with ``(0, total, None)`` at the start
+    and then as each result comes in."""
     results: dict[int, ProbeResult] = {}
     todo = list(range(len(items)))
+    hints = _hints(items)
+    if progress and items:
+        progress(0, len(items), None)
+
+    def finish(i: int, result: ProbeResult) -> None:
+        result.stamp = _stamp(result.fmt, result.ident)
+        if result.fmt == "lv2" and not result.name:  # crashed: name it as the discovery did
+            d = _lv2_description(result.ident)
+            result.name, result.vendor = d.get("name", ""), d.get("vendor", "")
+            result.kind = result.kind or d.get("kind", "")
+        results[i] = result
+        if progress:
+            progress(len(results), len(items), result)
+
     while todo:
         batch = todo
         proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.plugins.scan", "--child"],
+            [sys.executable, "-m", "engine.plugins.probe_child", "--child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
-            env=_child_env(),
+            env=child_env(),
+            start_new_session=True,
         )
         assert proc.stdin and proc.stdout
-        proc.stdin.write(json.dumps([[i, *items[i]] for i in batch]))
-        proc.stdin.close()
+        request = {"items": [[i, *items[i]] for i in batch], "lv2_bundles": hints}
+        try:
+            proc.stdin.write(json.dumps(request))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
         q: queue.Queue = queue.Queue()
-        threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
+        threading.Thread(target=read_lines, args=(proc.stdout, q), daemon=True).start()
         current: int | None = None
         started = time.monotonic()
         deadline = started + timeout + STARTUP_ALLOWANCE
@@ -143,42 +190,52 @@ def probe_many(
                 proc.wait()
                 if current is not None:
                     fmt, ident = items[current]
-                    results[current] = ProbeResult(
+                    finish(current, ProbeResult(
                         fmt, ident, False, error=f"hung while loading (no answer in {timeout:g} s)",
-                        seconds=timeout, stamp=_stamp(fmt, ident),
-                    )  # fmt: skip
+                        seconds=timeout,
+                    ))  # fmt: skip
                 break
             if line is None:  # child ended
                 code = proc.wait()
                 if current is not None and current not in results:
                     fmt, ident = items[current]
-                    how = f"signal {-code}" if code < 0 else f"exit code {code}"
-                    results[current] = ProbeResult(
-                        fmt, ident, False, error=f"crashed while loading ({how})",
-                        seconds=time.monotonic() - started, stamp=_stamp(fmt, ident),
-                    )  # fmt: skip
+                    finish(current, ProbeResult(
+                        fmt, ident, False, error=f"crashed while loading ({exit_reason(code)})",
+                        seconds=time.monotonic() - started,
+                    ))  # fmt: skip
                 break
             try:
                 msg = json.loads(line)
             except ValueError:
-                continue  # a plugin printed to stdout: not ours
+                continue  # not ours
             if "begin" in msg:
                 current = int(msg["begin"])
                 started = time.monotonic()
                 deadline = started + timeout
             elif "done" in msg:
                 i = int(msg.pop("done"))
-                results[i] = ProbeResult(**msg)
-                if progress:
-                    progress(results[i])
+                finish(i, ProbeResult(**msg))
                 current = None
                 deadline = time.monotonic() + timeout
         if not results and current is None:  # the child could not even start
             for i in batch:
                 fmt, ident = items[i]
-                results[i] = ProbeResult(fmt, ident, False, error="probe process failed to start")
+                finish(i, ProbeResult(fmt, ident, False, error="probe process failed to start"))
         todo = [i for i in batch if i not in results]
     return [results[i] for i in range(len(items))]
+
+
+def _discover_lv2(cache: ProbeCache, timeout: float, rescan: bool = False, progress=None):
+    from engine.plugins import lv2_discovery
+
+    return lv2_discovery.discover(cache, timeout=timeout, rescan=rescan, progress=progress)
+
+
+def _save(cache: ProbeCache) -> None:
+    try:
+        cache.save()
+    except OSError:
+        pass  # cannot remember: still correct, only slower next time
 
 
 def ensure_loadable(
@@ -189,14 +246,16 @@ def ensure_loadable(
 ) -> ProbeResult:
     """Probe (or recall) one plugin; raise a one-line DeviceError if it is bad."""
     cache = ProbeCache(cache_path)
+    if fmt == "lv2":
+        found = _discover_lv2(cache, timeout or DEFAULT_TIMEOUT)
+        if ident not in found.plugins:
+            _save(cache)
+            raise DeviceError(f"LV2 plugin {ident} is not installed (see `quanta plugins`)")
     result = cache.get(fmt, ident)
     if result is None:
         result = probe_many([(fmt, ident)], timeout or DEFAULT_TIMEOUT)[0]
         cache.put(result)
-        try:
-            cache.save()
-        except OSError:
-            pass  # cannot remember: still correct, only slower next time
+    _save(cache)
     if not result.ok:
         name = result.name or os.path.basename(ident.rstrip("/")) or ident
         raise DeviceError(f"{fmt} plugin {name} is not usable: {result.error}")
@@ -209,64 +268,33 @@ def scan_installed(
     rescan: bool = False,
     progress=None,
 ) -> list[ProbeResult]:
-    """Every installed LV2 and VST3 plugin and system SoundFont, probed (or from the cache)."""
-    items: list[tuple[str, str]] = []
-    try:
-        from engine.plugins import lv2
+    """Every installed LV2 and VST3 plugin and system SoundFont, probed (or from the cache).
 
-        items += [("lv2", d["uri"]) for d in lv2.describe()]
+    An LV2 bundle whose code crashed or hung during discovery is one result of format
+    ``lv2-bundle`` (ident: its path) with the reason; its plugins are not listed.
+    ``progress(done, total, result)`` is called per plugin probed."""
+    cache = ProbeCache(cache_path)
+    items: list[tuple[str, str]] = []
+    bad: list[ProbeResult] = []
+    try:
+        found = _discover_lv2(cache, timeout, rescan)
     except DeviceError:
-        pass
+        found = None  # no liblilv: no LV2
+    if found is not None:
+        items += [("lv2", uri) for uri in sorted(found.plugins)]
+        for path, why in sorted(found.bad.items()):
+            name = os.path.basename(path)
+            bad.append(ProbeResult("lv2-bundle", path, False, name=name, error=why))
     from engine.plugins.sf2 import find_soundfonts
     from engine.plugins.vst3 import find_vst3
 
     items += [("vst3", p) for p in find_vst3()]
     items += [("sf2", p) for p in find_soundfonts()]
-    cache = ProbeCache(cache_path)
     known = {} if rescan else {i: cache.get(*it) for i, it in enumerate(items)}
     missing = [i for i in range(len(items)) if known.get(i) is None]
     fresh = probe_many([items[i] for i in missing], timeout, progress) if missing else []
     for i, r in zip(missing, fresh, strict=True):
         known[i] = r
         cache.put(r)
-    try:
-        cache.save()
-    except OSError:
-        pass
-    return [known[i] for i in range(len(items))]
-
-
-def _child_main() -> int:
-    """Probe each plugin named on stdin; report ``{"begin": i}`` then the result per plugin."""
-    import numpy as np
-
-    from engine.plugins.base import Instrument, empty_block_events
-    from engine.plugins.loader import load_direct
-
-    items = json.loads(sys.stdin.read())
-    out = sys.stdout
-    for i, fmt, ident in items:
-        print(json.dumps({"begin": i}), file=out, flush=True)
-        t0 = time.monotonic()
-        res = {"fmt": fmt, "ident": ident, "ok": False, "stamp": _stamp(fmt, ident)}
-        try:
-            plugin = load_direct(fmt, ident, None, 48000, 256)
-            buf = np.zeros((2, 256), dtype=np.float32)
-            if isinstance(plugin, Instrument):
-                ev = empty_block_events(2)
-                ev[0] = (0, 0x90, 60, 100)
-                plugin.process(ev[:1], buf)
-            else:
-                plugin.process(buf)
-            res.update(ok=True, kind=plugin.info.kind, name=plugin.info.name)
-            res.update(vendor=plugin.info.vendor)
-            plugin.close()
-        except Exception as exc:  # any failure of a foreign plugin is a probe result
-            res["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        res["seconds"] = time.monotonic() - t0
-        print(json.dumps({"done": i, **res}), file=out, flush=True)
-    return 0
-
-
-if __name__ == "__main__" and "--child" in sys.argv:
-    sys.exit(_child_main())
+    _save(cache)
+    return bad + [known[i] for i in range(len(items))]

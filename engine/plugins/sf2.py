@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes as C
 import os
+import stat
 
 import numpy as np
 
@@ -65,6 +66,27 @@ def fluidsynth_available() -> bool:
     return True
 
 
+def _check_regular_file(path: str) -> None:
+    """A SoundFont must be a regular file: a FIFO would block the open for ever and a device
+    such as /dev/zero would be read without end, so neither is ever opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise DeviceError(f"SoundFont {path} does not exist") from None
+    except OSError as exc:
+        raise DeviceError(f"SoundFont {path} cannot be read: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise DeviceError(f"SoundFont {path} is a folder, not an .sf2 file")
+    if not stat.S_ISREG(mode):
+        if stat.S_ISFIFO(mode):
+            what = "a FIFO"
+        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            what = "a device"
+        else:
+            what = "a socket" if stat.S_ISSOCK(mode) else "special"
+        raise DeviceError(f"SoundFont {path} is not a regular file ({what})")
+
+
 class SF2Instrument(Instrument):
     """A SoundFont played by FluidSynth; ``path=None`` picks the first system SoundFont."""
 
@@ -87,8 +109,7 @@ class SF2Instrument(Instrument):
                     "(e.g. apt install timgm6mb-soundfont)"
                 )
             path = found[0]
-        if not os.path.isfile(path):
-            raise DeviceError(f"SoundFont {path} does not exist")
+        _check_regular_file(path)
         self.sample_rate, self.max_block = sample_rate, max_block
         self.synth = fs.Synth(gain=gain, samplerate=sample_rate)
         self.synth.setting("synth.polyphony", polyphony)

@@ -89,3 +89,33 @@ def _build(sr: int) -> np.ndarray:
         cs[at : at + arr.size] = arr
         at += arr.size
     return cs
+
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel with the argument types used live: whole
+    buffers (offline render) and ``buf[:, :frames]`` views (the audio callback)."""
+    global _warm
+    if _warm:
+        return
+    _warm = True
+    from engine.plugins.base import empty_block_events
+
+    cs = consts_for(48000)
+    st = np.zeros(sc.state_size(2, 2))
+    st[sc.S_MAXV] = 2
+    st[sc.S_MAXD] = 2
+    st[sc.S_VOLUME] = 1.0
+    st[sc.S_MELODIC] = st[sc.S_DRUMS] = 1.0
+    st[sc.S_FIXED] = -1.0
+    sc.reset(st)
+    ev = empty_block_events(2)
+    ev[0] = (0, 0x90, 60, 100)
+    ev[1] = (1, 0x99, 36, 100)
+    rows = np.zeros((2, 4))
+    for out in (np.zeros((2, 4), np.float32), np.zeros((2, 8), np.float32)[:, :4]):
+        sc.process_records(st, cs, ev, out)
+        sc.process_rows(st, cs, rows, 0, out, 4)
+    sc.reset(st)

@@ -4,7 +4,7 @@ Why flat arrays: the whole instrument (voices, drum hits, channel state) lives i
 ``state`` array and everything it reads (programs, wavetables, drum samples, GM maps) in one
 float64 ``consts`` array per sample rate. Compiled code that knows only two addresses can then
 play it: :class:`engine.plugins.builtin_synth.BuiltinSynth` calls these functions from Python,
-and the GIL-free audio callback (:mod:`engine.audio_native`) calls the very same functions
+and the GIL-free audio callback (:mod:`engine.audio.audio_native`) calls the very same functions
 with no Python at all, so a song sounds identical rendered offline and played live.
 
 Why numba and the maths: see the recurrences below. The envelope is closed-form (a function of
@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 
 import numba
-import numpy as np
 
 NOT_RELEASED = -1e18
 SILENT = 1e-3  # envelope level below which a voice is freed (-60 dB; voices peak at -10 dBFS)
@@ -429,34 +428,3 @@ def process_rows(st, cs, rows, count, out, n):
     for i in range(count):
         event(st, cs, int(rows[i, 0]), int(rows[i, 1]), int(rows[i, 2]), int(rows[i, 3]))
     render(st, cs, n, out)
-
-
-_warm = False
-
-
-def warm_up() -> None:
-    """Compile (or load from the cache) every kernel with the argument types used live: whole
-    buffers (offline render) and ``buf[:, :frames]`` views (the audio callback)."""
-    global _warm
-    if _warm:
-        return
-    _warm = True
-    from engine.plugins.base import empty_block_events
-    from engine.plugins.synth_consts import consts_for
-
-    cs = consts_for(48000)
-    st = np.zeros(state_size(2, 2))
-    st[S_MAXV] = 2
-    st[S_MAXD] = 2
-    st[S_VOLUME] = 1.0
-    st[S_MELODIC] = st[S_DRUMS] = 1.0
-    st[S_FIXED] = -1.0
-    reset(st)
-    ev = empty_block_events(2)
-    ev[0] = (0, 0x90, 60, 100)
-    ev[1] = (1, 0x99, 36, 100)
-    rows = np.zeros((2, 4))
-    for out in (np.zeros((2, 4), np.float32), np.zeros((2, 8), np.float32)[:, :4]):
-        process_records(st, cs, ev, out)
-        process_rows(st, cs, rows, 0, out, 4)
-    reset(st)

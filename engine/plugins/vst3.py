@@ -41,8 +41,27 @@ def _load(path: str):
         with preserved_fp_env():
             return pedalboard.load_plugin(path)
     except (ImportError, RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DeviceError(f"VST3 plugin {os.path.basename(path)} failed to load: {first}") from None
+        why = load_error_text(str(exc), path) or type(exc).__name__
+        raise DeviceError(f"VST3 plugin {os.path.basename(path)} failed to load: {why}") from None
+
+
+def load_error_text(message: str, path: str) -> str:
+    """pedalboard's loader error in one line: its "Failed to load plugin as VST3Plugin.
+    Errors were:" header (the reasons follow on later lines) is dropped, the reasons are
+    kept and joined, and the full path (the message names the plugin already) shortened."""
+    reasons = []
+    for line in message.splitlines():
+        line = line.strip()
+        if not line or line.endswith("Errors were:"):
+            continue
+        line = line.removeprefix("VST3Plugin:").strip()
+        reasons.append(line.replace(path, os.path.basename(path)))
+    return "; ".join(reasons)
+
+
+def load_vst3(path: str):
+    """The pedalboard plugin object for a VST3 (its editor, ``raw_state``); probe it first."""
+    return _load(path)
 
 
 def _info(plugin, path: str, kind: str) -> PluginInfo:

@@ -1,9 +1,14 @@
 """Quantizing a whole song: which notes to touch (filters) and keeping the file lossless.
 
-Only notes move; every other event (CC, pitch bend, program, sysex, meta) keeps its tick, and
-tracks with no selected notes come back as exact copies. A note whose start (or end) moved
-loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer places the moved
-event musician-safe instead of at its old position in the source (see engine.midifile).
+Only notes move; every other event (CC, pitch bend, program, sysex, meta) keeps its tick
+unless ``controllers`` is ``follow`` (then CC, bend and pressure move with their owner note,
+engine.quantize.controllers), and tracks with no selected notes come back as exact copies. The
+end-of-track tick (``end_tick``) is kept as well; the file writer puts the event at
+``max(end_tick, last event)``, so it moves only when a quantized note (or a following
+controller) now ends after it (no note is cut off, as in Logic and Cubase). A note whose start
+(or end) moved loses its ``on_seq`` (or ``off_seq``) here, at song level, so the file writer
+places the moved event musician-safe instead of at its old position in the source (see
+engine.smf.midifile).
 """
 
 from __future__ import annotations
@@ -13,9 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.model.song import Song
+from engine.quantize.controllers import follow_notes
 from engine.quantize.core import QuantizeReport, quantize_notes
+from engine.quantize.groove import resolve_groove
 from engine.quantize.settings import QuantizeSettings
-from engine.song import Song
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,8 @@ def quantize_song(
     The input song is never changed (non-destructive: the caller keeps the original).
     """
     note_filter = note_filter or NoteFilter()
+    settings = resolve_groove(settings)
+    tempo = song.tempo_map() if settings.humanize_ms > 0 else None
     report = QuantizeReport()
     out = song.with_tracks([])
     for index, track in enumerate(song.tracks):
@@ -71,8 +80,13 @@ def quantize_song(
             report += QuantizeReport(total=notes.size, not_selected=notes.size)
             out.tracks.append(track.copy())
             continue
-        res = quantize_notes(notes, settings, song.ppq, note_filter.mask(notes))
+        res = quantize_notes(
+            notes, settings, song.ppq, note_filter.mask(notes), tempo=tempo, stream=index
+        )
         forget_moved_seqs(notes, res.notes, res.source)
         report += res.report
-        out.tracks.append(track.with_notes(res.notes))
+        new_track = track.with_notes(res.notes)
+        if res.shift is not None:
+            new_track.events = follow_notes(track.events, notes, res.shift)
+        out.tracks.append(new_track)
     return out, report

@@ -43,10 +43,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.notes import NOTE_DTYPE
+from engine.model.notes import NOTE_DTYPE
+from engine.model.tempo import TempoMap
 from engine.quantize import kernels
 from engine.quantize.grid import Lattice, lattice, percent, round_half_up
-from engine.quantize.settings import QuantizeSettings
+from engine.quantize.groove import groove_positions, resolve_groove
+from engine.quantize.humanize import add_flam, flam_offsets, humanize
+from engine.quantize.settings import QuantizeSettings, parse_grid_text
 
 #: int64 holds the scaled arithmetic when |ticks| * scale * strength-denominator stays below
 #: this; beyond it the quantizer falls back to Python integers (slow but exact).
@@ -66,6 +69,7 @@ class QuantizeReport:
     trimmed: int = 0  #: ends cut back to the next same-pitch note's start
     merged: int = 0  #: notes folded into another that landed on the same start
     ends_fixed: int = 0  #: ends moved because they would have come at or before the start
+    no_point: int = 0  #: with a groove: selected notes whose slot holds no groove point
 
     def __add__(self, other: QuantizeReport) -> QuantizeReport:
         return QuantizeReport(
@@ -85,6 +89,8 @@ class QuantizeReport:
             parts.append(f"{self.excluded} left alone by exclude-within")
         if self.outside_catch:
             parts.append(f"{self.outside_catch} left alone outside catch-within")
+        if self.no_point:
+            parts.append(f"{self.no_point} in slots without a groove point")
         if self.not_selected:
             parts.append(f"{self.not_selected} not selected")
         parts.append(f"{self.trimmed} trimmed")
@@ -101,6 +107,9 @@ class QuantizeResult:
     notes: np.ndarray  #: NOTE_DTYPE, sorted by (start, pitch, channel)
     source: np.ndarray  #: int64: index into the input of each output row
     report: QuantizeReport = field(default_factory=QuantizeReport)
+    #: int64 per *input* note: its final start minus its original start (a merged note: the
+    #: shift of the note it was merged into). Computed when ``controllers`` is ``follow``.
+    shift: np.ndarray | None = None
 
 
 def _work_dtype(t: np.ndarray, e: np.ndarray, lat: Lattice, strength_den: int):
@@ -286,17 +295,67 @@ def _positions(t, e, sel, settings, lat):
     return new_start, new_end, moved, cats, ends_fixed
 
 
+def _base_lattice(settings: QuantizeSettings, template, ppq: int) -> Lattice:
+    """The straight lattice of a groove's base (for the end guard after humanize/flam)."""
+    n, kind = parse_grid_text(template.base)
+    return lattice(settings.replace(division=n, grid_type=kind, tuplet=None, swing=50), ppq)
+
+
+def _end_guard(start, end, moved, settings, lat):
+    """Guard 1 after humanize/flam: a moved note ending at or before its start."""
+    bad = end <= start
+    bad &= moved
+    if not bad.any():
+        return end, 0
+    end = end.copy()
+    if settings.ends == "quantize-lengths":
+        step = max(1, int(round_half_up(np.array([lat.length]), lat.scale)[0]))
+        end[bad] = start[bad] + step
+    else:
+        end[bad] = _first_point_after(start[bad], lat)
+    return end, int(bad.sum())
+
+
+def _start_shifts(order, keep, new_start, voice, t) -> np.ndarray:
+    """Final start minus original start of each input note; merged notes take their keeper's."""
+    n = order.size
+    shift = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return shift
+    ks = new_start[order]
+    kv = voice[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = (ks[1:] != ks[:-1]) | (kv[1:] != kv[:-1])
+    gid = np.cumsum(first) - 1
+    keeper = np.arange(n)
+    if not keep.all():
+        kept_pos = np.full(int(gid[-1]) + 1, -1, dtype=np.int64)
+        kept_pos[gid[keep]] = np.flatnonzero(keep)
+        keeper = np.where(keep, keeper, kept_pos[gid])
+    src = order[keeper]
+    shift[order] = new_start[src] - t[src]
+    return shift
+
+
 def quantize_notes(
     notes: np.ndarray,
     settings: QuantizeSettings,
     ppq: int,
     selected: np.ndarray | None = None,
+    *,
+    tempo: TempoMap | None = None,
+    stream: int = 0,
 ) -> QuantizeResult:
     """Quantize ``notes`` (NOTE_DTYPE) non-destructively from their current positions.
 
     ``selected`` is a bool mask of the notes to quantize (``None`` = all). Returns new notes
     sorted by (start, pitch, channel), the input index of each output row and a report. Moved
     notes keep their id, seq and flags; strength 0 returns every note exactly as it was.
+
+    With a groove (``settings.groove``) the groove replaces the grid (engine.quantize.groove);
+    humanize and flam follow either (engine.quantize.humanize). ``tempo`` converts
+    ``humanize_ms`` to ticks (120 BPM when ``None``); ``stream`` (the track index) gives each
+    track its own humanize sequence.
     """
     assert notes.dtype == NOTE_DTYPE
     n = notes.size
@@ -306,11 +365,37 @@ def quantize_notes(
     if not (notes.flags.c_contiguous and notes.flags.writeable):
         # a strided or read-only array would make numba compile another specialisation
         notes = np.array(notes)
-    lat = lattice(settings, ppq)
+    settings = resolve_groove(settings)
+    template = settings.groove
     # Contiguous copies: the positions kernel runs ~4x slower on the record's strided fields.
     t = np.ascontiguousarray(notes["start"])
     e = np.ascontiguousarray(notes["end"])
-    new_start, new_end, moved, cats, ends_fixed = _positions(t, e, sel, settings, lat)
+    if template is not None:
+        velocity = np.ascontiguousarray(notes["velocity"])
+        new_start, new_end, velocity, moved, cats, ends_fixed = groove_positions(
+            t, e, velocity, sel, settings, template, ppq
+        )
+        lat = None
+    else:
+        lat = lattice(settings, ppq)
+        new_start, new_end, moved, cats, ends_fixed = _positions(t, e, sel, settings, lat)
+        velocity = notes["velocity"]
+    if settings.flam or settings.humanizes:
+        settings.check_flam(ppq)
+        if lat is None:
+            lat = _base_lattice(settings, template, ppq)
+        offsets = flam_offsets(new_start, notes["pitch"], notes["channel"], sel, settings.flam)
+        if settings.humanizes:
+            new_start, new_end, velocity = humanize(
+                t, new_start, new_end, velocity, sel, settings, ppq, tempo, stream
+            )
+        new_start, new_end = add_flam(
+            new_start, new_end, offsets, settings.ends == "keep-ends"
+        )
+        moved = new_start != t
+        moved |= new_end != e
+        new_end, fixed = _end_guard(new_start, new_end, moved, settings, lat)
+        ends_fixed += fixed
     report = QuantizeReport(
         total=n,
         moved=int(np.count_nonzero(moved)),
@@ -320,14 +405,17 @@ def quantize_notes(
     )
     voice = kernels.voices(notes["pitch"], notes["channel"])
     order = _playing_order(new_start, voice)
-    end, velocity, keep, trimmed, merged = kernels.guard_pass(
-        order, new_start, new_end, moved, voice, notes["velocity"], t
+    end, out_velocity, keep, trimmed, merged = kernels.guard_pass(
+        order, new_start, new_end, moved, voice, velocity, t
     )
     report.trimmed, report.merged = int(trimmed), int(merged)
     out = np.empty(n - report.merged, dtype=NOTE_DTYPE)
     source = np.empty(out.size, dtype=np.int64)
-    kernels.assemble(notes, order, keep, end, velocity, new_start, out, source)
-    return QuantizeResult(out, source, report)
+    kernels.assemble(notes, order, keep, end, out_velocity, new_start, out, source)
+    shift = None
+    if settings.controllers == "follow":
+        shift = _start_shifts(order, keep, new_start, voice, t)
+    return QuantizeResult(out, source, report, shift)
 
 
 def iterative_quantize(
@@ -358,3 +446,32 @@ def warm_up() -> None:
     sel = np.ones(2, dtype=bool)
     for ends in ("keep-length", "quantize-ends", "quantize-lengths", "keep-ends"):
         quantize_notes(notes, QuantizeSettings(ends=ends), 96, sel)
+    _warm_up_part2()
+
+
+def _warm_up_part2() -> None:
+    """The groove (exact and residue-table paths), humanize, flam, controllers and extraction
+    kernels."""
+    from engine.model.notes import EVENT_DTYPE
+    from engine.quantize.controllers import follow_notes
+    from engine.quantize.groove_extract import extract_groove
+    from engine.quantize.groove_template import GrooveTemplate
+
+    g = GrooveTemplate("warm-up", "1/16", 1, ({"beat": 0.3, "velocity": 90, "length": 0.2},))
+    many = np.zeros(500, dtype=NOTE_DTYPE)
+    many["start"] = np.arange(500) * 7
+    many["end"] = many["start"] + 20
+    many["velocity"] = 64
+    for ends in ("keep-length", "quantize-ends", "quantize-lengths", "keep-ends"):
+        st = QuantizeSettings(
+            groove=g, ends=ends, groove_velocity=50, groove_length=50, humanize_ms=5, flam=3,
+            humanize_velocity=2, controllers="follow",
+        )  # fmt: skip
+        for clip in (many[:2], many):
+            res = quantize_notes(clip, st, 96)
+            quantize_notes(clip, st, 96, np.ones(clip.size, dtype=bool))
+    events = np.zeros(2, dtype=EVENT_DTYPE)
+    events["tick"] = (8, 30)
+    events["status"] = 0xB0
+    follow_notes(events, many, res.shift)
+    extract_groove(many["start"], many["velocity"], many["end"] - many["start"], ppq=96)

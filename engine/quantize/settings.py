@@ -11,11 +11,29 @@ import math
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 
-from engine.errors import SettingsError
+from engine.errors import GrooveError, SettingsError
+from engine.quantize.groove_template import GrooveTemplate, template_from_document
 
 DIVISIONS = (1, 2, 4, 8, 16, 32, 64, 128)
 GRID_TYPES = ("straight", "triplet", "dotted", "tuplet")
 ENDS_MODES = ("keep-length", "quantize-ends", "quantize-lengths", "keep-ends")
+NOISE_KINDS = ("pink", "white")
+CONTROLLER_MODES = ("stay", "follow")
+MAX_HUMANIZE_MS = 1000  #: a second of random timing is already far beyond any feel
+MAX_SEED = 2**63 - 1
+#: Part-2 fields and their "off" values: settings equal to these behave exactly as part 1.
+PART2_DEFAULTS = {
+    "groove": None,
+    "pre_quantize": 0.0,
+    "groove_velocity": 0.0,
+    "groove_length": 0.0,
+    "humanize_ms": 0.0,
+    "humanize_velocity": 0.0,
+    "humanize_noise": "pink",
+    "humanize_seed": 0,
+    "flam": 0,
+    "controllers": "stay",
+}
 _TYPE_SUFFIX = {"straight": "", "triplet": "T", "dotted": "."}
 
 
@@ -80,8 +98,23 @@ class QuantizeSettings:
     catch_within: float | None = None  #: % of G: only notes this close are quantized
     ends: str = "keep-length"
     length_grid: str | None = None  #: for quantize-lengths: "1/8", "1/8T", "1/8."; None = grid
+    # -- part 2 (groove, humanize, flam, controllers); every default is "off" --------------
+    #: None, a GrooveTemplate, or a groove *name* still to be resolved by the groove store
+    #: (:func:`engine.quantize.groove.resolve_groove`); with a groove, ``strength`` is the
+    #: timing amount and the template's base replaces the grid's division and swing.
+    groove: GrooveTemplate | str | None = None
+    pre_quantize: float = 0.0  #: % toward the straight base lattice before the groove pull
+    groove_velocity: float = 0.0  #: −100…100 % toward (negative: away from) point velocities
+    groove_length: float = 0.0  #: 0–100 % toward the point lengths
+    humanize_ms: float = 0.0  #: SD of the timing deviations in milliseconds (0 = off)
+    humanize_velocity: float = 0.0  #: SD of the velocity deviations in velocity steps
+    humanize_noise: str = "pink"  #: "pink" (1/f, like human playing) or "white"
+    humanize_seed: int = 0  #: same seed + same input = same output, byte for byte
+    flam: int = 0  #: ticks, −PPQ…PPQ: spread chords (rising pitch > 0, falling < 0)
+    controllers: str = "stay"  #: "follow": CC/bend/pressure move with their owner note
 
     def __post_init__(self) -> None:
+        self._check_part2()
         if self.division not in DIVISIONS:
             raise SettingsError("grid", f"1/{self.division} is not allowed; use 1/1 … 1/128")
         if self.grid_type not in GRID_TYPES:
@@ -125,6 +158,70 @@ class QuantizeSettings:
         if self.length_grid is not None:
             parse_grid_text(self.length_grid, "length_grid")
 
+    def _check_part2(self) -> None:
+        g = self.groove
+        if isinstance(g, dict):
+            try:
+                g = template_from_document(g)
+            except GrooveError as e:
+                raise SettingsError(f"groove.{e.field}", e.detail) from None
+            object.__setattr__(self, "groove", g)
+        elif g is not None and not isinstance(g, GrooveTemplate):
+            if not isinstance(g, str) or not g.strip():
+                raise SettingsError(
+                    "groove", f"{g!r}; expected null, a groove name or a quanta-groove document"
+                )
+        object.__setattr__(
+            self, "pre_quantize", _check_range("pre_quantize", self.pre_quantize, 0, 100)
+        )
+        object.__setattr__(
+            self,
+            "groove_velocity",
+            _check_range("groove_velocity", self.groove_velocity, -100, 100),
+        )
+        object.__setattr__(
+            self, "groove_length", _check_range("groove_length", self.groove_length, 0, 100)
+        )
+        object.__setattr__(
+            self,
+            "humanize_ms",
+            _check_range("humanize_ms", self.humanize_ms, 0, MAX_HUMANIZE_MS, "ms"),
+        )
+        object.__setattr__(
+            self,
+            "humanize_velocity",
+            _check_range("humanize_velocity", self.humanize_velocity, 0, 127, "velocity steps"),
+        )
+        if self.humanize_noise not in NOISE_KINDS:
+            raise SettingsError(
+                "humanize_noise", f"{self.humanize_noise!r}; allowed: {', '.join(NOISE_KINDS)}"
+            )
+        seed = self.humanize_seed
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise SettingsError("humanize_seed", f"{seed!r}; allowed a whole number 0–2**63-1")
+        if isinstance(self.flam, bool) or not isinstance(self.flam, int):
+            raise SettingsError("flam", f"{self.flam!r} is not a whole number of ticks")
+        if abs(self.flam) > 32768:
+            raise SettingsError("flam", f"{self.flam} ticks; allowed −PPQ…PPQ")
+        if self.controllers not in CONTROLLER_MODES:
+            raise SettingsError(
+                "controllers", f"{self.controllers!r}; allowed: {', '.join(CONTROLLER_MODES)}"
+            )
+
+    def check_flam(self, ppq: int) -> None:
+        """``flam`` must lie in −PPQ…PPQ of the clip it is applied to."""
+        if abs(self.flam) > ppq:
+            raise SettingsError("flam", f"{self.flam} ticks; allowed −{ppq}…{ppq} (PPQ {ppq})")
+
+    @property
+    def uses_part2(self) -> bool:
+        """True when any groove/humanize/flam/controllers field differs from "off"."""
+        return any(getattr(self, k) != v for k, v in PART2_DEFAULTS.items())
+
+    @property
+    def humanizes(self) -> bool:
+        return self.humanize_ms > 0 or self.humanize_velocity > 0
+
     # -- derived values -----------------------------------------------------------------
     def grid_step(self, ppq: int) -> Fraction:
         """G in ticks, exactly."""
@@ -147,11 +244,21 @@ class QuantizeSettings:
     def replace(self, **changes) -> QuantizeSettings:
         return replace(self, **changes)
 
-    def to_dict(self) -> dict:
-        """The preset ``settings`` object (JSON-ready)."""
-        d = asdict(self)
+    def to_dict(self, drop_unused_part2: bool = False) -> dict:
+        """The preset ``settings`` object (JSON-ready).
+
+        ``drop_unused_part2`` leaves out the part-2 fields that are "off", so a file that uses
+        none of them (a project) stays readable by a Quanta from before part 2.
+        """
+        groove = self.groove
+        d = asdict(replace(self, groove=None))
+        d["groove"] = groove.to_document() if isinstance(groove, GrooveTemplate) else groove
         d["grid"] = f"1/{d.pop('division')}"
         d["tuplet"] = f"{self.tuplet[0]}:{self.tuplet[1]}" if self.tuplet else None
+        if drop_unused_part2:
+            for key, off in PART2_DEFAULTS.items():
+                if d[key] == off:
+                    del d[key]
         return d
 
     @classmethod

@@ -28,11 +28,13 @@ from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from engine.notes import make_notes
+from engine.model import make_notes
 from ui import commands
+from ui.painting import safe_painter
 from ui.pianoroll.bars import BarGrid
 from ui.pianoroll.grid_lines import grid_lines, snap, snap_floor
 from ui.pianoroll.note_painter import Columns, cull, cull_unsorted, paint_ghosts, paint_notes
+from ui.pianoroll.other_tracks import OtherTracksLayer
 from ui.pianoroll.viewport import RollViewport
 from ui.quantize_preview import QuantizePreview
 from ui.song_document import SongDocument
@@ -77,10 +79,14 @@ class NoteCanvas(QWidget):
         self._sel_mask: np.ndarray | None = None  # cached selection mask
         self._bars: BarGrid | None = None
         self._maps = None  # (TempoMap, TimeSignatureMap), rebuilt with the bar grid
+        self._maps_key = None  # what they were built from (see bar_grid)
         self._drag: dict | None = None
         #: The notes being dragged or drawn, at their new place (drawn over the track's notes).
         self.overlay: Columns | None = None
         self._overlay_hides_selection = False  # moved notes: hide them at their old place
+        #: The other tracks' notes, drawn faintly behind this one's (View menu toggles it).
+        self.other_tracks = OtherTracksLayer(doc)
+        self.show_other_tracks = True
         self.setFocusPolicy(Qt.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
@@ -107,12 +113,10 @@ class NoteCanvas(QWidget):
         self._max_len = int((n["end"] - n["start"]).max()) if n.size else 0
         self._cols = None
         self._sel_mask = None
-        self._bars = None
         self.update()
 
     def _meta_changed(self, *_args) -> None:
-        self._bars = None
-        self.update()
+        self.update()  # the bar grid sees for itself whether the events changed
 
     def _selection_changed(self) -> None:
         self._sel_mask = None
@@ -120,13 +124,31 @@ class NoteCanvas(QWidget):
 
     def _song_replaced(self) -> None:
         self.vp.ppq = self.doc.ppq
+        self.other_tracks.forget()
         self._notes_changed()
 
+    def set_show_other_tracks(self, on: bool) -> None:
+        """Draw the other tracks' notes faintly behind this track's (or not)."""
+        self.show_other_tracks = bool(on)
+        self.update()
+
     def bar_grid(self) -> BarGrid:
-        if self._bars is None:
-            end = max(self.doc.song.length_ticks(), 0) + self.doc.ppq * 64
-            self._bars = BarGrid.build(self.doc.song.time_signatures(), end)
-            self._maps = (self.doc.song.tempo_map(), self.doc.song.time_signatures())
+        # Rebuilt only when some track's events array was replaced (edits replace arrays):
+        # a song with 20,000 time signatures costs its scan once, not on every signal.
+        song = self.doc.song
+        key = (song.ppq, song.smpte, [t.events for t in song.tracks])
+        old = self._maps_key
+        same = (
+            old is not None
+            and old[:2] == key[:2]
+            and len(old[2]) == len(key[2])
+            and all(a is b for a, b in zip(old[2], key[2], strict=True))
+        )
+        if self._bars is None or not same:  # closed form: costs the signatures, not the length
+            sigs = song.time_signatures()
+            self._bars = BarGrid.build(sigs)
+            self._maps = (song.tempo_map(), sigs)
+            self._maps_key = key
         return self._bars
 
     def song_maps(self):
@@ -179,11 +201,16 @@ class NoteCanvas(QWidget):
         super().resizeEvent(event)
 
     def paintEvent(self, event) -> None:
+        with safe_painter(self) as p:
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         t = time.perf_counter()
-        p = QPainter(self)
         self._paint_background(p)
         self._paint_loop(p)
         self._paint_grid(p)
+        if self.show_other_tracks:
+            self.other_tracks.paint(p, self.vp)
         notes = self.notes
         if self._cols is None:
             self._cols = Columns.of(notes)
@@ -205,7 +232,6 @@ class NoteCanvas(QWidget):
             # Drawn on top: an outline that sits right on its note says "already on the grid".
             paint_ghosts(p, self.vp, self.preview.ghost_columns(), self.preview.ghost_max_len)
         self._paint_overlay(p)
-        p.end()
         self.last_paint_ms = (time.perf_counter() - t) * 1000
 
     def _paint_background(self, p: QPainter) -> None:
@@ -234,12 +260,14 @@ class NoteCanvas(QWidget):
             return
         tint = QColor(color("loop" if self.loop_enabled else "loop_off"))
         tint.setAlpha(26 if self.loop_enabled else 14)
+        x0, x1 = max(x0, -2.0), min(x1, self.width() + 2.0)  # a long range far zoomed in
         p.fillRect(QRectF(x0, 0, x1 - x0, self.height()), tint)
 
     def _lines(self, p: QPainter, ticks, pen: QPen) -> None:
         if len(ticks) == 0:
             return
-        xs = np.floor(self.vp.tick_to_x(np.asarray(ticks, dtype=np.float64))) + 0.5
+        # One line per pixel column: thousands of time signatures on screen draw no more.
+        xs = np.unique(np.floor(self.vp.tick_to_x(np.asarray(ticks, dtype=np.float64)))) + 0.5
         h = float(self.height())
         p.setPen(pen)
         p.drawLines([QLineF(x, 0, x, h) for x in xs.tolist()])
@@ -261,16 +289,9 @@ class NoteCanvas(QWidget):
         bars = self.bar_grid()
         if self.doc.ppq / vp.ticks_per_px >= 6:
             self._lines(p, bars.beats_in(t0, t1), QPen(color("roll_beat_line"), 1))
-        bar_ticks, numbers = bars.bars_in(t0, t1)
-        # Zoomed far out, every 2nd/4th/8th... bar, the same bars the ruler numbers.
-        every = 1 << max(0, math.ceil(math.log2(max(1.0, 6 / max(1e-9, self._bar_px())))))
-        self._lines(p, bar_ticks[(numbers - 1) % every == 0], QPen(color("roll_bar_line"), 1))
-
-    def _bar_px(self) -> float:
-        bars = self.bar_grid()
-        if bars.bar_ticks.size < 2:
-            return 1e9
-        return float(bars.bar_ticks[1] - bars.bar_ticks[0]) / self.vp.ticks_per_px
+        # Zoomed far out, every 2nd/4th/8th... bar (lines at least 6 px apart), as the ruler.
+        bar_ticks, _numbers = bars.bars_in(t0, t1, vp.ticks_per_px, 6)
+        self._lines(p, bar_ticks, QPen(color("roll_bar_line"), 1))
 
     def _paint_overlay(self, p: QPainter) -> None:
         d = self._drag

@@ -3,7 +3,7 @@ editors label the rows of a drum track. Short forms so they fit the keyboard's w
 
 from __future__ import annotations
 
-from engine.song import Track
+from engine.model import Track
 
 DRUM_CHANNEL = 9  #: MIDI channel 10, counted from 0
 

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from engine.quantize.settings import QuantizeSettings
+from engine.quantize import QuantizeSettings
 
 try:  # the quantizer's own lattice, when that part has landed
-    from engine.quantize.grid import grid_points as _engine_grid_points
+    from engine.quantize import grid_points as _engine_grid_points
 except ImportError:  # pragma: no cover - depends on the other engineer's progress
     _engine_grid_points = None
 

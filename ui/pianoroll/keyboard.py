@@ -10,6 +10,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from ui.painting import safe_painter
 from ui.pianoroll.drum_names import drum_name
 from ui.pianoroll.viewport import RollViewport
 from ui.theme import color
@@ -67,8 +68,11 @@ class Keyboard(QWidget):
             self.update()
 
     def paintEvent(self, event) -> None:
+        with safe_painter(self) as p:
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         vp = self.vp
-        p = QPainter(self)
         p.fillRect(self.rect(), color("key_white"))
         lo, hi = vp.visible_pitches()
         w = self.width()
@@ -97,7 +101,6 @@ class Keyboard(QWidget):
                     p.drawText(r.adjusted(4, 0, -4, 0), align, label)
         p.setPen(QPen(color("border"), 1))
         p.drawLine(w - 1, 0, w - 1, self.height())
-        p.end()
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.LeftButton:

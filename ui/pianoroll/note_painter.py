@@ -12,6 +12,8 @@ found with ``searchsorted`` (widened by the longest note, which may start off-sc
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
@@ -72,8 +74,10 @@ class Columns:
 def visible_slice(notes: np.ndarray, max_len: int, t0: float, t1: float) -> np.ndarray:
     """Indices of notes that overlap ticks ``[t0, t1)`` (notes sorted by start)."""
     starts = notes["start"]
-    i0 = int(np.searchsorted(starts, t0 - max_len, side="left"))
-    i1 = int(np.searchsorted(starts, t1, side="left"))
+    # Whole-tick keys (the first start >= x is the first start >= ceil(x)): a float key
+    # would make numpy convert all the starts to float on every paint.
+    i0 = int(np.searchsorted(starts, math.ceil(t0 - max_len), side="left"))
+    i1 = int(np.searchsorted(starts, math.ceil(t1), side="left"))
     idx = np.arange(i0, i1)
     if idx.size:
         idx = idx[notes["end"][i0:i1] > t0]
@@ -101,8 +105,10 @@ def cull_unsorted(notes, vp: RollViewport) -> np.ndarray:
 
 
 def _rect_columns(notes: np.ndarray, vp: RollViewport):
-    x0 = (notes["start"] - vp.left_tick) / vp.ticks_per_px
-    x1 = (notes["end"] - vp.left_tick) / vp.ticks_per_px
+    # Clipped to just outside the view: a note lasting 2^28 ticks, zoomed in, would otherwise
+    # be a rectangle billions of pixels wide.
+    x0 = np.clip((notes["start"] - vp.left_tick) / vp.ticks_per_px, -4.0, vp.width + 4.0)
+    x1 = np.clip((notes["end"] - vp.left_tick) / vp.ticks_per_px, -4.0, vp.width + 4.0)
     y = (127 - notes["pitch"].astype(np.float64)) * vp.key_height - vp.top_px
     return x0, np.maximum(x1 - x0, 1.0), y
 

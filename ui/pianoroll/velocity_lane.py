@@ -7,12 +7,15 @@ is one undo step ("Velocity of N notes").
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from ui import commands
+from ui.painting import safe_painter
 from ui.pianoroll.note_painter import _argb
 from ui.pianoroll.viewport import RollViewport
 from ui.song_document import SongDocument
@@ -45,7 +48,10 @@ class VelocityLane(QWidget):
         return max(1, min(127, v))
 
     def paintEvent(self, event) -> None:
-        p = QPainter(self)
+        with safe_painter(self) as p:
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         p.fillRect(self.rect(), color("base"))
         p.setPen(QPen(color("border"), 1))
         p.drawLine(0, 0, self.width(), 0)
@@ -58,7 +64,8 @@ class VelocityLane(QWidget):
                 self._vels = np.ascontiguousarray(notes["velocity"], dtype=np.int64)
             t0, t1 = self.vp.visible_ticks()
             # Only onsets on screen have a stalk: one contiguous slice of the sorted starts.
-            i0, i1 = np.searchsorted(self._starts, [t0, t1], side="left")
+            # Whole-tick keys: a float key would convert every start to float per paint.
+            i0, i1 = np.searchsorted(self._starts, [math.ceil(t0), math.ceil(t1)], side="left")
             vel = self._vels[i0:i1]
             if self._edits:
                 vel = vel.copy()
@@ -75,7 +82,6 @@ class VelocityLane(QWidget):
                 self._paint_columns(p, x.astype(np.int64), vel, sel)
             else:
                 self._paint_stalks(p, x + 0.5, vel, sel)
-        p.end()
 
     def _paint_stalks(self, p: QPainter, xs, vel, sel) -> None:
         """Few notes: one stalk with a handle per note, coloured like the note."""

@@ -28,6 +28,9 @@ class RollViewport(QObject):
         self.key_height = 12.0
         self.left_tick = 0.0
         self.top_px = (127 - 84) * 12.0  # C6 near the top: the musical middle is in view
+        #: How far out time may zoom: MAX_TICKS_PER_PX, or more for a song too long to fit
+        #: the screen at that (the roll raises it per song, see ``allow_zoom_out``).
+        self.max_ticks_per_px = float(MAX_TICKS_PER_PX)
         self.width = 800  # of the canvas, in px (set by the canvas on resize)
         self.height = 400
 
@@ -61,6 +64,7 @@ class RollViewport(QObject):
         that must stay crisp on high-DPI screens."""
         out = RollViewport(self.ppq)
         out.ticks_per_px = self.ticks_per_px / factor
+        out.max_ticks_per_px = self.max_ticks_per_px
         out.key_height = self.key_height * factor
         out.left_tick = self.left_tick
         out.top_px = self.top_px * factor
@@ -85,7 +89,7 @@ class RollViewport(QObject):
         """Zoom time by ``factor`` (>1 zooms in) keeping the tick under ``anchor_x`` in place."""
         ax = self.width / 2 if anchor_x is None else anchor_x
         anchor_tick = self.x_to_tick(ax)
-        tpp = min(MAX_TICKS_PER_PX, max(MIN_TICKS_PER_PX, self.ticks_per_px / factor))
+        tpp = min(self.max_ticks_per_px, max(MIN_TICKS_PER_PX, self.ticks_per_px / factor))
         self.ticks_per_px = tpp
         self.left_tick = max(0.0, anchor_tick - ax * tpp)
         self.changed.emit()
@@ -100,9 +104,13 @@ class RollViewport(QObject):
     def fit_ticks(self, first: int, last: int) -> None:
         """Zoom so ``first..last`` fills the width ("zoom fully out" on a whole track)."""
         span = max(1, last - first)
-        self.ticks_per_px = min(MAX_TICKS_PER_PX, max(MIN_TICKS_PER_PX, span / self.width))
+        self.ticks_per_px = min(self.max_ticks_per_px, max(MIN_TICKS_PER_PX, span / self.width))
         self.left_tick = max(0.0, float(first))
         self.changed.emit()
+
+    def allow_zoom_out(self, length_ticks: int) -> None:
+        """Let time zoom out far enough to show ``length_ticks`` in about 100 pixels."""
+        self.max_ticks_per_px = max(float(MAX_TICKS_PER_PX), length_ticks / 100.0)
 
     def fit_pitches(self, low: int, high: int) -> None:
         rows = max(1, high - low + 1)

@@ -28,7 +28,8 @@ from ui.pianoroll.viewport import RollViewport
 from ui.quantize_preview import QuantizePreview
 from ui.song_document import SongDocument
 
-_SCROLL_UNIT = 16  # scroll bar units are ticks / this, to stay inside int range
+#: The horizontal scroll bar's range stays below this (Qt's scroll bars hold a 32-bit int).
+SCROLL_MAX = 1 << 30
 
 
 class PianoRoll(QWidget):
@@ -80,14 +81,18 @@ class PianoRoll(QWidget):
         self.ruler.loopDragEnded.connect(self._loop_changed)
         doc.loopChanged.connect(self._loop_changed)
         self.vp.changed.connect(self._sync_scrollbars)
-        self.hbar.valueChanged.connect(
-            lambda v: self._syncing or self.vp.scroll_to(left_tick=v * _SCROLL_UNIT)
-        )
+        self.hbar.valueChanged.connect(self._hbar_moved)
         self.vbar.valueChanged.connect(lambda v: self._syncing or self.vp.scroll_to(top_px=v))
+        doc.songReplaced.connect(self._forget_length)
+        doc.notesChanged.connect(self._forget_length)
+        doc.trackChanged.connect(self._forget_length)
         doc.songReplaced.connect(self.zoom_to_fit)
         doc.notesChanged.connect(self._update_drums)
         doc.currentTrackChanged.connect(self._current_track_changed)
         self._syncing = False
+        self._scroll_unit = 1.0  #: ticks per horizontal scroll bar step (see _sync_scrollbars)
+        self._length: int | None = None  #: the song's length in ticks, until an edit
+        self._scroll_end = 0.0  #: the tick the horizontal scroll bar's end shows at the right
         self.setFocusProxy(self.canvas)
         self._update_drums()
         self.resize(900, 500)
@@ -131,20 +136,44 @@ class PianoRoll(QWidget):
     def _sync_scrollbars(self) -> None:
         self._syncing = True
         vp = self.vp
-        end = max(self.doc.song.length_ticks(), int(vp.visible_ticks()[1])) + vp.ppq * 8
-        page = int(vp.width * vp.ticks_per_px / _SCROLL_UNIT)
-        self.hbar.setRange(0, max(0, end // _SCROLL_UNIT - page))
-        self.hbar.setPageStep(max(1, page))
+        end = max(self.song_length(), vp.visible_ticks()[1]) + vp.ppq * 8
+        # One step is one pixel at this zoom, unless the song is too long for that to fit a
+        # scroll bar's int: then a step is as many ticks as it takes (2^28-tick silences).
+        unit = self._scroll_unit = max(vp.ticks_per_px, end / SCROLL_MAX)
+        self._scroll_end = end
+        page = max(1, int(vp.width * vp.ticks_per_px / unit))
+        self.hbar.setRange(0, max(0, int(end / unit) - page))
+        self.hbar.setPageStep(page)
         self.hbar.setSingleStep(max(1, page // 20))
-        self.hbar.setValue(int(vp.left_tick / _SCROLL_UNIT))
+        self.hbar.setValue(min(self.hbar.maximum(), int(vp.left_tick / unit)))
         self.vbar.setRange(0, int(max(0, vp.content_height() - vp.height)))
         self.vbar.setPageStep(int(vp.height))
         self.vbar.setSingleStep(int(vp.key_height * 3))
         self.vbar.setValue(int(vp.top_px))
         self._syncing = False
 
+    def _forget_length(self, *_args) -> None:
+        self._length = None
+
+    def song_length(self) -> int:
+        """The song's length in ticks, kept between edits: scrolling a song of 20,000 tracks
+        must not ask every track for its last tick on each step."""
+        if self._length is None:
+            self._length = self.doc.song.length_ticks()
+        return self._length
+
+    def _hbar_moved(self, value: int) -> None:
+        if self._syncing:
+            return
+        if value >= self.hbar.maximum() > 0:  # the very end, whatever the step's rounding
+            left = self._scroll_end - self.vp.width * self.vp.ticks_per_px
+        else:
+            left = value * self._scroll_unit
+        self.vp.scroll_to(left_tick=left)
+
     def zoom_to_fit(self) -> None:
         """Show the whole current track: all of its time and its pitch range (plus margin)."""
+        self.vp.allow_zoom_out(self.song_length())
         track = self.doc.track()
         if track is None or not track.notes.size:
             self.vp.fit_ticks(0, self.doc.ppq * 16)

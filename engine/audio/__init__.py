@@ -1,0 +1,21 @@
+"""Audio: the output stream and its compiled callback, the mixer and its kernels, render."""
+
+from engine.public import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "output": ("AudioOutput", "audio_available", "choose_device", "list_devices", "output_devices"),
+        "mixer": ("Mixer", "build_mixer"),
+        "render": (
+            "AudioWriter",
+            "BIT_DEPTHS",
+            "DITHERS",
+            "MAX_AUTO_TAIL",
+            "SILENCE_DBFS",
+            "render_schedule",
+            "render_song",
+            "track_map",
+        ),
+    },
+)

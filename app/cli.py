@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "app.commands.quantize",
     "app.commands.info",
     "app.commands.presets",
+    "app.commands.groove",
     "app.commands.ports",
     "app.commands.play",
     "app.commands.live",
@@ -37,6 +38,8 @@ COMMAND_MODULES = (
 )
 
 EXIT_USAGE = 2
+#: Commands that never quantize: they skip loading the groove store (and numba with it).
+NO_QUANTIZE_COMMANDS = frozenset({"ports", "plugins"})
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: how a shell reports a tool cut off by `head`
 
 
@@ -108,6 +111,10 @@ def _run(argv: list[str]) -> int:
         sub = _command_parser(parser, argv)
         return _usage_error(sub, unknown_options_message(extras, sub._option_string_actions))
     try:
+        if args.command not in NO_QUANTIZE_COMMANDS:
+            from app import groove_store
+
+            groove_store.install()  # groove names in presets, songs and --groove resolve here
         return int(args.func(args) or 0)
     except QuantaError as exc:
         print(f"quanta: error: {exc}", file=sys.stderr)

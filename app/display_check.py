@@ -44,17 +44,37 @@ def missing_library(plugin: Path) -> str | None:
     return None
 
 
+def all_missing(plugin: Path, first: str) -> list[str]:
+    """Every library ``ldd`` cannot find for ``plugin`` (the loader stops at the first), so
+    that one message names them all; just ``first`` when ldd cannot tell."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["ldd", str(plugin)], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return [first]
+    found = re.findall(r"^\s*(\S+) => not found", out, re.MULTILINE)
+    names = list(dict.fromkeys(found))
+    return names if first in names else [first, *names]
+
+
 def missing_from_error(message: str) -> str | None:
     """``libfoo.so.1`` from the loader's "libfoo.so.1: cannot open shared object file"."""
     m = re.search(r"([\w.+-]+\.so(?:\.\d+)*): cannot open shared object file", message)
     return m.group(1) if m else None
 
 
-def missing_library_message(library: str) -> str:
+def missing_library_message(libraries: list[str]) -> str:
+    names = ", ".join(libraries)
+    packages = " ".join(dict.fromkeys(package_by_name(lib) for lib in libraries))
+    what = "library" if len(libraries) == 1 else "libraries"
+    verb = "is" if len(libraries) == 1 else "are"
     return (
-        f"the window cannot open: the system library {library} that Qt's X11 plugin needs is "
-        f"missing (Debian/Ubuntu: apt-get install {package_by_name(library)}, or run "
-        "scripts/setup as root, which installs them all)"
+        f"the window cannot open: the system {what} {names} that Qt's X11 plugin needs "
+        f"{verb} missing (Debian/Ubuntu: apt-get install {packages}, or run scripts/setup as "
+        "root, which installs them all)"
     )
 
 
@@ -75,4 +95,4 @@ def check_display() -> None:
     plugin = xcb_plugin()
     library = missing_library(plugin) if plugin is not None else None
     if library is not None:
-        raise QuantaError(missing_library_message(library))
+        raise QuantaError(missing_library_message(all_missing(plugin, library)))

@@ -31,6 +31,17 @@ def preset_dir() -> Path:
     return user_data_dir() / "presets"
 
 
+def groove_dir() -> Path:
+    """The user groove folder: ``grooves`` inside the preset folder, so ``$QUANTA_PRESET_DIR``
+    moves presets and grooves together (a portable install or a test keeps both in one place)."""
+    return preset_dir() / "grooves"
+
+
 def plugin_cache_file() -> Path:
     """Where plugin probe results (including the plugins that hung or crashed) are kept."""
     return platformdirs.user_cache_path(APP_NAME, appauthor=False) / "plugins.json"
+
+
+def vst3_preset_dir() -> Path:
+    """Quanta's user VST3 presets (``.vstpreset`` files by vendor and plugin)."""
+    return user_data_dir() / "vst3-presets"

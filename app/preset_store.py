@@ -19,13 +19,13 @@ file or the new one, never half a preset.
 from __future__ import annotations
 
 import os
-import tempfile
-from contextlib import suppress
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from app.paths import preset_dir
+from engine.atomic_write import atomic_write_bytes as _atomic_write_bytes
+from engine.atomic_write import is_disk_full
 from engine.errors import PresetError
 from engine.presets import (
     Preset,
@@ -36,6 +36,7 @@ from engine.presets import (
     preset_from_text,
     preset_to_document,
     preset_to_json,
+    preset_to_text,
     read_preset_file,
     same_name,
 )
@@ -45,10 +46,12 @@ __all__ = [
     "Catalog",
     "Preset",
     "PresetEntry",
+    "atomic_write_bytes",
     "atomic_write_text",
     "delete_user_preset",
     "export_preset",
     "factory_presets",
+    "free_path",
     "import_preset",
     "list_presets",
     "load",
@@ -57,7 +60,8 @@ __all__ = [
     "save_user_preset",
 ]
 
-SCHEMA_FILE = "quanta-preset.schema.json"
+#: JSON Schemas shipped beside the factory presets (not presets themselves).
+SCHEMA_SUFFIX = ".schema.json"
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def _preset_files(folder) -> list:
             for p in items
             if p.name.endswith(".json")
             and not p.name.startswith(".")
-            and p.name != SCHEMA_FILE
+            and not p.name.endswith(SCHEMA_SUFFIX)
             and p.is_file()
         ),
         key=lambda p: p.name,
@@ -212,41 +216,25 @@ def resolve_preset(name_or_path: str | os.PathLike) -> Preset:
 
 
 # -- writing -----------------------------------------------------------------------------------
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
-    with suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` so a crash leaves the old file or the new one, never half."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: validation should have refused it
+        raise PresetError(f"{path}: cannot write text that is not valid Unicode") from None
+    return atomic_write_bytes(path, data)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` so a crash leaves the old file or the new one, never half
+    (engine.atomic_write: temp file in the same folder, fsync, rename, the mode kept)."""
     path = Path(path)
-    folder = path.parent
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        return _atomic_write_bytes(path, data)
     except OSError as exc:
-        raise PresetError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise PresetError(f"{path}: cannot write ({exc.strerror})") from None
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
-    return path
+        if is_disk_full(exc):
+            raise PresetError(f"disk full: could not write {path}") from None
+        raise PresetError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _validated(preset: Preset, origin: str) -> Preset:
@@ -254,8 +242,9 @@ def _validated(preset: Preset, origin: str) -> Preset:
     return preset_from_document(preset_to_document(preset), origin, preset.source, preset.path)
 
 
-def _free_path(folder: Path, name: str) -> Path:
-    """A new file for ``name``: its sanitised file name, numbered if another file has it."""
+def free_path(folder: Path, name: str) -> Path:
+    """A new file for ``name``: its sanitised file name, numbered if another file has it (the
+    groove store names its files the same way)."""
     first = folder / preset_filename(name)
     if not first.exists():
         return first
@@ -285,7 +274,7 @@ def save_user_preset(preset: Preset, force: bool = False) -> Preset:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PresetError(f"{folder}: cannot create the preset folder ({exc.strerror})") from None
-    path = existing.path if existing is not None else _free_path(folder, preset.name)
+    path = existing.path if existing is not None else free_path(folder, preset.name)
     saved = preset.replace(source="user", path=path)
     atomic_write_text(path, preset_to_json(saved))
     return saved
@@ -306,9 +295,13 @@ def delete_user_preset(name: str) -> Path:
     return found.path
 
 
-def export_preset(name: str, path: str | os.PathLike) -> Path:
-    """Write the named preset (user or factory) to a .json file anyone can import."""
-    return atomic_write_text(path, preset_to_json(load(name)))
+def export_preset(name: str, path: str | os.PathLike, text: bool = False) -> Path:
+    """Write the named preset (user or factory) to a file anyone can import: JSON, or with
+    ``text`` the one-line text form (what ``presets export --text`` prints) plus a newline."""
+    preset = load(name)
+    return atomic_write_text(
+        path, preset_to_text(preset) + "\n" if text else preset_to_json(preset)
+    )
 
 
 def import_preset(

@@ -9,20 +9,17 @@ settings and each option given explicitly overrides that one field of it.
 from __future__ import annotations
 
 import argparse
-import json
-import stat
 from pathlib import Path
 
-from engine.errors import GrooveError, SettingsError
+from engine.errors import SettingsError
+from engine.presets import read_groove_file
 from engine.quantize import (
     CONTROLLER_MODES,
     ENDS_MODES,
     GRID_TYPES,
     NOISE_KINDS,
-    GrooveTemplate,
     QuantizeSettings,
     parse_grid_text,
-    template_from_document,
 )
 
 #: argparse dest → QuantizeSettings field, for the options that map one to one.
@@ -44,8 +41,6 @@ _FIELDS = {
     "controllers": "controllers",
 }
 _DESTS = ("preset", "grid", "grid_type", "tuplet", "catch_within", "groove", *_FIELDS)
-#: A groove file given on the command line is refused above this size, unread.
-MAX_GROOVE_FILE_BYTES = 1024 * 1024
 
 
 def _catch(text: str) -> float | str:
@@ -138,9 +133,11 @@ def add_groove_options(g) -> None:
     """The part-2 options (groove, humanize, flam, controllers) in the quantize group."""
     g.add_argument(
         "--groove",
-        metavar="NAME|FILE.json",
-        help="quantize to a groove template instead of the grid: a quanta-groove .json file "
-        "or a groove name; --strength is then the groove's timing amount (default none)",
+        metavar="NAME|FILE.json|FILE.agr|FILE.rgt",
+        help="quantize to a groove template instead of the grid: a groove name from `quanta "
+        "groove list`, or a quanta-groove .json, Ableton .agr (its amounts are the defaults) "
+        "or REAPER .rgt (base 1/16) file; --strength is then the groove's timing amount "
+        "(default none)",
     )
     g.add_argument(
         "--pre-quantize",
@@ -201,72 +198,15 @@ def add_groove_options(g) -> None:
     )
 
 
-def read_groove_file(path: str | Path) -> GrooveTemplate:
-    """A quanta-groove JSON file, read strictly: size first, UTF-8, no duplicate keys or NaN.
-
-    Every problem is one line naming the file (a SettingsError on the ``groove`` field).
+def groove_from_arg(text: str):
+    """``--groove``: a ``.json``/``.agr``/``.rgt`` path (or any existing file) is read now,
+    strictly (engine.presets.read_groove_file); anything else is a groove *name*, looked up in
+    the groove store when the quantize runs. Returns ``(template or name, .agr amounts or None)``.
     """
-    p = Path(path)
-
-    def fail(problem: str) -> SettingsError:
-        return SettingsError("groove", f"{p}: {problem}")
-
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise fail("no such groove file") from None
-    except OSError as exc:
-        raise fail(f"cannot read ({exc.strerror})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise fail("not a regular file")
-    if st.st_size > MAX_GROOVE_FILE_BYTES:
-        raise fail(f"is {st.st_size} bytes; a groove file is at most {MAX_GROOVE_FILE_BYTES}")
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_GROOVE_FILE_BYTES + 1)
-        text = raw.decode("utf-8-sig")
-    except OSError as exc:
-        raise fail(f"cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise fail(f"is not UTF-8 text (byte {exc.start})") from None
-
-    def no_dupes(pairs):
-        out = {}
-        for k, v in pairs:
-            if k in out:
-                raise ValueError(f"{k!r} appears twice")
-            out[k] = v
-        return out
-
-    def no_constant(name):
-        raise ValueError(f"{name} is not a number JSON allows")
-
-    try:
-        doc = json.loads(text, object_pairs_hook=no_dupes, parse_constant=no_constant)
-    except json.JSONDecodeError as exc:
-        raise fail(f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except RecursionError:
-        raise fail("is nested too deeply to be a groove") from None
-    except ValueError as exc:
-        raise fail(f"is not valid JSON ({exc})") from None
-    try:
-        return template_from_document(doc)
-    except GrooveError as exc:
-        raise fail(str(exc)) from None
-    except RecursionError:
-        raise fail("is nested too deeply to be a groove") from None
-
-
-def groove_from_arg(text: str) -> GrooveTemplate | str:
-    """``--groove``: a ``.json`` path (or any existing file) is read now; anything else is a
-    groove *name*, looked up in the groove store when the quantize runs."""
-    if text.lower().endswith(".json") or Path(text).is_file():
-        if not text.lower().endswith(".json"):
-            raise SettingsError(
-                "groove", f"{text}: only quanta-groove .json files can be read for now"
-            )
-        return read_groove_file(text)
-    return text
+    if text.lower().endswith((".json", ".agr", ".rgt")) or Path(text).expanduser().is_file():
+        loaded = read_groove_file(Path(text).expanduser())
+        return loaded.template, loaded.amounts
+    return text, None
 
 
 def quantize_options_given(args: argparse.Namespace) -> bool:
@@ -325,8 +265,14 @@ def settings_from_args(args: argparse.Namespace) -> QuantizeSettings:
         if value is not None:
             fields[name] = value
     groove = getattr(args, "groove", None)
-    if groove is not None:
-        fields["groove"] = None if groove.lower() in ("none", "off") else groove_from_arg(groove)
+    if groove is not None and groove.lower() in ("none", "off"):
+        fields["groove"] = None
+    elif groove is not None:
+        fields["groove"], amounts = groove_from_arg(groove)
+        if amounts is not None:  # an .agr's groove pool amounts, unless an option says otherwise
+            for name, value in amounts.settings_fields().items():
+                if getattr(args, name, None) is None:
+                    fields[name] = value
     return base.replace(**fields) if fields else base
 
 

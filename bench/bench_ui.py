@@ -5,6 +5,8 @@ Targets (from the UI issue):
   per scrolled frame);
 - dragging the strength slider on a 10k-note track updates the preview (quantize + repaint)
   in < 30 ms;
+- with a groove chosen (and every groove amount, humanize and flam on), each slider step on
+  the same 10k notes stays as fast as the grid preview (issue 10), measured in the same run;
 - a 100k-note MIDI file opens to a painted window in < 2 s;
 - the GUI does not starve the engine: the engine's lateness holds while the roll scrolls.
 
@@ -155,6 +157,58 @@ def bench_preview(n: int, reps: int) -> None:
     roll.close()
 
 
+def _drag_steps(roll, panel, control, reps: int, values) -> tuple[list[float], list[float]]:
+    totals, quant = [], []
+    for i in range(reps):
+        t = time.perf_counter()
+        control(values[i % len(values)])  # what a drag does
+        roll.preview.recompute()  # the coalesced timer firing
+        roll.canvas.repaint()  # ghost outlines
+        panel.timing.repaint()  # before/after timing plot (with the groove's points)
+        totals.append((time.perf_counter() - t) * 1000)
+        quant.append(roll.preview.last_ms)
+    return totals, quant
+
+
+def bench_groove_preview(n: int, reps: int) -> None:
+    """Grid vs groove preview per slider step on the same notes, in one run: the strength
+    (timing) slider, then each groove amount and humanize, with a factory groove chosen."""
+    doc = SongDocument(song_with(humanized_track(n)))
+    roll = make_roll(doc)
+    panel = QuantizePanel(doc)
+    panel.resize(420, 1400)
+    panel.show()
+    roll.zoom_to_fit()
+    QApplication.processEvents()
+    drag = [1000 - (i % 50) * 10 for i in range(50)]
+    grid_t, grid_q = _drag_steps(roll, panel, panel.strength.slider.setValue, reps, drag)
+    pool = panel.groove_pool
+    pool.choose("MPC Swing 1/16 62%")
+    pool.pre_quantize.setValue(30)
+    pool.groove_velocity.setValue(50)
+    pool.groove_length.setValue(40)
+    pool.flam.setValue(10)
+    pool.humanize_velocity.setValue(4)
+    rows = [("grid strength", grid_t, grid_q)]
+    for label, control, values in (
+        ("groove timing", panel.strength.slider.setValue, drag),
+        ("groove velocity", pool.groove_velocity.setValue, [float(v % 100) for v in range(50)]),
+        ("humanize ms", pool.humanize_ms.setValue, [1 + (i % 20) for i in range(50)]),
+    ):
+        t, q = _drag_steps(roll, panel, control, reps, values)
+        rows.append((label, t, q))
+    base = statistics.median(grid_t)
+    for label, t, q in rows:
+        print(
+            f"{label} step on {n:,} notes: quantize {statistics.median(q):.2f} ms, "
+            f"+ roll + timing repaint {statistics.median(t):.2f} ms (p90 "
+            f"{np.percentile(t, 90):.2f}; {statistics.median(t) / base:.2f}x grid) [target: "
+            "as fast as the grid preview, < 30 ms]"
+        )
+    panel.close()
+    roll.close()
+
+
 def bench_edit(n: int, reps: int) -> None:
     """Editing a big track: dragging 100 selected notes with real mouse events (each move
     redraws the roll; the release pushes one undoable move), then an undoable transpose of
@@ -299,12 +353,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (development)")
     ap.add_argument("--skip-engine", action="store_true")
+    ap.add_argument("--groove-only", action="store_true", help="only grid vs groove preview")
     args = ap.parse_args()
     app = QApplication.instance() or QApplication([])
     apply_theme(app)
     reps = 5 if args.quick else 30
+    if args.groove_only:
+        bench_groove_preview(10_000, reps)
+        return
     bench_zoomed_out(100_000, reps)
     bench_preview(10_000, reps)
+    bench_groove_preview(10_000, reps)
     bench_edit(100_000, reps)
     bench_open(100_000)
     if not args.skip_engine:

@@ -65,3 +65,17 @@ def write_failure_message(path: object, exc: OSError, shown: str | None = None) 
     if problem is not None:
         return f"{shown}: cannot save: {problem}"
     return f"{shown}: cannot save ({exc.strerror or exc})"
+
+
+def display_path(path) -> str:
+    """A path fit for a one-line message: bytes that are not UTF-8 (``surrogateescape``)
+    and control characters (a line break in a file name) shown as ``\\xNN``."""
+    import os
+    import re
+
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    text = re.sub("[\ud800-\udfff]", "?", text)
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from app.quantize_options import add_quantize_options, settings_from_args
 from engine.build import add_channel_event, add_track, new_song
-from engine.errors import SettingsError
+from engine.errors import GrooveError
 from engine.model.notes import make_notes
 from engine.quantize.groove_template import GrooveTemplate
 from engine.smf.midifile import load_song, save_song
@@ -152,10 +152,10 @@ def test_bad_values_name_the_field(tmp_path, capsys):
         assert code == 2 and words in err and "Traceback" not in err, (argv, err)
 
 
-def test_agr_is_refused_for_now(tmp_path):
+def test_damaged_agr_is_one_line_naming_the_file(tmp_path):
     f = tmp_path / "g.agr"
     f.write_bytes(b"\x1f\x8b")
-    with pytest.raises(SettingsError, match="only quanta-groove .json"):
+    with pytest.raises(GrooveError, match="g.agr: is cut short"):
         settings_from_args(parse(["--groove", str(f)]))
 
 
@@ -167,3 +167,22 @@ def test_render_play_live_accept_the_options(command, capsys):
     text = capsys.readouterr().out
     for opt in ("--groove", "--humanize-ms", "--humanize-seed", "--flam", "--controllers"):
         assert opt in text
+
+
+@pytest.mark.parametrize("by", ["file", "name"])
+def test_batch_workers_get_the_groove(tmp_path, capsys, by):
+    """A folder is quantized by worker processes (which have no groove store): the groove is
+    resolved once in the command and reaches them as a template."""
+    from app import groove_store
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(3):
+        write_take(folder / f"t{i}.mid")
+    g = str(write_groove(tmp_path / "g.json")) if by == "file" else "Late snare"
+    groove_store.save_user_groove(G)  # in this test's private QUANTA_PRESET_DIR
+    out = tmp_path / "out"
+    code = main(["quantize", str(folder), "-o", str(out), "--groove", g, "--jobs", "2"])
+    assert code == 0, capsys.readouterr().err
+    for i in range(3):
+        assert load_song(out / f"t{i}.mid").tracks[1].notes["start"].tolist() == [0, 28, 50, 96]

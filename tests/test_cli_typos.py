@@ -42,7 +42,7 @@ def _run(argv: list[str]) -> int:
         (["quantise"], "quanta: error: unknown command 'quantise' (did you mean 'quantize'?)"),
         (["rendr", "a.mid"], "quanta: error: unknown command 'rendr' (did you mean 'render'?)"),
         (["plugin"], "quanta: error: unknown command 'plugin' (did you mean 'plugins'?)"),
-        (["xyzzy"], "quanta: error: 'xyzzy' is neither a command nor a file; commands: gui,"),
+        (["xyzzy"], "quanta: error: 'xyzzy' is neither a command nor a file; commands: groove, gui,"),
     ],
 )
 def test_unknown_command_names_itself_and_the_nearest_and_opens_no_window(

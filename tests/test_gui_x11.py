@@ -138,60 +138,52 @@ def test_without_a_display_quanta_says_so_in_one_line(tmp_path):
 
 
 def test_a_missing_system_library_is_named_with_its_package(tmp_path, monkeypatch):
-    """A plugin whose dependency is gone: the check names the library (built with gcc)."""
+    """A plugin whose dependencies are gone: the check names them all with their packages
+    (the plugin and its libraries are built with the C compiler)."""
     import app.display_check as check
     from engine.errors import QuantaError
 
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
         pytest.skip("needs a C compiler to build a plugin with a missing dependency")
-    (tmp_path / "dep.c").write_text("int quanta_dep(void) { return 1; }\n")
-    (tmp_path / "plugin.c").write_text(
-        "int quanta_dep(void);\nint use(void) { return quanta_dep(); }\n"
-    )
-    dep = tmp_path / "libquantadep.so.3"
-    procs.run(
-        [
-            gcc,
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libquantadep.so.3",
-            "-o",
-            str(dep),
-            str(tmp_path / "dep.c"),
-        ],
-        check=True,
-        timeout=60,
-    )
-    (tmp_path / "libquantadep.so").symlink_to(dep.name)
+
+    def build(out: Path, source: str, *extra: str) -> None:
+        src = out.with_suffix(".c")
+        src.write_text(source)
+        procs.run(
+            [gcc, "-shared", "-fPIC", "-o", str(out), str(src), *extra], check=True, timeout=60
+        )
+
+    deps = {"quantadep": "libquantadep.so.3", "quantaxcb-extra": "libquantaxcb-extra.so.1"}
+    for i, (name, soname) in enumerate(deps.items()):
+        build(
+            tmp_path / soname,
+            f"int quanta_dep{i}(void) {{ return {i}; }}\n",
+            f"-Wl,-soname,{soname}",
+        )
+        (tmp_path / f"lib{name}.so").symlink_to(soname)
     plugin = tmp_path / "libqfake.so"
-    procs.run(
-        [
-            gcc,
-            "-shared",
-            "-fPIC",
-            "-o",
-            str(plugin),
-            str(tmp_path / "plugin.c"),
-            "-L",
-            str(tmp_path),
-            "-lquantadep",
-        ],
-        check=True,
-        timeout=60,
+    build(
+        plugin,
+        "int quanta_dep0(void);\nint quanta_dep1(void);\n"
+        "int use(void) { return quanta_dep0() + quanta_dep1(); }\n",
+        "-L",
+        str(tmp_path),
+        *(f"-l{name}" for name in deps),
     )
-    dep.unlink()  # the system "lost" the library
-    assert check.missing_library(plugin) == "libquantadep.so.3"
+    for soname in deps.values():
+        (tmp_path / soname).unlink()  # the system "lost" both libraries
+    assert check.missing_library(plugin) in deps.values()
     monkeypatch.setattr(check, "xcb_plugin", lambda: plugin)
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(QuantaError) as err:
         check.check_display()
-    assert "the system library libquantadep.so.3 that Qt's X11 plugin needs is missing" in str(
-        err.value
-    )
-    assert "apt-get install libquantadep3" in str(err.value)
+    message = str(err.value)
+    assert message.startswith("the window cannot open: the system libraries libquantadep.so.3, ")
+    assert "libquantaxcb-extra.so.1 that Qt's X11 plugin needs are missing" in message
+    assert "apt-get install libquantadep3 libquantaxcb-extra1," in message
     # (the real plugin passing the same check is what the Xvfb test above runs through)
 
 

@@ -18,6 +18,7 @@ TOPS = ("engine", "app", "ui")
 #: Reads as the data flow: file -> model -> quantize -> engine -> ports/audio.
 ENGINE_RANKS = {
     "errors": 0,
+    "atomic_write": 1,  # the one atomic-save helper: MIDI, projects, presets, renders
     "public": 0,
     "model": 1,
     "plugins": 2,  # instruments and effects: below the audio that drives them
@@ -26,7 +27,7 @@ ENGINE_RANKS = {
     "build": 2,
     "demo": 3,
     "presets": 3,
-    "project": 3,
+    "project": 4,  # a project's quantize settings get the presets' strict checks
     "realtime": 4,
     "ports": 5,
     "audio": 5,

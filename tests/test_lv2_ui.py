@@ -176,3 +176,92 @@ def test_link_publishes_changes_once_and_does_not_echo_the_editor():
     assert link.changes() == {2: 7.0}  # the editor's own value is not sent back
     link.publish(controls)
     assert link.changes() == {}
+
+
+def test_a_ui_needing_the_running_instance_is_refused_in_one_line():
+    """instance-access/data-access: Quanta's UIs run apart from the playing instance (a child
+    process), so such a UI cannot be shown; the message says so (no installed plugin asks)."""
+    from engine.errors import DeviceError
+    from engine.plugins import choose_ui
+
+    x11 = "http://lv2plug.in/ns/extensions/ui#X11UI"
+    desc = {"name": "Scope", "uis": [
+        {"uri": "urn:x#ui", "types": [x11],
+         "required": ["http://lv2plug.in/ns/ext/instance-access",
+                      "http://lv2plug.in/ns/ext/urid#map"]},
+        {"uri": "urn:x#ui2", "types": [x11], "required": ["urn:other#thing"]},
+    ]}  # fmt: skip
+    with pytest.raises(DeviceError) as err:
+        choose_ui(desc)
+    assert str(err.value) == (
+        "LV2 plugin Scope: its UI cannot be shown: it needs direct access to the running "
+        "plugin (instance-access/data-access), and Quanta runs plugin UIs in their own "
+        "process, apart from the instance that plays; use the generic sliders"
+    )
+    desc["uis"][0]["required"] = ["http://lv2plug.in/ns/ext/data-access"]
+    with pytest.raises(DeviceError, match="cannot be shown: it needs direct access"):
+        choose_ui(desc)
+    desc["uis"] = desc["uis"][1:]
+    with pytest.raises(DeviceError, match="its UI needs urn:other#thing"):
+        choose_ui(desc)
+
+
+def test_no_installed_ui_asks_for_the_running_instance():
+    """What the message above is for does not occur with the plugins tests use."""
+    from engine.plugins import discover
+
+    uis = [u for d in discover().plugins.values() for u in d.get("uis") or []]
+    if not uis:
+        pytest.skip("no LV2 plugin with a UI installed")
+    wanted = {f for u in uis for f in u.get("required", ())}
+    assert not any("instance-access" in f or "data-access" in f for f in wanted)
+
+
+CLI_CHILD = r"""
+import json, time
+import numpy as np
+from PySide6.QtWidgets import QApplication
+from app.commands.plugin_ui import _child_editor
+from engine.plugins import lv2
+
+app = QApplication([])
+fx = lv2.LV2Effect("urn:zamaudio:ZamComp", 48000, 256)
+opened, failed = [], []
+child = _child_editor(fx, app, lambda: opened.append(1), failed.append)
+end = time.monotonic() + 60
+while not opened and not failed and time.monotonic() < end:
+    app.processEvents(); time.sleep(0.02)
+tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(48000) / 48000)).astype(np.float32)
+
+def rms_db():
+    out = []
+    for k in range(0, 48000 - 256 + 1, 256):
+        b = np.vstack([tone[k:k + 256]] * 2)
+        fx.process(b)
+        out.append(b[0].copy())
+    return float(20 * np.log10(np.sqrt(np.mean(np.concatenate(out)[24000:] ** 2))))
+
+before = rms_db()
+thr = fx.core.params["thr"]
+child.gesture("thr", -40.0)  # a knob turn in the child's UI (its port-write path)
+end = time.monotonic() + 20
+while fx._link.to_dsp.pending() == 0 and time.monotonic() < end:
+    app.processEvents(); time.sleep(0.02)
+after = rms_db()
+print(json.dumps({"opened": bool(opened), "failed": failed, "child": child.proc.pid,
+                  "applied": float(fx.core.controls[thr]), "before": before, "after": after}))
+child.close()
+fx.close()
+"""
+
+
+def test_plugins_ui_runs_the_lv2_ui_in_a_child_and_hears_it(display, tmp_path):
+    """`quanta plugins ui` shows an LV2 UI the main window's way (a child process): a knob
+    turned there comes back through the control link and changes the audio here."""
+    env = x11_env(display, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    proc = run(["-c", CLI_CHILD], env)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["opened"] and r["failed"] == [] and r["child"] > 0
+    assert r["applied"] == -40.0
+    assert r["before"] - r["after"] > 15, r

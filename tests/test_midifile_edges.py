@@ -160,3 +160,21 @@ def test_a_quantized_file_with_the_longest_gaps_saves(tmp_path, capsys):
     grid = second - second % 120 if second % 120 < 60 else second + 120 - second % 120
     assert song.tracks[0].notes["start"].tolist() == [0, grid]
     assert song.tracks[0].end_tick == 25 + m + 30 + m
+
+
+def test_warm_up_compiles_every_kernel_loading_and_saving_use():
+    """After warm_up, neither a big track (numpy-sorted path) nor a small one compiles
+    anything: the first file a user opens and saves is not seconds late."""
+    from engine.smf import smf_read as rd
+    from engine.smf.midifile import warm_up
+
+    warm_up()
+    kernels = [rd.walk_chunks, rd.read_track, wr.track_rows, wr.encode_track,
+               wr.encode_small_track, wr.merge_order]  # fmt: skip
+    before = [set(k.signatures) for k in kernels]
+    events = [(1, b"\x90\x3c\x40"), (1, b"\x80\x3c\x00")] * 5000
+    data = mc.raw_smf(1, 96, [mc.raw_track(events, running=True), _chunk(NOTE)])
+    song = load_song_bytes(data)
+    assert song_to_bytes(song) == data
+    for kernel, old in zip(kernels, before, strict=True):
+        assert set(kernel.signatures) == old, kernel.__name__

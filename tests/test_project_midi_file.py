@@ -82,3 +82,40 @@ def test_a_bad_track_tail_is_named():
     )
     with pytest.raises(ProjectError, match=r"bad\.quanta: tracks\[1\]\.smf_tail: expected binary"):
         project_from_bytes(data, "bad.quanta")
+
+
+def _odd_track_ends() -> bytes:
+    """A header counting 1 track over 2 chunks (real files do: 18 said, 19 found); one
+    track's end-of-track carries a data byte, the other has no end-of-track at all."""
+    header = b"MThd" + (6).to_bytes(4, "big") + b"\x00\x01\x00\x01\x00\x60"
+    with_data = b"\x00\x90\x3c\x64\x60\x80\x3c\x00\x00\xff\x2f\x01\x07"
+    no_end = b"\x00\x90\x40\x50\x60\x80\x40\x00"
+    return header + b"".join(
+        b"MTrk" + len(body).to_bytes(4, "big") + body for body in (with_data, no_end)
+    )
+
+
+def test_header_track_count_and_unusual_track_ends_survive_a_project_byte_for_byte():
+    source = _odd_track_ends()
+    song = load_song_bytes(source)
+    assert song_to_bytes(song) == source  # the MIDI writer alone keeps them
+    again = project_from_bytes(project_to_bytes(Project(song=song)), "odd.quanta").song
+    assert again.file_extras.track_count == (1, 2)
+    assert [t.smf_end for t in again.tracks] == [b"\xff\x2f\x01\x07", b""]
+    assert song_to_bytes(again) == source
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda d: d["tracks"][0].update(smf_end={"$bytes": "/y8BBwc="}), r"smf_end: not one"),
+        (lambda d: d["tracks"][0].update(smf_end={"$bytes": "kDxk"}), r"smf_end: not one"),
+        (lambda d: d["midi_file"].update(track_count=[3]), r"track_count: expected"),
+        (lambda d: d["midi_file"].update(track_count=[70000, 2]), r"track_count: expected"),
+    ],
+)
+def test_bad_kept_track_ends_and_counts_are_named(change, field):
+    data = _rewrite(project_to_bytes(Project(song=load_song_bytes(_odd_track_ends()))), change)
+    with pytest.raises(ProjectError, match=field) as info:
+        project_from_bytes(data, "bad.quanta")
+    assert "\n" not in str(info.value) and str(info.value).startswith("bad.quanta: ")

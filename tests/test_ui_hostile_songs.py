@@ -28,6 +28,7 @@ from ui.autosave import RecoveryStore
 from ui.main_window import MainWindow
 from ui.painting import safe_painter
 from ui.pianoroll.viewport import MIN_TICKS_PER_PX
+from ui.tempo_text import bpm_text
 
 GAP = (1 << 28) - 1  #: the longest delta time a MIDI file can hold
 
@@ -124,22 +125,51 @@ def test_a_midi_file_with_tempo_0_opens_and_paints(window, tmp_path):
     assert not painting.paint_failures, dict(painting.paint_failures)
 
 
-def test_a_song_holding_tempo_0_shows_it_as_invalid_and_paints(window, tmp_path):
+def _tempo0_song():
     song = new_song(ppq=480)
     add_meta(song.tracks[0], 0, META_TEMPO, b"\x00\x00\x00")
     add_meta(song.tracks[0], 960, META_TEMPO, (500_000).to_bytes(3, "big"))
     add_track(song, make_notes([0, 960], [480, 1440], [60, 64]), "Keys")
+    return song
+
+
+def test_a_song_holding_tempo_0_paints_the_tempo_it_plays(window, tmp_path):
+    song = _tempo0_song()
     window.load_project(Project(song=song), None)
     window.piano_roll.zoom_to_fit()
     _grab(window, tmp_path / "tempo0-model.png")
+    assert not painting.paint_failures, dict(painting.paint_failures)
+    # The ruler labels exactly what the song's tempo map holds (the engine decides what a
+    # tempo of 0 means), and nothing divided by zero on the way.
+    tempo = window.piano_roll.canvas.song_maps()[0]
+    labels = [label.text for label in window.piano_roll.ruler.tempo_labels]
+    assert labels == [bpm_text(u) for u in tempo.usec]
+    assert all(text.endswith(" BPM") or text == "invalid tempo" for text in labels)
+    window.transport.set_position(0, force=True)
+    assert window.transport.position.text().strip() == "1.1.000"
+
+
+def test_a_tempo_map_holding_0_reads_invalid_in_the_ruler_and_the_transport(
+    window, tmp_path, monkeypatch
+):
+    """Whatever the engine's map makes of such a file, the window never divides by a tempo:
+    a map that still holds 0 shows "invalid tempo" in the ruler and the transport."""
+    from engine.model import TempoMap
+
+    song = _tempo0_song()
+    raw = TempoMap(480, [0, 960], [500_000, 500_000])
+    raw.usec = np.array([0.0, 500_000.0])  # as a map that kept the file's 0 would
+    monkeypatch.setattr(song, "tempo_map", lambda: raw)
+    window.load_project(Project(song=song), None)
+    window.piano_roll.zoom_to_fit()
+    _grab(window, tmp_path / "tempo0-raw.png")
     assert not painting.paint_failures, dict(painting.paint_failures)
     labels = [label.text for label in window.piano_roll.ruler.tempo_labels]
     assert labels == ["invalid tempo", "120 BPM"]
     tip = window.piano_roll.ruler.tempo_tip(window.piano_roll.vp.tick_to_x(10))
     assert tip.startswith("Tempo: invalid tempo")
     transport = window.transport
-    transport.set_position(0, force=True)  # no division by the tempo either
-    assert transport.position.text().strip() == "1.1.000"
+    transport.set_position(0, force=True)
     assert transport.tempo.text() == "invalid tempo"  # not the previous song's 96 BPM
     transport.set_position(1000)
     assert transport.tempo.text() == "120.00 BPM"
@@ -150,7 +180,10 @@ def test_a_song_holding_tempo_0_shows_it_as_invalid_and_paints(window, tmp_path)
     transport.tempo.setValue(90.0)
     transport.tempo.editingFinished.emit()  # a typed tempo replaces the invalid one
     assert window.doc.undo_stack.undoText() == "Set tempo to 90 BPM"
-    assert window.doc.song.tempo_map().usec[0] == pytest.approx(60e6 / 90, abs=1)
+    at_0 = [d for t, d in window.doc.song.tracks[0].meta_events(META_TEMPO) if t == 0]
+    assert b"\x00\x00\x00" not in at_0  # the invalid event now holds the typed tempo
+    real = type(window.doc.song).tempo_map(window.doc.song)  # not the stub
+    assert real.usec[0] == round(60e6 / 90)
 
 
 # -- long silences ------------------------------------------------------------------------

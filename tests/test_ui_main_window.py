@@ -7,7 +7,9 @@ would: a timer finds the open box and clicks one of its buttons.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -547,3 +549,29 @@ def test_status_shows_plugin_latency_and_which_audio_path(make_window):
     assert "render a little ahead" in st.audio.toolTip()
     st.show_state({**base, "block_size": 256, "audio_mode": "python"})
     assert "runs Python" in st.audio.toolTip()
+
+
+def test_a_damaged_recovery_file_is_set_aside_and_the_others_still_offered(make_window, tmp_path):
+    folder = tmp_path / "recovery"
+    crashed = make_window(recovery=RecoveryStore(folder, pid=_dead_pid()))
+    crashed.doc.push(delete_notes(crashed.doc, 1, crashed.doc.track().notes["id"][:1]))
+    assert crashed.autosaver.autosave()
+    crashed.autosaver.timer.stop()
+    good = crashed.recovery.own_path
+    # Newer than the good one, so it would be offered first: a deflate stream cut short.
+    bad = folder / f"recovery-{_dead_pid()}.quanta"
+    damaged = good.read_bytes()[:-300]
+    bad.write_bytes(damaged)
+    os.utime(bad, (time.time() + 60, time.time() + 60))
+    w = make_window(recovery=RecoveryStore(folder))
+    asked = []
+    answer_next_box("Recover", asked)
+    assert w.offer_recovery()
+    assert asked == ["Quanta did not close properly last time."]
+    assert w.doc.song.tracks[1].notes.size == crashed.doc.song.tracks[1].notes.size
+    message = w.status.currentMessage()
+    assert message.startswith("Recovered ") and bad.name in message
+    assert "Skipped 1 damaged recovery file(s)" in message
+    assert not bad.exists()
+    assert (folder / (bad.name + ".damaged")).read_bytes() == damaged
+    assert not w.offer_recovery()  # the damaged file is never offered again

@@ -145,3 +145,140 @@ def test_a_parameter_edit_reaches_the_playing_instance_without_a_restart(qapp):
     doc.song.tracks[2].extra["effects"] = [other]
     assert link._retune(2) is False  # a different plugin: the audio must be rebuilt
     mixer.close()
+
+
+def test_presets_from_the_context_menu_are_undoable_edits(qapp, tmp_path, monkeypatch):
+    from engine.plugins import lv2, lv2_discovery
+
+    user = tmp_path / "user-lv2"
+    user.mkdir()
+    monkeypatch.setenv("LV2_PATH", f"{user}:/usr/lib/lv2")
+    monkeypatch.setattr(lv2_discovery, "_current", None)
+    monkeypatch.setattr(lv2, "_world", None)
+    monkeypatch.setattr(lv2, "_bundle_index", {})
+    doc = make_doc()
+    editors = TrackEditors(doc)
+    tracks = TrackList(doc)
+    tracks.plugin_menus = editors.add_preset_actions
+    menus = [a.menu() for a in tracks.context_menu(2).actions() if a.menu() is not None]
+    assert [m.title() for m in menus] == ["Presets: MDA JX10", "Presets: ZamComp"]
+    zam = [a.text() for a in menus[1].actions() if not a.isSeparator()]
+    assert zam == ["PoppySnare", "VocalLeveller", "Zero", "Save current as preset…"]
+
+    menus[1].actions()[0].trigger()  # PoppySnare
+    assert doc.undo_stack.undoText() == "ZamComp: preset PoppySnare"
+    params = doc.song.tracks[2].extra["effects"][0]["state"]["parameters"]
+    assert params["thr"] == -18.0 and params["mak"] == 6.0
+    doc.undo_stack.undo()
+    assert doc.song.tracks[2].extra["effects"][0]["state"] == {}
+
+    path = editors.save_preset(2, "instrument", "Mellow")  # JX10 with vibrato 0 stored
+    assert path == str(user / "MDA_JX10_Mellow.preset.lv2")
+    assert "Mellow" in [label for label, _ in editors.presets(2, "instrument")]
+
+
+def test_vst3_programs_and_user_presets_from_the_context_menu(qapp, tmp_path, monkeypatch):
+    """VST3 (ZamComp.vst3): its factory programs and Quanta's user .vstpresets in the same
+    menu; loading one is one undo step whose stored state sounds like the preset."""
+    from pathlib import Path
+
+    import numpy as np
+    import pytest
+
+    from ui.settings_dialog import load_plugin
+
+    if not Path("/usr/lib/vst3/ZamComp.vst3").exists():
+        pytest.skip("zam-plugins VST3 missing")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    doc = make_doc()
+    vst3 = {"name": "ZamComp VST3", "kind": "effect", "format": "vst3",
+            "ident": "/usr/lib/vst3/ZamComp.vst3", "state": {}}  # fmt: skip
+    doc.song.tracks[2].extra["effects"] = [vst3]
+    editors = TrackEditors(doc)
+    tracks = TrackList(doc)
+    tracks.plugin_menus = editors.add_preset_actions
+    menus = [a.menu() for a in tracks.context_menu(2).actions() if a.menu() is not None]
+    assert [m.title() for m in menus] == ["Presets: MDA JX10", "Presets: ZamComp VST3"]
+    texts = [a.text() for a in menus[1].actions() if not a.isSeparator()]
+    assert texts == ["Zero", "PoppySnare", "VocalLeveller", "Save current as preset…"]
+
+    def rms_db(entry) -> float:
+        fx = load_plugin(dict(entry, kind="effect"), 48000, 256)
+        try:
+            t = np.arange(48000) / 48000
+            tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+            out = []
+            for k in range(0, 48000 - 256 + 1, 256):
+                b = np.vstack([tone[k : k + 256]] * 2)
+                fx.process(b)
+                out.append(b[0].copy())
+            y = np.concatenate(out)[24000:]
+            return float(20 * np.log10(np.sqrt(np.mean(y**2))))
+        finally:
+            fx.close()
+
+    plain = rms_db(vst3)
+    start = doc.undo_stack.count()
+    menus[1].actions()[1].trigger()  # PoppySnare
+    assert doc.undo_stack.count() == start + 1
+    assert doc.undo_stack.undoText() == "ZamComp VST3: preset PoppySnare"
+    stored = doc.song.tracks[2].extra["effects"][0]
+    assert stored["state"]["parameters"]["threshold_db"] == pytest.approx(-18.0, abs=0.01)
+    poppy = rms_db(stored)
+    assert poppy - plain > 1.5  # what is stored (and so played, and saved) is the program
+
+    path = editors.save_preset(2, 0, "Snare copy")
+    assert path == str(tmp_path / "data/quanta/vst3-presets/Damien Zammit/ZamComp/"
+                       "Snare copy.vstpreset")  # fmt: skip
+    doc.undo_stack.undo()
+    assert doc.song.tracks[2].extra["effects"][0]["state"] == {}
+    presets = editors.presets(2, 0)
+    assert presets[-1] == ("Snare copy", path)
+    editors.apply_preset(2, 0, path, "Snare copy")
+    assert doc.undo_stack.undoText() == "ZamComp VST3: preset Snare copy"
+    assert rms_db(doc.song.tracks[2].extra["effects"][0]) == pytest.approx(poppy, abs=0.01)
+
+
+def test_a_vst3_preset_reaches_the_playing_instance_without_a_restart(qapp, tmp_path):
+    """Loading a VST3 program from the track list is a state change the engine link sets on
+    the live instance (no audio restart): the next blocks sound like the program."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pytest
+
+    from engine.audio.mixer import Mixer
+    from ui.engine_link import EngineLink, _chain_key, track_sound
+
+    if not Path("/usr/lib/vst3/ZamComp.vst3").exists():
+        pytest.skip("zam-plugins VST3 missing")
+    doc = make_doc()
+    doc.song.tracks[2].extra["effects"] = [
+        {"name": "ZamComp VST3", "kind": "effect", "format": "vst3",
+         "ident": "/usr/lib/vst3/ZamComp.vst3", "state": {}}]  # fmt: skip
+    link = EngineLink(doc)
+    mixer = Mixer(48000, 256)
+    inst, fx = track_sound(doc.song.tracks[2], 48000, 256)
+    mixer.add_track("Bass", inst, fx)
+    link.audio = SimpleNamespace(mixer=mixer)
+    link._strips = {2: 0}
+    link._sound_keys = link._keys()
+    link._chain_keys = [_chain_key(t) for t in doc.song.tracks]
+    live = mixer.tracks[0].effects[0]
+    tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(48000) / 48000)).astype(np.float32)
+
+    def rms_db() -> float:
+        out = []
+        for k in range(0, 48000 - 256 + 1, 256):
+            b = np.vstack([tone[k : k + 256]] * 2)
+            live.process(b)
+            out.append(b[0].copy())
+        return float(20 * np.log10(np.sqrt(np.mean(np.concatenate(out)[24000:] ** 2))))
+
+    plain = rms_db()
+    TrackEditors(doc).apply_preset(2, 0, "program:PoppySnare", "PoppySnare")
+    assert link._retune(2) is True  # (what _track_changed calls; it needs a running engine)
+    assert live.get_parameter("threshold_db") == pytest.approx(-18.0, abs=0.01)
+    assert rms_db() - plain > 1.5
+    mixer.close()

@@ -24,6 +24,7 @@ from ui.song_document import SongDocument
 
 PREFIX = "recovery-"
 SUFFIX = ".quanta"
+DAMAGED_SUFFIX = ".damaged"
 DEFAULT_INTERVAL_S = 30
 #: Environment variable that replaces the recovery folder (tests, portable installs).
 RECOVERY_DIR_ENV = "QUANTA_RECOVERY_DIR"
@@ -70,6 +71,8 @@ class RecoveryStore:
     def __init__(self, folder: str | Path | None = None, pid: int | None = None):
         self.folder = Path(folder) if folder is not None else default_recovery_dir()
         self.pid = os.getpid() if pid is None else pid
+        #: (path, reason) of recovery files the last :meth:`orphans` found damaged.
+        self.damaged: list[tuple[Path, str]] = []
 
     @property
     def own_path(self) -> Path:
@@ -87,8 +90,15 @@ class RecoveryStore:
         self.own_path.unlink(missing_ok=True)
 
     def orphans(self) -> list[RecoveryFile]:
-        """Recovery files of sessions that are no longer running, newest first."""
-        found = []
+        """Recovery files of sessions that are no longer running, newest first.
+
+        Only files that open are offered. A damaged one (a crash mid-write on a filesystem
+        without atomic rename, a disk error) must not hide the others: it is renamed to
+        ``….quanta.damaged`` (kept for inspection, never offered again) and listed in
+        :attr:`damaged` with the reason, for the window to report.
+        """
+        found: list[RecoveryFile] = []
+        self.damaged: list[tuple[Path, str]] = []
         if not self.folder.is_dir():
             return found
         for p in self.folder.glob(f"{PREFIX}*{SUFFIX}"):
@@ -98,14 +108,27 @@ class RecoveryStore:
                 continue
             if pid == self.pid or _alive(pid):
                 continue
-            original = ""
             try:
+                saved_at = p.stat().st_mtime
                 original = str(load_project(p).ui.get("recovery_of", ""))
-            except QuantaError:
-                pass  # still offered: opening it will say what is wrong
-            found.append(RecoveryFile(p, pid, p.stat().st_mtime, original))
+            except FileNotFoundError:
+                continue  # removed meanwhile (another Quanta recovered it)
+            except (QuantaError, OSError) as exc:
+                self.damaged.append((self._set_aside(p), str(exc)))
+                continue
+            found.append(RecoveryFile(p, pid, saved_at, original))
         found.sort(key=lambda r: r.saved_at, reverse=True)
         return found
+
+    @staticmethod
+    def _set_aside(path: Path) -> Path:
+        """Rename a damaged recovery file out of the offer; returns where it now is."""
+        aside = path.with_name(path.name + DAMAGED_SUFFIX)
+        try:
+            os.replace(path, aside)
+        except OSError:
+            return path
+        return aside
 
     @staticmethod
     def discard(rec: RecoveryFile) -> None:

@@ -251,25 +251,63 @@ def quantize_apply(
 
     Uses the one quantizer (engine.quantize.core), so the result is exactly the preview.
     Notes merged by the spec's same-start guard disappear from the array; undo brings them back.
+    With ``controllers = follow`` the track's CC, bend and pressure events move with their
+    notes in the same undo step.
     """
     from engine.quantize import quantize_notes
 
-    notes = doc.song.tracks[track_index].notes
+    track = doc.song.tracks[track_index]
+    notes = track.notes
     selected = None if ids is None else _ids_mask(notes, ids)
     result = quantize_notes(notes, settings, doc.ppq, selected=selected)
     n = notes.size if selected is None else int(selected.sum())
     scope = "" if selected is None else " (selection)"
-    text = f"Quantize {_plural(n)} to {settings.grid_label}"
+    text = f"Quantize {_plural(n)} to {quantize_target(settings)}"
     if settings.strength != 100:
         text += f" at {settings.strength:g} %"
-    return NotesCommand(doc, track_index, result.notes, text + scope)
+    events = None
+    if result.shift is not None:
+        from engine.quantize import follow_notes
+
+        moved = follow_notes(track.events, notes, result.shift)
+        events = moved if moved is not track.events else None
+    if events is None:
+        return NotesCommand(doc, track_index, result.notes, text + scope)
+    return NotesAndEventsCommand(doc, track_index, result.notes, events, text + scope)
+
+
+def quantize_target(settings: QuantizeSettings) -> str:
+    """What a quantize pulls to, as the undo text names it: ``1/16`` or ``groove “MPC 58”``."""
+    g = settings.groove
+    if g is None:
+        return settings.grid_label
+    name = g if isinstance(g, str) else g.name
+    return f"groove “{name}”"
+
+
+class NotesAndEventsCommand(NotesCommand):
+    """A note edit that also replaces the track's other events (controllers that follow their
+    notes): one undo step restores both arrays exactly."""
+
+    def __init__(self, doc, track_index, new_notes, new_events, text):
+        super().__init__(doc, track_index, new_notes, text)
+        self.old_events = doc.song.tracks[track_index].events
+        self.new_events = new_events
+
+    def redo(self) -> None:
+        self.doc.song.tracks[self.index].events = self.new_events
+        super().redo()  # emits notesChanged: views and the engine pick up both
+
+    def undo(self) -> None:
+        self.doc.song.tracks[self.index].events = self.old_events
+        super().undo()
 
 
 class TrackQuantizeCommand(QUndoCommand):
     """Turn "play quantized" on/off or change its settings (non-destructive playback quantize)."""
 
     def __init__(self, doc: SongDocument, track_index: int, settings: QuantizeSettings | None):
-        label = "off" if settings is None else settings.grid_label
+        label = "off" if settings is None else quantize_target(settings)
         super().__init__(f"Play quantized: {label}")
         self.doc = weakref.proxy(doc)  # see NotesCommand: no cycle through the undo stack
         self.index = track_index
@@ -286,7 +324,7 @@ class TrackQuantizeCommand(QUndoCommand):
         if (self.new is None) != (other.new is None):  # switching on/off stays its own step
             return False
         self.new = other.new
-        label = "off" if self.new is None else self.new.grid_label
+        label = "off" if self.new is None else quantize_target(self.new)
         self.setText(f"Play quantized: {label}")
         return True
 

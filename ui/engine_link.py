@@ -45,7 +45,7 @@ def volume_db(track) -> float:
 def track_sound(track, sample_rate: int, block: int):
     """The track's instrument and effects (``Track.extra``), loaded with their saved state."""
     from engine.plugins import load_instrument
-    from ui.settings_dialog import load_plugin
+    from ui.plugin_loading import load_plugin
 
     inst = track.extra.get("instrument")
     if isinstance(inst, dict) and inst.get("format"):
@@ -421,6 +421,19 @@ class EngineLink(QObject):
     def arm_record(self, armed: bool, quantize) -> None:
         if self.engine is not None:
             self.engine.arm_record(armed, quantize)
+
+    def set_live_quantize(self, settings) -> None:
+        """Live input correction through the engine's causal live quantize with ``settings``
+        (the panel's: grid or groove, humanize and flam as delays), or plain thru (None)."""
+        if self.engine is None:
+            return
+        from engine.realtime import LiveSettings
+
+        try:
+            self.engine.set_live(LiveSettings(quantize=settings))
+        except QuantaError as exc:  # a groove name that no longer resolves: thru, and say so
+            self.engine.set_live(LiveSettings())
+            self.message.emit(f"Live quantize off: {exc}")
 
     def state(self):
         return self.engine.state() if self.engine is not None else None

@@ -7,7 +7,8 @@ values to show), and talks to it in JSON lines:
 
 - parent → child (stdin): ``{"uri", "parameters"}`` first; then ``{"set": [symbol, value]}``
   (undo, another window), ``{"gesture": [symbol, value]}`` (scripted: goes through the UI's
-  port-write path, as a knob turn does), ``{"close": true}``;
+  port-write path, as a knob turn does), ``{"port": [index, value]}`` (an output port's value
+  from the running instance: meters), ``{"close": true}``;
 - child → parent (stdout): ``{"opened": [width, height]}``, ``{"set": [symbol, value]}``
   (the user turned something), ``{"alive": true}`` once a second, ``{"error": line}``,
   ``{"closed": true}``.
@@ -141,6 +142,10 @@ class ChildLV2Editor(QObject):
     def show_value(self, symbol: str, value: float) -> None:
         self._send({"set": [symbol, value]})
 
+    def show_port(self, index: int, value: float) -> None:
+        """An output port's value (a meter) from the instance that runs: show it in the UI."""
+        self._send({"port": [index, value]})
+
     def gesture(self, symbol: str, value: float) -> None:
         """Turn a control as the user would (through the UI's port-write path)."""
         self._send({"gesture": [symbol, value]})
@@ -190,6 +195,7 @@ def _main() -> None:
         say({"error": text if text.startswith("LV2 plugin") else f"LV2 plugin {uri}: {text}"})
         return
     symbols = {i: s for s, i in plugin.core.params.items()}
+    outputs = {p.index for p in plugin.core.ports if p.kind == "control" and not p.is_input}
 
     def gesture(port: int, value: float) -> None:
         if port in symbols:
@@ -216,6 +222,11 @@ def _main() -> None:
             if msg.get("close"):
                 editor.close()
                 return
+            if "port" in msg:
+                index, value = msg["port"]
+                if index in outputs:
+                    editor.host.port_event(int(index), float(value))
+                continue
             if "set" in msg or "gesture" in msg:
                 symbol, value = msg.get("set") or msg["gesture"]
                 port = plugin.core.params.get(symbol)

@@ -159,6 +159,7 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         d.pathChanged.connect(lambda _p: self._update_title())
         d.trackChanged.connect(self._track_changed)
         d.loopChanged.connect(self._loop_changed)
+        d.editSettingsChanged.connect(self._live_settings_changed)
         tb = self.transport
         tb.playToggled.connect(self.toggle_play)
         tb.stopRequested.connect(self.stop)
@@ -177,6 +178,7 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         self.plugin_editors.message.connect(lambda m: self.status.showMessage(m, 8000))
         self.track_list.editorRequested.connect(self.plugin_editors.open_safely)
         self.track_list.effectEditorRequested.connect(self.plugin_editors.open_safely)
+        self.track_list.plugin_menus = self.plugin_editors.add_preset_actions
         roll = self.piano_roll
         if hasattr(roll, "locate"):
             roll.locate.connect(self.locate)
@@ -285,9 +287,16 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
     def set_recording(self, on: bool) -> None:
         """Arm recording with the live quantize settings (the panel's); R or the ● button."""
         self.link.arm_record(on, self.doc.edit_settings if on else None)
+        # What is played in while armed is corrected live (causally) with the same settings.
+        self.link.set_live_quantize(self.doc.edit_settings if on else None)
         state = self.link.state()
         if on and state is not None and not state.playing:
             self.link.play()
+
+    def _live_settings_changed(self) -> None:
+        """A groove chosen or an amount moved while armed: live correction follows at once."""
+        if self.transport.record.isChecked():
+            self.link.set_live_quantize(self.doc.edit_settings)
 
     @property
     def loop(self) -> tuple[int, int] | None:
@@ -389,7 +398,7 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
 
 
     def dragEnterEvent(self, event) -> None:
-        if self._dropped_file(event.mimeData()):
+        if self._dropped_file(event.mimeData()) or self._dropped_grooves(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -399,6 +408,39 @@ class MainWindow(MenuActions, FileOperations, QMainWindow):
         if path:
             event.acceptProposedAction()
             QTimer.singleShot(0, lambda: self.open_path(path))  # not inside the drop handler
+            return
+        grooves = self._dropped_grooves(event.mimeData())
+        if grooves:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.import_grooves(grooves))
+
+    def _dropped_grooves(self, mime) -> list[str]:
+        """Groove files (.agr/.rgt/.json that are not projects) among dropped local files."""
+        from ui.groove_pool import is_groove_file
+
+        if self.quantize_panel is None or not mime.hasUrls():
+            return []
+        return [
+            u.toLocalFile() for u in mime.urls() if u.isLocalFile() and is_groove_file(u.toLocalFile())
+        ]
+
+    def import_grooves(self, paths: list[str]) -> int:
+        """Import dropped groove files into the pool; a bad one is one line (message box and
+        status bar) and adds nothing. Returns how many were imported."""
+        pool = self.quantize_panel.groove_pool
+        done, names = 0, []
+        for path in paths:
+            template = pool.import_file(path)
+            if template is None:
+                self.show_error(pool.last_error or f"{path}: not imported")
+                continue
+            done += 1
+            names.append(template.name)
+        if names:
+            self.status.showMessage(
+                "Imported groove " + ", ".join(f"“{n}”" for n in names), 8000
+            )
+        return done
 
 
     def showEvent(self, event) -> None:

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
     QVBoxLayout,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 from engine.errors import QuantaError
 from engine.quantize import DIVISIONS, ENDS_MODES, GRID_TYPES, QuantizeSettings
 from ui import commands
+from ui.groove_pool import GroovePool
 from ui.quantize_preview import QuantizePreview
 from ui.song_document import SongDocument
 from ui.theme import COLORS
@@ -127,6 +129,7 @@ class QuantizePanel(QWidget):
         doc.currentTrackChanged.connect(self._track_changed)
         doc.trackChanged.connect(self._some_track_changed)
         doc.songReplaced.connect(self._track_changed)
+        doc.editSettingsChanged.connect(self._edit_settings_changed)
         self.preview.updated.connect(self._preview_updated)
         self.refresh_presets()
         self.load_settings(doc.edit_settings)
@@ -134,9 +137,23 @@ class QuantizePanel(QWidget):
 
     # -- layout -----------------------------------------------------------------------------
     def _build(self) -> None:
-        root = QVBoxLayout(self)
-        root.setContentsMargins(8, 8, 8, 8)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 8, 8, 8)
+        outer.setSpacing(8)
+        # The settings scroll (with the groove pool they are taller than a laptop screen);
+        # Apply, the status line and the timing view stay in sight below them.
+        controls = QWidget(self)
+        controls.setObjectName("quantize_controls")
+        root = QVBoxLayout(controls)
+        root.setContentsMargins(0, 0, 4, 0)
         root.setSpacing(8)
+        self.controls_scroll = QScrollArea(self)
+        self.controls_scroll.setObjectName("quantize_scroll")
+        self.controls_scroll.setWidgetResizable(True)
+        self.controls_scroll.setFrameShape(QScrollArea.NoFrame)
+        self.controls_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.controls_scroll.setWidget(controls)
+        outer.addWidget(self.controls_scroll, 5)
 
         # Presets
         pre = QGroupBox("Preset", self)
@@ -237,7 +254,8 @@ class QuantizePanel(QWidget):
             "Catch range, in % of a grid step: notes farther than this from the grid "
             "are left alone (so deliberate off-grid notes survive)",
         )
-        ff.addRow("Strength", self.strength)
+        self.strength_label = QLabel("Strength", feel)
+        ff.addRow(self.strength_label, self.strength)
         ff.addRow("Swing", self.swing)
         ff.addRow("Exclude within", self.exclude)
         ff.addRow(self.catch_on, self.catch)
@@ -262,6 +280,12 @@ class QuantizePanel(QWidget):
         ef.addRow("Length grid", self.length_grid)
         root.addWidget(ends)
 
+        # Groove pool, groove amounts, humanize, flam, controllers (its own module)
+        self.groove_pool = GroovePool(self.doc, self)
+        self.groove_pool.changed.connect(self._controls_changed)
+        self.groove_pool.message.connect(lambda text, err: self._show_status(text, error=err))
+        root.addWidget(self.groove_pool)
+
         # Actions
         self.preview_box = QCheckBox("Preview", self)
         self.preview_box.setChecked(True)
@@ -278,13 +302,14 @@ class QuantizePanel(QWidget):
         arow.addWidget(self.play_quantized)
         arow.addStretch(1)
         arow.addWidget(self.apply_btn)
-        root.addLayout(arow)
+        outer.addLayout(arow)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
         self.status.setObjectName("dim")
-        root.addWidget(self.status)
+        outer.addWidget(self.status)
         self.timing = TimingView(self)
-        root.addWidget(self.timing, 1)
+        self.timing.setMinimumHeight(160)
+        outer.addWidget(self.timing, 2)
 
         for combo in (self.division, self.grid_type, self.ends, self.length_grid):
             combo.currentIndexChanged.connect(self._controls_changed)
@@ -312,6 +337,7 @@ class QuantizePanel(QWidget):
             catch_within=self.catch.value() if self.catch_on.isChecked() else None,
             ends=self.ends.currentData(),
             length_grid=self.length_grid.currentData(),
+            **self.groove_pool.fields(),
         )
 
     def load_settings(self, s: QuantizeSettings) -> None:
@@ -333,6 +359,7 @@ class QuantizePanel(QWidget):
             self.ends.setCurrentIndex(self.ends.findData(s.ends))
             i = self.length_grid.findData(s.length_grid)
             self.length_grid.setCurrentIndex(max(0, i))
+            self.groove_pool.set_fields(s)
         finally:
             self._loading = False
         self._controls_changed()
@@ -345,6 +372,12 @@ class QuantizePanel(QWidget):
         self.tuplet_m.setEnabled(tuplet)
         self.catch.setEnabled(self.catch_on.isChecked())
         self.length_grid.setEnabled(self.ends.currentData() == "quantize-lengths")
+        # A groove brings its own base grid: division, type and swing do not apply then.
+        grid_free = self.groove_pool.current_groove() is None
+        for w in (self.division, self.grid_type, self.swing):
+            w.setEnabled(grid_free)
+        # Under a groove, strength is the groove's timing amount (as Ableton names it).
+        self.strength_label.setText("Strength" if grid_free else "Timing")
         try:
             s = self.settings_from_controls()
         except QuantaError as exc:
@@ -356,6 +389,18 @@ class QuantizePanel(QWidget):
         track = self.doc.track()
         if self.play_quantized.isChecked() and track is not None and track.quantize != s:
             self.doc.push(commands.TrackQuantizeCommand(self.doc, self.doc.current_index, s))
+
+    def _edit_settings_changed(self) -> None:
+        """Settings set from outside (a project opened, a track's playback settings): show
+        them. The panel's own changes come back equal and are ignored."""
+        if self._loading:
+            return
+        try:
+            mine = self.settings_from_controls()
+        except QuantaError:
+            mine = None
+        if mine != self.doc.edit_settings:
+            self.load_settings(self.doc.edit_settings)
 
     def _show_status(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet(f"color: {COLORS['error']};" if error else "")

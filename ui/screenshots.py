@@ -120,6 +120,39 @@ def render_all(folder: str | Path) -> list[Path]:
         dialog.show()
         out.append(grab_window(dialog, folder / "settings-editing.png"))
         dialog.close()
+
+        # 7. Groove: a groove extracted from the drums' first two bars (now a user groove in
+        #    the pool), then a factory swing with velocity and humanize on the bass; the dock
+        #    scrolled to the pool, the timing view showing the groove's points.
+        w.doc.set_current_index(1)
+        w.doc.set_selection(
+            w.doc.track().notes["id"][w.doc.track().notes["start"] < 2 * bar]
+        )
+        pool = w.quantize_panel.groove_pool
+        pool.extract(base="1/16", bars=1, name="Demo drums groove")
+        w.doc.clear_selection()
+        w.doc.set_current_index(2)
+        w.quantize_panel.choose_preset("Straight 1/16")
+        pool.choose("MPC Swing 1/16 66%")
+        pool.groove_velocity.setValue(40)
+        pool.humanize_ms.setValue(4)
+        roll.zoom_to_fit()
+        scroll = w.quantize_panel.controls_scroll
+        scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
+        out.append(grab_window(w, folder / "main-window-groove.png"))
+
+        # 8. The whole quantize dock on its own, as tall as it wants to be.
+        from ui.quantize_panel import QuantizePanel
+
+        panel = QuantizePanel(w.doc, preview=w.quantize_panel.preview)
+        panel.load_settings(w.doc.edit_settings)
+        height = panel.controls_scroll.widget().sizeHint().height() + 330
+        panel.resize(430, height)
+        panel.show()
+        panel.preview.recompute()  # the panel's timing view fills from the shared preview
+        out.append(grab_window(panel, folder / "quantize-dock-groove.png"))
+        panel.close()
+        w.doc.undo_stack.setClean()
         w.close()  # stops the engine
     return out
 

@@ -11,6 +11,7 @@ the sound server, which is slow and which nothing else in the dialog needs.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import QuantaError
+from ui.plugin_loading import load_plugin
 from ui.song_document import DEFAULT_UNDO_LIMIT, SongDocument
 from ui.track_list import TrackExtraCommand, instrument_label, is_listed
 
@@ -106,23 +108,6 @@ def host_plugins() -> list[PluginChoice]:
             fmt_, ident = ("stock", spec) if fmt == "stock" else spec.split(":", 1)
             out.append(PluginChoice(name, str(e.get("kind")), fmt_, ident))
     return out
-
-
-def load_plugin(entry: dict, sample_rate: int = 48000, max_block: int = 1024):
-    """Load a stored instrument/effect (``Track.extra`` form) with its saved state applied."""
-    fmt, ident = entry["format"], entry.get("ident", "")
-    spec = ident if fmt == "stock" else f"{fmt}:{ident}" if ident else fmt
-    if entry.get("kind") == "effect":
-        from engine.plugins import make_effect
-
-        plugin = make_effect(spec, sample_rate, max_block)
-    else:
-        from engine.plugins import load_instrument
-
-        plugin = load_instrument(spec, sample_rate, max_block, probe=False)
-    if entry.get("state"):
-        plugin.set_state(entry["state"])
-    return plugin
 
 
 def plugin_entry(choice: PluginChoice, state: dict | None = None) -> dict:
@@ -356,7 +341,12 @@ class SettingsDialog(QDialog):
         add.clicked.connect(self._add_effect)
         remove = QPushButton("Remove")
         remove.clicked.connect(self._remove_effect)
-        for x in (self.effect_choice, add, remove):
+        self.edit_effect = QPushButton("Edit…")
+        self.edit_effect.setToolTip(
+            "Open the selected effect's own editor (or its sliders); each change is one undo step"
+        )
+        self.edit_effect.clicked.connect(self._edit_effect)
+        for x in (self.effect_choice, add, remove, self.edit_effect):
             side.addWidget(x)
         side.addStretch(1)
         row.addLayout(side)
@@ -373,6 +363,10 @@ class SettingsDialog(QDialog):
         if not self._instruments and not self._effects:
             self.sound_note.setText("No plugin host in this build: tracks use the GM sounds.")
         self._edits: dict[int, dict] = {}
+        #: editors opened from here: (track, slot) → TrackEditor (closed with the dialog)
+        self._opened: dict[tuple, object] = {}
+        self.doc.trackChanged.connect(self._track_changed)
+        self.finished.connect(self._close_editors)
         self.track.currentIndexChanged.connect(self._show_track)
         self.instrument.currentIndexChanged.connect(self._instrument_chosen)
         if track_index is not None:
@@ -384,9 +378,11 @@ class SettingsDialog(QDialog):
         i = self.track.currentData()
         if i not in self._edits:
             extra = self.doc.song.tracks[i].extra
+            # Copies: a value typed here must change the song only on OK (one undo step
+            # each), never the track's own dicts behind the undo stack's back.
             self._edits[i] = {
-                "instrument": extra.get("instrument"),
-                "effects": list(extra.get("effects") or []),
+                "instrument": copy.deepcopy(extra.get("instrument")),
+                "effects": copy.deepcopy(list(extra.get("effects") or [])),
             }
         return self._edits[i]
 
@@ -435,6 +431,102 @@ class SettingsDialog(QDialog):
         fx = self._current_extra()["effects"]
         if 0 <= row < len(fx):
             self._show_parameters(fx[row])
+
+    # -- plugin editors -----------------------------------------------------------------------
+    def track_editors(self):
+        """The window's open plugin editors (one per plugin, shared with the track list), or
+        this dialog's own when it has no such parent."""
+        editors = getattr(self.parent(), "plugin_editors", None)
+        if editors is None:
+            editors = getattr(self, "_own_editors", None)
+            if editors is None:
+                from ui.track_editors import TrackEditors
+
+                editors = self._own_editors = TrackEditors(self.doc, self)
+                editors.message.connect(self.sound_note.setText)
+        return editors
+
+    def _edit_effect(self) -> None:
+        """Open the selected effect's editor. It edits the song's track (each gesture one
+        undo step), so what this dialog changed on the track is stored first (one step)."""
+        row = self.effects.currentRow()
+        index = self.track.currentData()
+        if index is None or not 0 <= row < len(self._current_extra()["effects"]):
+            self.sound_note.setText("Select an effect to edit")
+            return
+        self._store_track(index)
+        editors = self.track_editors()
+        messages: list[str] = []
+        editors.message.connect(messages.append)
+        try:
+            ed = editors.open_safely(index, row)
+        finally:
+            editors.message.disconnect(messages.append)
+        if ed is None:
+            self.sound_note.setText(messages[-1] if messages else "The editor could not open")
+            return
+        self._opened[(index, row)] = ed
+        window = ed.window
+        if isinstance(window, QWidget) and not window.isAncestorOf(self):
+            # This dialog is modal: a window of this process takes input only as its child.
+            from PySide6.QtCore import Qt
+
+            window.setParent(self, Qt.WindowType.Window)
+            window.show()
+            window.raise_()
+
+    def _store_track(self, index: int) -> None:
+        """Push this dialog's pending instrument/effects change of one track (undoable)."""
+        e = self._edits.get(index)
+        if e is None:
+            return
+        extra = self.doc.song.tracks[index].extra
+        name = self.doc.song.tracks[index].name or f"Track {index}"
+        for key in ("instrument", "effects"):
+            if e[key] != extra.get(key, None if key == "instrument" else []):
+                self.doc.push(TrackExtraCommand(self.doc, index, key, e[key],
+                                                f"Change {key} of {name}"))  # fmt: skip
+        e["effects"] = copy.deepcopy(list(extra.get("effects") or []))
+        e["instrument"] = copy.deepcopy(extra.get("instrument"))
+
+    def _track_changed(self, index: int) -> None:
+        """A plugin editor (or undo) changed the track: take its plugin states into this
+        dialog's copy, so OK does not put back older values."""
+        e = self._edits.get(index)
+        if e is None:
+            return
+        extra = self.doc.song.tracks[index].extra
+
+        def same(a, b) -> bool:
+            return isinstance(a, dict) and isinstance(b, dict) and (
+                a.get("format"), a.get("ident")) == (b.get("format"), b.get("ident"))  # fmt: skip
+
+        if same(e["instrument"], extra.get("instrument")):
+            e["instrument"] = dict(e["instrument"], state=copy.deepcopy(
+                extra["instrument"].get("state") or {}))  # fmt: skip
+        stored = extra.get("effects") or []
+        for k, fx in enumerate(e["effects"]):
+            if k < len(stored) and same(fx, stored[k]):
+                e["effects"][k] = dict(fx, state=copy.deepcopy(stored[k].get("state") or {}))
+        if self.track.currentData() == index:
+            row = self.effects.currentRow()
+            if 0 <= row < len(e["effects"]):
+                self._show_parameters(e["effects"][row])
+
+    def _close_editors(self) -> None:
+        """Editors opened from this dialog close with it (their last gesture is stored)."""
+        try:
+            self.doc.trackChanged.disconnect(self._track_changed)
+        except (RuntimeError, TypeError):
+            pass
+        if not self._opened:
+            return
+        editors = self.track_editors()
+        for key, ed in list(self._opened.items()):
+            if editors.open_editors.get(key) is ed:
+                editors.open_editors.pop(key, None)
+                ed.close()
+        self._opened.clear()
 
     def _show_parameters(self, entry) -> None:
         """List the instrument's parameters with editable values (stored in its state)."""

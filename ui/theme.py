@@ -54,6 +54,7 @@ COLORS: dict[str, str] = {
     "rubber_band": "#3fb8af",
     "before": "#e8784a",  # timing view: raw onsets
     "after": "#3fb8af",  # timing view: quantized onsets
+    "groove": "#b48ef0",  # timing view: the groove's points
 }
 
 

@@ -9,16 +9,25 @@ positive = late/behind):
 
 The offsets come from the quantizer's own ``nearest_grid`` (engine.quantize.analysis.grid_offsets
 when available), so "0" means exactly where quantize would put a note.
+
+With a groove, the axis is measured from the groove's straight *base* grid (its slots), and the
+groove's points are drawn on it as short violet dashes, one per slot and repetition, at their
+offset from the slot: at 100 % timing the teal dots sit on the dashes. (Past
+``GROOVE_MARKS_LIMIT`` dashes, as on a long song zoomed out, only a line per distinct offset is
+drawn across the histogram.)
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from engine.quantize import QuantizeSettings
+from engine.quantize import GrooveTemplate, QuantizeSettings
 from ui.painting import safe_painter
 from ui.theme import color
 
@@ -28,12 +37,54 @@ SCATTER_DOTS_LIMIT = 1500  #: above this many dots, the scatter is drawn as one 
 AXIS_UNITS = ("% of a grid step", "% of grid", "%")
 AXIS_TITLE_W = 12  #: px of the left margin holding the rotated unit
 AXIS_LEFT = 42  #: px left of the plot: the unit, then the +50 / 0 / −50 labels
+GROOVE_MARKS_LIMIT = 4000  #: at most this many groove-point dashes in the scatter
+
+
+def reference_settings(settings: QuantizeSettings) -> QuantizeSettings:
+    """The grid offsets are measured on: the settings' own grid, or with a groove its
+    straight base lattice (1/8T → a 1/8 triplet grid), unswung, from the same origin."""
+    g = settings.groove
+    if not isinstance(g, GrooveTemplate):
+        return settings
+    triplet = g.base.endswith("T")
+    return replace(
+        settings,
+        groove=None,
+        division=int(g.base[2:].rstrip("T")),
+        grid_type="triplet" if triplet else "straight",
+        tuplet=None,
+        swing=50.0,
+    )
+
+
+def groove_marks(
+    template: GrooveTemplate, origin: int, ppq: int, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(slot tick, offset in % of the base step) of every groove point in ``[lo, hi]``
+    ticks, repetitions counted from the grid origin; empty past GROOVE_MARKS_LIMIT."""
+    slots = template.slots()
+    if not slots or hi < lo:
+        return np.zeros(0), np.zeros(0)
+    step = template.step
+    pattern = float(template.length * ppq)
+    k0 = int(np.floor((lo - origin) / pattern)) - 1
+    k1 = int(np.ceil((hi - origin) / pattern)) + 1
+    if (k1 - k0 + 1) * len(slots) > GROOVE_MARKS_LIMIT:
+        return np.zeros(0), np.array([float(off / step * 100) for _j, off, _p in slots])
+    base = np.array([float(Fraction(j) * step * ppq) for j, _off, _p in slots])
+    pct = np.array([float(off / step * 100) for _j, off, _p in slots])
+    reps = origin + np.arange(k0, k1 + 1, dtype=np.float64)[:, None] * pattern
+    ticks = (reps + base[None, :]).ravel()
+    pcts = np.broadcast_to(pct, (k1 - k0 + 1, pct.size)).ravel()
+    keep = (ticks >= lo) & (ticks <= hi)
+    return ticks[keep], pcts[keep]
 
 
 def onset_offsets(starts: np.ndarray, settings: QuantizeSettings, ppq: int) -> np.ndarray:
     """Offsets of onsets from their nearest grid point, in percent of one grid step."""
     if not starts.size:
         return np.zeros(0)
+    settings = reference_settings(settings)
     try:
         from engine.quantize import grid_offsets
 
@@ -62,6 +113,10 @@ class TimingView(QWidget):
         self.before_t = np.zeros(0)
         self.after_t = np.zeros(0)
         self.span = (0, 1)
+        self.groove: GrooveTemplate | None = None
+        self.groove_t = np.zeros(0)  #: slot ticks of the groove's points shown
+        self.groove_pct = np.zeros(0)  #: their offsets, % of the base step
+        self.title = "Offset from grid"
         #: (text, rect) of every label the last paint drew (tests check the axis's unit).
         self.drawn_labels: list[tuple[str, QRectF]] = []
         self.setMinimumSize(240, 130)
@@ -90,6 +145,14 @@ class TimingView(QWidget):
         lo, hi = (float(both.min()), float(both.max())) if both.size else (0.0, 1.0)
         pad = max(1.0, (hi - lo) * 0.02)  # keep the first and last dots off the frame
         self.span = (lo - pad, hi + pad)
+        g = settings.groove
+        self.groove = g if isinstance(g, GrooveTemplate) else None
+        if self.groove is not None and both.size:
+            self.groove_t, self.groove_pct = groove_marks(self.groove, settings.offset, ppq, lo, hi)
+            self.title = f"Offset from {self.groove.base} · groove {self.groove.name}"
+        else:
+            self.groove_t = self.groove_pct = np.zeros(0)
+            self.title = "Offset from grid"
         self.update()
 
     def histograms(self) -> tuple[np.ndarray, np.ndarray]:
@@ -146,6 +209,24 @@ class TimingView(QWidget):
             )
         )
 
+    def _paint_groove(self, p: QPainter, scatter: QRectF, hist: QRectF, y_of) -> None:
+        """The groove's points: a dash at each slot (scatter), a line per offset (histogram)."""
+        if self.groove is None:
+            return
+        pen = QPen(color("groove"), 2)
+        p.setPen(pen)
+        for pct in np.unique(self.groove_pct).tolist():
+            y = float(y_of(pct))
+            p.drawLine(QPointF(hist.left(), y), QPointF(hist.right(), y))
+        if not self.groove_t.size:
+            return
+        lo, hi = self.span
+        xs = scatter.left() + (self.groove_t - lo) / (hi - lo) * scatter.width()
+        ys = y_of(self.groove_pct)
+        half = max(2.0, min(6.0, scatter.width() / max(1, xs.size) / 2))
+        for x, y in zip(xs.tolist(), np.asarray(ys).tolist(), strict=True):
+            p.drawLine(QPointF(x - half, y), QPointF(x + half, y))
+
     def paintEvent(self, event) -> None:
         with safe_painter(self) as p:
             self._paint(p)
@@ -166,7 +247,12 @@ class TimingView(QWidget):
         # a printed chart), so "+50" reads as half a grid step late.
         self.drawn_labels = []
         p.setPen(QPen(color("text_dim"), 1))
-        self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignLeft | Qt.AlignVCenter, "Offset from grid")
+        # The title gives way to the legend: elided ("Offset from 1/16 · groove MPC…").
+        fm = p.fontMetrics()
+        legend = f"before {summary(self.before)}   after {summary(self.after)}"
+        room = max(0, int(w - 8 - fm.horizontalAdvance(legend) - 12))
+        title = fm.elidedText(self.title, Qt.ElideRight, room)
+        self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignLeft | Qt.AlignVCenter, title)
         for pct, label in ((50, "+50"), (0, "0"), (-50, "−50")):
             y = float(y_of(pct))
             p.setPen(QPen(color("roll_bar_line" if pct == 0 else "roll_beat_line"), 1))
@@ -179,7 +265,8 @@ class TimingView(QWidget):
                 label,
             )
         self._axis_title(p, scatter)
-        legend = f"before {summary(self.before)}   after {summary(self.after)}"
+        self._paint_groove(p, scatter, hist, y_of)
+        p.setPen(color("text_dim"))
         self._text(p, QRectF(4, 0, w - 8, 16), Qt.AlignRight | Qt.AlignVCenter, legend)
 
         lo, hi = self.span

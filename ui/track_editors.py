@@ -42,7 +42,7 @@ class TrackEditor(QObject):
 
     def __init__(self, doc, index: int, slot, parent: QWidget | None = None):
         super().__init__(parent)
-        from ui.settings_dialog import load_plugin
+        from ui.plugin_loading import load_plugin
 
         self.doc, self.index, self.slot = doc, index, slot
         entry = _entry(doc.song.tracks[index], slot)
@@ -283,6 +283,116 @@ class TrackEditors(QObject):
         except QuantaError as exc:
             self.message.emit(f"Plugin editor: {exc}")
             return None
+
+    # -- presets (LV2 through lilv; VST3 programs and .vstpreset files) -------------------
+    def _instance(self, index: int, slot):
+        from engine.plugins import has_presets
+        from ui.plugin_loading import load_plugin
+
+        entry = _entry(self.doc.song.tracks[index], slot)
+        if entry is None or not has_presets(entry.get("format", "")):
+            return None, None
+        kind = "instrument" if slot == "instrument" else "effect"
+        return entry, load_plugin(dict(entry, kind=kind), 48000, 256)
+
+    def presets(self, index: int, slot="instrument") -> list[tuple[str, str]]:
+        """``(label, ident)`` of the presets of the track's plugin ([] if none): LV2 presets,
+        VST3 factory programs and ``.vstpreset`` files."""
+        from app.paths import vst3_preset_dir
+        from engine.plugins import list_plugin_presets
+
+        entry, plugin = self._instance(index, slot)
+        if plugin is None:
+            return []
+        try:
+            return list_plugin_presets(plugin, vst3_preset_dir())
+        finally:
+            plugin.close()
+
+    def apply_preset(self, index: int, slot, ident: str, label: str) -> None:
+        """Load a preset into the track's plugin as one undoable edit (saved with the
+        project, heard at once through the engine link; an open editor shows it)."""
+        from app.paths import vst3_preset_dir
+        from engine.plugins import load_plugin_preset
+        from ui.track_list import TrackExtraCommand
+
+        entry, plugin = self._instance(index, slot)
+        if plugin is None:
+            return
+        new = copy.deepcopy(entry)
+        try:
+            before = plugin.get_state().get("parameters", {})
+            load_plugin_preset(plugin, ident, vst3_preset_dir())
+            state = plugin.get_state()
+        except QuantaError as exc:
+            self.message.emit(f"Preset: {exc}")
+            return
+        finally:
+            plugin.close()
+        if "raw_state" in state:  # a VST3: its whole state is the truth
+            new["state"] = state
+        else:  # LV2: the values the preset set (a value not stored is the default)
+            params = new.setdefault("state", {}).setdefault("parameters", {})
+            params.update({k: float(v) for k, v in state.get("parameters", {}).items()
+                           if v != before.get(k) or k in params})  # fmt: skip
+        track = self.doc.song.tracks[index]
+        if slot == "instrument":
+            key, value = "instrument", new
+        else:
+            key = "effects"
+            value = copy.deepcopy(track.extra.get("effects") or [])
+            value[slot] = new
+        text = f"{entry.get('name') or plugin.info.name}: preset {label}"
+        self.doc.push(TrackExtraCommand(self.doc, index, key, value, text))
+
+    def save_preset(self, index: int, slot, label: str) -> str | None:
+        """Save the track's plugin settings as a user preset (an LV2 preset bundle, or a
+        VST3 ``.vstpreset`` in Quanta's user data folder); where it was written."""
+        from app.paths import vst3_preset_dir
+        from engine.plugins import save_plugin_preset
+
+        entry, plugin = self._instance(index, slot)
+        if plugin is None:
+            return None
+        try:
+            path = save_plugin_preset(plugin, label, vst3_preset_dir())
+        except QuantaError as exc:
+            self.message.emit(f"Preset: {exc}")
+            return None
+        finally:
+            plugin.close()
+        self.message.emit(f"Saved preset {label!r} ({path})")
+        return path
+
+    def add_preset_actions(self, index: int, menu) -> None:
+        """Add a "Presets" submenu per plugin of the track that has presets (LV2, VST3)."""
+        from engine.plugins import has_presets
+
+        track = self.doc.song.tracks[index]
+        slots = ["instrument"] + list(range(len(track.extra.get("effects") or [])))
+        for slot in slots:
+            entry = _entry(track, slot)
+            if entry is None or not has_presets(entry.get("format", "")):
+                continue
+            name = entry.get("name") or entry.get("ident")
+            sub = menu.addMenu(f"Presets: {name}")
+            try:
+                presets = self.presets(index, slot)
+            except QuantaError as exc:
+                sub.addAction(str(exc)).setEnabled(False)
+                continue
+            for label, uri in presets:
+                sub.addAction(label, lambda s=slot, u=uri, lb=label: self.apply_preset(
+                    index, s, u, lb))  # fmt: skip
+            sub.addSeparator()
+            sub.addAction("Save current as preset…", lambda s=slot: self._ask_preset(index, s))
+
+    def _ask_preset(self, index: int, slot) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        label, ok = QInputDialog.getText(None, "Save preset", "Preset name:")
+        if ok and label.strip():
+            self.save_preset(index, slot, label.strip())
 
     def _forget(self, key) -> None:
         ed = self.open_editors.pop(key, None)

@@ -138,6 +138,8 @@ class TrackList(QTableWidget):
     editorRequested = Signal(int)
     #: The editor of one of the track's effects (track, effect index), from the context menu.
     effectEditorRequested = Signal(int, int)
+    #: Adds plugin actions (e.g. presets) to a track's context menu: ``f(track, menu)``.
+    plugin_menus = None
 
     def __init__(self, document: SongDocument, parent: QWidget | None = None):
         super().__init__(0, len(HEADERS), parent)
@@ -357,6 +359,8 @@ class TrackList(QTableWidget):
                     f"Effect editor: {name}…",
                     lambda i=i: self.effectEditorRequested.emit(index, i),
                 )
+        if self.plugin_menus is not None:
+            self.plugin_menus(index, menu)
         menu.addSeparator()
         menu.addAction("Sound settings…", lambda: self.instrumentRequested.emit(index))
         return menu

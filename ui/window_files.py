@@ -9,9 +9,9 @@ an :class:`~ui.autosave.Autosaver` kept is offered after a crash. Part of
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
@@ -67,13 +67,23 @@ def quantized_song(song: Song) -> Song:
     return out
 
 
+def _finite_number(value) -> bool:
+    """A JSON number a view can use: not a bool, finite, and not an integer too large for a
+    float (a hostile project's ``10**400`` must be ignored, not raise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
     """Render ``song`` as it plays (instruments, volume, mute/solo from ``Track.extra``) to a
     WAV/FLAC file, atomically. Raises QuantaError with one line on a bad plugin or path."""
-    import os
-    import tempfile
-
+    from engine.atomic_write import atomic_output, save_error_text
     from engine.audio import AudioWriter, Mixer, render_song
+    from engine.errors import DeviceError
 
     block = 1024
 
@@ -90,15 +100,12 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
         return mixer
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".quanta-render-", suffix=path.suffix)
-    os.close(fd)
     try:
-        with AudioWriter(tmp, sample_rate) as writer:  # streamed: long songs stay small
-            render_song(song, make_mixer, progress=progress, on_block=writer.write)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with atomic_output(path, suffix=path.suffix) as tmp:
+            with AudioWriter(tmp, sample_rate, name=path) as writer:  # streamed: stays small
+                render_song(song, make_mixer, progress=progress, on_block=writer.write)
+    except OSError as exc:
+        raise DeviceError(save_error_text(path, exc)) from None
 
 
 class FileOperations:
@@ -143,10 +150,7 @@ class FileOperations:
         vp = getattr(self.piano_roll, "vp", None)
         keys = ("ticks_per_px", "key_height", "left_tick", "top_px")
         values = [state.get(k) for k in keys]
-        if vp is None or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
-            for v in values
-        ):
+        if vp is None or not all(_finite_number(v) for v in values):
             return False
         from ui.pianoroll.viewport import MAX_KEY_HEIGHT, MIN_KEY_HEIGHT, MIN_TICKS_PER_PX
 
@@ -154,6 +158,9 @@ class FileOperations:
         # The song's own zoom-out limit (a long song may be seen whole).
         vp.ticks_per_px = min(vp.max_ticks_per_px, max(MIN_TICKS_PER_PX, tpp))
         vp.key_height = min(MAX_KEY_HEIGHT, max(MIN_KEY_HEIGHT, kh))
+        # A view saved in a project is outside data: keep it within the song and the keys.
+        left = min(max(left, 0.0), float(max(self.doc.song.length_ticks(), 0)))
+        top = min(max(top, 0.0), 128 * vp.key_height)
         vp.scroll_to(left_tick=left, top_px=top)
         return True
 
@@ -351,7 +358,13 @@ class FileOperations:
     def offer_recovery(self) -> bool:
         """After a crash: offer the newest recovery file. True if work was recovered."""
         orphans = self.recovery.orphans()
+        skipped = ""
+        if self.recovery.damaged:  # reported, set aside; the intact ones are still offered
+            lines = [f"{p.name}: {why}" for p, why in self.recovery.damaged]
+            skipped = f"Skipped {len(lines)} damaged recovery file(s): " + "; ".join(lines)
         if not orphans:
+            if skipped:
+                self.status.showMessage(skipped, 20000)
             return False
         rec: RecoveryFile = orphans[0]
         box = QMessageBox(self)
@@ -359,7 +372,9 @@ class FileOperations:
         box.setIcon(QMessageBox.Question)
         box.setWindowTitle(APP_NAME)
         box.setText("Quanta did not close properly last time.")
-        box.setInformativeText(f"Recover the unsaved work ({rec.describe()})?")
+        box.setInformativeText(
+            f"Recover the unsaved work ({rec.describe()})?" + (f"\n\n{skipped}" if skipped else "")
+        )
         recover = box.addButton("Recover", QMessageBox.AcceptRole)
         discard = box.addButton("Discard", QMessageBox.DestructiveRole)
         box.addButton("Not Now", QMessageBox.RejectRole)
@@ -384,5 +399,7 @@ class FileOperations:
         self.doc.undo_stack.resetClean()  # recovered work is unsaved until the user saves
         self.autosaver.force()  # now ours: safe even if we crash again right away
         RecoveryStore.discard(rec)
-        self.status.showMessage(f"Recovered {rec.describe()}", 8000)
+        self.status.showMessage(
+            f"Recovered {rec.describe()}" + (f". {skipped}" if skipped else ""), 20000
+        )
         return True

@@ -98,3 +98,35 @@ def _search(x, display, root: int, pid: int) -> int:
         if children:
             x.XFree(children)
     return best
+
+
+_GEOMETRY: list = []  # [libX11, display]: one connection for the process, opened on first use
+
+
+def window_size(window_id: int) -> tuple[int, int] | None:
+    """The size of any X11 window (a plugin UI's own), None if unknown. Plain Xlib through
+    ctypes, which lets other Python threads run during the round trip to the X server (a
+    Qt call such as ``QWindow.fromWinId`` holds the GIL through it: the stand-in audio
+    thread of ``quanta plugins ui`` came late)."""
+    if not window_id or not os.environ.get("DISPLAY"):
+        return None
+    if not _GEOMETRY:
+        name = ctypes.util.find_library("X11")
+        if not name:
+            return None
+        x = C.CDLL(name)
+        x.XOpenDisplay.restype = C.c_void_p
+        x.XOpenDisplay.argtypes = [C.c_char_p]
+        x.XGetGeometry.argtypes = [C.c_void_p, C.c_ulong, C.POINTER(C.c_ulong)] + [
+            C.POINTER(C.c_int)] * 2 + [C.POINTER(C.c_uint)] * 4  # fmt: skip
+        x.XSetErrorHandler.restype = C.c_void_p
+        display = x.XOpenDisplay(None)
+        if not display:
+            return None
+        _GEOMETRY[:] = [x, display]
+    x, display = _GEOMETRY
+    root, px, py = C.c_ulong(), C.c_int(), C.c_int()
+    w, h, border, depth = C.c_uint(), C.c_uint(), C.c_uint(), C.c_uint()
+    ok = x.XGetGeometry(display, window_id, C.byref(root), C.byref(px), C.byref(py),
+                        C.byref(w), C.byref(h), C.byref(border), C.byref(depth))  # fmt: skip
+    return (int(w.value), int(h.value)) if ok and w.value and h.value else None

@@ -124,6 +124,21 @@ def _file_lines(info: dict) -> list[str]:
     return lines
 
 
+def duration_text(secs: float) -> str:
+    """``m:ss.sss`` as a musician reads a song's length; past an hour ``h:mm:ss``, past a day
+    days too (a hostile file's silences can last years: ``8947848500:00.000`` says nothing)."""
+    if secs < 3600:
+        return f"{int(secs // 60)}:{secs % 60:06.3f}"
+    whole = int(secs)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    clock = f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    if days == 0:
+        return clock
+    years = f" (~{days / 365.25:.1f} years)" if days >= 365 else ""
+    return f"{days} day{'' if days == 1 else 's'} {clock}{years}"
+
+
 def _shorten(items: list[str]) -> str:
     if len(items) <= SHOW_MAX:
         return ", ".join(items)
@@ -147,7 +162,7 @@ def format_text(info: dict) -> str:
         *_file_lines(info),
         f"tempo: {_shorten(tempos)}",
         f"time signature: {_shorten(sigs)}",
-        f"length: {info['length_bars']} bar{'' if info['length_bars'] == 1 else 's'}, {int(secs // 60)}:{secs % 60:06.3f} "
+        f"length: {info['length_bars']} bar{'' if info['length_bars'] == 1 else 's'}, {duration_text(secs)} "
         f"({info['length_ticks']} ticks)",
         "",
         f"{'#':>3}  {'track':<24} {'channels':<12} {'notes':>8}  timing (mean / max off)",

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
         "action",
         nargs="?",
         choices=["ui", "presets"],
-        help="ui: open one plugin's editor; presets: list (or --save) an LV2 plugin's presets",
+        help="ui: open one plugin's editor; presets: list (or --save) a plugin's presets (LV2, VST3)",
     )
     p.add_argument("plugin", nargs="?", help="lv2:URI, vst3:PATH or an LV2 plugin's name")
     p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -19,8 +19,9 @@ from engine.presets import (
     Preset,
     check_name,
     describe_settings,
+    display_name,
     is_preset_text,
-    preset_from_json,
+    preset_from_bytes,
     preset_from_text,
     preset_to_document,
     preset_to_text,
@@ -53,8 +54,15 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("export", help="write a preset to a .json file or print its text form")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("-o", "--output", metavar="FILE.json", help="file to write (replaced)")
-    p.add_argument("--text", action="store_true", help="print the one-line text form")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="file to write (replaced): JSON, or the text form with --text or a .txt name",
+    )
+    p.add_argument(
+        "--text", action="store_true", help="the one-line text form (printed, or written to -o)"
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", help="validate a .json file or text form and add it")
@@ -185,19 +193,18 @@ def cmd_export(args) -> int:
     if not args.output and not args.text:
         raise PresetError("export needs -o FILE.json or --text")
     preset = preset_store.load(args.name)
-    if args.text:
+    if not args.output:
         print(preset_to_text(preset))
-    if args.output:
-        path = preset_store.export_preset(args.name, Path(args.output))
-        print(f"exported {preset.name!r} to {path}", file=sys.stderr if args.text else sys.stdout)
+        return 0
+    as_text = args.text or Path(args.output).suffix.lower() == ".txt"
+    path = preset_store.export_preset(args.name, Path(args.output), text=as_text)
+    form = "text form" if as_text else "JSON"
+    print(f"exported {preset.name!r} to {display_name(path)} ({form})")
     return 0
 
 
 def _read_stdin_preset() -> Preset:
-    data = sys.stdin.buffer.read(MAX_PRESET_BYTES + 1)
-    if is_preset_text(data.decode("utf-8", "replace")):
-        return preset_from_text(data.decode("utf-8", "replace"), origin="stdin")
-    return preset_from_json(data, origin="stdin")
+    return preset_from_bytes(sys.stdin.buffer.read(MAX_PRESET_BYTES + 1), origin="stdin")
 
 
 def cmd_import(args) -> int:
@@ -231,5 +238,5 @@ def cmd_validate(args) -> int:
             bad += 1
             print(f"quanta: invalid: {exc}", file=sys.stderr)
             continue
-        print(f"{item}: ok ({preset.name!r})")
+        print(f"{display_name(item)}: ok ({preset.name!r})")
     return 2 if bad else 0

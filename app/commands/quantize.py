@@ -23,7 +23,7 @@ from pathlib import Path
 from app.quantize_batch import available_cores, batch_results, quantize_file
 from app.quantize_options import add_quantize_options, settings_from_args, settings_summary
 from engine.errors import QuantaError, missing_file_message, output_folder_problem
-from engine.quantize import NoteFilter
+from engine.quantize import NoteFilter, resolve_groove
 
 MIDI_SUFFIXES = (".mid", ".midi", ".smf", ".kar", ".rmi")
 
@@ -210,7 +210,9 @@ class ProgressBar:
 
 # -- the command --------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
+    # A groove name is looked up once, here: an unknown name is one error before any file, and
+    # the worker processes of a batch get the template itself (they have no groove store).
+    settings = resolve_groove(settings_from_args(args))
     flt = note_filter(args)
     pairs, batch = _plan(args)
     print(f"quantize: {settings_summary(settings)}", flush=True)

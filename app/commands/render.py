@@ -29,10 +29,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 
 import numpy as np
 
+from engine.atomic_write import atomic_output, new_temp_file, save_error_text
 from engine.audio import (
     BIT_DEPTHS,
     DITHERS,
@@ -115,12 +115,7 @@ def _check_args(args) -> None:
 
 def _temp_file(output: str) -> str:
     """A new empty hidden file beside ``output``, to render into and rename at the end."""
-    folder = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(
-        dir=folder, prefix=".quanta-render-", suffix=os.path.splitext(output)[1]
-    )
-    os.close(fd)
-    return tmp
+    return str(new_temp_file(output, suffix=os.path.splitext(output)[1]))
 
 
 THIRD_PARTY = ("lv2:", "vst3:", "sf2")
@@ -220,24 +215,25 @@ def _render_to_file(args, schedule, mixer, strips: dict[int, int]):
     song is never held in memory whole, and a failed render leaves no half-written file."""
     bar = _ProgressBar(sys.stderr)
     show = args.progress or sys.stderr.isatty()
-    tmp = args.render_temp or _temp_file(args.output)
+    suffix = os.path.splitext(args.output)[1]
     try:
-        with AudioWriter(tmp, args.rate, args.bit_depth, args.dither) as writer:
-            try:
-                _, stats = render_schedule(
-                    schedule,
-                    mixer,
-                    strips,
-                    tail=args.tail,
-                    progress=bar if show else None,
-                    on_block=writer.write,
-                )
-            finally:
-                bar.finish()
-        os.replace(tmp, args.output)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with atomic_output(args.output, suffix=suffix, temp=args.render_temp) as tmp:
+            with AudioWriter(
+                tmp, args.rate, args.bit_depth, args.dither, name=args.output
+            ) as writer:
+                try:
+                    _, stats = render_schedule(
+                        schedule,
+                        mixer,
+                        strips,
+                        tail=args.tail,
+                        progress=bar if show else None,
+                        on_block=writer.write,
+                    )
+                finally:
+                    bar.finish()
+    except OSError as exc:
+        raise DeviceError(save_error_text(args.output, exc)) from None
     return writer, stats
 
 

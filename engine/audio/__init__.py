@@ -1,4 +1,5 @@
-"""Audio: the output stream and its compiled callback, the mixer and its kernels, render."""
+"""Audio: the output stream and its compiled callback, the mixer and its kernels, render, and
+grooves from audio loops (onset detection)."""
 
 from engine.public import lazy_exports
 
@@ -7,6 +8,7 @@ __getattr__, __dir__ = lazy_exports(
     {
         "output": ("AudioOutput", "audio_available", "choose_device", "list_devices", "output_devices"),
         "mixer": ("Mixer", "build_mixer"),
+        "onset_groove": ("AudioGroove", "extract_audio_groove"),
         "render": (
             "AudioWriter",
             "BIT_DEPTHS",

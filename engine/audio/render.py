@@ -12,6 +12,7 @@ white noise floor), or keeps 32-bit float.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -243,9 +244,11 @@ class AudioWriter:
         bit_depth: str = "16",
         dither: str | None = None,
         seed: int | None = None,
+        name: str | os.PathLike | None = None,
     ):
         import soundfile as sf
 
+        self.name = os.fspath(name if name is not None else path)
         if bit_depth not in BIT_DEPTHS:
             raise DeviceError(
                 f"bit depth must be one of {', '.join(BIT_DEPTHS)}, not {bit_depth!r}"
@@ -271,7 +274,25 @@ class AudioWriter:
                 str(path), "w", samplerate=sample_rate, channels=2, subtype=subtype, format=fmt
             )
         except (OSError, RuntimeError, sf.LibsndfileError) as exc:
-            raise DeviceError(f"{path}: cannot write audio file ({exc})") from None
+            raise self._error(exc) from None
+
+    def _error(self, exc: BaseException) -> DeviceError:
+        """One line naming the output (not the temporary file); "disk full" when it is.
+
+        libsndfile reports a failed write(2) as "System error." without the errno, so a
+        failure is called a full disk when the folder has (next to) no space left.
+        """
+        folder = os.path.dirname(os.path.abspath(self.path)) or "."
+        full = getattr(exc, "errno", None) in (errno.ENOSPC, getattr(errno, "EDQUOT", 0))
+        if not full:
+            try:
+                st = os.statvfs(folder)
+                full = st.f_bavail * st.f_frsize < 1 << 20
+            except (OSError, AttributeError):
+                pass
+        if full:
+            return DeviceError(f"disk full: could not write {self.name}")
+        return DeviceError(f"{self.name}: cannot write audio file ({exc})")
 
     def write(self, block: np.ndarray) -> None:
         """Append a (2, n) float block."""
@@ -290,16 +311,25 @@ class AudioWriter:
         try:
             self._file.write(data)
         except (OSError, RuntimeError) as exc:
-            raise DeviceError(f"{self.path}: cannot write audio file ({exc})") from None
+            raise self._error(exc) from None
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except (OSError, RuntimeError) as exc:
+            raise self._error(exc) from None
 
     def __enter__(self) -> AudioWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:  # already failing: that error is the one to report
+            self._file.close()
+        except (OSError, RuntimeError):
+            pass
 
 
 def write_audio(

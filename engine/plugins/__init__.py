@@ -15,6 +15,8 @@
 - :mod:`.fault_note` (+ ``child_proc``): naming the plugin that killed a child process.
 - :mod:`.lv2_ui`, :mod:`.control_link`, :mod:`.lv2_presets`, :mod:`.vst3_editor`: plugin
   editors (LV2 UIs, lock-free control rings, presets, VST3 editors in a child process).
+- :mod:`.vst3_presets` (programs, ``.vstpreset`` files), :mod:`.plugin_presets` (presets
+  whatever the format).
 """
 
 from engine.public import lazy_exports
@@ -35,5 +37,9 @@ __getattr__, __dir__ = lazy_exports(
         "lv2_presets": ("list_presets", "load_preset", "save_preset"),
         "vst3": ("load_vst3",),
         "vst3_editor": ("VST3Editor",),
+        "vst3_presets": ("PresetFileError", "check_preset"),
+        "plugin_presets": (
+            "has_presets", "list_plugin_presets", "load_plugin_preset", "save_plugin_preset",
+        ),
     },
 )

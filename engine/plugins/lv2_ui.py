@@ -14,8 +14,10 @@ What the host provides (the features the UI may ask for):
   the DSP instance.
 
 Not provided: ``instance-access`` and ``data-access`` (they hand the UI the running DSP
-instance, which the GUI must never touch); a UI that requires them is refused with a message
-that says so, and the generic sliders remain. Atom/event ports (patch messages) are not
+instance, which the GUI must never touch, and Quanta runs each UI in a child process with
+its own instance); a UI that requires them is refused with a message that says so, and the
+generic sliders remain. None of the plugins installed here asks for them (Debian's
+zam-plugins UIs require only options, idleInterface and urid:map; mda-lv2 has no UIs). Atom/event ports (patch messages) are not
 carried yet: control ports only.
 """
 
@@ -99,15 +101,17 @@ def choose_ui(desc: dict) -> dict:
                 "use the generic sliders"
             )
         raise DeviceError(f"LV2 plugin {name} has no UI of its own; use the generic sliders")
+    needs: set[str] = set()
     for ui in x11:
         missing = sorted(set(ui.get("required", ())) - SUPPORTED_UI_FEATURES)
         if not missing:
             return ui
-    if INSTANCE_ACCESS in missing or DATA_ACCESS in missing:
+        needs.update(missing)
+    if INSTANCE_ACCESS in needs or DATA_ACCESS in needs:
         raise DeviceError(
-            f"LV2 plugin {name}: its UI needs direct access to the running plugin "
-            "(instance-access/data-access), which Quanta does not give a UI; "
-            "use the generic sliders"
+            f"LV2 plugin {name}: its UI cannot be shown: it needs direct access to the "
+            "running plugin (instance-access/data-access), and Quanta runs plugin UIs in "
+            "their own process, apart from the instance that plays; use the generic sliders"
         )
     raise DeviceError(
         f"LV2 plugin {name}: its UI needs {missing[0]}, which Quanta does not provide; "

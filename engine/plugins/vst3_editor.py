@@ -225,6 +225,10 @@ def _child() -> None:
                 last[0] = state
                 say({"state": _b64(state)})
 
+    # Find the channel count now, while no parameter change is queued: a process call of
+    # the wrong width fails after taking the queued changes (a gesture would be lost).
+    flush()
+    last[0] = plugin.raw_state
     threading.Thread(target=commands, daemon=True).start()
     threading.Thread(target=watch_state, daemon=True).start()
     say({"opened": getattr(plugin, "name", "") or os.path.basename(first["path"])})

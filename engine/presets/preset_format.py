@@ -44,7 +44,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from engine.errors import PresetError, SettingsError
+from engine.errors import PresetError, SettingsError, display_path
 from engine.quantize.settings import PART2_DEFAULTS, QuantizeSettings
 
 FORMAT = "quanta-preset"
@@ -56,6 +56,7 @@ MAX_NAME_CHARS = 64
 MAX_FILENAME_CHARS = 64  #: of the sanitised stem, before ``.json``
 MAX_FILENAME_BYTES = 200  #: UTF-8 bytes of the stem; file systems allow 255 for the whole name
 TEXT_PREFIX = "quanta-preset:v"
+SCHEMA_FILE = "quanta-preset.schema.json"  #: shipped beside the factory presets
 
 #: What a setting left out of a version-1 preset means. Frozen with the format: when the code's
 #: defaults change, a new format version and an upgrade step must fill the old values in.
@@ -98,6 +99,9 @@ def _upgrade_1_to_2(doc: dict) -> dict:
 UPGRADES: dict[int, Callable[[dict], dict]] = {1: _upgrade_1_to_2}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Text fields and what they may hold besides "no control characters, valid Unicode".
+_TEXT_FIELDS = ("name", "description", "author")
 
 
 class PresetFieldError(PresetError):
@@ -134,7 +138,7 @@ class Preset:
 @cache
 def schema() -> dict:
     """The shipped JSON Schema for the current format version."""
-    text = resources.files("presets").joinpath("quanta-preset.schema.json").read_text("utf-8")
+    text = resources.files("presets").joinpath(SCHEMA_FILE).read_text("utf-8")
     return json.loads(text)
 
 
@@ -150,6 +154,8 @@ def _show(value: Any, limit: int = 40) -> str:
         text = json.dumps(value, ensure_ascii=False, allow_nan=True)
     except (TypeError, ValueError):
         text = repr(value)
+    # Lone surrogates are shown escaped: a message must be printable and savable anywhere.
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -188,10 +194,19 @@ _ENUM_HELP = {
 }
 
 
+def _key(key: Any) -> str:
+    """A field name as a message shows it: quoted and escaped when it holds line breaks,
+    control characters or lone surrogates (a message is one printable line)."""
+    text = str(key)
+    if _text_problem(text) is None and len(text) <= 40:
+        return text
+    return _show(text)
+
+
 def _field_path(parts) -> str:
     out = ""
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+        out += f"[{p}]" if isinstance(p, int) else (f".{_key(p)}" if out else _key(p))
     return out
 
 
@@ -227,7 +242,7 @@ def _schema_problem(err) -> tuple[str, str]:
         known = list(sub.get("properties", {}))
         extra = [k for k in value if k not in known]
         where = f"{path}." if path else ""
-        return where + str(extra[0]), f"unknown field; allowed: {', '.join(known)}"
+        return where + _key(extra[0]), f"unknown field; allowed: {', '.join(known)}"
     if kind == "const":
         return path, f"{_show(value)} is not allowed; must be {_show(err.validator_value)}"
     if kind == "enum":
@@ -332,6 +347,7 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
         raise PresetFieldError(origin, "", "is nested too deeply to be a preset") from None
     if errors:
         raise PresetFieldError(origin, where, problem)
+    _check_texts(doc, origin)
     values = dict(V1_DEFAULTS)
     values.update(V2_DEFAULTS)
     values.update(doc["settings"])
@@ -357,6 +373,42 @@ def preset_from_document(doc: Any, origin: str = "", source: str = "file", path=
         source=source,
         path=Path(path) if path is not None else None,
     )
+
+
+def _text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a preset's text, or None.
+
+    A lone UTF-16 surrogate (JSON ``"\\ud800"``, or a non-UTF-8 command-line argument that
+    Python decoded with ``surrogateescape``) is not Unicode text: it cannot be written to a
+    UTF-8 file, so it would pass validation and then crash saving.
+    """
+    if _SURROGATE.search(value):
+        return "contains a lone UTF-16 surrogate (not valid Unicode text)"
+    if _CONTROL.search(value):
+        return "contains control characters (line breaks, tabs, …)"
+    return None
+
+
+def _reserved_problem(name: str) -> str | None:
+    """A name whose file would be the preset folder's schema file is saved where the loader
+    never looks (it skips that file) and would vanish: such names are refused everywhere."""
+    if preset_filename(name).casefold() == SCHEMA_FILE.casefold():
+        return f"is reserved (its file would be the preset folder's {SCHEMA_FILE}); choose another"
+    return None
+
+
+def _check_texts(doc: dict, origin: str) -> None:
+    """Checks the schema's patterns cannot express portably (see :func:`_text_problem`)."""
+    for key in _TEXT_FIELDS:
+        value = doc.get(key)
+        if isinstance(value, str):
+            problem = _text_problem(value) or (_reserved_problem(value) if key == "name" else None)
+            if problem:
+                raise PresetFieldError(origin, key, f"{_show(value)} {problem}")
+    for i, tag in enumerate(doc.get("tags", ())):
+        problem = _text_problem(tag) if isinstance(tag, str) else None
+        if problem:
+            raise PresetFieldError(origin, f"tags[{i}]", f"{_show(tag)} {problem}")
 
 
 class _DuplicateKey(Exception):
@@ -390,7 +442,7 @@ def preset_from_json(data: bytes | str, origin: str = "", source: str = "file", 
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
     except _DuplicateKey as exc:
-        raise PresetFieldError(origin, str(exc), "appears twice; each field once") from None
+        raise PresetFieldError(origin, _key(exc.args[0]), "appears twice; each field once") from None
     except json.JSONDecodeError as exc:
         raise PresetFieldError(
             origin, "", f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -402,18 +454,43 @@ def preset_from_json(data: bytes | str, origin: str = "", source: str = "file", 
     return preset_from_document(doc, origin, source, path)
 
 
+def preset_from_bytes(data: bytes, origin: str = "", source: str = "file", path=None) -> Preset:
+    """A preset from a file's bytes: the JSON format, or the one-line text form (a file or
+    paste holding what ``presets export --text`` printed)."""
+    raw = bytes(data)
+    head = raw[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(TEXT_PREFIX.encode("ascii")):
+        if len(raw) > MAX_PRESET_BYTES:
+            raise PresetFieldError(
+                origin, "", f"is {len(raw)} bytes; a preset is at most {MAX_PRESET_BYTES} bytes"
+            )
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise PresetFieldError(origin, "", f"is not UTF-8 text (byte {exc.start})") from None
+        doc = document_from_text(text, origin)
+        return preset_from_document(doc, origin, source, path)
+    return preset_from_json(raw, origin, source, path)
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """A file name fit for a one-line message (see :func:`engine.errors.display_path`)."""
+    return display_path(path)
+
+
 def read_preset_file(path: str | os.PathLike, source: str = "file") -> Preset:
-    """Read one preset file: refuse non-files and oversize files before reading a byte of JSON."""
+    """Read one preset file (JSON or the one-line text form): refuse non-files and oversize
+    files before reading a byte."""
     p = Path(path)
-    origin = p.name or str(p)
+    origin = display_name(p.name or str(p))
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise PresetError(f"{p}: no such preset file") from None
+        raise PresetError(f"{display_name(p)}: no such preset file") from None
     except OSError as exc:
-        raise PresetError(f"{p}: cannot read ({exc.strerror})") from None
+        raise PresetError(f"{display_name(p)}: cannot read ({exc.strerror})") from None
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device would hang or never end
-        raise PresetError(f"{p}: not a regular file")
+        raise PresetError(f"{display_name(p)}: not a regular file")
     if st.st_size > MAX_PRESET_BYTES:
         raise PresetFieldError(
             origin, "", f"is {st.st_size} bytes; a preset is at most {MAX_PRESET_BYTES} bytes"
@@ -422,8 +499,8 @@ def read_preset_file(path: str | os.PathLike, source: str = "file") -> Preset:
         with open(p, "rb") as fh:
             data = fh.read(MAX_PRESET_BYTES + 1)
     except OSError as exc:
-        raise PresetError(f"{p}: cannot read ({exc.strerror})") from None
-    return preset_from_json(data, origin, source, p)
+        raise PresetError(f"{display_name(p)}: cannot read ({exc.strerror})") from None
+    return preset_from_bytes(data, origin, source, p)
 
 
 # -- Preset → document / file ------------------------------------------------------------------
@@ -469,8 +546,9 @@ def check_name(name: Any, origin: str = "", field: str = "name") -> str:
         raise PresetFieldError(
             origin, field, f"is {len(name)} characters long; allowed at most {MAX_NAME_CHARS}"
         )
-    if _CONTROL.search(name):
-        raise PresetFieldError(origin, field, f"{_show(name)} contains control characters")
+    problem = _text_problem(name) or _reserved_problem(name)
+    if problem:
+        raise PresetFieldError(origin, field, f"{_show(name)} {problem}")
     return name
 
 
@@ -491,7 +569,7 @@ def preset_filename(name: str) -> str:
     """
     s = unicodedata.normalize("NFC", str(name))
     s = re.sub(r"\s+", " ", s)  # tabs and line breaks are spaces, other controls go
-    s = _CONTROL.sub("", s)
+    s = _CONTROL.sub("", _SURROGATE.sub("", s))
     s = _UNSAFE_FILE_CHARS.sub("-", s)
     s = re.sub(r"\.{2,}", ".", s)
     s = s.strip(" .")[:MAX_FILENAME_CHARS]
@@ -512,7 +590,8 @@ def same_name(a: str, b: str) -> bool:
 
 # -- one-line text form ------------------------------------------------------------------------
 _BARE = re.compile(r"[A-Za-z0-9/._:+-]+")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_VERSION = re.compile(r"[0-9]{1,6}")  # ASCII only: str.isdigit() accepts "²"
 _OPEN_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 _CLOSE_QUOTES = {'"', "\u201d", "\u201c"}
 _TEXT_KEYS = ("name", "description", "author", "tag") + SETTINGS_KEYS
@@ -628,7 +707,7 @@ def _typed(key: str, raw: str, quoted: bool):
         return None
     if not quoted and key in _NUMBER_KEYS and _NUMBER.fullmatch(raw):
         number = float(raw)
-        if key in _INT_KEYS and re.fullmatch(r"[+-]?\d+", raw):
+        if key in _INT_KEYS and re.fullmatch(r"[+-]?[0-9]{1,30}", raw):
             return int(raw)
         return _plain_number(number) if math.isfinite(number) else raw
     return raw
@@ -642,7 +721,7 @@ def document_from_text(text: str, origin: str = "text") -> dict:
     head = re.split(r"\s", text, maxsplit=1)[0]
     rest = text[len(head) :]
     version_text = head[len(TEXT_PREFIX) :]
-    if not head.startswith(TEXT_PREFIX) or not version_text.isdigit():
+    if not head.startswith(TEXT_PREFIX) or not _VERSION.fullmatch(version_text):
         raise PresetFieldError(
             origin, "", f"does not start with {TEXT_PREFIX}N (e.g. quanta-preset:v1)"
         )

@@ -17,10 +17,12 @@ foreign chunks, an RMID envelope: :mod:`engine.model.smf_container`); ``project.
 an optional ``midi_file`` object, so exporting MIDI from a reopened project still gives the
 source's bytes.
 
-Saves are atomic (temporary file in the same folder, fsync, rename), so a crash or a full disk
-mid-save leaves the previous file intact. Loading is strict: every problem is a
-:class:`ProjectError` naming the file and the field; a file from a newer Quanta is refused
-with its version rather than half-read.
+Saves are atomic (:mod:`engine.atomic_write`), so a crash or a full disk mid-save leaves the
+previous file intact. Loading is strict and bounded: a project is outside data, so sizes are
+checked before anything is inflated or allocated (:mod:`engine.project_archive`), and every
+problem is a :class:`ProjectError` naming the file and the field; a file from a newer Quanta
+is refused with its version rather than half-read. Values that could not be saved again, or
+written as ``song.mid``, are refused on the way in, so whatever opens can be saved.
 """
 
 from __future__ import annotations
@@ -28,18 +30,36 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
-import tempfile
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from engine.errors import QuantaError, missing_file_message, write_failure_message
-from engine.model.notes import EVENT_DTYPE, NOTE_DTYPE
+from engine.atomic_write import atomic_write_bytes, save_error_text
+from engine.errors import QuantaError, display_path, missing_file_message
+from engine.model.notes import (
+    EVENT_DTYPE,
+    NOTE_DTYPE,
+    STATUS_ESCAPE,
+    STATUS_META,
+    STATUS_SYSEX,
+)
 from engine.model.smf_container import NO_EXTRAS, ChunkRun, FileExtras, RiffWrapper, SmpteDivision
 from engine.model.song import Song, Track
+from engine.project.archive import (
+    MAX_RATIO,
+    RATIO_FREE_BYTES,
+    ZIP_ERRORS,
+    ArchiveError,
+    Budget,
+    open_zip,
+    read_array,
+    read_member,
+)
 from engine.quantize.settings import QuantizeSettings
 
 FORMAT_NAME = "quanta-project"
@@ -50,6 +70,20 @@ _JSON = "project.json"
 _ARRAYS = "song.npz"
 _MIDI = "song.mid"
 _BYTES_KEY = "$bytes"  # how binary plugin state is written in JSON: {"$bytes": base64}
+
+#: Reading limits (a project is never trusted; see :mod:`engine.project_archive`).
+MAX_PROJECT_MB_ENV = "QUANTA_MAX_PROJECT_MB"
+DEFAULT_MAX_PROJECT_MB = 512  #: on disk, and unpacked in total
+MAX_JSON_BYTES = 64 << 20  #: project.json (plugin states included)
+MAX_JSON_DEPTH = 64  #: nesting of objects/lists in project.json
+MAX_TRACKS = 0xFFFF  #: what a MIDI file's header can count
+#: Ticks are exact in a float64 (the editor's view maths) below 2^53.
+MAX_TICK = (1 << 53) - 1
+#: The longest gap a MIDI file can hold between two events (a 4-byte variable-length number).
+MAX_MIDI_DELTA = 0x0FFFFFFF
+#: Longer gaps are saved as chains of such deltas; a song may need at most this many in all
+#: (16 MB of MIDI data: a tiny hostile project must not make every save write gigabytes).
+MAX_BRIDGED_DELTAS = 1 << 22
 
 
 class ProjectError(QuantaError):
@@ -74,7 +108,11 @@ class Project:
 # -- JSON encoding of app values ------------------------------------------------------------
 def _encode(value, where: str):
     """JSON-ready copy of ``value``; bytes (plugin state) become ``{"$bytes": base64}``."""
-    if value is None or isinstance(value, bool | str):
+    if isinstance(value, str):
+        if not _is_text(value):
+            raise ProjectError(f"{where}: {value!r} is not valid Unicode text")
+        return value
+    if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float | np.integer | np.floating):
         v = value.item() if isinstance(value, np.generic) else value
@@ -88,7 +126,7 @@ def _encode(value, where: str):
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            if not isinstance(k, str):
+            if not isinstance(k, str) or not _is_text(k):
                 raise ProjectError(f"{where}: key {k!r} is not text")
             out[k] = _encode(v, f"{where}.{k}")
         return out
@@ -143,6 +181,8 @@ def _midi_file_doc(song: Song) -> dict | None:
         out["header_tail"] = _encode(extras.header_tail, "midi_file.header_tail")
     if extras.trailing:
         out["trailing"] = _encode(extras.trailing, "midi_file.trailing")
+    if extras.track_count is not None:
+        out["track_count"] = [int(n) for n in extras.track_count]
     if extras.riff is not None:
         out["rmid"] = {
             "before": _encode(extras.riff.before, "midi_file.rmid.before"),
@@ -160,6 +200,7 @@ def _document(project: Project) -> dict:
                 "name": tr.name,
                 "end_tick": int(tr.end_tick),
                 **({"smf_tail": _encode(tr.smf_tail, "smf_tail")} if tr.smf_tail else {}),
+                **({"smf_end": _encode(tr.smf_end, "smf_end")} if tr.smf_end is not None else {}),
                 "quantize": tr.quantize.to_dict(True) if tr.quantize is not None else None,
                 "extra": _encode(tr.extra, f"tracks[{i}].extra"),
             }
@@ -192,46 +233,30 @@ def project_to_bytes(project: Project) -> bytes:
     """The whole project file in memory (what :func:`save_project` writes)."""
     doc = json.dumps(_document(project), indent=2, ensure_ascii=False).encode("utf-8")
     midi = _midi_bytes(project.song)
+    members = [(_JSON, doc), (_ARRAYS, _arrays(project.song))]  # JSON first: cheap to peek at
+    if midi is not None:
+        members.append((_MIDI, midi))
+    data = _zip(members, stored=set())
+    # The reader refuses members that inflate more than MAX_RATIO times (zip bombs); a member
+    # of ours that packs that well (megabytes of zeros in a plugin state) is stored instead,
+    # so every project Quanta writes opens again.
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        too_packed = {
+            i.filename
+            for i in z.infolist()
+            if i.filename != _MIDI
+            and i.file_size > RATIO_FREE_BYTES
+            and i.file_size > MAX_RATIO * max(i.compress_size, 1) // 2
+        }
+    return _zip(members, stored=too_packed) if too_packed else data
+
+
+def _zip(members: list[tuple[str, bytes]], stored: set[str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-        z.writestr(_JSON, doc)  # first, so `unzip -p x.quanta project.json` is cheap
-        z.writestr(_ARRAYS, _arrays(project.song))
-        if midi is not None:
-            z.writestr(_MIDI, midi)
+        for name, data in members:
+            z.writestr(name, data, compress_type=zipfile.ZIP_STORED if name in stored else None)
     return buf.getvalue()
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers see the old or the new file, never half.
-
-    Writes a temporary file in the same folder (same filesystem, so the rename is atomic),
-    fsyncs it, renames it over the target and fsyncs the folder so the rename survives a crash.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 def save_project(project: Project, path: str | Path) -> None:
@@ -240,7 +265,7 @@ def save_project(project: Project, path: str | Path) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
-        raise ProjectError(write_failure_message(path, exc)) from None
+        raise ProjectError(save_error_text(path, exc)) from None
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -249,68 +274,227 @@ def _need(d: dict, key: str, kind, where: str):
         raise ProjectError(f"{where}.{key} is missing")
     v = d[key]
     if kind is int and (isinstance(v, bool) or not isinstance(v, int)):
-        raise ProjectError(f"{where}.{key}: {v!r} is not a whole number")
+        raise ProjectError(f"{where}.{key}: {_short(v)} is not a whole number")
+    if kind is int and not -MAX_TICK <= v <= MAX_TICK:
+        raise ProjectError(f"{where}.{key}: {_short(v)} is out of range")
     if kind is not int and not isinstance(v, kind):
-        raise ProjectError(f"{where}.{key}: {v!r} has the wrong type")
+        raise ProjectError(f"{where}.{key}: {_short(v)} has the wrong type")
     return v
+
+
+def _short(value, limit: int = 40) -> str:
+    """``repr`` cut to one short line (a hostile value may be megabytes)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return "a huge number"
+    text = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _settings(d, where: str) -> QuantizeSettings | None:
     if d is None:
         return None
     if not isinstance(d, dict):
-        raise ProjectError(f"{where}: expected quantize settings, got {d!r}")
+        raise ProjectError(f"{where}: expected quantize settings, got {_short(d)}")
+    # The same strict checks as a preset's settings (ranges, types, combinations): a project
+    # must not hold a setting no preset could, e.g. an offset the panel cannot show.
+    from engine.presets.preset_format import FORMAT, VERSION, PresetError, preset_from_document
+
+    doc = {"format": FORMAT, "version": VERSION, "name": "p", "description": "", "settings": d}
     try:
-        return QuantizeSettings.from_dict(d)
-    except (QuantaError, TypeError, ValueError) as exc:
-        raise ProjectError(f"{where}: {exc}") from None
+        settings = preset_from_document(doc).settings
+        json.dumps(settings.to_dict(), allow_nan=False)  # what is read must save again
+    except PresetError as exc:
+        msg = str(exc)
+        msg = msg[len("settings.") :] if msg.startswith("settings.") else msg
+        raise ProjectError(f"{where}: {msg[:200]}") from None
+    except (QuantaError, TypeError, ValueError, OverflowError) as exc:
+        raise ProjectError(f"{where}: {str(exc)[:200]}") from None
+    return settings
 
 
-def _array(npz, key: str, dtype: np.dtype, name: str) -> np.ndarray:
-    if key not in npz.files:
-        raise ProjectError(f"{_ARRAYS}: {key} is missing")
+def _array(npz: zipfile.ZipFile, key: str, dtype: np.dtype, budget: Budget) -> np.ndarray:
     try:
-        a = npz[key]
-    except ValueError as exc:  # e.g. object arrays, which we never write
-        raise ProjectError(f"{_ARRAYS}: {key} cannot be read ({exc})") from None
-    if a.dtype != dtype or a.ndim != 1:
-        raise ProjectError(f"{_ARRAYS}: {key} has the wrong layout for {name}")
-    return a.copy()
+        return read_array(npz, f"{key}.npy", dtype, budget.left, budget)
+    except KeyError:
+        raise ProjectError(f"{_ARRAYS}: {key} is missing") from None
+    except ArchiveError as exc:
+        raise ProjectError(f"{_ARRAYS}: {exc}") from None
 
 
-def _check_track(tr: Track, i: int) -> None:
+_VALID_STATUS = np.zeros(256, dtype=bool)
+_VALID_STATUS[0x80:0xF0] = True
+_VALID_STATUS[[STATUS_SYSEX, STATUS_ESCAPE, STATUS_META]] = True
+
+
+def _check_track(tr: Track, i: int) -> int:
+    """Everything a MIDI file (``song.mid``) and the editor need, so what loads can save.
+    Returns how many longest-possible MIDI deltas the track's length spans at most."""
     n = tr.notes
-    if n.size and np.any(n["end"] <= n["start"]):
-        raise ProjectError(f"tracks[{i}]: a note ends before it starts")
-    if n.size and (np.any(n["pitch"] > 127) or np.any(n["channel"] > 15)):
-        raise ProjectError(f"tracks[{i}]: a note has a pitch or channel out of MIDI range")
-    if n.size and np.unique(n["id"]).size != n.size:
-        raise ProjectError(f"tracks[{i}]: two notes share one id")
+    where = f"tracks[{i}]"
+    if n.size:
+        if np.any(n["start"] < 0) or np.any(n["end"] > MAX_TICK):
+            raise ProjectError(f"{where}: a note lies outside 0–{MAX_TICK} ticks")
+        if np.any(n["end"] <= n["start"]):
+            raise ProjectError(f"{where}: a note ends before it starts")
+        if np.any(n["pitch"] > 127) or np.any(n["channel"] > 15):
+            raise ProjectError(f"{where}: a note has a pitch or channel out of MIDI range")
+        if np.any(n["velocity"] > 127) or np.any(n["off_velocity"] > 127):
+            raise ProjectError(f"{where}: a note has a velocity out of MIDI range (0–127)")
+        if np.unique(n["id"]).size != n.size:
+            raise ProjectError(f"{where}: two notes share one id")
     ev = tr.events
-    if ev.size and np.any(ev["offset"].astype(np.int64) + ev["length"] > tr.payload.size):
-        raise ProjectError(f"tracks[{i}]: an event points past its payload")
+    if ev.size:
+        if np.any(ev["tick"] < 0) or np.any(ev["tick"] > MAX_TICK):
+            raise ProjectError(f"{where}: an event lies outside 0–{MAX_TICK} ticks")
+        if np.any(np.diff(ev["tick"]) < 0):
+            raise ProjectError(f"{where}: events are not in time order")
+        if not np.all(_VALID_STATUS[ev["status"]]):
+            raise ProjectError(f"{where}: an event has a status byte a MIDI file cannot hold")
+        channel = ev["status"] < 0xF0
+        if np.any(channel & ((ev["data1"] > 127) | (ev["data2"] > 127))):
+            raise ProjectError(f"{where}: an event has a data byte out of MIDI range (0–127)")
+        if np.any(ev["offset"].astype(np.int64) + ev["length"] > tr.payload.size):
+            raise ProjectError(f"{where}: an event points past its payload")
+        if np.any(ev["length"] > MAX_MIDI_DELTA):
+            raise ProjectError(f"{where}: an event's data is longer than MIDI allows")
+    if not 0 <= tr.end_tick <= MAX_TICK:
+        raise ProjectError(f"{where}.end_tick: {tr.end_tick} is out of range")
+    # A gap longer than one MIDI delta is bridged on saving (a chain of deltas): a cost in
+    # proportion to the silence, bounded for the whole song in _project.
+    last = max(
+        tr.end_tick,
+        int(n["end"].max()) if n.size else 0,
+        int(ev["tick"].max()) if ev.size else 0,
+    )
+    return last // MAX_MIDI_DELTA
+
+
+_MIXER_RANGES = {"volume": (0.0, 1.0), "pan": (-1.0, 1.0)}
+
+
+def _check_extra(extra: dict, where: str) -> None:
+    """The app-level values Quanta itself reads (mixer, instrument, effects) must make sense."""
+    for key, (lo, hi) in _MIXER_RANGES.items():
+        if key in extra:
+            v = extra[key]
+            if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+                raise ProjectError(f"{where}.{key}: {_short(v)} is not a number {lo:g}…{hi:g}")
+    for key in ("mute", "solo"):
+        if key in extra and not isinstance(extra[key], bool):
+            raise ProjectError(f"{where}.{key}: {_short(extra[key])} is not true or false")
+    inst = extra.get("instrument")
+    if inst is not None and not isinstance(inst, dict | str):
+        raise ProjectError(f"{where}.instrument: expected an object, text or null")
+    effects = extra.get("effects")
+    if effects is not None and not (
+        isinstance(effects, list) and all(isinstance(e, dict) for e in effects)
+    ):
+        raise ProjectError(f"{where}.effects: expected a list of objects")
+
+
+def max_project_bytes() -> int:
+    """The largest project read, on disk and unpacked (env ``QUANTA_MAX_PROJECT_MB``)."""
+    raw = os.environ.get(MAX_PROJECT_MB_ENV, "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_PROJECT_MB
+    except ValueError:
+        mb = DEFAULT_MAX_PROJECT_MB
+    if not (math.isfinite(mb) and mb > 0):
+        mb = DEFAULT_MAX_PROJECT_MB
+    return int(min(mb, 1 << 20) * 1048576)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is too large for a number")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number a project may hold")
+
+
+def _is_text(value: str) -> bool:
+    """False for strings holding lone UTF-16 surrogates (JSON ``"\\ud800"``), which no
+    UTF-8 file can hold: what loads must save."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_doc(doc) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH and text that is not valid Unicode
+    (iteratively: no recursion to exhaust)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not _is_text(value):
+                raise ProjectError(f"{_JSON} holds text with a lone UTF-16 surrogate")
+            continue
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ProjectError(f"{_JSON} is nested deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(value, dict):
+                stack.extend((k, depth) for k in value)
+                items = value.values()
+            else:
+                items = value
+            stack.extend((v, depth + 1) for v in items if isinstance(v, dict | list | str))
+
+
+def _parse_json(data: bytes):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{_JSON} is not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text, parse_float=_finite_float, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(f"{_JSON} is not valid JSON ({exc})") from None
+    except ValueError as exc:  # NaN/Infinity, 1e999, integers of more than 4300 digits
+        msg = str(exc).splitlines()[0][:100]
+        raise ProjectError(f"{_JSON} is not valid JSON ({msg})") from None
+    except RecursionError:
+        raise ProjectError(f"{_JSON} is nested too deeply") from None
+    _check_doc(doc)
+    return doc
 
 
 def project_from_bytes(data: bytes, name: str = "project") -> Project:
-    """Parse a project file held in memory; ``name`` is used in error messages."""
+    """Parse a project file held in memory; ``name`` is used in error messages.
+
+    Every problem, however the bytes are damaged, is one :class:`ProjectError` naming
+    ``name``; sizes are checked before anything is inflated or allocated.
+    """
+    limit = max_project_bytes()
     try:
-        z = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ProjectError(f"{name}: not a Quanta project (not a zip archive)") from None
-    with z:
+        if len(data) > limit:
+            raise ProjectError(
+                f"file is {len(data) // 1048576} MB, larger than the {limit // 1048576} MB "
+                f"limit for projects (set {MAX_PROJECT_MB_ENV} to raise it)"
+            )
+        budget = Budget(limit)
         try:
-            doc = json.loads(z.read(_JSON).decode("utf-8"))
-        except KeyError:
-            raise ProjectError(f"{name}: not a Quanta project ({_JSON} is missing)") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProjectError(f"{name}: {_JSON} is not valid JSON ({exc})") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            raise ProjectError(f"{name}: damaged archive ({exc})") from None
-        try:
-            return _project(doc, z, name)
-        except ProjectError as exc:
-            msg = str(exc)
-            raise ProjectError(msg if msg.startswith(name) else f"{name}: {msg}") from None
+            z = open_zip(data, "file")
+        except ArchiveError:
+            raise ProjectError("not a Quanta project (not a zip archive)") from None
+        with z:
+            try:
+                raw = read_member(z, _JSON, MAX_JSON_BYTES, budget)
+            except KeyError:
+                raise ProjectError(f"not a Quanta project ({_JSON} is missing)") from None
+            doc = _parse_json(raw)
+            del raw
+            return _project(doc, z, budget)
+    except ArchiveError as exc:
+        raise ProjectError(f"{name}: damaged project ({exc})") from None
+    except ProjectError as exc:
+        msg = str(exc)
+        raise ProjectError(f"{name}: {msg}") from None
 
 
 def _bytes_field(d: dict, key: str, where: str) -> bytes:
@@ -320,6 +504,42 @@ def _bytes_field(d: dict, key: str, where: str) -> bytes:
     if not isinstance(value, bytes):
         raise ProjectError(f'{where}.{key}: expected binary data {{"{_BYTES_KEY}": ...}}')
     return value
+
+
+def _smf_end(td: dict, where: str) -> bytes | None:
+    """The track's kept end-of-track event (see ``Track.smf_end``): absent = a plain one,
+    empty = the source track had none, else a whole ``FF 2F len data`` event, checked here so
+    that what opens can be exported again."""
+    if "smf_end" not in td:
+        return None
+    raw = _bytes_field(td, "smf_end", where)
+    if not raw:
+        return b""
+    length, used = 0, 2
+    for used in range(2, min(len(raw), 6)):
+        length = (length << 7) | (raw[used] & 0x7F)
+        if raw[used] < 0x80:
+            break
+    else:
+        used = len(raw)
+    if raw[:2] != b"\xff\x2f" or used >= len(raw) or len(raw) != used + 1 + length:
+        raise ProjectError(f"{where}.smf_end: not one end-of-track meta event (FF 2F len data)")
+    return raw
+
+
+def _track_count(value) -> tuple[int, int] | None:
+    """``midi_file.track_count``: ``[said, found]`` when the source header's track count
+    disagreed with its track chunks (written back while the song has ``found`` tracks)."""
+    if value is None:
+        return None
+    where = "midi_file.track_count"
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(type(n) is int and 0 <= n <= MAX_TRACKS for n in value)
+    ):
+        raise ProjectError(f"{where}: expected [said, found], two track counts 0–{MAX_TRACKS}")
+    return value[0], value[1]
 
 
 def _smpte(d, ppq: int) -> SmpteDivision | None:
@@ -372,11 +592,33 @@ def _midi_file(d, ppq: int) -> tuple[SmpteDivision | None, FileExtras]:
         header_tail=_bytes_field(d, "header_tail", "midi_file"),
         trailing=_bytes_field(d, "trailing", "midi_file"),
         riff=riff,
+        track_count=_track_count(d.get("track_count")),
     )
     return _smpte(d.get("smpte"), ppq), (NO_EXTRAS if extras == NO_EXTRAS else extras)
 
 
-def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
+def _check_midi_file(ppq, smf_format, n_tracks, smpte, extras) -> None:
+    """The kept MIDI file extras (foreign chunks, header and trailing bytes, RIFF chunks) must
+    give a MIDI file Quanta itself reads back: trailing bytes that look like a chunk header,
+    say, would make every exported ``song.mid`` unreadable. Checked with the reader itself on
+    a skeleton of empty tracks (same count, same extras), so it stays what the reader accepts.
+    """
+    if smpte is None and extras == NO_EXTRAS:
+        return
+    from engine.errors import MidiFileError
+    from engine.smf.midifile import load_song_bytes, song_to_bytes
+
+    skeleton = Song(
+        ppq, smf_format, [Track() for _ in range(n_tracks)], smpte=smpte, file_extras=extras
+    )
+    try:
+        for rmid in (False, True) if extras.riff is not None else (False,):
+            load_song_bytes(song_to_bytes(skeleton, rmid=rmid), "song.mid")
+    except MidiFileError as exc:
+        raise ProjectError(f"midi_file: would not give a readable MIDI file ({exc})") from None
+
+
+def _project(doc, z: zipfile.ZipFile, budget: Budget) -> Project:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise ProjectError("format: not a Quanta project")
     version = _need(doc, "version", int, "project")
@@ -394,14 +636,17 @@ def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
     if smf_format not in (0, 1, 2):
         raise ProjectError(f"smf_format: {smf_format} is not 0, 1 or 2")
     tracks_doc = _need(doc, "tracks", list, "project")
+    if len(tracks_doc) > MAX_TRACKS:
+        raise ProjectError(f"tracks: {len(tracks_doc)} tracks; a MIDI file holds {MAX_TRACKS}")
     smpte, file_extras = _midi_file(doc.get("midi_file"), ppq)
     try:
-        npz = np.load(io.BytesIO(z.read(_ARRAYS)), allow_pickle=False)
+        packed = read_member(z, _ARRAYS, budget.left, budget)
     except KeyError:
         raise ProjectError(f"{_ARRAYS} is missing") from None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ProjectError(f"{_ARRAYS} is damaged ({exc})") from None
+    npz = open_zip(packed, _ARRAYS)
+    names = set(npz.namelist())
     tracks = []
+    bridges = 0
     for i, td in enumerate(tracks_doc):
         where = f"tracks[{i}]"
         if not isinstance(td, dict):
@@ -409,18 +654,25 @@ def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
         extra = td.get("extra", {})
         if not isinstance(extra, dict):
             raise ProjectError(f"{where}.extra: expected an object")
+        _check_extra(extra, f"{where}.extra")
         tr = Track(
-            notes=_array(npz, f"t{i}_notes", NOTE_DTYPE, "notes"),
-            events=_array(npz, f"t{i}_events", EVENT_DTYPE, "events"),
-            payload=_array(npz, f"t{i}_payload", np.dtype(np.uint8), "payload"),
+            notes=_array(npz, f"t{i}_notes", NOTE_DTYPE, budget),
+            events=_array(npz, f"t{i}_events", EVENT_DTYPE, budget),
+            payload=_array(npz, f"t{i}_payload", np.dtype(np.uint8), budget),
             end_tick=_need(td, "end_tick", int, where),
             smf_tail=_bytes_field(td, "smf_tail", where),
+            smf_end=_smf_end(td, where),
             quantize=_settings(td.get("quantize"), f"{where}.quantize"),
             extra=_decode(extra, f"{where}.extra"),
         )
-        _check_track(tr, i)
+        bridges += _check_track(tr, i)
+        if bridges > MAX_BRIDGED_DELTAS:
+            raise ProjectError(
+                f"tracks: the song's silences are too long to save as a MIDI file (over "
+                f"{MAX_BRIDGED_DELTAS} chained gaps of {MAX_MIDI_DELTA} ticks)"
+            )
         tracks.append(tr)
-    if f"t{len(tracks)}_notes" in npz.files:
+    if f"t{len(tracks)}_notes.npy" in names:
         raise ProjectError(f"{_ARRAYS} holds more tracks than {_JSON} lists")
     transport = doc.get("transport") or {}
     if not isinstance(transport, dict):
@@ -431,16 +683,19 @@ def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
             not isinstance(loop, list)
             or len(loop) != 2
             or not all(isinstance(x, int) and not isinstance(x, bool) for x in loop)
-            or not 0 <= loop[0] < loop[1]
+            or not 0 <= loop[0] < loop[1] <= MAX_TICK
         ):
-            raise ProjectError(f"transport.loop: {loop!r} is not [start, end] ticks, start < end")
+            raise ProjectError(
+                f"transport.loop: {_short(loop)} is not [start, end] ticks, start < end"
+            )
         loop = (loop[0], loop[1])
     ui = doc.get("ui") or {}
     if not isinstance(ui, dict):
         raise ProjectError("ui: expected an object")
     current = doc.get("current_track", -1)
     if isinstance(current, bool) or not isinstance(current, int):
-        raise ProjectError(f"current_track: {current!r} is not a whole number")
+        raise ProjectError(f"current_track: {_short(current)} is not a whole number")
+    _check_midi_file(ppq, smf_format, len(tracks), smpte, file_extras)
     return Project(
         song=Song(ppq, smf_format, tracks, smpte=smpte, file_extras=file_extras),
         loop=loop,
@@ -455,13 +710,29 @@ def _project(doc, z: zipfile.ZipFile, name: str) -> Project:
 def load_project(path: str | Path) -> Project:
     """Read a ``.quanta`` file. Raises ProjectError naming the file and the problem."""
     path = Path(path)
+    shown = display_path(path)
+    limit = max_project_bytes()
     try:
-        data = path.read_bytes()
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device would hang or never end
+            raise ProjectError(f"{shown}: not a regular file")
+        with open(path, "rb") as fh:
+            if st.st_size > limit:
+                raise ProjectError(
+                    f"{shown}: file is {st.st_size // 1048576} MB, larger than the "
+                    f"{limit // 1048576} MB limit for projects (set {MAX_PROJECT_MB_ENV} "
+                    "to raise it)"
+                )
+            data = fh.read(limit + 1)
     except FileNotFoundError:
-        raise ProjectError(missing_file_message(path)) from None
+        raise ProjectError(missing_file_message(shown)) from None
+    except IsADirectoryError:
+        raise ProjectError(f"{shown}: is a folder, not a project") from None
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return project_from_bytes(data, str(path))
+        raise ProjectError(f"{shown}: cannot read ({exc.strerror or exc})") from None
+    return project_from_bytes(data, shown)
 
 
 def is_project_file(path: str | Path) -> bool:
@@ -470,10 +741,12 @@ def is_project_file(path: str | Path) -> bool:
     if path.suffix.lower() == SUFFIX:
         return True
     try:
+        if not path.is_file():  # never open a FIFO (it would block)
+            return False
         with open(path, "rb") as f:
             if f.read(4) != b"PK\x03\x04":
                 return False
         with zipfile.ZipFile(path) as z:
             return _JSON in z.namelist()
-    except (OSError, zipfile.BadZipFile):
+    except (OSError, *ZIP_ERRORS):
         return False

@@ -268,37 +268,64 @@ def flam_offsets(
 
     voice = kernels.voices(pitch, channel)
     start = np.ascontiguousarray(start, dtype=np.int64)
+    has_sel = sel is not None
+    sel_arr = sel if has_sel else np.zeros(0, np.bool_)
+    if start.size < 2 or bool(np.all(start[1:] >= start[:-1])):
+        # in start order already (the usual case): runs are sorted by voice in the kernel
+        _flam_kernel(np.zeros(0, np.int64), False, start, voice, sel_arr, has_sel, flam, out)
+        return out
     order = None
     if max(abs(int(start.min())), abs(int(start.max()))) < 2**51:
         order = kernels.playing_order(start, voice)  # nearly sorted input: one pass
     if order is None:
         order = np.lexsort((voice, start))
-    has_sel = sel is not None
-    _flam_kernel(
-        order, start, voice, sel if has_sel else np.zeros(0, np.bool_), has_sel, flam, out
-    )
+    _flam_kernel(order, True, start, voice, sel_arr, has_sel, flam, out)
     return out
 
 
 @njit(cache=True, nogil=True)
-def _flam_kernel(order, start, voice, sel, has_sel, flam, out):
-    """Walk runs of one start in (start, pitch, channel) order; per channel, rank the distinct
-    pitches of the run's selected notes (rising, or falling for ``flam < 0``)."""
-    n = order.size
+def _flam_kernel(order, use_order, start, voice, sel, has_sel, flam, out):
+    """Walk runs of one start (in ``order``, or in index order when the starts ascend); sort
+    each run by (pitch, channel) and, per channel, rank the distinct pitches of its selected
+    notes (rising, or falling for ``flam < 0``)."""
+    n = start.size
     count = np.zeros(16, np.int64)
+    total = np.zeros(16, np.int64)
     last = np.full(16, -1, np.int64)
     step = abs(flam)
+    longest = 1  # the longest run, so that the run buffer is allocated once
     i = 0
     while i < n:
-        j = i
-        s0 = start[order[i]]
-        while j < n and start[order[j]] == s0:
+        s0 = start[order[i] if use_order else i]
+        j = i + 1
+        while j < n and start[order[j] if use_order else j] == s0:
             j += 1
-        if j - i > 1:
-            count[:] = 0
-            last[:] = -1
-            for k in range(i, j):  # distinct pitches per channel
-                r = order[k]
+        longest = max(longest, j - i)
+        i = j
+    buf = np.empty(longest, np.int64)  # (reassigning an array in the loop costs refcounts)
+    i = 0
+    while i < n:
+        s0 = start[order[i] if use_order else i]
+        j = i + 1
+        while j < n and start[order[j] if use_order else j] == s0:
+            j += 1
+        m = j - i
+        if m > 1:
+            for k in range(m):
+                buf[k] = order[i + k] if use_order else i + k
+            if not use_order:  # stable insertion sort of the (small) run by voice
+                for k in range(1, m):
+                    r = buf[k]
+                    q = k
+                    while q > 0 and voice[buf[q - 1]] > voice[r]:
+                        buf[q] = buf[q - 1]
+                        q -= 1
+                    buf[q] = r
+            for c in range(16):
+                count[c] = 0
+                last[c] = -1
+            for k in range(m):  # distinct pitches per channel
+                r = buf[k]
                 if has_sel and not sel[r]:
                     continue
                 ch = voice[r] & 15
@@ -306,11 +333,12 @@ def _flam_kernel(order, start, voice, sel, has_sel, flam, out):
                 if p != last[ch]:
                     count[ch] += 1
                     last[ch] = p
-            total = count.copy()
-            count[:] = 0
-            last[:] = -1
-            for k in range(i, j):
-                r = order[k]
+            for c in range(16):  # (no allocation per chord)
+                total[c] = count[c]
+                count[c] = 0
+                last[c] = -1
+            for k in range(m):
+                r = buf[k]
                 if has_sel and not sel[r]:
                     continue
                 ch = voice[r] & 15

@@ -174,7 +174,7 @@ def _before(tick, group, rank, a, b):
 
 
 @njit(cache=True, nogil=True)
-def _write_order(tick, group, rank):
+def merge_order(tick, group, rank):
     """Indexes sorted by ``(tick, group, rank)``, stable (a bottom-up merge sort)."""
     n = tick.shape[0]
     order = np.arange(n)
@@ -207,13 +207,15 @@ def _write_order(tick, group, rank):
 
 
 @njit(cache=True, nogil=True)
-def encode_model_track(notes, events, payload, end_tick, end_event, write_end):
-    """Track body bytes from a track's note and event arrays (``NOTE_DTYPE``/``EVENT_DTYPE``,
-    passed whole so a call costs little; see engine.smf.midifile's module doc for the order and
-    for how new and moved events are styled).
+def track_rows(notes, events, payload):
+    """The rows to write for a track's note and event arrays (``NOTE_DTYPE``/``EVENT_DTYPE``,
+    passed whole so a call costs little), each with its ordering group and rank: see
+    engine.smf.midifile's module doc for the order and for how new and moved events are
+    styled. Edited values are made valid here (clamped ticks and data bytes).
 
-    All per-event work of saving happens here, so a file of 65,535 tiny tracks saves in
-    about as long as it loads. Returns ``(error, bytes)`` like :func:`encode_track`.
+    All per-event work of saving but the sort happens here (numpy's stable sort of packed
+    keys is the fastest there is), so a file of 65,535 tiny tracks saves about as fast as
+    it loads. Returns ``(error, tick, status, d1, d2, mode, poff, plen, group, rank)``.
     """
     n_notes = notes.shape[0]
     n_ev = events.shape[0]
@@ -261,7 +263,7 @@ def encode_model_track(notes, events, payload, end_tick, end_event, write_end):
     rank = np.empty(total, np.int64)
     for i in range(n_ev):
         if np.int64(events[i].offset) + np.int64(events[i].length) > payload.shape[0]:
-            return ERR_PAYLOAD_RANGE, np.empty(0, np.uint8)
+            return ERR_PAYLOAD_RANGE, tick, status, d1, d2, mode, poff, plen, group, rank
         st = events[i].status
         tick[i] = max(events[i].tick, 0)
         status[i] = st
@@ -317,7 +319,18 @@ def encode_model_track(notes, events, payload, end_tick, end_event, write_end):
             mode[i] = new_mode
             group[i] = G_MOVED_OFF
             rank[i] = i
-    order = _write_order(tick, group, rank)
+    return 0, tick, status, d1, d2, mode, poff, plen, group, rank
+
+
+@njit(cache=True, nogil=True)
+def encode_small_track(notes, events, payload, end_tick, end_event, write_end):
+    """:func:`track_rows`, :func:`merge_order` and :func:`encode_track` in one call, for
+    small tracks, where the cost of calls outweighs that of sorting (a file of 65,535 tiny
+    tracks saves in about a second). Returns ``(error, bytes)``."""
+    err, tick, status, d1, d2, mode, poff, plen, group, rank = track_rows(notes, events, payload)
+    if err:
+        return err, np.empty(0, np.uint8)
+    order = merge_order(tick, group, rank)
     return encode_track(
         tick[order], status[order], d1[order], d2[order], mode[order], poff[order],
         plen[order], payload, end_tick, end_event, write_end,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from app.cli import main
 from engine.errors import DeviceError
 from engine.plugins import lv2, lv2_discovery, lv2_world
 from engine.plugins.scan import ProbeCache, scan_installed
-from tests import lv2_fakes
+from tests import lv2_fakes, procs
 
 ROOT = Path(__file__).resolve().parents[1]
 MDA = "http://drobilla.net/plugins/mda/"
@@ -150,7 +149,7 @@ def test_removing_a_bad_bundle_clears_it(lv2_dir, tmp_path):
     bad = lv2_fakes.dyn_manifest_bundle(lv2_dir, "dynopen", DYN_OPEN, abort_in_open=True)
     with_bad = scan_installed(cache_file, timeout=5)
     assert [r.ident for r in with_bad if r.fmt == "lv2-bundle"] == [str(bad)]
-    subprocess.run(["rm", "-r", str(bad)], check=True)
+    procs.run(["rm", "-r", str(bad)], check=True)
     without = scan_installed(cache_file, timeout=5)
     assert not [r for r in without if r.fmt == "lv2-bundle"]
     assert all(r.ok for r in without) and len(without) == 36
@@ -176,7 +175,7 @@ def test_a_plugin_that_aborts_mid_render_is_named_and_leaves_no_file(lv2_dir, tm
         sys.executable, "-m", "app.cli", "render", str(midi), "-o", str(out),
         "--track-effect", f"Keys=lv2:{RUN_CRASH}", "--block", "256",
     ]  # fmt: skip
-    proc = subprocess.run(
+    proc = procs.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=180, start_new_session=True
     )
     assert proc.returncode == 2, proc.stderr
@@ -188,7 +187,7 @@ def test_a_plugin_that_aborts_mid_render_is_named_and_leaves_no_file(lv2_dir, tm
     assert out.read_bytes() == b"an earlier render"
     assert sorted(os.listdir(tmp_path)) == ["cache", "lv2", "out.wav", "song.mid"]
     # The same render without the plugin works (the crash was the plugin's, not the render's).
-    ok = subprocess.run(
+    ok = procs.run(
         cmd[:-4] + ["--instrument", f"lv2:{MDA}EPiano"], cwd=ROOT, capture_output=True,
         text=True, timeout=180, start_new_session=True,
     )  # fmt: skip

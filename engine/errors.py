@@ -25,6 +25,10 @@ class DeviceError(QuantaError):
     """A MIDI port, audio device or plugin is missing or failed."""
 
 
+class RenderLimitError(QuantaError):
+    """A render would last longer than the render limit (a song with a silence of years)."""
+
+
 class GrooveError(QuantaError, ValueError):
     """A groove template (or a groove file's field) is invalid; the message names the field."""
 

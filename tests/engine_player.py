@@ -6,7 +6,9 @@ busy thread competes with the engine only, which is what the tests and benchmark
 
 Protocol: prints ``READY <port>`` once its output port exists, waits for a line on stdin
 (the test connects the port meanwhile), plays, then prints one JSON line with the engine's
-lateness statistics and exits.
+lateness statistics and exits. With ``--sink jack`` the line also holds every event's
+scheduled frame (``scheduled``: [frame, hex bytes] in hand-over order) and the port's count
+of events that went out late (``late``).
 
     python -m tests.engine_player --sink rtmidi|jack [--busy] [--notes N] [--bpm BPM]
 """
@@ -64,15 +66,24 @@ def main(argv=None) -> int:
         out = RtmidiJackOut(args.client)
         port = out.port_name
         if args.connect:
-            import jack
+            from engine.ports.jack_client import Client as JackClient
 
-            helper = jack.Client(f"{args.client}-wire", no_start_server=True)
+            helper = JackClient(f"{args.client}-wire")
             helper.connect(port, args.connect)
             helper.close()
     else:
         from engine.ports.jack_midi import JackMidiOutput
 
-        out = JackMidiOutput(args.connect, client_name=args.client, port_name="out")
+        class LoggedJackOut(JackMidiOutput):
+            """Keeps the frame each event was queued for: Quanta's own account to check
+            the recorded frames against."""
+
+            scheduled: list = []
+
+            def send_at(self, when: float, data: bytes) -> None:
+                self.scheduled.append((self.schedule(when, data), bytes(data).hex()))
+
+        out = LoggedJackOut(args.connect, client_name=args.client, port_name="out")
         port = out.name
     song, _grid, _track = humanized_line(args.notes, args.bpm)
     print(f"READY {port}", flush=True)
@@ -93,8 +104,11 @@ def main(argv=None) -> int:
         engine.shutdown()
     p50, p99, mx, count = engine.lateness_ms()
     time.sleep(0.2)  # let the last period go out before the port closes
+    stats = {"p50_ms": p50, "p99_ms": p99, "max_ms": mx, "events": count}
+    if args.sink == "jack":
+        stats.update(scheduled=out.scheduled, late=out.late, period=out.period)
     out.close()
-    print(json.dumps({"p50_ms": p50, "p99_ms": p99, "max_ms": mx, "events": count}), flush=True)
+    print(json.dumps(stats), flush=True)
     return 0
 
 

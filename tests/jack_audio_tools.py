@@ -20,6 +20,7 @@ from llvmlite import binding as llvm_binding
 from numba import types
 
 from engine.audio.native_ptr import f32_ptr, i64_ptr
+from engine.ports.jack_client import Client as JackClient
 
 
 def _libjack():
@@ -110,7 +111,7 @@ def _pointer(obj) -> int:
 
 class AudioRecorder:
     def __init__(self, seconds: float = 5.0, name: str = "quanta-audio-rec"):
-        self.client = jack.Client(name, no_start_server=True)
+        self.client = JackClient(name)
         self.rate = self.client.samplerate
         self.inports = [self.client.inports.register(f"in_{i + 1}") for i in range(2)]
         self.data = np.zeros((2, int(seconds * self.rate)), dtype=np.float32)
@@ -127,6 +128,8 @@ class AudioRecorder:
         ctl[C_CYC_START] = self._cyc_start.ctypes.data
         ctl[C_CYC_US] = self._cyc_us.ctypes.data
         ctl[C_CYC_CAP] = cycles
+        # The compiled callback writes into these until the client is closed.
+        self.client.keep_alive(ctl, self.data, self._cyc_start, self._cyc_us)
         lib = ctypes.CDLL(jack._libname)
         lib.jack_set_process_callback.argtypes = [ctypes.c_void_p] * 3
         lib.jack_set_process_callback.restype = ctypes.c_int
@@ -178,8 +181,9 @@ class AudioRecorder:
         return jack_s - jack_clock_offset()
 
     def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+        if not self.client.closed:
+            self.client.deactivate()
+            self.client.close()
 
 
 def onsets(x: np.ndarray, threshold: float = 1e-3, min_gap: int = 2400) -> np.ndarray:
@@ -190,3 +194,16 @@ def onsets(x: np.ndarray, threshold: float = 1e-3, min_gap: int = 2400) -> np.nd
         return loud
     keep = np.concatenate(([True], np.diff(loud) > min_gap))
     return loud[keep]
+
+
+def first_sound(x: np.ndarray, coarse: np.ndarray, quiet: float = 1e-6, back: int = 2400) -> np.ndarray:
+    """For each coarse onset (from :func:`onsets`), the first sample of the sound that
+    reaches it: the sample after the last one at or below ``quiet`` within ``back`` samples
+    before it. Exact to the sample for a synth that is silent (digital zero, or nearly)
+    between notes, whatever the level its attack takes to reach the coarse threshold."""
+    out = np.empty(len(coarse), dtype=np.int64)
+    for k, c in enumerate(np.asarray(coarse, dtype=np.int64)):
+        lo = max(int(c) - back, 0)
+        q = np.flatnonzero(np.abs(x[lo : int(c) + 1]) <= quiet)
+        out[k] = lo + (int(q[-1]) + 1 if q.size else 0)
+    return out

@@ -18,8 +18,10 @@ import sys
 import threading
 import time
 
-import jack
 import pytest
+
+from engine.ports.jack_client import Client as JackClient
+from tests import procs
 
 NOTE_ON = 0x90
 NOTE_OFF = 0x80
@@ -85,7 +87,7 @@ class JackMidiRecorder:
     ):
         from engine.ports.jack_rt import MidiRing
 
-        self.client = jack.Client(name, no_start_server=True, servername=servername)
+        self.client = JackClient(name, servername=servername)
         self.port = self.client.midi_inports.register("in")
         self._ring = MidiRing(capacity)
         self._ring.install(self.client, self.port, is_input=True)
@@ -220,7 +222,7 @@ class JackMidiSender:
     ):
         from engine.ports.jack_rt import MidiRing
 
-        self.client = jack.Client(name, no_start_server=True, servername=servername)
+        self.client = JackClient(name, servername=servername)
         self.port = self.client.midi_outports.register("out")
         self._ring = MidiRing(capacity)
         self._ring.install(self.client, self.port, is_input=False)
@@ -316,7 +318,7 @@ def _start_child(mode: str, name: str, servername: str | None):
     if servername:
         env["JACK_DEFAULT_SERVER"] = servername
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.Popen(
+    proc = procs.spawn(
         [sys.executable, "-m", "tests.jack_tools", mode, name],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -326,7 +328,7 @@ def _start_child(mode: str, name: str, servername: str | None):
     )
     line = proc.stdout.readline().split()
     if not line or line[0] != "ready":
-        proc.kill()
+        procs.kill_group(proc)
         raise RuntimeError(f"external {mode} helper failed to start")
     return proc, line[1:]
 
@@ -346,13 +348,12 @@ class ExternalMidiRecorder:
         """Stop recording and return every ``(frame, bytes)`` recorded."""
         import json
 
-        out, _ = self.proc.communicate("stop\n", timeout=30)
+        out, _ = procs.communicate(self.proc, "stop\n", timeout=30)
         return [(f, bytes.fromhex(h)) for f, h in json.loads(out)]
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            procs.kill_group(self.proc)
 
 
 class ExternalMidiSender:
@@ -383,8 +384,7 @@ class ExternalMidiSender:
             try:
                 self.proc.wait(5)
             except Exception:
-                self.proc.kill()
-                self.proc.wait()
+                procs.kill_group(self.proc)
 
 
 def _record_main(name: str) -> None:

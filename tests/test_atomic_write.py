@@ -21,6 +21,7 @@ from engine.atomic_write import (
     current_umask,
     is_quanta_temp,
 )
+from tests import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,7 @@ def mode(path: Path) -> int:
 
 
 def _dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    p = procs.spawn([sys.executable, "-c", "pass"], start_new_session=True)
     p.wait()
     return p.pid
 
@@ -83,7 +84,7 @@ def test_atomic_output_mode_and_failure_leaves_nothing(tmp_path):
 
 def test_only_dead_quanta_temps_of_this_user_are_cleaned(tmp_path):
     dead = _dead_pid()
-    live = subprocess.Popen(
+    live = procs.spawn(
         [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
     )
     try:
@@ -145,7 +146,7 @@ with atomic_output(sys.argv[1], suffix='.wav') as tmp:
 def test_kill_9_mid_save_leftover_is_removed_by_the_next_save(tmp_path):
     target = tmp_path / "take.wav"
     target.write_bytes(b"previous take")
-    child = subprocess.Popen(
+    child = procs.spawn(
         [sys.executable, "-c", _SLOW_SAVE, str(target)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -173,7 +174,7 @@ def test_kill_9_mid_save_leftover_is_removed_by_the_next_save(tmp_path):
 def tiny_disk(tmp_path):
     mnt = tmp_path / "tiny"
     mnt.mkdir()
-    r = subprocess.run(
+    r = procs.run(
         ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
         capture_output=True,
         start_new_session=True,
@@ -183,7 +184,7 @@ def tiny_disk(tmp_path):
     try:
         yield mnt
     finally:
-        subprocess.run(["umount", str(mnt)], capture_output=True, start_new_session=True)
+        procs.run(["umount", str(mnt)], capture_output=True, start_new_session=True)
 
 
 def test_full_disk_names_the_target_and_leaves_no_temp(tiny_disk):
@@ -217,7 +218,7 @@ def test_full_disk_render_says_disk_full(tiny_disk, tmp_path):
     src = tmp_path / "demo.mid"
     save_song(demo_song(), src)
     out = tiny_disk / "mix.wav"
-    r = subprocess.run(
+    r = procs.run(
         [sys.executable, "-m", "app.cli", "render", str(src), "-o", str(out)],
         cwd=ROOT,
         capture_output=True,
@@ -261,7 +262,7 @@ def test_screenshot_leaves_no_scratch_folder(tmp_path):
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     out = tmp_path / "shot.png"
-    r = subprocess.run(
+    r = procs.run(
         [sys.executable, "-m", "app.cli", "--screenshot", str(out)],
         cwd=ROOT,
         capture_output=True,

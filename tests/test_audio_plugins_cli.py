@@ -6,6 +6,7 @@ import json
 
 from app.cli import main
 from engine.plugins import scan
+from tests import procs
 
 
 def test_plugins_json_lists_every_format_and_marks_zamverb(tmp_path, monkeypatch, capsys):
@@ -36,12 +37,11 @@ def test_plugins_json_lists_every_format_and_marks_zamverb(tmp_path, monkeypatch
 def test_loading_fluidsynth_prints_nothing_even_on_ci():
     """pyfluidsynth prints where it found the library when CI is set; that broke --json."""
     import os
-    import subprocess
     import sys
 
     code = "from engine.plugins.sf2 import _fluidsynth; _fluidsynth()"
     env = dict(os.environ, CI="true")
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert proc.returncode == 0, proc.stderr

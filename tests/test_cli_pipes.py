@@ -11,6 +11,7 @@ import pytest
 
 from engine.demo import demo_song
 from engine.smf import save_song
+from tests import procs
 
 QUANTA = Path(sys.executable).with_name("quanta")
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports `cat` cut off by `head`
@@ -21,7 +22,7 @@ def _run_into_closed_pipe(argv: list[str], timeout: float = 180) -> subprocess.C
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        proc = subprocess.Popen(
+        proc = procs.spawn(
             [str(QUANTA), *argv],
             stdout=write_end,
             stderr=subprocess.PIPE,
@@ -59,7 +60,7 @@ def test_closed_pipe_ends_the_command_quietly(song_file, argv):
 
 def test_reader_that_stops_after_one_line(song_file):
     """What ``quanta info f.mid | head -1`` does: read a line, close, and quanta ends quietly."""
-    proc = subprocess.Popen(
+    proc = procs.spawn(
         [str(QUANTA), "info", str(song_file), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from engine.errors import PresetError, SettingsError
 from engine.model.notes import make_notes
 from engine.quantize.settings import QuantizeSettings
 from engine.smf.midifile import load_song, save_song
+from tests import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -267,7 +267,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, argv, m
 def test_real_quanta_command_in_a_subprocess(tmp_path):
     src = write_take(tmp_path / "take.mid")
     out = tmp_path / "o.mid"
-    proc = subprocess.run(
+    proc = procs.run(
         [
             sys.executable,
             "-m",

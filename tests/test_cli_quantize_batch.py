@@ -17,6 +17,7 @@ import pytest
 from engine.build import add_track, new_song
 from engine.model import make_notes
 from engine.smf import save_song
+from tests import procs
 from tests.x11_tools import kill_group
 
 QUANTA = Path(sys.executable).with_name("quanta")
@@ -46,7 +47,7 @@ def folder(tmp_path) -> Path:
 
 
 def _quanta(args: list[str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
-    proc = subprocess.Popen(
+    proc = procs.spawn(
         [str(QUANTA), *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -94,7 +95,7 @@ def test_bad_jobs_value_is_a_usage_error(tmp_path, value):
 def test_progress_bar_on_a_terminal(folder, tmp_path):
     """stderr on a pseudo-terminal: the bar is redrawn in place and ends at 7/7."""
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(
+    proc = procs.spawn(
         [str(QUANTA), "quantize", "takes", "-o", "out", "--jobs", "2"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import procs
 from tests.x11_tools import Xvfb, close_window, kill_group, map_state, top_windows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ def _setup_list(name: str) -> set[str]:
 
 
 def test_setup_installs_every_library_the_xcb_plugin_needs():
-    res = subprocess.run(
+    res = procs.run(
         [sys.executable, str(ROOT / "scripts" / "qt_xcb_debs.py")],
         capture_output=True,
         text=True,
@@ -40,7 +41,7 @@ def test_setup_installs_every_library_the_xcb_plugin_needs():
     needed = set(res.stdout.split())
     assert "libxcb-cursor0" in needed and "libxcb-icccm4" in needed  # the derivation works
     assert needed - _setup_list("QT_XCB_DEBS") == set()
-    missing = subprocess.run(
+    missing = procs.run(
         [sys.executable, str(ROOT / "scripts" / "qt_xcb_debs.py"), "--missing"],
         capture_output=True,
         text=True,
@@ -86,7 +87,7 @@ def test_quanta_opens_its_window_on_x11_and_closes_cleanly(xvfb, tmp_path):
     assert QUANTA.exists(), f"{QUANTA}: run scripts/setup --dev"
     log = tmp_path / "quanta.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
+        proc = procs.spawn(
             [str(QUANTA)],
             env=_quanta_env(xvfb.display, tmp_path),
             stdin=subprocess.DEVNULL,
@@ -128,7 +129,7 @@ def test_without_a_display_quanta_says_so_in_one_line(tmp_path):
     env = _quanta_env("", tmp_path)
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         env.pop(var, None)
-    res = subprocess.run(
+    res = procs.run(
         [str(QUANTA)], env=env, capture_output=True, text=True, timeout=120, start_new_session=True
     )
     assert res.returncode == 2  # not Qt's abort (134)
@@ -149,7 +150,7 @@ def test_a_missing_system_library_is_named_with_its_package(tmp_path, monkeypatc
     def build(out: Path, source: str, *extra: str) -> None:
         src = out.with_suffix(".c")
         src.write_text(source)
-        subprocess.run(
+        procs.run(
             [gcc, "-shared", "-fPIC", "-o", str(out), str(src), *extra], check=True, timeout=60
         )
 

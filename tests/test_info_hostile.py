@@ -86,10 +86,10 @@ def test_long_silences_are_counted_in_closed_form(tmp_path, capsys, ppq):
 
 
 def test_length_reads_in_hours_and_days_when_a_song_is_long():
-    from app.commands.info import duration_text
+    from app.commands.info import clock_text
 
-    assert duration_text(0) == "0:00.000"
-    assert duration_text(83.25) == "1:23.250"
-    assert duration_text(3600) == "1:00:00"
-    assert duration_text(90061.5) == "1 day 1:01:01"
-    assert duration_text(2 * 365 * 86400) == "730 days 0:00:00 (~2.0 years)"
+    assert clock_text(0) == "0:00.000"
+    assert clock_text(83.25) == "1:23.250"
+    assert clock_text(3600) == "1:00:00"
+    assert clock_text(90061.5) == "1 day 1:01:01"
+    assert clock_text(2 * 365 * 86400) == "730 days 0:00:00 (~2.0 years)"

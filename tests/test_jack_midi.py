@@ -6,9 +6,9 @@ from __future__ import annotations
 import statistics
 import time
 
-import jack
 import pytest
 
+from engine.ports.jack_client import Client as JackClient
 from engine.ports.jack_midi import JackClock, JackMidiInput, JackMidiOutput
 from engine.realtime import clock
 from tests.jack_tools import JackMidiRecorder, unmatched_notes
@@ -85,7 +85,7 @@ def test_clock_maps_engine_time_to_the_frames_jack_is_processing(jack_server):
     """Independent check of the mapping: a process callback notes (cycle start frame,
     monotonic time when it ran). The cycle started before the callback ran, and not long
     before (the dummy driver wakes the callback within a period)."""
-    client = jack.Client("quanta-clock-check", no_start_server=True)
+    client = JackClient("quanta-clock-check")
     seen = []
     client.set_process_callback(lambda n: seen.append((client.last_frame_time, time.monotonic())))
     client.activate()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
 from engine.errors import DeviceError
 from engine.plugins.scan import ensure_loadable, probe_many
-from tests import lv2_fakes
+from tests import lv2_fakes, procs
 
 URI = "urn:quanta:test:crash-on-load"
 
@@ -49,7 +48,7 @@ def crashing_bundle(tmp_path, monkeypatch):
     bundle = tmp_path / "lv2" / "crash.lv2"
     bundle.mkdir(parents=True)
     (bundle / "crash.c").write_text(SOURCE)
-    subprocess.run(
+    procs.run(
         [cc, "-shared", "-fPIC", "-o", str(bundle / "crash.so"), str(bundle / "crash.c")],
         check=True,
     )

@@ -7,7 +7,7 @@ import pytest
 
 from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
-from engine.plugins import lv2
+from engine.plugins import lv2, lv2_world
 from engine.plugins.builtin_synth import BuiltinDrumKit
 from tests.sound_helpers import peak_frequency, rms_db, run_instrument
 
@@ -16,7 +16,7 @@ MDA = "http://drobilla.net/plugins/mda/"
 
 
 def test_discovers_installed_instruments_and_effects():
-    found = {d["uri"]: d for d in lv2.describe()}
+    found = {d["uri"]: d for d in lv2_world.describe()}
     for name in ("EPiano", "JX10", "Piano"):
         assert found[MDA + name]["kind"] == "instrument"
         assert found[MDA + name]["problems"] == []
@@ -85,7 +85,7 @@ def test_effect_processes_audio():
 
 
 def test_sidechain_input_is_not_taken_for_the_right_channel():
-    d = lv2.describe("urn:zamaudio:ZamComp")[0]
+    d = lv2_world.describe("urn:zamaudio:ZamComp")[0]
     assert (d["audio_in"], d["audio_out"], d["problems"]) == (1, 1, [])
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,9 +20,9 @@ import pytest
 
 from app.cli import main
 from engine.errors import DeviceError
-from engine.plugins import lv2, lv2_discovery
+from engine.plugins import lv2, lv2_discovery, lv2_world
 from engine.plugins.scan import ProbeCache, scan_installed
-from tests import lv2_fakes
+from tests import lv2_fakes, procs
 
 ROOT = Path(__file__).resolve().parents[1]
 MDA = "http://drobilla.net/plugins/mda/"
@@ -95,16 +94,16 @@ def test_a_hanging_dynamic_manifest_is_cut_off_and_named(lv2_dir):
 def test_in_process_hosting_reads_only_the_plugins_own_bundles(lv2_dir, monkeypatch):
     """render/play load LV2 here: the bad bundle on LV2_PATH must never be read here."""
     lv2_fakes.dyn_manifest_bundle(lv2_dir, "dynopen", DYN_OPEN, abort_in_open=True)
-    monkeypatch.setattr(lv2, "_world", None)
-    monkeypatch.setattr(lv2, "_bundle_index", {})
+    monkeypatch.setattr(lv2_world, "_world", None)
+    monkeypatch.setattr(lv2_world, "_bundle_index", {})
     fx = lv2.LV2Effect(MDA + "Delay", 48000, 256)  # discovers in a child, loads mda only
     try:
-        assert lv2.world().bundles == {str(lv2_dir / "mda.lv2")}
+        assert lv2_world.world().bundles == {str(lv2_dir / "mda.lv2")}
         assert fx.info.name == "MDA Delay"
     finally:
         fx.close()
     with pytest.raises(DeviceError, match=f"LV2 plugin {DYN_OPEN} is not installed"):
-        lv2.describe(DYN_OPEN)
+        lv2_world.describe(DYN_OPEN)
 
 
 def test_probe_results_follow_the_bundle_files(lv2_dir, tmp_path):
@@ -142,7 +141,7 @@ def test_removing_a_bad_bundle_clears_it(lv2_dir, tmp_path):
     bad = lv2_fakes.dyn_manifest_bundle(lv2_dir, "dynopen", DYN_OPEN, abort_in_open=True)
     with_bad = scan_installed(cache_file, timeout=5)
     assert [r.ident for r in with_bad if r.fmt == "lv2-bundle"] == [str(bad)]
-    subprocess.run(["rm", "-r", str(bad)], check=True)
+    procs.run(["rm", "-r", str(bad)], check=True)
     without = scan_installed(cache_file, timeout=5)
     assert not [r for r in without if r.fmt == "lv2-bundle"]
     assert all(r.ok for r in without) and len(without) == 36
@@ -168,7 +167,7 @@ def test_a_plugin_that_aborts_mid_render_is_named_and_leaves_no_file(lv2_dir, tm
         sys.executable, "-m", "app.cli", "render", str(midi), "-o", str(out),
         "--track-effect", f"Keys=lv2:{RUN_CRASH}", "--block", "256",
     ]  # fmt: skip
-    proc = subprocess.run(
+    proc = procs.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=180, start_new_session=True
     )
     assert proc.returncode == 2, proc.stderr
@@ -180,7 +179,7 @@ def test_a_plugin_that_aborts_mid_render_is_named_and_leaves_no_file(lv2_dir, tm
     assert out.read_bytes() == b"an earlier render"
     assert sorted(os.listdir(tmp_path)) == ["cache", "lv2", "out.wav", "song.mid"]
     # The same render without the plugin works (the crash was the plugin's, not the render's).
-    ok = subprocess.run(
+    ok = procs.run(
         cmd[:-4] + ["--instrument", f"lv2:{MDA}EPiano"], cwd=ROOT, capture_output=True,
         text=True, timeout=180, start_new_session=True,
     )  # fmt: skip

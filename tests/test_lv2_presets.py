@@ -3,14 +3,14 @@ real preset bundles, and a preset load heard in the audio."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from engine.errors import DeviceError
-from engine.plugins import lv2, lv2_discovery, lv2_presets
+from engine.plugins import lv2, lv2_discovery, lv2_presets, lv2_world
+from tests import procs
 from tests.sound_helpers import settled_db, tone_through
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +28,8 @@ def user_lv2(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("LV2_PATH", f"{user}:{system}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(lv2_discovery, "_current", None)
-    monkeypatch.setattr(lv2, "_world", None)
-    monkeypatch.setattr(lv2, "_bundle_index", {})
+    monkeypatch.setattr(lv2_world, "_world", None)
+    monkeypatch.setattr(lv2_world, "_bundle_index", {})
     return user
 
 
@@ -59,7 +59,7 @@ def test_factory_presets_are_listed_and_loaded_through_the_link(user_lv2):
 
 def test_a_saved_user_preset_is_a_bundle_other_processes_find(user_lv2):
     env_cmd = [sys.executable, "-m", "app.cli", "plugins", "presets", "ZamComp"]
-    save = subprocess.run(
+    save = procs.run(
         [*env_cmd, "--save", "Hard Knee", "--set", "kn=8", "--set", "thr=-20"],
         cwd=ROOT, capture_output=True, text=True, timeout=120, start_new_session=True,
     )  # fmt: skip
@@ -67,7 +67,7 @@ def test_a_saved_user_preset_is_a_bundle_other_processes_find(user_lv2):
     bundle = user_lv2 / "ZamComp_Hard_Knee.preset.lv2"
     assert save.stdout.strip() == f"saved {bundle}"
     assert sorted(p.name for p in bundle.iterdir()) == ["Hard_Knee.ttl", "manifest.ttl"]
-    listed = subprocess.run(
+    listed = procs.run(
         env_cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, start_new_session=True
     )
     assert listed.returncode == 0, listed.stderr

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from engine.plugins.control_link import ControlLink, ControlRing
-from tests import lv2_fakes
+from tests import lv2_fakes, procs
 from tests.xvfb_tools import x11_env, xvfb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def display():
 
 
 def run(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return procs.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=timeout, start_new_session=True,
     )  # fmt: skip

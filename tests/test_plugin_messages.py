@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from app.cli import main
 from engine.errors import DeviceError
 from engine.plugins import vst3
 from engine.plugins.sf2 import SF2Instrument, fluidsynth_available
-from tests import lv2_fakes
+from tests import lv2_fakes, procs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +66,7 @@ def test_a_fifo_soundfont_is_refused_without_opening_it(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     cmd = [sys.executable, "-m", "app.cli", "render", str(tmp_path / "s.mid"), "-o",
            str(tmp_path / "o.wav"), "--instrument", f"sf2:{fifo}"]  # fmt: skip
-    proc = subprocess.run(
+    proc = procs.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
         start_new_session=True,
     )  # fmt: skip

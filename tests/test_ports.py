@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 
 import pytest
@@ -19,6 +18,7 @@ from engine.ports.rtmidi_io import RtMidiInput, RtMidiOutput, open_input, open_o
 from engine.ports.watch import SoundingNotes
 from engine.realtime import clock
 from engine.realtime.midi_io import MidiSink, MidiSource
+from tests import procs
 from tests.jack_tools import unmatched_notes
 
 pytestmark = pytest.mark.jack
@@ -136,7 +136,7 @@ def test_virtual_output_is_visible_and_other_programs_receive_from_it(
         "quanta-virt-out", api="jack", virtual=True, client_name="QV", frame_exact=frame_exact
     )
     try:
-        lsp = subprocess.run(["jack_lsp", "-s", jack_server.name], capture_output=True, text=True)
+        lsp = procs.run(["jack_lsp", "-s", jack_server.name], capture_output=True, text=True)
         assert "QV:quanta-virt-out" in lsp.stdout.splitlines()
         assert "QV:quanta-virt-out" in [p.name for p in list_ports("jack")[0]]
         midi_recorder.connect_from("QV:quanta-virt-out")  # another client connects to Quanta
@@ -274,7 +274,7 @@ def test_cli_no_api_works_exits_2(capsys, monkeypatch):
 
 
 def test_cli_subprocess_runs_without_traceback(jack_server):
-    r = subprocess.run(
+    r = procs.run(
         [".venv/bin/python", "-m", "app.cli", "ports", "--json"],
         capture_output=True,
         text=True,

@@ -5,16 +5,18 @@ rtmidi holds the GIL while libjack waits for every client's cycle; a Python proc
 through rtmidi deadlocked here; engine.ports.api lists JACK ports through JACK-Client instead.
 """
 
-import subprocess
 import sys
 import textwrap
+
+from tests import procs
 
 SCRIPT = textwrap.dedent(
     """
     import jack, time
     from engine.ports.api import list_ports
+    from engine.ports.jack_client import Client as JackClient
 
-    client = jack.Client("busy-python-callback", no_start_server=True)
+    client = JackClient("busy-python-callback")
     client.midi_outports.register("out")
     client.midi_inports.register("in")
     calls = [0]
@@ -43,7 +45,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_listing_does_not_deadlock_with_a_python_jack_callback(jack_server):
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=30
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

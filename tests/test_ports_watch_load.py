@@ -28,6 +28,7 @@ import pytest
 from engine.ports import watch as ports
 from engine.ports.rtmidi_io import open_output
 from engine.ports.watch import STATUS_OK
+from tests import procs
 from tests.jack_tools import JackMidiRecorder
 
 pytestmark = pytest.mark.jack
@@ -42,8 +43,9 @@ def _hog(stop: threading.Event) -> None:
 
 
 SLOW_CLIENT = """
-import sys, time, jack
-c = jack.Client("quanta-slow", no_start_server=True)
+import sys, time
+from engine.ports.jack_client import Client as JackClient
+c = JackClient("quanta-slow")
 n = [0]
 def process(frames):  # overruns every other period: the graph finishes late
     n[0] += 1
@@ -62,7 +64,7 @@ c.close()
 def loaded(jack_server):
     """A late JACK client (its own process) plus two GIL-hogging threads here."""
     env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name)
-    slow = subprocess.Popen(
+    slow = procs.spawn(
         [sys.executable, "-c", SLOW_CLIENT],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -185,7 +187,7 @@ def test_closing_ports_while_xruns_and_busy_threads_never_hangs(jack_server, loa
     env = dict(os.environ, JACK_DEFAULT_SERVER=jack_server.name)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        done = subprocess.run(
+        done = procs.run(
             [sys.executable, "-c", CLOSE_UNDER_LOAD],
             cwd=root,
             env=env,

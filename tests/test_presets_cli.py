@@ -14,6 +14,7 @@ from app import paths
 from app.cli import main
 from engine.presets.preset_format import preset_from_text, preset_to_json, read_preset_file
 from engine.quantize.settings import QuantizeSettings
+from tests import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,7 +155,7 @@ def test_two_users_trade_a_file_through_the_real_command(tmp_path):
 
     def quanta(user: str, *argv) -> subprocess.CompletedProcess:
         env = dict(os.environ, QUANTA_PRESET_DIR=str(tmp_path / user), PYTHONPATH=str(ROOT))
-        return subprocess.run(
+        return procs.run(
             [sys.executable, "-m", "app.cli", *argv],
             env=env,
             capture_output=True,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ from engine.presets.preset_format import (
     preset_to_text,
 )
 from tests import hostile_presets as hp
+from tests import procs
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +114,7 @@ def test_non_utf8_argv_name_is_refused_by_save_and_import(tmp_path):
     src.write_text(preset_to_json(Preset("fine")))
     with pytest.raises(PresetError, match="--as"):
         preset_store.import_preset(src, as_name=bad)
-    r = subprocess.run(
+    r = procs.run(
         [sys.executable, "-m", "app.cli", "presets", "save", b"bad\xff"],
         cwd=ROOT,
         capture_output=True,
@@ -170,7 +170,7 @@ def test_a_name_that_would_be_the_schema_file_is_refused_everywhere(name, user_d
 def _cli(*args, stdin: bytes | None = None, env_dir: Path):
     import os
 
-    return subprocess.run(
+    return procs.run(
         [sys.executable, "-m", "app.cli", *args],
         cwd=ROOT,
         input=stdin,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from app.cli import main
 from engine.build import add_track, new_song
 from engine.model.notes import make_notes
 from engine.smf.midifile import save_song
+from tests import procs
 from tests.sound_helpers import peak_frequency, rms_db
 
 SR = 48000
@@ -270,7 +270,7 @@ def test_a_hanging_plugin_on_track_3_stops_the_real_command(song_file, tmp_path)
         "--track-effect", "Bass=reverb", "--track-effect", f"3=vst3:{ZAMVERB}",
         "--probe-timeout", "2",
     ]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = procs.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

@@ -78,9 +78,14 @@ def test_play_button_sends_the_song_to_a_jack_port_on_time(window, recorder, qtb
     want_sec, want_pitch = _expected_onsets(demo_song(), n)
     frames = np.array([f for f, *_ in ons[:n]], dtype=np.float64)
     got_sec = (frames - frames[0]) / recorder.rate
-    # The same notes (order within one instant may differ), each within 1 ms of its time.
+    # The same notes (order within one instant may differ), each within 1 ms of its time
+    # (the frame-exact JACK port places each to the frame) unless the port counted events that
+    # the engine handed over after their frame had passed (a loaded machine): those went out
+    # at the next period, so then each is within that period and its own 1 ms.
     assert sorted(p for _f, _s, p, _v in ons[:n]) == sorted(int(p) for p in want_pitch)
-    assert np.max(np.abs(got_sec - (want_sec - want_sec[0]))) < 0.001
+    late = sum(int(getattr(o, "late", 0)) for o in w.link.outputs)
+    bound = 0.001 if late == 0 else 0.001 + 2 * recorder.period / recorder.rate
+    assert np.max(np.abs(got_sec - (want_sec - want_sec[0]))) < bound, late
     assert unmatched_notes(notes) == []
 
 

@@ -8,7 +8,6 @@ would: a timer finds the open box and clicks one of its buttons.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from engine.quantize.core import quantize_notes
 from engine.quantize.settings import QuantizeSettings
 from engine.realtime.schedule import playback_notes
 from engine.smf.midifile import load_song, save_song
+from tests import procs
 from tests.ui_window_helpers import close_window, show_window
 from ui.app import create_app
 from ui.autosave import RecoveryStore
@@ -345,7 +345,7 @@ def test_opening_another_file_asks_first(make_window, tmp_path):
 
 
 def _dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p = procs.spawn([sys.executable, "-c", "pass"])
     p.wait()
     return p.pid
 

@@ -157,14 +157,14 @@ def test_a_parameter_edit_reaches_the_playing_instance_without_a_restart(qapp):
 
 
 def test_presets_from_the_context_menu_are_undoable_edits(qapp, tmp_path, monkeypatch):
-    from engine.plugins import lv2, lv2_discovery
+    from engine.plugins import lv2_discovery, lv2_world
 
     user = tmp_path / "user-lv2"
     user.mkdir()
     monkeypatch.setenv("LV2_PATH", f"{user}:/usr/lib/lv2")
     monkeypatch.setattr(lv2_discovery, "_current", None)
-    monkeypatch.setattr(lv2, "_world", None)
-    monkeypatch.setattr(lv2, "_bundle_index", {})
+    monkeypatch.setattr(lv2_world, "_world", None)
+    monkeypatch.setattr(lv2_world, "_bundle_index", {})
     doc = make_doc()
     editors = TrackEditors(doc)
     tracks = TrackList(doc)

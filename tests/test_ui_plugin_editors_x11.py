@@ -8,13 +8,12 @@ offscreen) and prints one JSON line of what it saw."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests import lv2_fakes
+from tests import lv2_fakes, procs
 from tests.xvfb_tools import x11_env, xvfb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +96,7 @@ def scenario(
     extra = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     if lv2_path:
         extra["LV2_PATH"] = lv2_path
-    proc = subprocess.run(
+    proc = procs.run(
         [sys.executable, "-c", SCENARIO, uri, name, action, fmt], cwd=ROOT,
         env=x11_env(display, **extra), capture_output=True, text=True, timeout=180,
         start_new_session=True,

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests import procs
 from tests.test_lv2_ui import image
 from tests.xvfb_tools import x11_env, xvfb
 
@@ -27,7 +28,7 @@ def display():
 
 
 def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return procs.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=180, start_new_session=True,
     )  # fmt: skip

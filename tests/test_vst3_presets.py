@@ -13,6 +13,7 @@ import pytest
 
 from engine.errors import DeviceError
 from engine.plugins import vst3_presets as vp
+from tests import procs
 from tests.sound_helpers import settled_db, tone_through
 
 ZAMCOMP = "/usr/lib/vst3/ZamComp.vst3"
@@ -170,7 +171,7 @@ def test_the_presets_command_lists_and_saves_vst3_presets(tmp_path, fx):
                XDG_CACHE_HOME=str(tmp_path / "cache"))  # fmt: skip
 
     def quanta(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        return procs.run(
             [sys.executable, "-m", "app.cli", "plugins", "presets", f"vst3:{ZAMCOMP}", *args],
             cwd=root, env=env, capture_output=True, text=True, timeout=180,
             start_new_session=True,

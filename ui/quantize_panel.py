@@ -11,6 +11,10 @@ dragging the strength slider moves the ghost outlines in the piano roll live.
   to the settings follow into playback and merge into a single undo step.
 - Settings the quantizer rejects (swing on a triplet grid) are shown as a one-line message and
   leave the last valid settings in force.
+
+About 650 lines: the widgets of every part-1 setting and the one settings object they build,
+kept together so no control can drift from what Apply, the preview and playback use; the
+groove part of the panel is its own widget (:mod:`ui.groove_pool`).
 """
 
 from __future__ import annotations

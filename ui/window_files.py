@@ -78,7 +78,9 @@ def _finite_number(value) -> bool:
         return False
 
 
-def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=None) -> None:
+def render_song_to_file(
+    song: Song, path, sample_rate: int = 48000, progress=None, song_name: str = "the song"
+) -> None:
     """Render ``song`` as it plays (instruments, volume, mute/solo from ``Track.extra``) to a
     WAV/FLAC file, atomically. Raises QuantaError with one line on a bad plugin or path."""
     from engine.atomic_write import atomic_output, save_error_text
@@ -103,7 +105,9 @@ def render_song_to_file(song: Song, path, sample_rate: int = 48000, progress=Non
     try:
         with atomic_output(path, suffix=path.suffix) as tmp:
             with AudioWriter(tmp, sample_rate, name=path) as writer:  # streamed: stays small
-                render_song(song, make_mixer, progress=progress, on_block=writer.write)
+                render_song(
+                    song, make_mixer, progress=progress, on_block=writer.write, name=song_name
+                )
     except OSError as exc:
         raise DeviceError(save_error_text(path, exc)) from None
 
@@ -294,7 +298,8 @@ class FileOperations:
                 raise Cancelled
 
         try:
-            render_song_to_file(self.doc.song, path, progress=on_progress)
+            name = self.doc.path.name if self.doc.path else "the song"
+            render_song_to_file(self.doc.song, path, progress=on_progress, song_name=name)
         except Cancelled:
             self.status.showMessage("Audio export cancelled", 4000)
             return False

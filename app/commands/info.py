@@ -124,7 +124,7 @@ def _file_lines(info: dict) -> list[str]:
     return lines
 
 
-def duration_text(secs: float) -> str:
+def clock_text(secs: float) -> str:
     """``m:ss.sss`` as a musician reads a song's length; past an hour ``h:mm:ss``, past a day
     days too (a hostile file's silences can last years: ``8947848500:00.000`` says nothing)."""
     if secs < 3600:
@@ -162,7 +162,7 @@ def format_text(info: dict) -> str:
         *_file_lines(info),
         f"tempo: {_shorten(tempos)}",
         f"time signature: {_shorten(sigs)}",
-        f"length: {info['length_bars']} bar{'' if info['length_bars'] == 1 else 's'}, {duration_text(secs)} "
+        f"length: {info['length_bars']} bar{'' if info['length_bars'] == 1 else 's'}, {clock_text(secs)} "
         f"({info['length_ticks']} ticks)",
         "",
         f"{'#':>3}  {'track':<24} {'channels':<12} {'notes':>8}  timing (mean / max off)",

@@ -17,16 +17,13 @@ is still saved) and exits 2.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import time
 
 from app.audio_options import add_audio_options
 from app.commands.play import (
     SoundWatch,
     close_quietly,
     close_sound,
-    interrupts_as_keyboard_interrupt,
     open_input,
     open_output,
     open_sound,
@@ -35,6 +32,7 @@ from app.commands.play import (
     sound_request,
 )
 from app.quantize_options import add_quantize_options
+from app.stop_signals import StopSignals
 from engine.errors import DeviceError, QuantaError
 from engine.realtime import LIVE_MODES, LiveSettings
 
@@ -63,6 +61,12 @@ def register(subparsers) -> None:
 
 
 def run_live(args: argparse.Namespace) -> int:
+    # First of all: from here on Ctrl-C, SIGTERM and SIGHUP only ask us to stop.
+    with StopSignals(restore=False) as stop:
+        return _live(args, stop)
+
+
+def _live(args: argparse.Namespace, stop: StopSignals) -> int:
     from engine.realtime import Engine
 
     if not 1 <= args.tempo <= 999:
@@ -86,35 +90,31 @@ def run_live(args: argparse.Namespace) -> int:
     engine = Engine(ppq_for_live=LIVE_PPQ, live_tempo_bpm=args.tempo)
     takes = []
     try:
-        with interrupts_as_keyboard_interrupt():
-            engine.start()
-            engine.set_live(live)
-            sinks = [out] if out is not None else []
-            engine.set_outputs(sinks + ([sound.live_sink(inp)] if sound is not None else []))
-            engine.set_input(inp)
-            if args.record:
-                engine.record_free(True)
-            what = f"quantize {quantize.grid_label} ({args.mode})" if quantize else "thru"
-            where = [getattr(out, "name", args.out)] if out is not None else []
-            where += [sound.label] if sound is not None else []
-            print(
-                f"live: {getattr(inp, 'name', args.inp)} → {' + '.join(where)}, "
-                f"{what}; Ctrl-C stops",
-                file=sys.stderr,
-                flush=True,
-            )
-            try:
-                while not watch.lost():
-                    report_events(engine)
-                    time.sleep(0.1)
-            except KeyboardInterrupt:
-                # a second Ctrl-C while closing must not lose the take
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                print("quanta: stopping (all notes off)", file=sys.stderr)
-            if args.record:
-                engine.record_free(False)
-                engine.wait_until_stopped(2.0)
-                takes = engine.takes()
+        engine.start()
+        engine.set_live(live)
+        sinks = [out] if out is not None else []
+        engine.set_outputs(sinks + ([sound.live_sink(inp)] if sound is not None else []))
+        engine.set_input(inp)
+        if args.record:
+            engine.record_free(True)
+        what = f"quantize {quantize.grid_label} ({args.mode})" if quantize else "thru"
+        where = [getattr(out, "name", args.out)] if out is not None else []
+        where += [sound.label] if sound is not None else []
+        print(
+            f"live: {getattr(inp, 'name', args.inp)} → {' + '.join(where)}, "
+            f"{what}; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not stop.requested and not watch.lost():
+            report_events(engine)
+            stop_wait(stop, 0.1)
+        if stop.requested:
+            stop.say_stopping()
+        if args.record:
+            engine.record_free(False)
+            engine.wait_until_stopped(2.0)
+            takes = engine.takes()
     finally:
         engine.set_input(None)
         engine.shutdown()
@@ -122,14 +122,23 @@ def run_live(args: argparse.Namespace) -> int:
         close_quietly(inp)
         close_quietly(out)
         close_sound(sound)
-    try:
-        if args.record:
-            _save_take(args.record, takes, args.tempo)
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.record:
+        _save_take(args.record, takes, args.tempo)
     if watch.fatal:
         raise DeviceError(watch.fatal)
     return 0
+
+
+def stop_wait(stop: StopSignals, seconds: float, step: float = 0.02) -> None:
+    """Sleep up to ``seconds``, returning soon after a stop request."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not stop.requested:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(step, left))
 
 
 def _check_writable(path: str) -> None:

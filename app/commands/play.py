@@ -1,8 +1,9 @@
 """``quanta play IN.mid --out PORT``: play a MIDI file to a port, quantized on the fly.
 
 The file is never changed: the quantize options (or a preset) become every track's playback
-quantize, applied by the engine non-destructively. Ctrl-C (or SIGTERM) stops cleanly: every
-sounding note gets its note-off before the port is closed.
+quantize, applied by the engine non-destructively. Ctrl-C, SIGTERM or SIGHUP stops cleanly:
+every sounding note gets its note-off before the port is closed (see :mod:`app.stop_signals`;
+a second signal during that shutdown is ignored).
 
 ``--audio [DEVICE]`` plays the song through Quanta's instruments on an audio device as well as
 (or instead of) the port: each track with notes on its own mixer strip, channel 10 on the drum
@@ -17,12 +18,11 @@ with ``quanta live``.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from contextlib import contextmanager
 
 from app.audio_options import AudioRequest, add_audio_options, audio_request
 from app.quantize_options import add_quantize_options, quantize_options_given, settings_from_args
+from app.stop_signals import StopSignals
 from engine.errors import DeviceError, QuantaError
 from engine.quantize import QuantizeSettings
 
@@ -63,24 +63,25 @@ def close_quietly(port) -> None:
     from engine.realtime import wait_delivered
 
     wait_delivered(port)
+    say_late(port)
     try:
         port.close()
     except Exception as exc:  # closing must never hide the real outcome
         print(f"quanta: warning: closing {getattr(port, 'name', 'port')}: {exc}", file=sys.stderr)
 
 
-@contextmanager
-def interrupts_as_keyboard_interrupt():
-    """SIGTERM behaves like Ctrl-C, so a live rig's service manager also stops us cleanly."""
-
-    def _raise(_sig, _frame):
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, _raise)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
+def say_late(port) -> None:
+    """Say how many events reached a frame-exact port after their frame had passed (the
+    machine was too busy to hand them over in time; each went out at the next period)."""
+    late = int(getattr(port, "late", 0) or 0)
+    if late:
+        name = getattr(port, "name", "port")
+        print(
+            f"quanta: warning: {late} event{'s' if late != 1 else ''} reached {name} late "
+            "(the machine was busy; each went out at the next period)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def report_events(engine) -> None:
@@ -202,6 +203,12 @@ def _file_taken_by_audio(args: argparse.Namespace) -> None:
 
 
 def run_play(args: argparse.Namespace) -> int:
+    # First of all: from here on Ctrl-C, SIGTERM and SIGHUP only ask us to stop.
+    with StopSignals(restore=False) as stop:
+        return _play(args, stop)
+
+
+def _play(args: argparse.Namespace, stop: StopSignals) -> int:
     from app.audio_session import song_strips
     from engine.realtime import Engine
     from engine.smf import load_song
@@ -227,20 +234,20 @@ def run_play(args: argparse.Namespace) -> int:
     if args.tempo is not None:
         engine.set_tempo_override(args.tempo)
     try:
-        with interrupts_as_keyboard_interrupt():
-            engine.start()
-            midi = [out] if out is not None else []
-            click = [sound.sink(strips.click)] if sound and strips.click is not None else []
-            engine.set_outputs(midi + click)
-            engine.set_song(song)
-            if sound is not None:
-                for track, strip in strips.tracks.items():
-                    engine.set_outputs([*midi, sound.sink(strip)], track=track)
-            if args.metronome:
-                engine.set_metronome(True)
-            engine.set_count_in(args.count_in)
-            if loop:
-                engine.set_loop(*loop)
+        engine.start()
+        midi = [out] if out is not None else []
+        click = [sound.sink(strips.click)] if sound and strips.click is not None else []
+        engine.set_outputs(midi + click)
+        engine.set_song(song)
+        if sound is not None:
+            for track, strip in strips.tracks.items():
+                engine.set_outputs([*midi, sound.sink(strip)], track=track)
+        if args.metronome:
+            engine.set_metronome(True)
+        engine.set_count_in(args.count_in)
+        if loop:
+            engine.set_loop(*loop)
+        if not stop.requested:
             engine.play()
             where = [getattr(out, "name", args.out)] if out is not None else []
             where += [sound.label] if sound is not None else []
@@ -249,19 +256,21 @@ def run_play(args: argparse.Namespace) -> int:
                 f"({song.note_count()} notes{', quantized ' + settings.grid_label if settings else ''})"
                 "; Ctrl-C stops",
                 file=sys.stderr,
+                flush=True,
             )
-            try:
-                while not engine.wait_until_stopped(0.2):
-                    report_events(engine)
-                    if watch.lost():
-                        engine.stop()
-                        break
-                else:
-                    if sound is not None and not watch.lost() and not sound.lost:
-                        sound.ring_out()
-            except KeyboardInterrupt:
-                print("quanta: stopping (all notes off)", file=sys.stderr)
-                engine.stop()
+        ended = False
+        while not stop.requested:
+            if engine.wait_until_stopped(0.1):
+                ended = True
+                break
+            report_events(engine)
+            if watch.lost():
+                break
+        if stop.requested:
+            stop.say_stopping()
+        elif ended and sound is not None and not watch.lost() and not sound.lost:
+            sound.ring_out()
+        engine.stop()
     finally:
         engine.shutdown()
         report_events(engine)

@@ -37,8 +37,10 @@ from engine.audio import (
     BIT_DEPTHS,
     DITHERS,
     MAX_AUTO_TAIL,
+    MAX_RENDER_HOURS,
     SILENCE_DBFS,
     AudioWriter,
+    check_render_length,
     render_schedule,
     track_map,
 )
@@ -69,6 +71,14 @@ def register(subparsers) -> None:
         help="seconds to render after the song's end (default: until the mix stays below "
         f"{SILENCE_DBFS:g} dBFS, at most {MAX_AUTO_TAIL:g} s)",
     )
+    g.add_argument(
+        "--max-hours",
+        type=float,
+        default=MAX_RENDER_HOURS,
+        metavar="H",
+        help="refuse a render longer than this many hours, before writing anything "
+        f"(default {MAX_RENDER_HOURS:g}; a MIDI file can hold a silence of years)",
+    )
     g.add_argument("--block", type=int, default=4096, help="frames per block (default 4096)")
     g.add_argument("--probe-timeout", type=float, default=10.0, metavar="S", help=argparse.SUPPRESS)
     g.add_argument("--progress", action="store_true", help="progress bar even when not a tty")
@@ -96,6 +106,10 @@ class _ProgressBar:
             self.stream.flush()
 
 
+#: The highest ``--max-hours``: a week of audio (48 kHz stereo 16-bit: 116 GB).
+MAX_HOURS_ALLOWED = 168.0
+
+
 def _check_args(args) -> None:
     if not 8000 <= args.rate <= 192000:
         raise DeviceError(f"--rate {args.rate}: use a sample rate from 8000 to 192000 Hz")
@@ -103,6 +117,10 @@ def _check_args(args) -> None:
         raise DeviceError(f"--block {args.block}: use 16 to 8192 frames")
     if args.tail is not None and not 0 <= args.tail <= 600:
         raise DeviceError(f"--tail {args.tail}: use 0 to 600 seconds")
+    if not 0 < args.max_hours <= MAX_HOURS_ALLOWED:
+        raise DeviceError(
+            f"--max-hours {args.max_hours:g}: use more than 0, at most {MAX_HOURS_ALLOWED:g} hours"
+        )
     ext = os.path.splitext(args.output)[1].lower()
     if ext not in (".wav", ".flac"):
         raise DeviceError(f"{args.output}: output must end in .wav or .flac")
@@ -229,6 +247,7 @@ def _render_to_file(args, schedule, mixer, strips: dict[int, int]):
                         tail=args.tail,
                         progress=bar if show else None,
                         on_block=writer.write,
+                        max_hours=args.max_hours,
                     )
                 finally:
                     bar.finish()
@@ -276,6 +295,8 @@ def cmd_render(args) -> int:
             t.quantize = settings
     sr = args.rate
     schedule = build_schedule(song)
+    # Before any plugin is loaded or file made: a silence of years is one line, not a hang.
+    check_render_length(schedule, args.tail, args.max_hours, os.path.basename(args.input))
     strips = track_map(schedule)
     # Every plugin is probed and loaded before the output file exists: a bad one leaves none.
     mixer = build_track_mixer(

@@ -48,16 +48,19 @@ from engine.audio.native_ptr import void_ptr as _voidptr
 (P_SELF, P_TS_SEC, P_TS_NSEC, P_HEAD, P_TAIL, P_RT, P_RING, P_RING_CAP, P_PEND, P_PEND_CAP,
  P_DUE, P_DUR, P_DUR_CAP, P_MCTL, P_MCTL_LEN, P_TABLE, P_TRACK_CAP, P_CS, P_CS_LEN, P_EV,
  P_EV_CAP, P_BUFS, P_MAX_BLOCK, P_DBUF, P_MIXBUF, P_ANCHORS, P_OFFSETS, P_MODE, P_AR, P_AR_CAP,
- P_AR_WRITE, P_AR_READ, P_SEM) = range(33)  # fmt: skip
+ P_AR_WRITE, P_AR_READ, P_SEM, P_LOG, P_LOG_CAP) = range(35)  # fmt: skip
 N_PTRS = 40
 MODE_MIX, MODE_AHEAD = 0, 1  # mix in the callback / play what the render-ahead thread made
 # -- the float64 ``rt`` array: counters and clock state
 (R_UNDERRUNS, R_CALLBACKS, R_LATE, R_LATENCY, R_STREAM_FRAMES, R_SR, R_PENDING, R_ERRORS,
  R_DLL_ON, R_DLL_T0, R_DLL_T1, R_DLL_E2, R_FRAMES, R_BLOCK_START, R_PDC, R_STARVED, R_SEQ,
- R_READ_START) = range(18)  # fmt: skip
+ R_READ_START, R_LOGGED, R_OUT_FRAMES) = range(20)  # fmt: skip
 N_RT = 24
 WINDOW = 16  # blocks in the clock mapping's minimum filters
 RING_FIELDS = 5  # when, track, status, data1, data2
+#: One row per event queued into a block (the placement log, see ``queue_block``).
+LOG_FIELDS = 5  # when, mix frame it was placed at, samples late, status, data1
+L_WHEN, L_FRAME, L_LATE, L_STATUS, L_DATA1 = range(LOG_FIELDS)
 PA_OUTPUT_UNDERFLOW = 0x4
 PA_CONTINUE = 0
 
@@ -145,9 +148,11 @@ def _collect(p, ring, pend, rt):
 
 
 @numba.njit(cache=True)
-def _queue_due(rt, pend, due, mctl, table, ev, start, n):
+def _queue_due(p, rt, pend, due, mctl, table, ev, start, n, frame0):
     """Queue every pending event due before this block's end at its exact sample, in time
-    order (a late one at the block start, counted), and keep the rest pending."""
+    order (a late one at the block start, counted), and keep the rest pending. Each queued
+    event is also written to the placement log (when the stream has one): the mix frame it
+    was placed at (``frame0`` is the block's first) and by how many samples it was late."""
     sr = rt[R_SR]
     end = start + n / sr
     k = int(rt[R_PENDING])
@@ -166,8 +171,10 @@ def _queue_due(rt, pend, due, mctl, table, ev, start, n):
     for d in range(nd):
         i = due[d]
         off = int(round((pend[i, 0] - start) * sr))
+        late = 0
         if off < 0:
             rt[R_LATE] += 1
+            late = -off
             off = 0
         if off > n - 1:
             off = n - 1
@@ -176,6 +183,16 @@ def _queue_due(rt, pend, due, mctl, table, ev, start, n):
             mk.queue_event(
                 mctl, table, ev, t, off, int(pend[i, 2]), int(pend[i, 3]), int(pend[i, 4])
             )
+        cap = p[P_LOG_CAP]
+        if cap > 0:
+            log = numba.carray(f64_ptr(p[P_LOG]), (cap, LOG_FIELDS))
+            row = int(rt[R_LOGGED]) % cap
+            log[row, L_WHEN] = pend[i, 0]
+            log[row, L_FRAME] = frame0 + off
+            log[row, L_LATE] = late
+            log[row, L_STATUS] = pend[i, 2]
+            log[row, L_DATA1] = pend[i, 3]
+            rt[R_LOGGED] += 1
     m = 0
     for i in range(k):  # keep the rest, in order
         if pend[i, 0] >= end:
@@ -200,11 +217,12 @@ def map_block(rt, anchors, offsets, now, times, flags, n):
 
 
 @numba.njit(cache=True)
-def queue_block(p, rt, ring, pend, due, mctl, table, ev, start, n):
-    """Queue the events due in the ``n`` frames heard from engine time ``start`` on."""
+def queue_block(p, rt, ring, pend, due, mctl, table, ev, start, n, frame0):
+    """Queue the events due in the ``n`` frames heard from engine time ``start`` on;
+    ``frame0`` is the block's first frame in the mix (see :meth:`NativeBlock.placements`)."""
     _collect(p, ring, pend, rt)
     # Plugin delay compensation: what is rendered now is heard R_PDC seconds later.
-    _queue_due(rt, pend, due, mctl, table, ev, start + rt[R_PDC], n)
+    _queue_due(p, rt, pend, due, mctl, table, ev, start + rt[R_PDC], n, frame0)
 
 
 @numba.njit(cache=True)
@@ -212,7 +230,7 @@ def prepare_block(p, rt, ring, pend, due, anchors, offsets, mctl, table, ev, now
     """Everything a callback does before mixing: :func:`map_block`, then queue the events due
     in the block. Returns the block's engine-clock start."""
     start = map_block(rt, anchors, offsets, now, times, flags, n)
-    queue_block(p, rt, ring, pend, due, mctl, table, ev, start, n)
+    queue_block(p, rt, ring, pend, due, mctl, table, ev, start, n, rt[R_OUT_FRAMES])
     return start
 
 
@@ -264,6 +282,7 @@ def finish_block(p, rt, t_in, t_out, n):
     dur[cb % dur.shape[0]] = us
     rt[R_CALLBACKS] = cb + 1
     rt[R_FRAMES] += n
+    rt[R_OUT_FRAMES] += n
 
 
 _SIG = types.int32(
@@ -358,7 +377,14 @@ class NativeBlock:
     ``ring`` (see :class:`engine.audio.output.EventRing`); it never writes anything else while the
     stream runs. ``mixer`` must not gain tracks while a stream uses this."""
 
-    def __init__(self, mixer, sample_rate: int, ring_capacity: int = 8192, pending: int = 8192):
+    def __init__(
+        self,
+        mixer,
+        sample_rate: int,
+        ring_capacity: int = 8192,
+        pending: int = 8192,
+        log_capacity: int = 4096,
+    ):
         self.mixer = mixer
         self.p = np.zeros(N_PTRS, dtype=np.int64)
         self.rt = np.zeros(N_RT)
@@ -370,6 +396,7 @@ class NativeBlock:
         self.anchors = np.zeros(WINDOW)
         self.offsets = np.zeros(WINDOW)
         self.mix = np.zeros((2, mixer.max_block), dtype=np.float32)
+        self.log = np.zeros((max(int(log_capacity), 1), LOG_FIELDS))
         consts = mixer.consts if mixer.consts is not None else np.zeros(1)
         self._consts = consts
         p = self.p
@@ -389,6 +416,7 @@ class NativeBlock:
             (P_BUFS, mixer.bufs),
             (P_DBUF, mixer._dbuf),
             (P_MIXBUF, self.mix),
+            (P_LOG, self.log),
         ):
             if not arr.flags.c_contiguous:
                 raise ValueError("native audio arrays must be C-contiguous")
@@ -401,6 +429,7 @@ class NativeBlock:
         p[P_CS_LEN] = consts.size
         p[P_EV_CAP] = mixer.ev.shape[2]
         p[P_MAX_BLOCK] = mixer.max_block
+        p[P_LOG_CAP] = self.log.shape[0] if log_capacity > 0 else 0
 
     def prepare(self, now: float, times: np.ndarray, flags: int, n: int) -> float:
         """The Python callback's form of the callback's scheduling step (same code);
@@ -413,6 +442,22 @@ class NativeBlock:
 
     def finish(self, t_in: float, t_out: float, n: int) -> None:
         finish_block(self.p, self.rt, t_in, t_out, n)
+
+    def placements(self) -> np.ndarray:
+        """The placement log, oldest first: one row per event queued into a block (columns
+        ``L_*``): its engine time, the mix frame it was placed at (frames from the stream's
+        start; with render-ahead, frames the render thread made), how many samples late it
+        was (placed at its block's start instead, and counted in ``late_events``), its
+        status byte and first data byte. Quanta's own account of where each event went, to
+        check against what the device really played. Holds the last ``log_capacity``."""
+        logged = int(self.rt[R_LOGGED])
+        cap = self.log.shape[0] if self.p[P_LOG_CAP] > 0 else 0
+        if cap == 0 or logged == 0:
+            return np.zeros((0, LOG_FIELDS))
+        if logged <= cap:
+            return self.log[:logged].copy()
+        k = logged % cap
+        return np.concatenate((self.log[k:], self.log[:k]))
 
 
 def warm_up() -> None:
@@ -431,5 +476,5 @@ def warm_up() -> None:
     nb.finish(t, time.monotonic(), 64)
     ring = np.zeros((2, 128), np.float32)  # the render-ahead thread's two kernels
     nb.p[P_AR], nb.p[P_AR_CAP] = ring.ctypes.data, 128
-    queue_block(nb.p, nb.rt, nb.ring, nb.pending, nb.due, m.ctl, m.table, m.ev, t, 64)
+    queue_block(nb.p, nb.rt, nb.ring, nb.pending, nb.due, m.ctl, m.table, m.ev, t, 64, 0.0)
     write_ahead(nb.p, nb.mix[:, :64], 64)

@@ -393,6 +393,10 @@ class AudioOutput:
             self.ahead.close()
         return not self.close_hung
 
+    def placements(self) -> np.ndarray:
+        """Where each event went: see :meth:`engine.audio.audio_native.NativeBlock.placements`."""
+        return self.block.placements()
+
     def stats(self) -> AudioStats:
         n = min(self.callbacks, self.block.durations.size)
         d = self.block.durations[:n]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.audio.mixer import Mixer
-from engine.errors import DeviceError
+from engine.errors import DeviceError, RenderLimitError
 from engine.model.song import Song
 from engine.plugins.fpenv import preserved_fp_env
 from engine.realtime.schedule import KIND_SYSEX, Schedule, build_schedule
@@ -56,6 +56,48 @@ SILENCE_WINDOW = 2.0
 MAX_AUTO_TAIL = 30.0
 
 
+#: Longest render allowed by default, in hours. A MIDI file of a few bytes can hold a silence
+#: of years (a delta of 2^28 ticks at 1 PPQ is 4.3 years at 120 BPM); 12 hours of 48 kHz
+#: stereo is already 8 GB at 16 bits. ``quanta render --max-hours`` raises it.
+MAX_RENDER_HOURS = 12.0
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as a musician reads it: ``42.0 s``, ``3.5 min``, ``7.2 hours``, ``3.1 days``,
+    ``4.3 years``."""
+    if not np.isfinite(seconds):
+        return "forever"
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.1f} s"
+
+
+def render_seconds(schedule: Schedule, tail: float | None = None) -> float:
+    """How long a render of ``schedule`` lasts before any automatic tail: the song's end (or
+    its last event, if later) plus an explicit ``tail``. Costs nothing per tick or frame."""
+    secs = schedule.rows["sec"]
+    last = float(secs[-1]) if secs.size else 0.0  # rows are in time order
+    return max(schedule.end_sec, last) + max(0.0, tail or 0.0)
+
+
+def check_render_length(
+    schedule: Schedule,
+    tail: float | None = None,
+    max_hours: float = MAX_RENDER_HOURS,
+    name: str = "the song",
+) -> float:
+    """Refuse, in one line and before anything is allocated, a render longer than
+    ``max_hours``; returns its length in seconds."""
+    seconds = render_seconds(schedule, tail)
+    if not (np.isfinite(seconds) and seconds <= max_hours * 3600.0):
+        raise RenderLimitError(
+            f"{name} lasts {duration_text(seconds)}; render is limited to "
+            f"{max_hours:g} hours (--max-hours)"
+        )
+    return seconds
+
+
 def render_schedule(
     schedule: Schedule,
     mixer: Mixer,
@@ -64,8 +106,12 @@ def render_schedule(
     block: int | None = None,
     progress: Callable[[float], None] | None = None,
     on_block: Callable[[np.ndarray], None] | None = None,
+    max_hours: float = MAX_RENDER_HOURS,
 ) -> tuple[np.ndarray | None, RenderStats]:
     """Render every row of ``schedule`` through ``mixer``; returns (2, frames) float32.
+
+    A render longer than ``max_hours`` is refused (:class:`RenderLimitError`) before anything
+    is rendered (see :func:`check_render_length`); nothing is allocated per frame up front.
 
     ``strips`` maps song tracks to mixer strips (rows of other tracks are skipped). With
     ``on_block`` each rendered block is handed over instead (and ``None`` is returned), so a
@@ -77,6 +123,7 @@ def render_schedule(
     louder than :data:`SILENCE_DBFS` once the mix has stayed below it for
     :data:`SILENCE_WINDOW` seconds, and at most :data:`MAX_AUTO_TAIL` seconds after the end.
     """
+    check_render_length(schedule, tail, max_hours)
     with preserved_fp_env():
         return _render_blocks(schedule, mixer, strips, tail, block, progress, on_block)
 
@@ -154,16 +201,17 @@ def _render_blocks(schedule, mixer, strips, tail, block, progress, on_block):
     lat = mixer.update_latency()
     span = total + lat
     report_span = (song_end if auto else total) + lat
-    bounds = np.searchsorted(at, np.arange(0, span + block, block), side="left")
     lut = np.full(int(rows["track"].max()) + 1 if rows.size else 1, -1, dtype=np.int64)
     for song_track, strip in strips.items():
         if song_track < lut.size:
             lut[song_track] = strip
     strip_of = lut[track] if rows.size else np.zeros(0, np.int64)
     last_report = -1.0
-    for b, start in enumerate(range(0, span, block)):
+    hi = 0  # rows before ``hi`` are queued; found block by block, never a per-block table
+    for start in range(0, span, block):
         n = min(block, span - start)
-        for r in range(int(bounds[b]), int(bounds[b + 1])):
+        lo, hi = hi, int(np.searchsorted(at, start + block, side="left"))
+        for r in range(lo, hi):
             mixer.queue(
                 int(strip_of[r]), int(at[r]) - start, int(status[r]), int(d1[r]), int(d2[r])
             )
@@ -196,16 +244,27 @@ def render_song(
     tail: float | None = None,
     progress: Callable[[float], None] | None = None,
     on_block: Callable[[np.ndarray], None] | None = None,
+    max_hours: float = MAX_RENDER_HOURS,
+    name: str = "the song",
 ) -> tuple[np.ndarray | None, RenderStats]:
     """Render a song; ``make_mixer(tracks)`` builds a mixer with one strip per listed track.
 
-    ``tail``: seconds after the end, or ``None`` to render until the mix has died away."""
+    ``tail``: seconds after the end, or ``None`` to render until the mix has died away. A
+    song longer than ``max_hours`` is refused before the mixer is made (``name`` names it in
+    the message)."""
     schedule = build_schedule(song)
+    check_render_length(schedule, tail, max_hours, name)
     strips = track_map(schedule)
     mixer = make_mixer(list(strips))
     try:
         return render_schedule(
-            schedule, mixer, strips, tail=tail, progress=progress, on_block=on_block
+            schedule,
+            mixer,
+            strips,
+            tail=tail,
+            progress=progress,
+            on_block=on_block,
+            max_hours=max_hours,
         )
     finally:
         mixer.close()

@@ -74,7 +74,9 @@ class RenderAhead:
         silence = self._buf[:, : self.chunk]
         while int(p[an.P_AR_WRITE]) < self.ahead:
             an.write_ahead(p, silence, min(self.chunk, self.ahead - int(p[an.P_AR_WRITE])))
-        an.queue_block(p, b.rt, b.ring, b.pending, b.due, m.ctl, m.table, m.ev, 0.0, self.chunk)
+        an.queue_block(
+            p, b.rt, b.ring, b.pending, b.due, m.ctl, m.table, m.ev, 0.0, self.chunk, 0.0
+        )  # fmt: skip
         m.process(silence)  # nothing queued and nothing sounding: a silent block
         silence.fill(0.0)
 
@@ -123,7 +125,7 @@ class RenderAhead:
             frame = int(p[an.P_AR_WRITE])
             t = start + (frame - read) / sr  # when this block will be heard
             an.queue_block(
-                p, b.rt, b.ring, b.pending, b.due, m.ctl, m.table, m.ev, t, n
+                p, b.rt, b.ring, b.pending, b.due, m.ctl, m.table, m.ev, t, n, float(frame)
             )  # fmt: skip
             buf = self._buf[:, :n]
             m.process(buf)

@@ -3,7 +3,8 @@
 - :mod:`.base`: the interface (``Instrument``, ``Effect``, ``PluginInfo``, parameters, state).
 - :mod:`.builtin_synth` (+ ``builtin_programs``, ``builtin_drums``, ``synth_core``, ``synth_consts``): the
   embedded default synth and GM drum kit.
-- :mod:`.lv2`: LV2 through our ctypes binding to liblilv.
+- :mod:`.lv2`: hosting LV2 instruments and effects; :mod:`.lv2_world`: our ctypes binding to
+  liblilv, the world and what it says about plugins (ports, UIs, presets, bundles).
 - :mod:`.vst3` and :mod:`.effects`: VST3 and the stock effects through pedalboard.
 - :mod:`.sf2`: SoundFonts through FluidSynth.
 - :mod:`.scan` (+ ``probe_child``): probing plugins in a child process with a timeout; the

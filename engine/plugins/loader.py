@@ -50,9 +50,9 @@ def _load(fmt: str, ident: str, kind: str | None, sample_rate: int, max_block: i
 
         return SF2Instrument(ident or None, sample_rate, max_block)
     if fmt == "lv2":
-        from engine.plugins import lv2
+        from engine.plugins import lv2, lv2_world
 
-        actual = lv2.describe(ident)[0]["kind"]
+        actual = lv2_world.describe(ident)[0]["kind"]
         if kind is not None and kind != actual:
             raise DeviceError(f"LV2 plugin {ident} is an {actual}, not an {kind}")
         cls = lv2.LV2Instrument if actual == KIND_INSTRUMENT else lv2.LV2Effect

@@ -26,9 +26,9 @@ def main() -> None:
     request = json.loads(sys.stdin.read())
     say = protocol_writer()  # whatever a plugin library prints must not corrupt the protocol
 
-    from engine.plugins import lv2
+    from engine.plugins import lv2_world
 
-    w = lv2._World()
+    w = lv2_world._World()
     for bundle in request["bundles"]:
         say({"load": bundle})
         w.load_bundle(bundle)
@@ -38,11 +38,11 @@ def main() -> None:
         uri = w.string(w.lib.lilv_plugin_get_uri(p))
         if uri in skip:
             continue
-        bundle = lv2.uri_path(w.string(w.lib.lilv_plugin_get_bundle_uri(p)))
+        bundle = lv2_world.uri_path(w.string(w.lib.lilv_plugin_get_bundle_uri(p)))
         say({"describe": uri, "bundle": bundle})
-        d = lv2.describe_plugin(w, p)
-        d["bundles"] = lv2.plugin_bundles(w, p)
-        d["uis"] = lv2.plugin_uis(w, p)
+        d = lv2_world.describe_plugin(w, p)
+        d["bundles"] = lv2_world.plugin_bundles(w, p)
+        d["uis"] = lv2_world.plugin_uis(w, p)
         say({"plugin": d})
     say({"end": True})
     os._exit(0)  # no plugin library destructors: they have nothing to give us and may hang

@@ -16,7 +16,7 @@ import os
 import re
 
 from engine.errors import DeviceError
-from engine.plugins import lv2
+from engine.plugins import lv2_world
 from engine.plugins.lv2_discovery import search_path
 
 _SET_VALUE = C.CFUNCTYPE(None, C.c_char_p, C.c_void_p, C.c_void_p, C.c_uint32, C.c_uint32)
@@ -27,12 +27,12 @@ _GET_VALUE = C.CFUNCTYPE(
 
 def list_presets(plugin) -> list[tuple[str, str]]:
     """``(label, uri)`` of every preset for an LV2 plugin instance, sorted by label."""
-    w = lv2.world()
+    w = lv2_world.world()
     p = w.plugin(plugin.info.ident)
-    label_node = w.lib.lilv_new_uri(w.ptr, lv2.RDFS_LABEL.encode())
+    label_node = w.lib.lilv_new_uri(w.ptr, lv2_world.RDFS_LABEL.encode())
     out = []
     try:
-        for uri in lv2.preset_uris(w, p):
+        for uri in lv2_world.preset_uris(w, p):
             node = w.lib.lilv_new_uri(w.ptr, uri.encode())
             w.lib.lilv_world_load_resource(w.ptr, node)
             label = w.string(w.lib.lilv_world_get(w.ptr, node, label_node, None), free=True)
@@ -56,7 +56,7 @@ def find_preset(plugin, name: str) -> str:
 def load_preset(plugin, name: str) -> dict[str, float]:
     """Apply a preset's port values; what was set, by port symbol."""
     uri = find_preset(plugin, name)
-    w = lv2.world()
+    w = lv2_world.world()
     core = plugin.core
     node = w.lib.lilv_new_uri(w.ptr, uri.encode())
     state = w.lib.lilv_state_new_from_world(
@@ -67,11 +67,11 @@ def load_preset(plugin, name: str) -> dict[str, float]:
         raise DeviceError(f"{plugin.info.name}: preset {name!r} could not be read")
     # A preset file's numbers come back typed as written: 10 is an Int, 10.0 a Float.
     readers = {
-        (core.host.urid(lv2.ATOM + "Float"), 4): C.c_float,
-        (core.host.urid(lv2.ATOM + "Double"), 8): C.c_double,
-        (core.host.urid(lv2.ATOM + "Int"), 4): C.c_int32,
-        (core.host.urid(lv2.ATOM + "Long"), 8): C.c_int64,
-        (core.host.urid(lv2.ATOM + "Bool"), 4): C.c_int32,
+        (core.host.urid(lv2_world.ATOM + "Float"), 4): C.c_float,
+        (core.host.urid(lv2_world.ATOM + "Double"), 8): C.c_double,
+        (core.host.urid(lv2_world.ATOM + "Int"), 4): C.c_int32,
+        (core.host.urid(lv2_world.ATOM + "Long"), 8): C.c_int64,
+        (core.host.urid(lv2_world.ATOM + "Bool"), 4): C.c_int32,
     }
     values: dict[str, float] = {}
 
@@ -108,7 +108,7 @@ def save_preset(plugin, label: str, folder: str | None = None) -> str:
     label = label.strip()
     if not label or any(ord(c) < 32 for c in label):
         raise DeviceError(f"preset name {label!r}: use a name of printable characters")
-    w = lv2.world()
+    w = lv2_world.world()
     core = plugin.core
     p = w.plugin(plugin.info.ident)
 
@@ -117,7 +117,7 @@ def save_preset(plugin, label: str, folder: str | None = None) -> str:
 
     folder = os.path.expanduser(folder or user_preset_dir())
     bundle = os.path.join(folder, f"{safe(plugin.info.name)}_{safe(label)}.preset.lv2")
-    float_type = C.c_uint32(core.host.urid(lv2.ATOM + "Float"))
+    float_type = C.c_uint32(core.host.urid(lv2_world.ATOM + "Float"))
     values = {q.symbol.encode(): C.c_float(float(core.controls[q.index])) for q in core.ports
               if q.kind == "control" and q.is_input}  # fmt: skip
 

@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable
 
 from engine.errors import DeviceError
-from engine.plugins.lv2 import OPTIONS, URID_MAP, _Feature
+from engine.plugins.lv2_world import OPTIONS, URID_MAP, _Feature
 
 UI = "http://lv2plug.in/ns/extensions/ui#"
 X11UI = UI + "X11UI"

@@ -46,11 +46,11 @@ def child_main() -> int:
 def _probe_each(request: dict, out, log: int) -> int:
     import numpy as np
 
-    from engine.plugins import lv2
+    from engine.plugins import lv2_world
     from engine.plugins.base import Instrument, empty_block_events
     from engine.plugins.loader import load_direct
 
-    lv2.remember_bundles(request.get("lv2_bundles", {}))
+    lv2_world.remember_bundles(request.get("lv2_bundles", {}))
     for i, fmt, ident in request["items"]:
         print(json.dumps({"begin": i}), file=out, flush=True)
         os.ftruncate(log, 0)

@@ -140,9 +140,11 @@ def jack_server_running(servername: str | None = None) -> bool:
         import jack
     except (ImportError, OSError):
         return False
+    from engine.ports.jack_client import Client
+
     quiet_libjack()
     try:
-        client = jack.Client("quanta-probe", no_start_server=True, servername=servername)
+        client = Client("quanta-probe", servername=servername)
     except jack.JackError:
         return False
     client.close()
@@ -289,8 +291,10 @@ def _list_jack_ports() -> tuple[list[PortInfo], list[PortInfo]]:
     """
     import jack
 
+    from engine.ports.jack_client import Client
+
     try:
-        client = jack.Client("quanta-list", no_start_server=True)
+        client = Client("quanta-list")
     except jack.JackError as exc:
         raise DeviceError(f"{api_label('jack')}: cannot list MIDI ports ({exc})") from None
     try:

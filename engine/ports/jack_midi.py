@@ -27,6 +27,7 @@ import jack
 from engine.errors import DeviceError
 from engine.ports import jack_rt
 from engine.ports.api import current_jack_server, quiet_libjack
+from engine.ports.jack_client import Client
 from engine.ports.jack_rt import MidiRing
 from engine.ports.watch import (
     STATUS_CLOSED,
@@ -145,23 +146,25 @@ class _JackPort(WatchedPort):
 
     def _open(self) -> None:
         try:
-            client = jack.Client(
-                self._client_name, no_start_server=True, servername=self._servername
-            )
+            client = Client(self._client_name, servername=self._servername)
         except jack.JackError:
             raise DeviceError(
                 f"JACK: cannot open MIDI {self.kind} '{self._client_name}:{self._port_name}' "
                 "(no JACK server is running)"
             ) from None
-        if self._is_input:
-            port = client.midi_inports.register(self._port_name)
-        else:
-            port = client.midi_outports.register(self._port_name)
-        self._port = port
+        try:
+            if self._is_input:
+                port = client.midi_inports.register(self._port_name)
+            else:
+                port = client.midi_outports.register(self._port_name)
+            self._port = port
+            self._prepare(client)
+            self._install(client, port)
+            client.activate()
+        except BaseException:
+            client.close()  # never leave an open client to the garbage collector
+            raise
         self._client = client
-        self._prepare(client)
-        self._install(client, port)
-        client.activate()
         for peer in self._peers:
             try:
                 if self._is_input:
@@ -432,7 +435,9 @@ class JackMidiInput(_JackPort):
         self._callback = callback
 
     def close(self) -> None:
-        super().close()
+        # The dispatcher reads the client's clock: stop it before the client goes.
         self._running = False
         self._ring.wake()
-        self._thread.join(1.0)
+        if self._thread is not threading.current_thread():
+            self._thread.join(2.0)
+        super().close()

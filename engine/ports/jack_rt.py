@@ -198,7 +198,17 @@ def watch_shutdown(client: jack.Client, ctl: np.ndarray) -> None:
     """Have ``ctl[SHUTDOWN]`` set (by compiled code) when the server shuts ``client`` down;
     ``ctl`` is an int64 array of at least ``HEADER`` fields that outlives the client."""
     ctl[SHUTDOWN] = 0
+    _keep_with(client, ctl)
     _on_shutdown(_pointer(client), _note_shutdown.address, ctl.ctypes.data)
+
+
+def _keep_with(client, *buffers) -> None:
+    """Tie ``buffers`` to ``client`` (an :class:`engine.ports.jack_client.Client`) so they outlive
+    it: a compiled callback writes into them until the client is closed."""
+    keep = getattr(client, "keep_alive", None)
+    if keep is None:
+        raise TypeError("compiled JACK callbacks need an engine.ports.jack_client.Client")
+    keep(*buffers)
 
 
 @numba.cfunc(_SIG, nopython=True)
@@ -256,6 +266,7 @@ class MidiRing:
     def install(self, client: jack.Client, port, *, is_input: bool) -> None:
         """Point the ring at ``port`` and make libjack call the compiled callback (before
         ``client.activate()``)."""
+        _keep_with(client, self, self.ctl, self.data, self._sem)
         self.ctl[PORT] = _pointer(port)
         self.ctl[CLIENT] = _pointer(client)
         func = _input_process if is_input else _output_process

@@ -203,15 +203,20 @@ class _JackProbe:
     (a flag set by compiled code: see engine.ports.jack_rt.watch_shutdown for why not Python)."""
 
     def __init__(self, servername: str | None):
-        import jack
         import numpy as np
 
         from engine.ports import jack_rt
+        from engine.ports.jack_client import Client
+
         quiet_libjack()
         self._ctl = np.zeros(jack_rt.HEADER, dtype=np.int64)
-        self.client = jack.Client("quanta-watch", no_start_server=True, servername=servername)
-        jack_rt.watch_shutdown(self.client, self._ctl)
-        self.client.activate()
+        self.client = Client("quanta-watch", servername=servername)
+        try:
+            jack_rt.watch_shutdown(self.client, self._ctl)
+            self.client.activate()
+        except BaseException:
+            self.client.close()
+            raise
         self.listeners: list[WatchedPort] = []
 
     @property
@@ -245,10 +250,40 @@ class PortWatcher:
         self._probes: dict[str | None, _JackProbe] = {}
         #: servers a probe could not join because nothing listens there (JackServerFailed)
         self._no_server: set[str | None] = set()
+        self._stopping = False
+
+    def stop(self, timeout: float = 2.0, *, final: bool = True) -> None:
+        """End the thread and close its JACK probes here, after it has ended: never while it
+        may be using one. Not ``final`` (a test about to stop a server): the thread starts
+        again at once if ports remain."""
+        with self._lock:
+            thread = self._thread
+            self._stopping = True
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                return  # stuck in a JACK call: leave its probes to it
+        with self._lock:
+            self._stopping = False
+            self._thread = None
+            probes = list(self._probes.values())
+            self._probes.clear()
+        for probe in probes:
+            probe.close()
+        if not final:
+            with self._lock:
+                if self._ports and self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="quanta-ports", daemon=True
+                    )
+                    self._thread.start()
 
     def register(self, port: WatchedPort) -> None:
         with self._lock:
             self._ports.append(port)
+            if self._stopping:
+                return  # stopping for good (interpreter exit)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="quanta-ports", daemon=True)
                 self._thread.start()
@@ -269,9 +304,9 @@ class PortWatcher:
         """The live probe for ``servername`` (reopened after a server restart), or ``None``."""
         probe = self._probes.get(servername)
         if probe is not None and probe.dead:
-            probe.close()
+            probe.close()  # idempotent and locked: the watcher may close it at the same time
             probe = None
-            del self._probes[servername]
+            self._probes.pop(servername, None)
         if probe is None:
             import jack
 
@@ -303,7 +338,7 @@ class PortWatcher:
                 for port in list(probe.listeners):
                     port._mark_lost("the JACK server stopped", server_gone=True)
                 probe.close()
-                del self._probes[servername]
+                self._probes.pop(servername, None)
 
     def _run(self) -> None:
         while True:
@@ -311,6 +346,8 @@ class PortWatcher:
             self._wake.clear()
             with self._lock:
                 ports = list(self._ports)
+                if self._stopping:
+                    return
                 if not ports:
                     for probe in self._probes.values():
                         probe.close()
@@ -326,3 +363,9 @@ class PortWatcher:
 
 
 WATCHER = PortWatcher()
+try:  # stop the watcher before JACK clients are closed at exit (engine.ports.jack_client)
+    from engine.ports.jack_client import before_close_all as _before_close_all
+
+    _before_close_all(lambda final: WATCHER.stop(final=final))
+except ImportError:  # no JACK-Client: no JACK clients to close
+    pass

@@ -24,7 +24,7 @@ in the groove store when the preset is applied) or an embedded ``quanta-groove``
 one file carries everything); an embedded groove is checked as strictly as a groove file and
 its errors name the path inside it (``settings.groove.points[2].velocity``).
 
-One module (over 600 lines) on purpose: the strict loader, the writer and the text form share
+One module (about 850 lines) on purpose: the strict loader, the writer and the text form share
 one field table and one error vocabulary, so a field added to one side cannot be missed by the
 other.
 """

@@ -19,10 +19,14 @@ source's bytes.
 
 Saves are atomic (:mod:`engine.atomic_write`), so a crash or a full disk mid-save leaves the
 previous file intact. Loading is strict and bounded: a project is outside data, so sizes are
-checked before anything is inflated or allocated (:mod:`engine.project_archive`), and every
+checked before anything is inflated or allocated (:mod:`engine.project.archive`), and every
 problem is a :class:`ProjectError` naming the file and the field; a file from a newer Quanta
 is refused with its version rather than half-read. Values that could not be saved again, or
 written as ``song.mid``, are refused on the way in, so whatever opens can be saved.
+
+One module (about 800 lines) on purpose: every field of ``project.json`` is written and
+checked here, each check next to the writer it mirrors, so a field the writer gains cannot go
+unchecked on the way in; the container's size bounds are apart (:mod:`engine.project.archive`).
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ _ARRAYS = "song.npz"
 _MIDI = "song.mid"
 _BYTES_KEY = "$bytes"  # how binary plugin state is written in JSON: {"$bytes": base64}
 
-#: Reading limits (a project is never trusted; see :mod:`engine.project_archive`).
+#: Reading limits (a project is never trusted; see :mod:`engine.project.archive`).
 MAX_PROJECT_MB_ENV = "QUANTA_MAX_PROJECT_MB"
 DEFAULT_MAX_PROJECT_MB = 512  #: on disk, and unpacked in total
 MAX_JSON_BYTES = 64 << 20  #: project.json (plugin states included)

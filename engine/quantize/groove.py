@@ -33,6 +33,11 @@ Choices where the spec is silent (each has a test in tests/test_groove_apply.py)
 - **End guard.** A moved note that would end at or before its start ends on the first straight
   base point after its new start (quantize-lengths: one length step after it).
 - **Not selected** notes are never changed.
+
+One module (about 690 lines) on purpose: the compiled kernel, its per-residue table twin for
+big clips, the exact Python-integer fallback and the lattice they all read implement one rule
+set and are property-tested equal (tests/test_groove_props.py); kept side by side, a change to
+one rule is made to all three at once.
 """
 
 from __future__ import annotations

@@ -258,6 +258,9 @@ class EngineThread:
         self._set_anchor(now + lead + pre, start_sec)
         rt.cursor = int(np.searchsorted(tl.secs, start_sec, side="left"))
         rt.horizon_sec = start_sec
+        rt.click_stream = tl.click_stream()
+        if rt.click_stream is not None:
+            rt.click_stream.seek(start_sec)
         rt.played.new_pass(start_sec)
         rt.playing = True
         if rt.armed and not self.recorder.active:
@@ -279,6 +282,7 @@ class EngineThread:
             rt.pos_tick = float(rt.timeline.tempo.seconds_to_tick(sec))
         rt.playing = False
         rt.heap.clear()
+        rt.click_stream = None
         rt.played.new_pass(0.0)
         closed = set()
         for sink, _, _ in rt.sounding:
@@ -318,12 +322,15 @@ class EngineThread:
                 self._set_anchor(loop_end_wall, loop[0], new_pass=True)
                 rt.cursor = int(np.searchsorted(tl.secs, loop[0], side="left"))
                 rt.horizon_sec = loop[0]
+                if rt.click_stream is not None:
+                    rt.click_stream.seek(loop[0])
                 continue
             self._dispatch_until(tl, h_sec, loop_end_wall)
             break
         if (
             (rt.loop_sec is None or rt.horizon_sec >= rt.loop_sec[1])
             and rt.cursor >= tl.rows.size
+            and (rt.click_stream is None or rt.click_stream.next_sec() is None)
             and not rt.heap
         ):
             end_wall = rt.anchor_wall + (tl.end_sec - rt.anchor_sec)
@@ -331,8 +338,28 @@ class EngineThread:
                 self._halt(now)
                 self._events.append(("end", None))
 
+    def _dispatch_clicks(self, until_sec: float, loop_end_wall: float | None) -> None:
+        """Hand out the metronome's clicks due before ``until_sec``."""
+        rt = self._rt
+        stream = rt.click_stream
+        if stream is None:
+            return
+        sinks = (rt.click_out if rt.click_out is not None else rt.default_out) if rt.metronome else ()
+        aw, asec = rt.anchor_wall, rt.anchor_sec
+        while True:
+            sec = stream.next_sec()
+            if sec is None or sec >= until_sec:
+                return
+            sec, on, off_sec, off = stream.pop()
+            off_due = aw + (off_sec - asec)
+            if loop_end_wall is not None and off_due > loop_end_wall:
+                off_due = loop_end_wall
+            for s in sinks:
+                self._push(aw + (sec - asec), s, on, (off_due, off))
+
     def _dispatch_until(self, tl: Timeline, until_sec: float, loop_end_wall: float | None):
         rt = self._rt
+        self._dispatch_clicks(until_sec, loop_end_wall)
         j = int(np.searchsorted(tl.secs, until_sec, side="left"))
         if until_sec > rt.horizon_sec:
             rt.horizon_sec = until_sec
@@ -408,6 +435,9 @@ class EngineThread:
             tl = rt.timeline
             if rt.cursor < tl.secs.size:
                 t = min(t, rt.anchor_wall + (tl.secs[rt.cursor] - rt.anchor_sec) - rt.max_lookahead)
+            click = rt.click_stream.next_sec() if rt.click_stream is not None else None
+            if click is not None:
+                t = min(t, rt.anchor_wall + (click - rt.anchor_sec) - rt.max_lookahead)
             if rt.loop_sec is not None and rt.horizon_sec < rt.loop_sec[1]:
                 t = min(t, rt.anchor_wall + (rt.loop_sec[1] - rt.anchor_sec) - rt.max_lookahead)
             t = min(t, rt.anchor_wall + (tl.end_sec - rt.anchor_sec))

@@ -1,12 +1,17 @@
 """Metronome and count-in clicks, as MIDI notes to a chosen port and channel.
 
-Clicks are schedule rows (``track = METRONOME_TRACK``) so the engine plays them with the same
-timing path as the song. The first beat of a bar is accented (another pitch, louder), like the
-GM-drum click of Logic/Cubase: side stick high (76) / low (77) woodblock on channel 10.
+The engine plays clicks from a :class:`ClickStream`: beats are made in closed form a block
+at a time from where play is (never for the whole song), so a song with a silence of 2^28
+beats costs the same as a short one and clicks all the way through it. Clicks go through the
+same push/release path as the song's notes. The first beat of a bar is accented (another
+pitch, louder), like the GM-drum click of Logic/Cubase: side stick high (76) / low (77)
+woodblock on channel 10. :func:`click_rows` makes schedule rows (``track = METRONOME_TRACK``)
+for a range, for callers that want them as a table.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,10 +35,12 @@ class ClickSettings:
     beat_velocity: int = 90
 
 
-def beat_ticks(tsig: TimeSignatureMap, start_tick: int, end_tick: int) -> list[tuple[int, bool]]:
-    """``(tick, is_downbeat)`` for every beat in ``[start_tick, end_tick)`` (in closed form:
-    the ticks before ``start_tick`` cost nothing)."""
-    ticks, down = tsig.beats(start_tick, end_tick)
+def beat_ticks(
+    tsig: TimeSignatureMap, start_tick: int, end_tick: int, limit: int = MAX_CLICKS
+) -> list[tuple[int, bool]]:
+    """``(tick, is_downbeat)`` for the beats in ``[start_tick, end_tick)``, the first ``limit``
+    of them (in closed form: the ticks before ``start_tick`` cost nothing)."""
+    ticks, down = tsig.beats(start_tick, end_tick, limit=limit)
     return list(zip(ticks.tolist(), down.tolist(), strict=True))
 
 
@@ -65,6 +72,100 @@ def click_rows(
     click = click or ClickSettings()
     ticks, down = tsig.beats(start_tick, end_tick, limit=MAX_CLICKS)
     return _rows(ticks, down, tempo, click, max(1, tsig.ppq // 8))
+
+
+#: Beats a :class:`ClickStream` makes at once (a few minutes at usual tempos: ~30 µs of work).
+CLICK_BLOCK = 256
+
+
+class ClickStream:
+    """The metronome's clicks from a position on, for the engine thread (``tempo`` and
+    ``tsig`` of the timeline playing; beats at ticks ``< stop_tick``).
+
+    :meth:`seek` puts it at a song time; :meth:`next_sec` is when the next click is due;
+    :meth:`pop` hands it out. Beats are made :data:`CLICK_BLOCK` at a time in closed form
+    (:meth:`TimeSignatureMap.beats`), so time and memory follow the clicks played, never the
+    ticks skipped; seeking inside the block made last (a loop shorter than the block wrapping)
+    allocates nothing.
+    """
+
+    __slots__ = ("tsig", "tempo", "stop_tick", "click", "_on", "_off", "_secs", "_downs",
+                 "_offs", "_i", "_from", "_to", "_gate")
+
+    def __init__(
+        self,
+        tsig: TimeSignatureMap,
+        tempo: TempoMap,
+        stop_tick: int,
+        click: ClickSettings | None = None,
+    ):
+        self.tsig, self.tempo, self.stop_tick = tsig, tempo, int(stop_tick)
+        self.click = click = click or ClickSettings()
+        self._on = (
+            bytes((0x90 | click.channel, click.beat_pitch, click.beat_velocity)),
+            bytes((0x90 | click.channel, click.accent_pitch, click.accent_velocity)),
+        )
+        self._off = (
+            bytes((0x80 | click.channel, click.beat_pitch, 0)),
+            bytes((0x80 | click.channel, click.accent_pitch, 0)),
+        )
+        self._gate = max(1, tsig.ppq // 8)  # click length in ticks
+        self._secs: list[float] = []
+        self._offs: list[float] = []
+        self._downs: list[bool] = []
+        self._i = 0
+        self._from = self._to = 0  # the block holds every beat in ticks [_from, _to)
+
+    def _make(self, t0: int) -> None:
+        """The block of beats from tick ``t0`` on."""
+        t0 = max(0, t0)
+        ticks, down = self.tsig.beats(t0, self.stop_tick, limit=CLICK_BLOCK)
+        self._from = t0
+        full = ticks.size == CLICK_BLOCK
+        self._to = int(ticks[-1]) + 1 if full else max(t0, self.stop_tick)
+        self._secs = np.asarray(self.tempo.tick_to_seconds(ticks), dtype=np.float64).tolist()
+        self._offs = np.asarray(
+            self.tempo.tick_to_seconds(ticks + self._gate), dtype=np.float64
+        ).tolist()
+        self._downs = down.tolist()
+        self._i = 0
+
+    def seek(self, sec: float) -> None:
+        """Next click: the first beat at or after song time ``sec``."""
+        tick = self.tempo.seconds_to_tick(sec)
+        tick = int(math.floor(tick)) if math.isfinite(tick) else self.stop_tick
+        tick = min(max(0, tick), self.stop_tick)
+        if not (self._from <= tick < self._to):
+            self._make(tick)
+        secs = self._secs
+        lo, hi = 0, len(secs)
+        while lo < hi:  # bisect: first click at or after ``sec`` (no allocation)
+            mid = (lo + hi) // 2
+            if secs[mid] < sec:
+                lo = mid + 1
+            else:
+                hi = mid
+        self._i = lo
+        self._advance()
+
+    def _advance(self) -> None:
+        """Past the block's last beat: make the next block (if the song goes on)."""
+        if self._i >= len(self._secs) and self._to < self.stop_tick:
+            self._make(self._to)
+
+    def next_sec(self) -> float | None:
+        """When the next click is due (song seconds), or ``None`` after the last one."""
+        return self._secs[self._i] if self._i < len(self._secs) else None
+
+    def pop(self) -> tuple[float, bytes, float, bytes]:
+        """The next click: ``(sec, note-on, note-off sec, note-off)``; call after
+        :meth:`next_sec` said there is one."""
+        i = self._i
+        down = self._downs[i]
+        out = (self._secs[i], self._on[down], self._offs[i], self._off[down])
+        self._i = i + 1
+        self._advance()
+        return out
 
 
 def count_in_clicks(

@@ -135,23 +135,48 @@ def _track_part(track: Track, index: int, ppq: int, tempo: TempoMap) -> np.ndarr
     return part
 
 
-def order_keys(rows: np.ndarray) -> np.ndarray:
+#: Ticks below this (in magnitude) fit the tick field of :func:`order_keys` (38 bits). A
+#: MIDI file reaches it with about 1,000 of the longest deltas (2^28 - 1 ticks each).
+KEY_TICK_LIMIT = 1 << 38
+
+
+def order_keys(rows: np.ndarray, ticks: np.ndarray | None = None) -> np.ndarray:
     """One int64 per row whose order is the playing order: tick, kind, track, data byte.
 
     Tick order is time order (one tempo map for all tracks), so a single integer key replaces
     a five-column lexsort and lets a rebuilt track be *merged* into the rest instead of
     re-sorting everything. Tracks are offset by one so the metronome (-1) sorts first.
+    ``ticks`` replaces the rows' ticks (see :func:`_key_ticks`: their ranks, for songs whose
+    ticks do not fit the key).
     """
+    tick = rows["tick"].astype(np.int64) if ticks is None else ticks
     return (
-        (rows["tick"].astype(np.int64) << 25)
+        (tick << 25)
         | (rows["kind"].astype(np.int64) << 23)
         | ((rows["track"].astype(np.int64) + 1) << 7)
         | (rows["data1"].astype(np.int64) & 0x7F)
     )
 
 
+def ticks_fit_keys(ticks: np.ndarray) -> bool:
+    """True when every tick fits the tick field of :func:`order_keys` as it is."""
+    return not ticks.size or (
+        int(ticks.max()) < KEY_TICK_LIMIT and int(ticks.min()) > -KEY_TICK_LIMIT
+    )
+
+
+def _key_ticks(rows: np.ndarray) -> np.ndarray | None:
+    """``None`` when the rows' ticks fit the key; else each tick's rank among them (same
+    order, few enough to fit): a song of thousands of 2^28-tick silences still sorts right,
+    at the cost of a full sort instead of a merge when one track changes."""
+    ticks = rows["tick"]
+    if ticks_fit_keys(ticks):
+        return None
+    return np.unique(ticks, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
 def _sorted(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keys = order_keys(rows)
+    keys = order_keys(rows, _key_ticks(rows))
     order = np.argsort(keys, kind="stable")
     return _raw(rows)[order].view(SCHED_DTYPE), keys[order]
 
@@ -225,6 +250,8 @@ class Schedule:
         song = self.song.with_tracks(tracks)
         parts = list(self.parts)
         parts[index] = _track_part(track, index, song.ppq, self.tempo)
+        if not (ticks_fit_keys(self.rows["tick"]) and ticks_fit_keys(parts[index]["tick"])):
+            return Schedule(song, self.tempo, tuple(parts), *_merge(parts))  # ranked keys
         keep = np.flatnonzero(self.rows["track"] != index)
         rest = _raw(self.rows)[keep].view(SCHED_DTYPE)
         new_rows, new_keys = _sorted(parts[index])

@@ -16,27 +16,36 @@ import numpy as np
 
 from engine.errors import QuantaError
 from engine.model.song import Song
-from engine.model.tempo import TempoMap
+from engine.model.tempo import TempoMap, TimeSignatureMap
 from engine.quantize.settings import QuantizeSettings
 from engine.realtime import clock
-from engine.realtime.metronome import METRONOME_TRACK, ClickSettings, click_rows
+from engine.realtime.metronome import METRONOME_TRACK, ClickSettings, ClickStream
 from engine.realtime.pass_memory import TrackMoves, track_moves
-from engine.realtime.schedule import (
-    Schedule,
-    build_schedule,
-    merge_rows,
-    order_keys,
-)
+from engine.realtime.schedule import Schedule, build_schedule
 
 
 @dataclass(frozen=True, eq=False)
 class Timeline:
-    """What the engine plays: the song's schedule plus metronome clicks, merged."""
+    """What the engine plays: the song's schedule, and how to click along with it.
+
+    The clicks are not rows: :meth:`click_stream` makes them from where play is, a block of
+    beats at a time, so the metronome costs nothing per beat of the song that is not played
+    (a song can hold a silence of 2^28 beats).
+    """
 
     schedule: Schedule
     rows: np.ndarray
     secs: np.ndarray
     end_sec: float
+    end_tick: int = 0
+    clicks: ClickSettings | None = None  #: ``None``: no metronome
+    tsig: TimeSignatureMap | None = None
+
+    def click_stream(self) -> ClickStream | None:
+        """A new stream of this timeline's clicks (beats up to and including the end tick)."""
+        if self.clicks is None or self.tsig is None:
+            return None
+        return ClickStream(self.tsig, self.tempo, self.end_tick + 1, self.clicks)
 
     @property
     def tempo(self) -> TempoMap:
@@ -53,14 +62,14 @@ class Timeline:
 
 
 def make_timeline(schedule: Schedule, clicks: ClickSettings | None) -> Timeline:
+    """The timeline of ``schedule``, with the metronome when ``clicks`` is given. Costs the
+    schedule's rows (one copy of their times), nothing per beat or tick."""
     rows = schedule.rows
     end_tick = schedule.song.length_ticks()
-    if clicks is not None:
-        tsig = schedule.song.time_signatures()
-        extra = click_rows(tsig, schedule.tempo, 0, end_tick + 1, clicks)
-        rows, _ = merge_rows(rows, schedule.keys, extra, order_keys(extra))
+    tsig = schedule.song.time_signatures() if clicks is not None else None
     secs = np.ascontiguousarray(rows["sec"])
-    return Timeline(schedule, rows, secs, float(schedule.tempo.tick_to_seconds(end_tick)))
+    end_sec = float(schedule.tempo.tick_to_seconds(end_tick))
+    return Timeline(schedule, rows, secs, end_sec, end_tick, clicks, tsig)
 
 
 class TimelineBuilder:
@@ -180,8 +189,12 @@ class TimelineBuilder:
                 rt.played.start_sec = float(tl.tempo.tick_to_seconds(start_tick))
                 self._set_anchor(now, float(tl.tempo.tick_to_seconds(pos_tick)))
         self._update_loop_sec()
+        rt.click_stream = None
         if rt.playing:
             rt.cursor = int(np.searchsorted(tl.secs, rt.horizon_sec, side="left"))
+            rt.click_stream = tl.click_stream()
+            if rt.click_stream is not None:
+                rt.click_stream.seek(rt.horizon_sec)
 
     def _pos_sec_old(self, old: Timeline, now: float) -> float:
         rt = self._rt

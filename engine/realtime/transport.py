@@ -59,7 +59,7 @@ from engine.realtime.engine_thread import (
 )
 from engine.realtime.live_quantize import LiveQuantizer, LiveSettings, MusicalClock
 from engine.realtime.live_thru import LiveThru
-from engine.realtime.metronome import ClickSettings
+from engine.realtime.metronome import ClickSettings, ClickStream
 from engine.realtime.midi_io import MidiSink, MidiSource
 from engine.realtime.pass_memory import PassMemory
 from engine.realtime.recorder import Recorder
@@ -83,6 +83,7 @@ class _RT:
     anchor_sec: float = 0.0
     cursor: int = 0
     horizon_sec: float = 0.0
+    click_stream: ClickStream | None = None  # the metronome's next clicks (while playing)
     loop: tuple[int, int] | None = None
     loop_sec: tuple[float, float] | None = None
     loop_pass: int = 0

@@ -28,6 +28,7 @@ from engine.atomic_write import atomic_write_bytes as _atomic_write_bytes
 from engine.atomic_write import is_disk_full
 from engine.errors import PresetError
 from engine.presets import (
+    SCHEMA_FILES,
     Preset,
     is_preset_text,
     preset_filename,
@@ -61,7 +62,7 @@ __all__ = [
 ]
 
 #: JSON Schemas shipped beside the factory presets (not presets themselves).
-SCHEMA_SUFFIX = ".schema.json"
+_SCHEMAS = {name.casefold() for name in SCHEMA_FILES}
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _preset_files(folder) -> list:
             for p in items
             if p.name.endswith(".json")
             and not p.name.startswith(".")
-            and not p.name.endswith(SCHEMA_SUFFIX)
+            and p.name.casefold() not in _SCHEMAS
             and p.is_file()
         ),
         key=lambda p: p.name,

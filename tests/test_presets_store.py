@@ -295,3 +295,22 @@ def test_an_unreadable_user_folder_still_lists_the_factory_presets(tmp_path, mon
     )
     with pytest.raises(PresetError, match="cannot create the preset folder"):
         save_user_preset(swing())
+
+
+def test_a_name_that_only_looks_like_a_schema_is_an_ordinary_preset(tmp_path, monkeypatch):
+    """Found by the preset fuzzer: ``My quanta-preset.schema`` saved, then vanished from the
+    list, because listing skipped every ``*.schema.json``; only the shipped schema names are
+    skipped (and refused as names)."""
+    from app import preset_store
+    from engine.errors import PresetError
+    from engine.presets import preset_from_document
+
+    monkeypatch.setenv("QUANTA_PRESET_DIR", str(tmp_path))
+    doc = {"format": "quanta-preset", "version": 1, "name": "My quanta-preset.schema",
+           "description": "", "settings": {"grid": "1/16"}}
+    preset_store.save_user_preset(preset_from_document(doc))
+    names = [e.preset.name for e in preset_store.load_catalog().entries]
+    assert "My quanta-preset.schema" in names
+    for reserved in ("quanta-preset.schema", "QUANTA-GROOVE.schema"):
+        with pytest.raises(PresetError, match="is reserved"):
+            preset_from_document({**doc, "name": reserved})

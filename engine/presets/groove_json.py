@@ -16,11 +16,11 @@ from functools import cache
 from importlib import resources
 
 from engine.errors import GrooveError
+from engine.presets.preset_format import GROOVE_SCHEMA_FILE as SCHEMA_FILE
 from engine.quantize import GrooveTemplate, template_from_document
 
 #: Larger files are refused unread (a 64-bar 1/32T groove with every slot used is ~70 kB).
 MAX_GROOVE_BYTES = 1024 * 1024
-SCHEMA_FILE = "quanta-groove.schema.json"
 
 
 class _Duplicate(Exception):

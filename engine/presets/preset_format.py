@@ -57,6 +57,10 @@ MAX_FILENAME_CHARS = 64  #: of the sanitised stem, before ``.json``
 MAX_FILENAME_BYTES = 200  #: UTF-8 bytes of the stem; file systems allow 255 for the whole name
 TEXT_PREFIX = "quanta-preset:v"
 SCHEMA_FILE = "quanta-preset.schema.json"  #: shipped beside the factory presets
+GROOVE_SCHEMA_FILE = "quanta-groove.schema.json"  #: shipped there too
+#: The JSON Schemas in the factory preset folder: listing a preset folder skips exactly these
+#: names (any case), so no preset may be saved under them.
+SCHEMA_FILES = (SCHEMA_FILE, GROOVE_SCHEMA_FILE)
 
 #: What a setting left out of a version-1 preset means. Frozen with the format: when the code's
 #: defaults change, a new format version and an upgrade step must fill the old values in.
@@ -390,10 +394,13 @@ def _text_problem(value: str) -> str | None:
 
 
 def _reserved_problem(name: str) -> str | None:
-    """A name whose file would be the preset folder's schema file is saved where the loader
-    never looks (it skips that file) and would vanish: such names are refused everywhere."""
-    if preset_filename(name).casefold() == SCHEMA_FILE.casefold():
-        return f"is reserved (its file would be the preset folder's {SCHEMA_FILE}); choose another"
+    """A name whose file would be one of the preset folder's schema files is saved where the
+    loader never looks (it skips those files) and would vanish: such names are refused
+    everywhere. Any other name, ``My quanta-preset.schema`` too, is an ordinary preset."""
+    filename = preset_filename(name).casefold()
+    for schema in SCHEMA_FILES:
+        if filename == schema.casefold():
+            return f"is reserved (its file would be the preset folder's {schema}); choose another"
     return None
 
 

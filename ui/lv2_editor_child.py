@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
 import sys
 import threading
 import time
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.plugins import exit_reason, protocol_writer, read_lines
+from engine.plugins import child_env, exit_reason, protocol_writer, read_lines, spawn_child
 
 #: A child that has not said it is alive for this long is taken as hung and stopped.
 HANG_SECONDS = 5.0
@@ -47,20 +46,11 @@ class ChildLV2Editor(QObject):
     def __init__(self, name: str, uri: str, parameters: dict[str, float], parent=None):
         super().__init__(parent)
         self.name = name
-        env = dict(os.environ)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ui.lv2_editor_child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self._q: queue.Queue = queue.Queue()
-        threading.Thread(target=read_lines, args=(self.proc.stdout, self._q), daemon=True).start()
+        env = child_env()
+        env.pop("QT_QPA_PLATFORM")  # the UI shows on this process's Qt platform, not offscreen
+        if "QT_QPA_PLATFORM" in os.environ:
+            env["QT_QPA_PLATFORM"] = os.environ["QT_QPA_PLATFORM"]
+        self.proc, self._q = spawn_child("ui.lv2_editor_child", env=env)
         self.size: tuple[int, int] | None = None
         self.done = False
         self._heard = time.monotonic() + 20.0  # time to start (imports, plugin, UI)

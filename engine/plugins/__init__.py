@@ -31,7 +31,7 @@ __getattr__, __dir__ = lazy_exports(
         "builtin_programs": ("PROGRAM_NAMES",),
         "scan": ("scan_installed", "ensure_loadable", "ProbeCache"),
         "sf2": ("fluidsynth_available",),
-        "child_proc": ("exit_reason", "protocol_writer", "read_lines"),
+        "child_proc": ("child_env", "exit_reason", "protocol_writer", "read_lines", "spawn_child"),
         "fault_note": ("FaultNote", "guard"),
         "lv2_discovery": ("discover",),
         "lv2_ui": ("LV2UIHost", "choose_ui"),

@@ -38,29 +38,36 @@ def protocol_writer() -> Callable[[dict], None]:
     return say
 
 
-def start_child(module: str, request: dict, *args: str) -> tuple[subprocess.Popen, queue.Queue]:
-    """Start ``python -m module *args`` in its own session with :func:`child_env`, send it
-    ``request`` as JSON on stdin (then closed: the child reads to the end), and read its
-    stdout lines into the returned queue from a thread (``None`` once it ends), so the
-    caller can wait on each answer with a timeout. A child that died before reading its
-    request shows as an ended queue, not an exception."""
+def spawn_child(module: str, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, queue.Queue]:
+    """Start ``python -m module *args`` in its own session (``env`` defaults to
+    :func:`child_env`) with stdin open for requests, and read its stdout lines into the
+    returned queue from a thread (``None`` once it ends), so the caller can wait on each
+    answer with a timeout. The editors talk to their child this way for as long as it runs."""
     proc = subprocess.Popen(
         [sys.executable, "-m", module, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=child_env(),
+        env=child_env() if env is None else env,
         start_new_session=True,
     )
-    assert proc.stdin and proc.stdout
+    q: queue.Queue = queue.Queue()
+    threading.Thread(target=read_lines, args=(proc.stdout, q), daemon=True).start()
+    return proc, q
+
+
+def start_child(module: str, request: dict, *args: str) -> tuple[subprocess.Popen, queue.Queue]:
+    """:func:`spawn_child` for a one-request child: ``request`` goes as JSON on stdin, which
+    is then closed (the child reads to the end). A child that died before reading its
+    request shows as an ended queue, not an exception."""
+    proc, q = spawn_child(module, *args)
+    assert proc.stdin
     try:
         proc.stdin.write(json.dumps(request))
         proc.stdin.close()
     except BrokenPipeError:
         pass
-    q: queue.Queue = queue.Queue()
-    threading.Thread(target=read_lines, args=(proc.stdout, q), daemon=True).start()
     return proc, q
 
 

@@ -30,7 +30,12 @@ import threading
 import time
 
 from engine.errors import DeviceError
-from engine.plugins.child_proc import child_env, exit_reason, protocol_writer, read_lines
+from engine.plugins.child_proc import (
+    child_env,
+    exit_reason,
+    protocol_writer,
+    spawn_child,
+)
 
 STATE_POLL_S = 0.25
 
@@ -47,17 +52,7 @@ class VST3Editor:
         self.name = os.path.basename(path)
         env = child_env()
         env.pop("QT_QPA_PLATFORM", None)  # the editor is a real window on the real display
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.plugins.vst3_editor", "--child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self._q: queue.Queue = queue.Queue()
-        threading.Thread(target=read_lines, args=(self.proc.stdout, self._q), daemon=True).start()
+        self.proc, self._q = spawn_child("engine.plugins.vst3_editor", "--child", env=env)
         self.state: bytes | None = state
         self.title = ""
         self.closed = False

@@ -31,6 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import procs
 from tests.midi_corpus import meta, vlq
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -374,14 +375,15 @@ class Worker:
 
     def _start(self) -> None:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(
+        # kept: one worker serves a whole test module (or a long bench run); close() ends it
+        self.proc = procs.spawn(
             [sys.executable, "-m", "tests.midi_fuzz"],
+            keep=True,
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
         line = self._line(120.0)  # imports and numba cache loading, on a loaded machine
         if line != b"ready\n":
@@ -424,11 +426,7 @@ class Worker:
     def close(self) -> None:
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.proc.wait()
+        procs.kill_group(self.proc)
         for pipe in (self.proc.stdin, self.proc.stdout):
             if pipe is not None:
                 pipe.close()

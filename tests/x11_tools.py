@@ -16,23 +16,26 @@ import signal
 import subprocess
 import time
 
+from tests import procs
+
 
 class Xvfb:
     """An Xvfb server in its own process group; ``display`` is ``":N"`` once started."""
 
-    def __init__(self, size: str = "1280x1024x24"):
+    def __init__(self, size: str = "1280x1024x24", keep: bool = False):
         self.size = size
+        self.keep = keep  # a module-scoped server outlives single tests on purpose
         self.proc: subprocess.Popen | None = None
         self.display = ""
 
     def start(self, timeout: float = 20.0) -> None:
         read_fd, write_fd = os.pipe()
-        self.proc = subprocess.Popen(
+        self.proc = procs.spawn(
             ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", self.size, "-nolisten", "tcp"],
+            keep=self.keep,
             pass_fds=(write_fd,),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
         os.close(write_fd)
         try:
@@ -61,22 +64,14 @@ class Xvfb:
 
 
 def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """SIGTERM the process group of ``proc`` (a session leader), SIGKILL what is left."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(wait)
-            break
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM the process group of ``proc`` (a session leader) so an X client or server can
+    close cleanly; :func:`tests.procs.kill_group` SIGKILLs whatever is left after ``grace``."""
+    procs.kill_group(proc, signal.SIGTERM, grace)
 
 
 def top_windows(display: str) -> list[tuple[int, str]]:
     """``(window id, title)`` of every named child of the root window."""
-    out = subprocess.run(
+    out = procs.run(
         ["xwininfo", "-display", display, "-root", "-children"],
         capture_output=True,
         text=True,
@@ -90,7 +85,7 @@ def top_windows(display: str) -> list[tuple[int, str]]:
 
 def map_state(display: str, window: int) -> str:
     """``IsViewable``, ``IsUnMapped`` or ``IsUnviewable`` (``""`` when the window is gone)."""
-    res = subprocess.run(
+    res = procs.run(
         ["xwininfo", "-display", display, "-id", hex(window)],
         capture_output=True,
         text=True,

@@ -18,7 +18,7 @@ def xvfb(size: str = "1280x800x24") -> Iterator[str]:
     """A private X server for the block; yields its display (``":N"``)."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (scripts/setup --dev installs it)")
-    server = Xvfb(size)
+    server = Xvfb(size, keep=True)  # module fixtures hold it across tests; stopped below
     server.start()
     try:
         yield server.display

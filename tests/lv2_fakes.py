@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from engine.plugins import lv2_discovery
+from tests import procs
 
 LV2_DESCRIPTOR_C = r"""
 #include <stdlib.h>
@@ -165,7 +165,7 @@ def _compile(source: str, out: Path, defines: dict[str, str]) -> None:
     src = out.with_suffix(".c")
     src.write_text(source)
     flags = [f"-D{k}={v}" if v else f"-D{k}" for k, v in defines.items()]
-    subprocess.run(
+    procs.run(
         [compiler(), "-shared", "-fPIC", "-O1", *flags, "-o", str(out), str(src)],
         check=True,
         timeout=120,

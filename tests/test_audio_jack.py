@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine.audio import output as audio
-from engine.audio.audio_native import L_FRAME, L_LATE, L_STATUS, L_WHEN
+from engine.audio.audio_native import L_FRAME, L_LATE, L_STATUS, L_WHEN, P_AR_READ, P_AR_WRITE
 from engine.audio.mixer import Mixer
 from engine.errors import DeviceError
 from engine.plugins.builtin_synth import BuiltinSynth
@@ -229,6 +229,14 @@ def test_render_ahead_keeps_a_plugin_mix_playing_while_python_holds_the_gil(port
     try:
         out.sink(0).send_at(clock.now(), bytes((0x90, 60, 100)))
         time.sleep(0.8)
+        # The claim holds once the ring is full; on a loaded machine the render thread may
+        # still be filling it, so wait for that (the ring's own counters, not a sleep).
+        p = out.ahead.block.p
+        need = int(0.25 * SR)
+        deadline = time.monotonic() + 10
+        while int(p[P_AR_WRITE]) - int(p[P_AR_READ]) < need and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert int(p[P_AR_WRITE]) - int(p[P_AR_READ]) >= need, "the render thread never got ahead"
         before, starved = out.callbacks, out.starved
         t0 = time.monotonic()
         hold_gil(200_000)

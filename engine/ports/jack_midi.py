@@ -38,6 +38,7 @@ from engine.ports.watch import (
     WatchedPort,
 )
 from engine.realtime.midi_io import MidiCallback
+from engine.realtime.rt_priority import raise_thread_priority
 
 #: Seconds between GIL hand-overs that keep a Python JACK callback on time under load.
 RT_SWITCH_INTERVAL = 0.0005
@@ -404,6 +405,7 @@ class JackMidiInput(_JackPort):
         self._callback: MidiCallback | None = None
         self._running = True
         self._error_reported = False
+        self.realtime = False  #: whether the dispatcher got SCHED_FIFO (set when it starts)
         super().__init__(connect, client_name, port_name, servername, on_status)
         self._thread = threading.Thread(target=self._dispatch, name="quanta-jack-in", daemon=True)
         self._thread.start()
@@ -417,6 +419,8 @@ class JackMidiInput(_JackPort):
         return self._ring.counter(jack_rt.DROPPED)
 
     def _dispatch(self) -> None:
+        # Real-time like the engine thread it feeds (see rtmidi_io.Dispatcher).
+        self.realtime = raise_thread_priority()
         ring = self._ring
         while self._running:
             ring.wait()

@@ -36,6 +36,7 @@ from engine.ports.watch import (
 )
 from engine.realtime import clock
 from engine.realtime.midi_io import MidiCallback
+from engine.realtime.rt_priority import raise_thread_priority
 
 
 # --------------------------------------------------------------------------------------------
@@ -308,10 +309,14 @@ class Dispatcher:
         self.callback: MidiCallback | None = None
         self.to_engine_time: Callable[[object], float] | None = None
         self._error_reported = False
+        self.realtime = False  #: whether the thread got SCHED_FIFO (set when it starts)
         self._thread = threading.Thread(target=self._run, name="quanta-midi-in", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        # A player's note waits on this thread: real-time like the engine thread it feeds, or
+        # on a busy machine it queues behind every other process for milliseconds.
+        self.realtime = raise_thread_priority()
         get = self._queue.get
         while True:
             item = get()

@@ -2,7 +2,8 @@
 
 A normal-priority thread waits for a CPU behind every busy process on a small machine; a
 real-time (SCHED_FIFO) one is woken on time and then only has to win the GIL. Used by the
-engine thread and the audio render-ahead thread, both below JACK's own threads (10 and up).
+engine thread, the audio render-ahead thread and the MIDI input dispatchers, all below
+JACK's own threads (10 and up).
 """
 
 from __future__ import annotations
